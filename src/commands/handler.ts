@@ -1,0 +1,144 @@
+/**
+ * read → decide → append at the revision that was read → on a lost race, re-read and re-decide.
+ * The expected revision is the fence; the decider's idempotency turns every lost race between
+ * duplicates into a replay of the winner's result. Nothing is written unless decide says so.
+ */
+import type { OrderCommand } from '../domain/commands.ts';
+import { OrderCommand as OrderCommandSchema } from '../domain/commands.ts';
+import type { OrderEvent } from '../domain/events.ts';
+import { orderStreamId } from '../domain/ids.ts';
+import { decide, evolve, idempotencyScope, initialState, isOutcomeOf } from '../domain/order.ts';
+import { WrongExpectedVersionError } from '../eventstore/errors.ts';
+import type { EventStore, ExpectedRevision } from '../eventstore/port.ts';
+import { commandDigestOf, decodeEvent, deterministicEventId, encodeEvent, type LedgerEvent } from '../events/codec.ts';
+import { EVENT_SCHEMA_VERSION } from '../domain/events.ts';
+import type { CommandContext, EventMetadata } from '../events/metadata.ts';
+import { ConcurrencyExhaustedError, RevisionMismatchError } from './errors.ts';
+
+export interface CommandOutcome {
+  readonly streamId: string;
+  /** The events that are this command's effect, as stored (the original ones on a replay). */
+  readonly events: readonly { readonly event: OrderEvent; readonly metadata: EventMetadata }[];
+  /** Revision and global position of the last of those events. */
+  readonly revision: bigint;
+  readonly position: bigint;
+  /** True when the effect was already in the stream and nothing was written. */
+  readonly replayed: boolean;
+  /** How many read-decide-append rounds it took (more than one means a lost race). */
+  readonly attempts: number;
+}
+
+export interface HandleOptions {
+  /** If-Match: the stream must be at exactly this revision (checked after the replay check). */
+  readonly ifMatch?: bigint;
+}
+
+export interface CommandHandlerOptions {
+  readonly maxAttempts?: number;
+  readonly now?: () => Date;
+  readonly random?: () => number;
+  readonly onConflict?: (streamId: string, attempt: number) => void;
+}
+
+export type CommandHandler = (command: OrderCommand, context: CommandContext, options?: HandleOptions) => Promise<CommandOutcome>;
+
+export function createCommandHandler(store: EventStore, config: CommandHandlerOptions = {}): CommandHandler {
+  const maxAttempts = config.maxAttempts ?? 12;
+  const now = config.now ?? (() => new Date());
+  const random = config.random ?? Math.random;
+
+  return async function handle(input, context, options = {}) {
+    const command = OrderCommandSchema.parse(input);
+    const streamId = orderStreamId(command.orderId);
+    const commandDigest = commandDigestOf(command);
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const history = (await store.readStream(streamId)).map(decodeEvent);
+      const state = history.reduce((s, e) => evolve(s, e.event), initialState());
+      const decided = decide(command, state);
+      if (decided.length === 0) return replayOf(command, streamId, history, attempt);
+
+      const head = history[history.length - 1];
+      const expected: ExpectedRevision = head ? head.revision : 'no_stream';
+      if (options.ifMatch !== undefined && options.ifMatch !== head?.revision) {
+        throw new RevisionMismatchError(streamId, options.ifMatch, expected);
+      }
+      const written = encodeDecision(streamId, head, decided, command, commandDigest, context, now());
+      try {
+        const result = await store.append(
+          streamId,
+          written.map((w) => w.record),
+          expected,
+        );
+        // An idempotent re-append (a twin of this very decision won the race): report the twin's result.
+        if (result.duplicate) continue;
+        return {
+          streamId,
+          events: written.map((w) => ({ event: w.event, metadata: w.record.metadata as unknown as EventMetadata })),
+          revision: result.nextExpectedRevision,
+          position: result.position,
+          replayed: false,
+          attempts: attempt,
+        };
+      } catch (error) {
+        if (!(error instanceof WrongExpectedVersionError)) throw error;
+        config.onConflict?.(streamId, attempt);
+        // Full jitter keeps racing writers from colliding again in lock-step.
+        await sleep(random() * Math.min(50, 2 ** attempt));
+      }
+    }
+    throw new ConcurrencyExhaustedError(streamId, maxAttempts);
+  };
+}
+
+function encodeDecision(
+  streamId: string,
+  head: LedgerEvent | undefined,
+  decided: readonly OrderEvent[],
+  command: OrderCommand,
+  commandDigest: string,
+  context: CommandContext,
+  at: Date,
+) {
+  let prevHash = head?.metadata.hash ?? '';
+  let revision = head ? head.revision + 1n : 0n;
+  const scope = idempotencyScope(command);
+  return decided.map((event, index) => {
+    const metadata = {
+      schemaVersion: EVENT_SCHEMA_VERSION,
+      recordedAt: at.toISOString(),
+      clientId: context.clientId,
+      correlationId: context.correlationId,
+      ...(context.idempotencyKey !== undefined && { idempotencyKey: context.idempotencyKey }),
+      requestHash: context.requestHash ?? commandDigest,
+      ...(context.causationId !== undefined && { causationId: context.causationId }),
+      prevHash,
+    };
+    const record = encodeEvent({
+      streamId,
+      revision,
+      id: deterministicEventId(streamId, scope, commandDigest, index),
+      event,
+      metadata,
+    });
+    prevHash = record.metadata.hash as string;
+    revision += 1n;
+    return { event, record };
+  });
+}
+
+function replayOf(command: OrderCommand, streamId: string, history: readonly LedgerEvent[], attempts: number): CommandOutcome {
+  const outcome = history.filter((e) => isOutcomeOf(command, e.event));
+  const last = outcome[outcome.length - 1];
+  // decide() returned nothing, so the effect must be in the stream; anything else is a decider bug.
+  if (!last) throw new Error(`decider returned no events for ${command.type} but the stream holds no outcome`);
+  return {
+    streamId,
+    events: outcome.map((e) => ({ event: e.event, metadata: e.metadata })),
+    revision: last.revision,
+    position: last.position,
+    replayed: true,
+    attempts,
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

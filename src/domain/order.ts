@@ -1,0 +1,119 @@
+/**
+ * The order decider: pure, no I/O. Idempotency lives here: a command whose effect is already
+ * in the stream decides no events, so retries, duplicates and replays are no-ops by construction.
+ */
+import type { CapturePayment, CreateOrder, OrderCommand } from './commands.ts';
+import { orderTotal } from './commands.ts';
+import type { OrderCreated, OrderEvent, OrderLine, PaymentCaptured } from './events.ts';
+import { addMinorUnits } from './money.ts';
+import { DomainRejection } from './rejection.ts';
+
+export interface CapturedPayment {
+  readonly amount: number;
+  readonly currency: string;
+}
+
+export type OrderState =
+  | { readonly status: 'absent' }
+  | {
+      readonly status: 'open';
+      readonly orderId: string;
+      readonly customerId: string;
+      readonly currency: string;
+      readonly lines: readonly OrderLine[];
+      readonly total: number;
+      readonly captured: number;
+      readonly payments: ReadonlyMap<string, CapturedPayment>;
+    };
+
+export const initialState = (): OrderState => ({ status: 'absent' });
+
+export function evolve(state: OrderState, event: OrderEvent): OrderState {
+  switch (event.type) {
+    case 'OrderCreated': {
+      const { orderId, customerId, currency, lines, total } = event.data;
+      return { status: 'open', orderId, customerId, currency, lines, total, captured: 0, payments: new Map() };
+    }
+    case 'PaymentCaptured': {
+      if (state.status !== 'open') return state;
+      const payments = new Map(state.payments);
+      payments.set(event.data.paymentId, { amount: event.data.amount, currency: event.data.currency });
+      return { ...state, captured: addMinorUnits(state.captured, event.data.amount), payments };
+    }
+  }
+}
+
+export function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
+  switch (command.type) {
+    case 'CreateOrder':
+      return decideCreate(command, state);
+    case 'CapturePayment':
+      return decideCapture(command, state);
+  }
+}
+
+function decideCreate(command: CreateOrder, state: OrderState): OrderCreated[] {
+  if (state.status === 'open') {
+    if (sameOrder(command, state)) return [];
+    throw new DomainRejection('order-already-exists', `order ${command.orderId} already exists with different details`);
+  }
+  const { orderId, customerId, currency, lines } = command;
+  return [{ type: 'OrderCreated', data: { orderId, customerId, currency, lines, total: orderTotal(lines) } }];
+}
+
+function decideCapture(command: CapturePayment, state: OrderState): PaymentCaptured[] {
+  if (state.status !== 'open') throw new DomainRejection('order-not-found', `order ${command.orderId} does not exist`);
+  const previous = state.payments.get(command.paymentId);
+  if (previous) {
+    if (previous.amount === command.amount && previous.currency === command.currency) return [];
+    throw new DomainRejection(
+      'payment-already-captured',
+      `payment ${command.paymentId} was already captured on order ${command.orderId} with a different amount or currency`,
+    );
+  }
+  if (command.currency !== state.currency) {
+    throw new DomainRejection('currency-mismatch', `order ${state.orderId} is in ${state.currency}, not ${command.currency}`);
+  }
+  const outstanding = state.total - state.captured;
+  if (command.amount > outstanding) {
+    throw new DomainRejection(
+      'capture-exceeds-outstanding',
+      `capturing ${command.amount} exceeds the ${outstanding} outstanding on order ${state.orderId}`,
+    );
+  }
+  const { orderId, paymentId, amount, currency } = command;
+  return [{ type: 'PaymentCaptured', data: { orderId, paymentId, amount, currency } }];
+}
+
+/** The same request, judged by what it asks for; this is what the request hash fingerprints. */
+function sameOrder(command: CreateOrder, state: Extract<OrderState, { status: 'open' }>): boolean {
+  return (
+    command.customerId === state.customerId &&
+    command.currency === state.currency &&
+    command.lines.length === state.lines.length &&
+    command.lines.every((line, i) => {
+      const stored = state.lines[i];
+      return stored !== undefined && line.sku === stored.sku && line.quantity === stored.quantity && line.unitPrice === stored.unitPrice;
+    })
+  );
+}
+
+/** Which stored event is the effect of this command: how a replay finds its original result. */
+export function isOutcomeOf(command: OrderCommand, event: OrderEvent): boolean {
+  switch (command.type) {
+    case 'CreateOrder':
+      return event.type === 'OrderCreated';
+    case 'CapturePayment':
+      return event.type === 'PaymentCaptured' && event.data.paymentId === command.paymentId;
+  }
+}
+
+/** What makes two commands "the same decision": the scope of their deterministic event ids. */
+export function idempotencyScope(command: OrderCommand): string {
+  switch (command.type) {
+    case 'CreateOrder':
+      return 'create';
+    case 'CapturePayment':
+      return `payment:${command.paymentId}`;
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Between domain events and stored records. Events are facts: validated on the way in and
+ * again on the way out, so a record altered at rest is caught, named, and never decided upon.
+ */
+import { v5 as uuidv5 } from 'uuid';
+import { z } from 'zod';
+import { OrderEvent } from '../domain/events.ts';
+import { CorruptEventError } from '../eventstore/errors.ts';
+import type { EventToAppend, JsonObject, RecordedEvent } from '../eventstore/port.ts';
+import { canonicalJson, sha256Hex } from './canonical.ts';
+import { eventHash } from './hash-chain.ts';
+import { EventMetadata } from './metadata.ts';
+
+/** Fixed namespace for the ledger's UUID v5 event ids. Changing it would break idempotent re-appends. */
+const EVENT_ID_NAMESPACE = '3f0c1a52-8f0e-4c8a-9d67-0b6b1f4f3a10';
+
+export interface LedgerEvent {
+  readonly id: string;
+  readonly streamId: string;
+  readonly revision: bigint;
+  readonly position: bigint;
+  readonly event: OrderEvent;
+  readonly metadata: EventMetadata;
+  readonly createdAt: Date;
+}
+
+/**
+ * Same stream, same decision scope, same command content, same index → same id, so the store
+ * recognises a retried append; a different command in the same scope gets a different id and
+ * therefore conflicts instead of being mistaken for a retry.
+ */
+export function deterministicEventId(streamId: string, scope: string, commandDigest: string, index: number): string {
+  return uuidv5(`${streamId}|${scope}|${commandDigest}|${index}`, EVENT_ID_NAMESPACE);
+}
+
+export interface EncodeInput {
+  readonly streamId: string;
+  readonly revision: bigint;
+  readonly id: string;
+  readonly event: OrderEvent;
+  readonly metadata: Omit<EventMetadata, 'hash'>;
+}
+
+export function encodeEvent(input: EncodeInput): EventToAppend {
+  const event = OrderEvent.parse(input.event);
+  const data = event.data as unknown as JsonObject;
+  const withoutHash = EventMetadata.omit({ hash: true }).parse(input.metadata) as unknown as JsonObject;
+  const hash = eventHash({ streamId: input.streamId, revision: input.revision, type: event.type, data, metadata: withoutHash });
+  return { id: input.id, type: event.type, data, metadata: { ...withoutHash, hash } };
+}
+
+export function decodeEvent(record: RecordedEvent): LedgerEvent {
+  const event = OrderEvent.safeParse({ type: record.type, data: record.data });
+  if (!event.success) throw new CorruptEventError(record.streamId, record.revision, describe(event.error));
+  const metadata = EventMetadata.safeParse(record.metadata);
+  if (!metadata.success) throw new CorruptEventError(record.streamId, record.revision, `metadata: ${describe(metadata.error)}`);
+  return {
+    id: record.id,
+    streamId: record.streamId,
+    revision: record.revision,
+    position: record.position,
+    event: event.data,
+    metadata: metadata.data,
+    createdAt: record.createdAt,
+  };
+}
+
+export function commandDigestOf(command: unknown): string {
+  return sha256Hex(canonicalJson(command));
+}
+
+function describe(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+}

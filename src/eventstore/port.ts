@@ -1,0 +1,80 @@
+/**
+ * The one port every event store adapter implements. Numbering follows EventStoreDB:
+ * a stream's first event has revision 0, and "the stream does not exist" is its own
+ * expectation, so an ETag means the same thing whatever the store behind it.
+ */
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** Appends always carry an explicit expectation; "any" is deliberately absent (it defeats the fence). */
+export type ExpectedRevision = 'no_stream' | bigint;
+
+export interface EventToAppend {
+  /** Deterministic UUID: a retried append of the same decision is recognised by its ids. */
+  readonly id: string;
+  readonly type: string;
+  readonly data: JsonObject;
+  readonly metadata: JsonObject;
+}
+
+export interface RecordedEvent {
+  readonly id: string;
+  readonly streamId: string;
+  readonly revision: bigint;
+  /** Strictly increasing across the whole log. */
+  readonly position: bigint;
+  readonly type: string;
+  readonly data: JsonObject;
+  readonly metadata: JsonObject;
+  /** When the store committed it (store clock). */
+  readonly createdAt: Date;
+}
+
+export interface AppendResult {
+  /** Revision of the last event in the append (the stream's revision after it). */
+  readonly nextExpectedRevision: bigint;
+  /** Global position of the last appended event. */
+  readonly position: bigint;
+  /**
+   * True when every event id was already stored at those revisions: an idempotent
+   * re-append that wrote nothing. (EventStoreDB does not say so; its adapter reports false.)
+   */
+  readonly duplicate: boolean;
+}
+
+export interface ReadAllOptions {
+  /** Only events whose position is strictly greater than this (a checkpoint). */
+  readonly after?: bigint;
+  /** Stop at events whose position is at most this. */
+  readonly upTo?: bigint;
+  readonly maxCount?: number;
+}
+
+export interface SubscribeOptions {
+  readonly after?: bigint;
+  readonly signal: AbortSignal;
+}
+
+/** What a live subscription yields: events, and a marker once it has caught up with the log. */
+export type SubscriptionItem =
+  | { readonly kind: 'event'; readonly event: RecordedEvent }
+  | { readonly kind: 'caught-up'; readonly position: bigint | undefined };
+
+export interface EventStore {
+  /** Which adapter this is, for logs and readiness ("sqlite", "memory", "esdb"). */
+  readonly kind: string;
+  append(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult>;
+  /** All events of one stream in revision order; an empty array when the stream does not exist. */
+  readStream(streamId: string): Promise<RecordedEvent[]>;
+  /** The ledger's events across streams in global order. */
+  readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
+  /** Catches up from `after`, yields `caught-up`, then follows new events until the signal aborts. */
+  subscribe(options: SubscribeOptions): AsyncIterable<SubscriptionItem>;
+  /** Position of the newest event in the log, undefined when the log is empty. */
+  headPosition(): Promise<bigint | undefined>;
+  /** Throws StoreUnavailableError when the store cannot be reached. */
+  ping(): Promise<void>;
+  /** Waits for in-flight appends, then releases connections and subscriptions. */
+  close(): Promise<void>;
+}

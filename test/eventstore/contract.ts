@@ -1,0 +1,228 @@
+/**
+ * The one contract every EventStore adapter passes (memory, sqlite, and EventStoreDB when a
+ * server is configured). Streams are named with a per-run prefix so the suite can run against
+ * a shared, non-empty server.
+ */
+import { randomUUID } from 'node:crypto';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { WrongExpectedVersionError } from '../../src/eventstore/errors.ts';
+import type { EventStore, EventToAppend, RecordedEvent } from '../../src/eventstore/port.ts';
+
+export interface ContractOptions {
+  /** EventStoreDB does not say whether an append was an idempotent no-op. */
+  readonly reportsDuplicates: boolean;
+}
+
+export function runEventStoreContract(
+  name: string,
+  open: () => Promise<EventStore>,
+  close: (store: EventStore) => Promise<void> = (store) => store.close(),
+  options: ContractOptions = { reportsDuplicates: true },
+): void {
+  const test = suite<{ store: EventStore }>(`event store contract: ${name}`);
+  const run = randomUUID().slice(0, 8);
+  let counter = 0;
+  const streamName = () => `order-contract${run}x${++counter}`;
+  const event = (label: string): EventToAppend => ({
+    id: randomUUID(),
+    type: 'TestEvent',
+    data: { label, amount: 1 },
+    metadata: { note: label },
+  });
+
+  test.before.each(async (context) => {
+    context.store = await open();
+  });
+  test.after.each(async (context) => {
+    await close(context.store);
+  });
+
+  test('creates a stream with no_stream; revisions start at 0', async ({ store }) => {
+    const stream = streamName();
+    const result = await store.append(stream, [event('a'), event('b')], 'no_stream');
+    assert.is(result.nextExpectedRevision, 1n);
+    assert.is(result.duplicate, false);
+    const read = await store.readStream(stream);
+    assert.equal(read.map((e) => e.revision), [0n, 1n]);
+    assert.equal(read.map((e) => e.data.label), ['a', 'b']);
+    assert.equal(read[1]!.metadata, { note: 'b' });
+    assert.is(read[1]!.position, result.position);
+    assert.ok(read[0]!.position < read[1]!.position);
+    assert.ok(read[0]!.createdAt instanceof Date);
+  });
+
+  test('a missing stream reads as empty', async ({ store }) => {
+    assert.equal(await store.readStream(streamName()), []);
+  });
+
+  test('no_stream on an existing stream reports the actual revision', async ({ store }) => {
+    const stream = streamName();
+    await store.append(stream, [event('a'), event('b')], 'no_stream');
+    const error = await rejection(store.append(stream, [event('c')], 'no_stream'));
+    assert.instance(error, WrongExpectedVersionError);
+    assert.is((error as WrongExpectedVersionError).actual, 1n);
+    assert.is((error as WrongExpectedVersionError).streamId, stream);
+  });
+
+  test('an exact revision on a missing stream reports no_stream', async ({ store }) => {
+    const error = await rejection(store.append(streamName(), [event('a')], 0n));
+    assert.instance(error, WrongExpectedVersionError);
+    assert.is((error as WrongExpectedVersionError).actual, 'no_stream');
+  });
+
+  test('a stale exact revision conflicts and writes nothing', async ({ store }) => {
+    const stream = streamName();
+    await store.append(stream, [event('a')], 'no_stream');
+    await store.append(stream, [event('b')], 0n);
+    const error = await rejection(store.append(stream, [event('c')], 0n));
+    assert.instance(error, WrongExpectedVersionError);
+    assert.is((error as WrongExpectedVersionError).expected, 0n);
+    assert.is((error as WrongExpectedVersionError).actual, 1n);
+    assert.equal((await store.readStream(stream)).map((e) => e.data.label), ['a', 'b']);
+  });
+
+  test('a revision ahead of the stream conflicts', async ({ store }) => {
+    const stream = streamName();
+    await store.append(stream, [event('a')], 'no_stream');
+    const error = await rejection(store.append(stream, [event('b')], 5n));
+    assert.instance(error, WrongExpectedVersionError);
+    assert.is((error as WrongExpectedVersionError).actual, 0n);
+  });
+
+  test('re-appending the same event ids at the same expectation is an idempotent success', async ({ store }) => {
+    const stream = streamName();
+    const first = [event('a'), event('b')];
+    const original = await store.append(stream, first, 'no_stream');
+    const next = event('c');
+    await store.append(stream, [next], 1n);
+    const again = await store.append(stream, first, 'no_stream');
+    assert.is(again.nextExpectedRevision, original.nextExpectedRevision);
+    if (options.reportsDuplicates) {
+      assert.is(again.duplicate, true);
+      assert.is(again.position, original.position);
+    }
+    const middle = await store.append(stream, [next], 1n);
+    assert.is(middle.nextExpectedRevision, 2n);
+    assert.equal((await store.readStream(stream)).map((e) => e.data.label), ['a', 'b', 'c']);
+  });
+
+  test('a partial overlap with stored ids is a wrong expected version', async ({ store }) => {
+    const stream = streamName();
+    const a = event('a');
+    const b = event('b');
+    await store.append(stream, [a, b], 'no_stream');
+    const differentSecond = await rejection(store.append(stream, [a, event('x')], 'no_stream'));
+    assert.instance(differentSecond, WrongExpectedVersionError);
+    const longer = await rejection(store.append(stream, [a, b, event('y')], 'no_stream'));
+    assert.instance(longer, WrongExpectedVersionError);
+    assert.equal((await store.readStream(stream)).map((e) => e.data.label), ['a', 'b']);
+  });
+
+  test('the global log keeps append order across streams, with strictly increasing positions', async ({ store }) => {
+    const before = await store.headPosition();
+    const s1 = streamName();
+    const s2 = streamName();
+    await store.append(s1, [event('1')], 'no_stream');
+    await store.append(s2, [event('2')], 'no_stream');
+    await store.append(s1, [event('3'), event('4')], 0n);
+    const seen = await collect(store.readAll({ after: before }), (e) => e.streamId === s1 || e.streamId === s2);
+    assert.equal(seen.map((e) => e.data.label), ['1', '2', '3', '4']);
+    assert.equal(seen.map((e) => e.streamId), [s1, s2, s1, s1]);
+    for (let i = 1; i < seen.length; i++) assert.ok(seen[i - 1]!.position < seen[i]!.position);
+    const head = await store.headPosition();
+    assert.is(head, seen[3]!.position);
+  });
+
+  test('reads the log after a position, up to a position, and at most a count', async ({ store }) => {
+    const stream = streamName();
+    await store.append(stream, [event('a'), event('b'), event('c'), event('d')], 'no_stream');
+    const all = await store.readStream(stream);
+    const mine = (e: RecordedEvent) => e.streamId === stream;
+    const afterFirst = await collect(store.readAll({ after: all[0]!.position }), mine);
+    assert.equal(afterFirst.map((e) => e.data.label), ['b', 'c', 'd']);
+    const window = await collect(store.readAll({ after: all[0]!.position, upTo: all[2]!.position }), mine);
+    assert.equal(window.map((e) => e.data.label), ['b', 'c']);
+    const counted = await collect(store.readAll({ after: all[0]!.position, maxCount: 2 }), () => true);
+    assert.is(counted.length, 2);
+    assert.equal(counted.map((e) => e.data.label), ['b', 'c']);
+  });
+
+  test('the live feed catches up, says so, then delivers events appended afterwards', async ({ store }) => {
+    const stream = streamName();
+    await store.append(stream, [event('before')], 'no_stream');
+    const start = (await store.readStream(stream))[0]!.position - 1n;
+    const controller = new AbortController();
+    const received: string[] = [];
+    let caughtUp = false;
+    const done = (async () => {
+      for await (const item of store.subscribe({ after: start, signal: controller.signal })) {
+        if (item.kind === 'caught-up') {
+          caughtUp = true;
+          await store.append(stream, [event('live-1')], 0n);
+          await store.append(stream, [event('live-2')], 1n);
+          continue;
+        }
+        if (item.event.streamId !== stream) continue;
+        received.push(String(item.event.data.label));
+        if (received.length === 3) controller.abort();
+      }
+    })();
+    await withTimeout(done, 10_000, 'live feed did not deliver');
+    assert.ok(caughtUp);
+    assert.equal(received, ['before', 'live-1', 'live-2']);
+  });
+
+  test('N concurrent appends at one revision: exactly one succeeds, the rest see its revision', async ({ store }) => {
+    const stream = streamName();
+    await store.append(stream, [event('seed')], 'no_stream');
+    const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => store.append(stream, [event(`racer-${i}`)], 0n)));
+    const winners = results.filter((r) => r.status === 'fulfilled');
+    assert.is(winners.length, 1);
+    for (const r of results) {
+      if (r.status === 'rejected') {
+        assert.instance(r.reason, WrongExpectedVersionError);
+        assert.is((r.reason as WrongExpectedVersionError).actual, 1n);
+      }
+    }
+    assert.is((await store.readStream(stream)).length, 2);
+  });
+
+  test('N concurrent identical appends (same ids) write once and all succeed', async ({ store }) => {
+    const stream = streamName();
+    const same = [event('only')];
+    const results = await Promise.all(Array.from({ length: 50 }, () => store.append(stream, same, 'no_stream')));
+    assert.ok(results.every((r) => r.nextExpectedRevision === 0n));
+    if (options.reportsDuplicates) assert.is(results.filter((r) => !r.duplicate).length, 1);
+    assert.is((await store.readStream(stream)).length, 1);
+  });
+
+  test.run();
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+async function collect(source: AsyncIterable<RecordedEvent>, keep: (e: RecordedEvent) => boolean): Promise<RecordedEvent[]> {
+  const out: RecordedEvent[] = [];
+  for await (const e of source) if (keep(e)) out.push(e);
+  return out;
+}
+
+export async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
