@@ -91,6 +91,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     stream: db.prepare('SELECT * FROM events WHERE stream = ? ORDER BY revision').safeIntegers(true),
     page: db.prepare('SELECT * FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?').safeIntegers(true),
     headPosition: db.prepare('SELECT max(position) FROM events').pluck().safeIntegers(true),
+    savepoint: db.prepare('SAVEPOINT append'),
+    release: db.prepare('RELEASE append'),
+    rollbackTo: db.prepare('ROLLBACK TO append'),
+    begin: db.prepare('BEGIN IMMEDIATE'),
+    commit: db.prepare('COMMIT'),
   };
 
   const maxBatch = options.maxBatch ?? 512;
@@ -140,21 +145,27 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     const outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }> = [];
     const createdAt = new Date().toISOString();
     try {
-      db.exec('BEGIN IMMEDIATE');
+      statements.begin.run();
       for (const append of batch) {
-        db.exec('SAVEPOINT append');
+        // The expectation is checked before any insert, and a failed single insert undoes itself;
+        // only a multi-event append can leave a partial write to undo, so only it pays for a savepoint.
+        const savepoint = append.events.length > 1;
+        if (savepoint) statements.savepoint.run();
         try {
           outcomes.push({ ok: true, result: applyAppend(append, createdAt) });
-          db.exec('RELEASE append');
+          if (savepoint) statements.release.run();
         } catch (error) {
-          db.exec('ROLLBACK TO append');
-          db.exec('RELEASE append');
-          // Only the append's own failures stay its own; a storage fault fails the whole batch.
+          // Only the append's own failures stay its own; a storage fault fails the whole batch
+          // (and SQLite may already have rolled the transaction back, savepoints included).
           if (!(error instanceof WrongExpectedVersionError) && !isConstraintViolation(error)) throw error;
+          if (savepoint) {
+            statements.rollbackTo.run();
+            statements.release.run();
+          }
           outcomes.push({ ok: false, error });
         }
       }
-      db.exec('COMMIT');
+      statements.commit.run();
     } catch (error) {
       if (db.inTransaction) {
         try {

@@ -1,0 +1,62 @@
+/**
+ * RFC 9457 problem details. Every error the API returns is one of these slugs; the slug is
+ * the stable contract (`type` ends in /problems/<slug>) and the server serves a short page for it.
+ */
+export const PROBLEM_TYPES = {
+  'validation-failed': { status: 400, title: 'The request does not match its schema', description: 'A parameter, header or body field is missing or malformed. `errors` lists each one with its JSON path. Fix the request; retrying it unchanged will fail the same way.' },
+  'malformed-json': { status: 400, title: 'The body is not valid JSON', description: 'The request body could not be parsed as JSON.' },
+  'idempotency-key-missing': { status: 400, title: 'An Idempotency-Key header is required', description: 'This route creates something whose identity comes from your key. Send `Idempotency-Key` with a unique value per logical operation, and the same value on every retry of it.' },
+  'idempotency-key-invalid': { status: 400, title: 'The Idempotency-Key header is malformed', description: 'Keys are 1–255 printable ASCII characters, sent bare or as a quoted structured-field string.' },
+  unauthorized: { status: 401, title: 'Authentication is required', description: 'Send `Authorization: Bearer <secret>` with one of the API keys this ledger was configured with.' },
+  'order-not-found': { status: 404, title: 'The order does not exist', description: 'No order has this id. Create it first with PUT /orders/{orderId} or POST /orders.' },
+  'not-found': { status: 404, title: 'No such resource', description: 'Nothing is served at this path.' },
+  'order-already-exists': { status: 409, title: 'The order already exists with different details', description: 'An order with this id was created by a different request. Use a new order id, or resend the original request to get the original result.' },
+  'payment-already-captured': { status: 409, title: 'This payment id was already captured with a different amount or currency', description: 'A paymentId names one capture. Resend the original request to get its result, or use a new paymentId for a new capture.' },
+  'currency-mismatch': { status: 409, title: 'The payment currency differs from the order currency', description: 'Captures must be in the order’s currency.' },
+  'capture-exceeds-outstanding': { status: 409, title: 'The capture exceeds what is outstanding on the order', description: 'The amount is larger than the order total less what was already captured.' },
+  'idempotency-key-reused': { status: 422, title: 'This Idempotency-Key was used with a different request', description: 'A key names one operation. Reusing it with another payload is refused; use a fresh key for a new operation.' },
+  'revision-mismatch': { status: 412, title: 'The order has changed since the revision in If-Match', description: 'Re-read the order, check your decision against its current state, and retry with the new ETag.' },
+  'payload-too-large': { status: 413, title: 'The request body is too large', description: 'Bodies are limited to 64 KiB.' },
+  'unsupported-media-type': { status: 415, title: 'The request body must be application/json', description: 'Send `Content-Type: application/json`.' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed', description: 'This path does not accept that method.' },
+  'concurrency-conflict': { status: 503, title: 'The order is too contended right now', description: 'Other writers kept changing this order. Retry after the delay in Retry-After with the same Idempotency-Key.' },
+  'store-unavailable': { status: 503, title: 'The event store is unavailable', description: 'The store is down, full or busy. Nothing was written. Retry after the delay in Retry-After with the same request and Idempotency-Key.' },
+  'projection-lagging': { status: 503, title: 'The read model has not reached the requested position yet', description: 'The projection is behind `minPosition`. Retry after the delay in Retry-After.' },
+  'event-corrupt': { status: 500, title: 'A stored event fails its schema', description: 'The ledger refused to decide on a record it cannot trust. Operators: run `ledger replay` to locate it.' },
+  'internal-error': { status: 500, title: 'Internal error', description: 'Something failed inside the ledger. The request id in the logs identifies it.' },
+} as const satisfies Record<string, { status: number; title: string; description: string }>;
+
+export type ProblemSlug = keyof typeof PROBLEM_TYPES;
+
+export const problemTypeUri = (slug: ProblemSlug): string => `/problems/${slug}`;
+
+export interface FieldError {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Thrown anywhere in the HTTP layer; the one error handler renders it as application/problem+json. */
+export class Problem extends Error {
+  override readonly name = 'Problem';
+  readonly status: number;
+  constructor(
+    readonly slug: ProblemSlug,
+    readonly detail: string,
+    readonly extras: { readonly errors?: readonly FieldError[]; readonly retryAfterSeconds?: number; readonly [key: string]: unknown } = {},
+  ) {
+    super(detail);
+    this.status = PROBLEM_TYPES[slug].status;
+  }
+
+  toJSON(instance?: string): Record<string, unknown> {
+    const { retryAfterSeconds: _header, ...members } = this.extras;
+    return {
+      type: problemTypeUri(this.slug),
+      title: PROBLEM_TYPES[this.slug].title,
+      status: this.status,
+      detail: this.detail,
+      ...(instance !== undefined && { instance }),
+      ...members,
+    };
+  }
+}
