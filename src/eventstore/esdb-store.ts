@@ -130,6 +130,8 @@ export function openEsdbStore(connectionString: string, options: EsdbStoreOption
     const collect = async () => {
       const out: T[] = [];
       for await (const item of read) out.push(item);
+      // dispose() cancels reads, and a cancelled read just ends: never pass a cut-short read off as complete.
+      assertOpen();
       return out;
     };
     return bounded(collect(), what, () => {
@@ -138,11 +140,12 @@ export function openEsdbStore(connectionString: string, options: EsdbStoreOption
     });
   }
 
+  /** One page of raw $all records; `more` is false once the log had fewer than a page left. */
   async function readAllPage(fromPosition: Position | typeof START | typeof END, direction: typeof FORWARDS | typeof BACKWARDS) {
     assertOpen();
     try {
       const page = await drain(client.readAll({ fromPosition, direction, maxCount: PAGE_SIZE }), 'read $all');
-      return page.flatMap((r) => (r.event ? [r.event] : []));
+      return { records: page.flatMap((r) => (r.event ? [r.event] : [])), more: page.length === PAGE_SIZE };
     } catch (err) {
       throw toStoreError(err);
     }
@@ -153,8 +156,8 @@ export function openEsdbStore(connectionString: string, options: EsdbStoreOption
     let remaining = maxCount ?? Number.POSITIVE_INFINITY;
     let from: Position | typeof START = after === undefined ? START : { commit: after, prepare: after };
     while (remaining > 0 && !signal?.aborted) {
-      const page = await readAllPage(from, FORWARDS);
-      for (const raw of page) {
+      const { records, more } = await readAllPage(from, FORWARDS);
+      for (const raw of records) {
         // Forward reads include the record at `from`: skip it (and anything not past `after`).
         if (from !== START && comparePositions(raw.position, from) <= 0) continue;
         if (!raw.streamId.startsWith(prefix)) continue;
@@ -164,8 +167,8 @@ export function openEsdbStore(connectionString: string, options: EsdbStoreOption
         yield toRecorded(raw);
         if (--remaining <= 0) return;
       }
-      const last = page.at(-1);
-      if (page.length < PAGE_SIZE || last === undefined) return;
+      const last = records.at(-1);
+      if (!more || last === undefined) return;
       from = last.position;
     }
   }
@@ -227,6 +230,7 @@ export function openEsdbStore(connectionString: string, options: EsdbStoreOption
       signal.addEventListener('abort', abort, { once: true });
       shutdown.signal.addEventListener('abort', abort, { once: true });
       if (signal.aborted) stop.abort();
+      let release = () => {};
       try {
         // Catch up with paged reads rather than the subscription's `caughtUp` event: that event is
         // emitted beside the data (not in order with events still buffered) and depends on the server
@@ -247,33 +251,32 @@ export function openEsdbStore(connectionString: string, options: EsdbStoreOption
           filter: streamNameFilter({ prefixes: [prefix] }),
         });
         let released = false;
-        const release = () => {
+        release = () => {
           if (released) return;
           released = true;
-          void sub.unsubscribe().catch(() => undefined);
+          // Cancelling the call ends the stream; destroying it too guarantees the loop below cannot wait forever.
+          void sub
+            .unsubscribe()
+            .catch(() => undefined)
+            .finally(() => sub.destroy());
         };
         stop.signal.addEventListener('abort', release, { once: true });
-        try {
-          for await (const resolved of sub) {
-            if (stop.signal.aborted) return;
-            const raw = resolved.event;
-            if (!raw || !raw.streamId.startsWith(prefix)) continue;
-            const event = toRecorded(raw);
-            if (last !== undefined && event.position <= last) continue;
-            last = event.position;
-            yield { kind: 'event', event };
-          }
-          if (!stop.signal.aborted) {
-            throw new StoreUnavailableError('EventStoreDB ended the subscription', 'unreachable');
-          }
-        } catch (err) {
-          if (stop.signal.aborted) return; // cancelling the call surfaces as an error: not a failure
-          throw toStoreError(err);
-        } finally {
-          stop.signal.removeEventListener('abort', release);
-          release();
+        for await (const resolved of sub) {
+          if (stop.signal.aborted) return;
+          const raw = resolved.event;
+          if (!raw || !raw.streamId.startsWith(prefix)) continue;
+          const event = toRecorded(raw);
+          if (last !== undefined && event.position <= last) continue;
+          last = event.position;
+          yield { kind: 'event', event };
         }
+        if (!stop.signal.aborted) throw new StoreUnavailableError('EventStoreDB ended the subscription', 'unreachable');
+      } catch (err) {
+        if (stop.signal.aborted) return; // a cancelled call or a closed store surfaces as an error: not a failure
+        throw toStoreError(err);
       } finally {
+        stop.signal.removeEventListener('abort', release);
+        release();
         signal.removeEventListener('abort', abort);
         shutdown.signal.removeEventListener('abort', abort);
       }
@@ -283,13 +286,13 @@ export function openEsdbStore(connectionString: string, options: EsdbStoreOption
       // Newest first, page by page, until a ledger event shows up (system records can follow it).
       let from: Position | typeof END = END;
       for (;;) {
-        const page = await readAllPage(from, BACKWARDS);
-        for (const raw of page) {
+        const { records, more } = await readAllPage(from, BACKWARDS);
+        for (const raw of records) {
           if (from !== END && comparePositions(raw.position, from) >= 0) continue;
           if (raw.streamId.startsWith(prefix)) return raw.position.commit;
         }
-        const last = page.at(-1);
-        if (page.length < PAGE_SIZE || last === undefined) return undefined;
+        const last = records.at(-1);
+        if (!more || last === undefined) return undefined;
         from = last.position;
       }
     },

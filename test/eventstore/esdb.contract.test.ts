@@ -165,6 +165,14 @@ refused('readAll, headPosition and subscribe reject as unreachable', async ({ st
     for await (const _ of store.subscribe({ signal: new AbortController().signal })) break;
   });
 });
+refused('a cluster string whose seeds all refuse fails discovery as unreachable', async () => {
+  const cluster = openEsdbStore('esdb://127.0.0.1:1,127.0.0.1:1?tls=false&nodePreference=leader');
+  try {
+    await unavailableWithin('append (gossip discovery)', () => cluster.append('order-offline', [event], 'no_stream'));
+  } finally {
+    await cluster.close();
+  }
+});
 refused('after close, calls fail as closed', async ({ store }) => {
   await store.close();
   await unavailableWithin('append after close', () => store.append('order-offline', [event], 'no_stream'), 'closed');
