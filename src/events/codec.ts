@@ -41,10 +41,13 @@ export interface EncodeInput {
   readonly metadata: Omit<EventMetadata, 'hash'>;
 }
 
+// Built once: zod v4 compiles a parser on a schema's first use, so deriving it per call costs a compile per event.
+const MetadataWithoutHash = EventMetadata.omit({ hash: true });
+
 export function encodeEvent(input: EncodeInput): EventToAppend {
   const event = OrderEvent.parse(input.event);
   const data = event.data as unknown as JsonObject;
-  const withoutHash = EventMetadata.omit({ hash: true }).parse(input.metadata) as unknown as JsonObject;
+  const withoutHash = MetadataWithoutHash.parse(input.metadata) as unknown as JsonObject;
   const hash = eventHash({ streamId: input.streamId, revision: input.revision, type: event.type, data, metadata: withoutHash });
   return { id: input.id, type: event.type, data, metadata: { ...withoutHash, hash } };
 }

@@ -4,11 +4,13 @@
  */
 export const PROBLEM_TYPES = {
   'validation-failed': { status: 400, title: 'The request does not match its schema', description: 'A parameter, header or body field is missing or malformed. `errors` lists each one with its JSON path. Fix the request; retrying it unchanged will fail the same way.' },
+  'bad-request': { status: 400, title: 'The request is malformed', description: 'The request line, a header or the framing of the body is not valid HTTP for this API (for example a badly percent-encoded path).' },
   'malformed-json': { status: 400, title: 'The body is not valid JSON', description: 'The request body could not be parsed as JSON.' },
   'idempotency-key-missing': { status: 400, title: 'An Idempotency-Key header is required', description: 'This route creates something whose identity comes from your key. Send `Idempotency-Key` with a unique value per logical operation, and the same value on every retry of it.' },
   'idempotency-key-invalid': { status: 400, title: 'The Idempotency-Key header is malformed', description: 'Keys are 1–255 printable ASCII characters, sent bare or as a quoted structured-field string.' },
   unauthorized: { status: 401, title: 'Authentication is required', description: 'Send `Authorization: Bearer <secret>` with one of the API keys this ledger was configured with.' },
   'order-not-found': { status: 404, title: 'The order does not exist', description: 'No order has this id. Create it first with PUT /orders/{orderId} or POST /orders.' },
+  'customer-not-found': { status: 404, title: 'The customer has no orders', description: 'Customers appear in the read model with their first order; none was found under this id.' },
   'not-found': { status: 404, title: 'No such resource', description: 'Nothing is served at this path.' },
   'order-already-exists': { status: 409, title: 'The order already exists with different details', description: 'An order with this id was created by a different request. Use a new order id, or resend the original request to get the original result.' },
   'payment-already-captured': { status: 409, title: 'This payment id was already captured with a different amount or currency', description: 'A paymentId names one capture. Resend the original request to get its result, or use a new paymentId for a new capture.' },
@@ -21,6 +23,7 @@ export const PROBLEM_TYPES = {
   'method-not-allowed': { status: 405, title: 'Method not allowed', description: 'This path does not accept that method.' },
   'concurrency-conflict': { status: 503, title: 'The order is too contended right now', description: 'Other writers kept changing this order. Retry after the delay in Retry-After with the same Idempotency-Key.' },
   'store-unavailable': { status: 503, title: 'The event store is unavailable', description: 'The store is down, full or busy. Nothing was written. Retry after the delay in Retry-After with the same request and Idempotency-Key.' },
+  'not-ready': { status: 503, title: 'The ledger is not ready to serve', description: 'A readiness check failed (the event store or a projection). `checks` lists each one. Retry after the delay in Retry-After.' },
   'projection-lagging': { status: 503, title: 'The read model has not reached the requested position yet', description: 'The projection is behind `minPosition`. Retry after the delay in Retry-After.' },
   'event-corrupt': { status: 500, title: 'A stored event fails its schema', description: 'The ledger refused to decide on a record it cannot trust. Operators: run `ledger replay` to locate it.' },
   'internal-error': { status: 500, title: 'Internal error', description: 'Something failed inside the ledger. The request id in the logs identifies it.' },

@@ -1,0 +1,111 @@
+/**
+ * Builds the fastify app: zod for validation, serialization and the OpenAPI document; one
+ * error handler; request context, auth and metrics hooks; then the route groups. Extra route
+ * plugins (read models) are registered last, inside the same app, so they share the error
+ * handler, the auth hook, the metrics and the OpenAPI document without editing this file.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type RawServerDefault } from 'fastify';
+import { type ZodTypeProvider, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { pino } from 'pino';
+import { createDispatcher, type Dispatch } from '../commands/dispatcher.ts';
+import { createCommandHandler, type CommandHandlerOptions } from '../commands/handler.ts';
+import type { Config } from '../config.ts';
+import { instrumentAppends } from '../eventstore/instrumented-store.ts';
+import type { EventStore } from '../eventstore/port.ts';
+import { authenticate, resolveAuthPolicy } from './auth.ts';
+import { installErrorHandling, renderFrameworkError } from './error-handler.ts';
+import { createMetrics, type LedgerMetrics } from './metrics.ts';
+import { registerOpenApi } from './openapi.ts';
+import { problemPages } from './problem-pages.ts';
+import { registerRequestContext } from './request-context.ts';
+import { commandRoutes } from './routes/commands.ts';
+import { operationRoutes, type ReadinessCheck } from './routes/operations.ts';
+import { orderEventRoutes } from './routes/order-events.ts';
+
+/** The app's type: plugins typed with FastifyPluginAsyncZod get the zod type provider. */
+export type LedgerApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
+
+/** What routes and plugins reach through `app.ledger`. */
+export interface LedgerServices {
+  /** The store as opened (reads, subscriptions, adapter extras such as the SQLite handle). */
+  readonly store: EventStore;
+  readonly config: Config;
+  readonly metrics: LedgerMetrics;
+  readonly dispatch: Dispatch;
+  /** Checks behind GET /ready; a plugin may push its own while it is registered. */
+  readonly readiness: ReadinessCheck[];
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ledger: LedgerServices;
+  }
+}
+
+export interface BuildAppOptions {
+  readonly store: EventStore;
+  readonly config: Config;
+  readonly logger?: FastifyBaseLogger;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any plugin options and type provider
+  readonly extraRoutes?: readonly FastifyPluginAsync<any, RawServerDefault, any>[];
+  readonly readiness?: readonly ReadinessCheck[];
+  /** Retry bounds and clock for the command handler (tests). */
+  readonly commandHandler?: Omit<CommandHandlerOptions, 'onConflict'>;
+}
+
+/** Bodies above this are refused with 413 before they are parsed. */
+export const BODY_LIMIT_BYTES = 65_536;
+
+export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
+  const { store, config } = options;
+  const auth = resolveAuthPolicy(config);
+  const metrics = createMetrics(store.kind);
+  const handle = createCommandHandler(instrumentAppends(store, metrics.observeAppend), {
+    ...options.commandHandler,
+    onConflict: () => metrics.countCommand('retried_on_conflict'),
+  });
+
+  const app = Fastify({
+    loggerInstance: options.logger ?? (pino({ level: config.LOG_LEVEL }) as FastifyBaseLogger),
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Unique across restarts: the request id becomes the correlation id stored in event metadata.
+    genReqId: () => randomUUID(),
+    // While closing, requests already on a kept-alive connection are served (and the connection
+    // then closed) instead of getting a bare 503 that is not a problem document.
+    return503OnClosing: false,
+    frameworkErrors: renderFrameworkError,
+    routerOptions: { maxParamLength: 256 },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  // JSON only: any other body, text/plain included, is a 415 rather than a validation puzzle.
+  app.removeContentTypeParser('text/plain');
+  app.decorate('ledger', {
+    store,
+    config,
+    metrics,
+    dispatch: createDispatcher(store, handle, metrics.countCommand),
+    readiness: [...(options.readiness ?? [])],
+  } satisfies LedgerServices);
+
+  registerRequestContext(app);
+  app.addHook('onRequest', authenticate(auth));
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    done();
+  });
+  installErrorHandling(app);
+
+  await registerOpenApi(app, auth);
+  await app.register(problemPages);
+  await app.register(operationRoutes);
+  await app.register(commandRoutes);
+  await app.register(orderEventRoutes);
+  for (const plugin of options.extraRoutes ?? []) await app.register(plugin);
+
+  if (auth.mode === 'off') app.log.warn(auth.notice);
+  return app;
+}

@@ -1,0 +1,83 @@
+/**
+ * API keys. With LEDGER_API_KEYS set, every route but the exempt ones needs
+ * `Authorization: Bearer <secret>`; the matching client id scopes idempotency keys and is
+ * recorded in event metadata. Without keys the ledger trusts its network, so it only agrees
+ * to listen on loopback unless LEDGER_AUTH=off says a gateway in front authenticates.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ConfigError, type Config } from '../config.ts';
+import { Problem } from './problem.ts';
+
+export const ANONYMOUS_CLIENT = 'anonymous';
+
+/**
+ * Liveness must answer an orchestrator that holds no key, and problem pages are what error
+ * responses link to. Docs and the OpenAPI document are NOT exempt: the issue asks for every
+ * route but health, and the API's shape is the deployer's to publish, not ours.
+ */
+const EXEMPT_ROUTES = new Set(['/health', '/problems', '/problems/:slug']);
+
+export type AuthPolicy =
+  | { readonly mode: 'keys'; readonly clients: ReadonlyMap<string, string> }
+  | { readonly mode: 'off'; readonly notice: string };
+
+/** Decides how requests are authenticated, or refuses a configuration that would expose an open ledger. */
+export function resolveAuthPolicy(config: Pick<Config, 'LEDGER_API_KEYS' | 'LEDGER_AUTH' | 'HOST'>): AuthPolicy {
+  const clients = config.LEDGER_API_KEYS ?? new Map<string, string>();
+  if (clients.size > 0) {
+    if (config.LEDGER_AUTH === 'off') {
+      throw new ConfigError('LEDGER_AUTH=off contradicts LEDGER_API_KEYS: unset one of them');
+    }
+    return { mode: 'keys', clients };
+  }
+  if (config.LEDGER_AUTH === 'on') {
+    throw new ConfigError('LEDGER_AUTH=on needs LEDGER_API_KEYS=clientId:secret,… (secrets of 16 characters or more)');
+  }
+  if (!isLoopbackHost(config.HOST) && config.LEDGER_AUTH !== 'off') {
+    throw new ConfigError(
+      `refusing to listen on HOST=${config.HOST} without authentication: set LEDGER_API_KEYS=clientId:secret,… ` +
+        'or, if a gateway in front of the ledger authenticates every request, LEDGER_AUTH=off',
+    );
+  }
+  const where = isLoopbackHost(config.HOST) ? 'only loopback clients can connect' : 'LEDGER_AUTH=off: a gateway must authenticate';
+  return { mode: 'off', notice: `auth is off (no LEDGER_API_KEYS): every request acts as client "${ANONYMOUS_CLIENT}"; ${where}` };
+}
+
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare);
+}
+
+/** The onRequest hook: sets request.clientId, or answers 401. */
+export function authenticate(policy: AuthPolicy): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  if (policy.mode === 'off') return async () => {};
+  const identify = clientMatcher(policy.clients);
+  return async (request, reply) => {
+    if (EXEMPT_ROUTES.has(request.routeOptions.url ?? '')) return;
+    const match = /^Bearer +([^ ]+) *$/i.exec(request.headers.authorization ?? '');
+    const clientId = match ? identify(match[1]!) : undefined;
+    if (clientId === undefined) {
+      reply.header('www-authenticate', 'Bearer realm="order-ledger"');
+      throw new Problem('unauthorized', match ? 'the bearer token matches no configured API key' : 'send Authorization: Bearer <secret>');
+    }
+    request.clientId = clientId;
+  };
+}
+
+/**
+ * Both sides are hashed first so timingSafeEqual always compares equal lengths, and every
+ * client is compared on every request so the time taken does not say which one matched.
+ */
+function clientMatcher(clients: ReadonlyMap<string, string>): (token: string) => string | undefined {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  const known = [...clients].map(([clientId, secret]) => ({ clientId, digest: digest(secret) }));
+  return (token) => {
+    const offered = digest(token);
+    let found: string | undefined;
+    for (const client of known) {
+      if (timingSafeEqual(offered, client.digest) && found === undefined) found = client.clientId;
+    }
+    return found;
+  };
+}

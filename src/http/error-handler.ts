@@ -1,0 +1,135 @@
+/**
+ * The one place where errors become responses. Everything thrown anywhere in the app lands
+ * here and leaves as application/problem+json; a client's mistake is always a 4xx, and a
+ * response never carries a stack trace or an internal message.
+ */
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ConcurrencyExhaustedError, RevisionMismatchError } from '../commands/errors.ts';
+import { IdempotencyKeyReusedError } from '../commands/key-reuse.ts';
+import { DomainRejection } from '../domain/rejection.ts';
+import { CorruptEventError, StoreUnavailableError, WrongExpectedVersionError } from '../eventstore/errors.ts';
+import { type FieldError, Problem } from './problem.ts';
+
+/** How long a client should wait before retrying, by why the store refused. */
+const RETRY_AFTER_SECONDS: Record<StoreUnavailableError['reason'], number> = {
+  busy: 1,
+  io: 5,
+  unreachable: 5,
+  closed: 5,
+  full: 60,
+};
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error, request, reply) => {
+    const problem = problemFor(error);
+    logProblem(request.log, problem, error);
+    return sendProblem(reply, problem, request);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.length > 200 ? `${request.url.slice(0, 200)}…` : request.url;
+    return sendProblem(reply, new Problem('not-found', `nothing is served at ${request.method} ${path}`), request);
+  });
+}
+
+/** For fastify's `frameworkErrors` option: router failures (bad URL encoding, over-long parameters). */
+export function renderFrameworkError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  void sendProblem(reply, problemFor(error), request);
+}
+
+export function sendProblem(reply: FastifyReply, problem: Problem, request: FastifyRequest): FastifyReply {
+  if (problem.extras.retryAfterSeconds !== undefined) reply.header('retry-after', String(problem.extras.retryAfterSeconds));
+  // Serialized here, not by a route's response schema: a problem must not depend on which route failed.
+  return reply
+    .code(problem.status)
+    .type('application/problem+json')
+    .send(JSON.stringify(problem.toJSON(`urn:uuid:${request.id}`)));
+}
+
+export function problemFor(error: unknown): Problem {
+  if (error instanceof Problem) return error;
+  if (error instanceof IdempotencyKeyReusedError) return new Problem('idempotency-key-reused', error.message);
+  if (error instanceof DomainRejection) return new Problem(error.rule, error.message);
+  if (error instanceof RevisionMismatchError) {
+    const current = error.actual === 'no_stream' ? null : String(error.actual);
+    return new Problem('revision-mismatch', `If-Match names revision ${error.expected}; the order is at ${current ?? 'no revision (it does not exist)'}`, {
+      currentRevision: current,
+    });
+  }
+  if (error instanceof ConcurrencyExhaustedError || error instanceof WrongExpectedVersionError) {
+    return new Problem('concurrency-conflict', 'other writers kept changing this order; nothing was written by this request', { retryAfterSeconds: 1 });
+  }
+  if (error instanceof StoreUnavailableError) {
+    return new Problem('store-unavailable', `the event store is unavailable (${error.reason}); nothing was written`, {
+      retryAfterSeconds: RETRY_AFTER_SECONDS[error.reason],
+    });
+  }
+  if (error instanceof CorruptEventError) {
+    return new Problem('event-corrupt', `event ${error.revision} of stream ${error.streamId} fails its schema; the ledger will not decide on it`);
+  }
+  if (error instanceof z.ZodError) return validationProblem(error.issues.map((issue) => ({ path: pathOf('', issue.path), message: issue.message })));
+  if (hasValidation(error)) {
+    const root = error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? '');
+    return validationProblem(
+      error.validation.map((v) => ({ path: pathOf(root, v.instancePath.split('/').filter(Boolean)), message: v.message ?? 'is invalid' })),
+    );
+  }
+  return fastifyProblem(error) ?? new Problem('internal-error', 'an unexpected error occurred; the instance URN is the request id in the logs');
+}
+
+/** Fastify's own request errors: each is the client's, so each keeps a 4xx. */
+function fastifyProblem(error: unknown): Problem | undefined {
+  const { code, statusCode } = (error ?? {}) as { code?: unknown; statusCode?: unknown };
+  switch (code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new Problem('payload-too-large', 'the body exceeds 65536 bytes');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new Problem('unsupported-media-type', 'send the body as Content-Type: application/json');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new Problem('malformed-json', 'the body is empty or not valid JSON (keys named __proto__ or constructor are refused)');
+    case 'FST_ERR_MAX_PARAM_LENGTH': {
+      const message = 'a path parameter is far longer than any valid id';
+      return validationProblem([{ path: 'params', message }]);
+    }
+  }
+  // Any other error fastify or a plugin marks as the client's (bad URL encoding, content-length mismatch…).
+  if (statusCode === 404) return new Problem('not-found', 'no such resource');
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+    return new Problem('bad-request', typeof code === 'string' ? `the request is malformed (${code})` : 'the request is malformed');
+  }
+  return undefined;
+}
+
+function validationProblem(errors: FieldError[]): Problem {
+  const summary = errors.map((e) => `${e.path || '(request)'}: ${e.message}`).join('; ');
+  return new Problem('validation-failed', summary, { errors });
+}
+
+interface ValidationFailure {
+  validation: Array<{ instancePath: string; message?: string }>;
+  validationContext?: string;
+}
+
+function hasValidation(error: unknown): error is ValidationFailure {
+  return typeof error === 'object' && error !== null && Array.isArray((error as ValidationFailure).validation);
+}
+
+/** `body.lines[0].sku`: a path a person can read and a program can split. */
+function pathOf(root: string, segments: readonly PropertyKey[]): string {
+  return segments.reduce<string>((path, segment) => {
+    const text = String(segment);
+    if (/^\d+$/.test(text)) return `${path}[${text}]`;
+    return path === '' ? text : `${path}.${text}`;
+  }, root);
+}
+
+function logProblem(log: FastifyBaseLogger, problem: Problem, error: unknown): void {
+  if (error instanceof CorruptEventError) {
+    log.error({ streamId: error.streamId, revision: String(error.revision), problem: error.problem }, 'stored event fails its schema');
+  } else if (problem.status >= 500) {
+    log.error({ err: error, problem: problem.slug }, problem.detail);
+  } else {
+    log.info({ problem: problem.slug, status: problem.status }, problem.detail);
+  }
+}

@@ -1,0 +1,69 @@
+/** Operations: liveness, readiness and Prometheus metrics. */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { Problem } from '../problem.ts';
+import { problemResponses } from '../schemas.ts';
+
+export interface ReadinessResult {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail?: string;
+}
+
+/** A plug-in point: the event store is always checked; other modules (projections) add theirs. */
+export type ReadinessCheck = () => Promise<ReadinessResult>;
+
+/** A check that hangs must not hang the probe. */
+const CHECK_TIMEOUT_MS = 2_000;
+
+const Check = z.object({ name: z.string(), ok: z.boolean(), detail: z.string().optional() });
+
+export const operationRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get('/health', { schema: { summary: 'Liveness: the process answers', response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => ({
+    status: 'ok' as const,
+  }));
+
+  app.get(
+    '/ready',
+    {
+      schema: {
+        summary: 'Readiness: the event store is reachable and every registered check passes',
+        response: { 200: z.object({ status: z.literal('ready'), checks: z.array(Check) }), ...problemResponses('not-ready') },
+      },
+    },
+    async () => {
+      const storeCheck: ReadinessCheck = async () => {
+        const name = `event-store (${app.ledger.store.kind})`;
+        return app.ledger.store.ping().then(
+          () => ({ name, ok: true }),
+          (error: unknown) => ({ name, ok: false, detail: error instanceof Error ? error.message : String(error) }),
+        );
+      };
+      const checks = await Promise.all([storeCheck, ...app.ledger.readiness].map(runCheck));
+      const failed = checks.filter((c) => !c.ok);
+      if (failed.length > 0) {
+        throw new Problem('not-ready', `failing: ${failed.map((c) => c.name).join(', ')}`, { checks, retryAfterSeconds: 1 });
+      }
+      return { status: 'ready' as const, checks };
+    },
+  );
+
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', produces: ['text/plain'] } }, async (_request, reply) => {
+    const { registry } = app.ledger.metrics;
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
+};
+
+async function runCheck(check: ReadinessCheck): Promise<ReadinessResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<ReadinessResult>((resolve) => {
+    timer = setTimeout(() => resolve({ name: check.name || 'check', ok: false, detail: `no answer within ${CHECK_TIMEOUT_MS} ms` }), CHECK_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([check(), timeout]);
+  } catch (error) {
+    return { name: check.name || 'check', ok: false, detail: error instanceof Error ? error.message : String(error) };
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * The read endpoints, answered from the projections' read models. Every read accepts
+ * `minPosition` (query) or `X-Min-Position` (header): it first waits, bounded, until each
+ * projection it reads has applied the log up to that position, so a client reads its own write;
+ * past the bound it answers 503 projection-lagging with Retry-After.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { customerActivity } from '../../../projections/customer-activity.ts';
+import { dailyTotals } from '../../../projections/daily-totals.ts';
+import { orderSummary } from '../../../projections/order-summary.ts';
+import { EntityId } from '../../domain/ids.ts';
+import { addMinorUnits, Currency } from '../../domain/money.ts';
+import { InvalidCursorError, ProjectionNotServingError, type ReadModelQueries } from '../../projections/queries.ts';
+import type { GenerationStatus, ProjectionStatus } from '../../projections/status.ts';
+import type { WaitForPosition } from '../../projections/wait.ts';
+import { etagOf } from '../headers.ts';
+import { Problem } from '../problem.ts';
+import { DecimalString, OrderIdParams, problemResponses } from '../schemas.ts';
+
+export interface ReadRoutesDeps {
+  readonly queries: ReadModelQueries;
+  readonly waitForPosition: WaitForPosition;
+  readonly status: () => Promise<ProjectionStatus[]>;
+  /** How long a read waits for minPosition when the client does not say (default 2000 ms). */
+  readonly defaultWaitMs?: number;
+}
+
+const MAX_WAIT_MS = 10_000;
+const MAX_REPORT_DAYS = 366;
+
+const ConsistencyQuery = z.object({
+  minPosition: DecimalString.optional().describe("wait until the read model has applied the log up to this position (a command response's `position`)"),
+  waitMs: z.coerce.number().int().min(0).max(MAX_WAIT_MS).optional().describe('how long to wait for minPosition, in ms (default 2000, at most 10000)'),
+});
+const ConsistencyHeaders = z.looseObject({
+  'x-min-position': DecimalString.optional().describe('the same as the minPosition query parameter'),
+});
+
+const Money = z.number().int().describe('integer minor units');
+const OrderStatus = z.enum(['pending', 'partially_paid', 'paid']);
+
+const OrderSummaryResponse = z.object({
+  orderId: z.string(),
+  customerId: z.string(),
+  currency: z.string(),
+  total: Money,
+  captured: Money,
+  outstanding: Money,
+  status: OrderStatus,
+  payments: z.array(z.object({ paymentId: z.string(), amount: Money, position: DecimalString, capturedAt: z.string() })),
+  revision: DecimalString.describe('stream revision of the last event applied (the ETag)'),
+  position: DecimalString.describe('global position of the last event applied to this order'),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+const OrderListQuery = ConsistencyQuery.extend({
+  customerId: EntityId.optional(),
+  status: OrderStatus.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(512).optional().describe('nextCursor of the previous page'),
+});
+
+const CustomerResponse = z.object({
+  customerId: z.string(),
+  orders: z.number().int(),
+  currencies: z.array(z.object({ currency: z.string(), ordered: Money, captured: Money, outstanding: Money })),
+  firstOrderAt: z.string(),
+  lastActivityAt: z.string(),
+});
+
+const Day = z.iso.date().describe('YYYY-MM-DD (UTC)');
+const DailyQuery = ConsistencyQuery.extend({ from: Day, to: Day, currency: Currency.optional() });
+const DayTotals = z.object({
+  ordersCreated: z.number().int(),
+  amountOrdered: Money,
+  paymentsCaptured: z.number().int(),
+  amountCaptured: Money,
+});
+const DailyResponse = z.object({
+  from: z.string(),
+  to: z.string(),
+  days: z.array(DayTotals.extend({ day: z.string(), currency: z.string() })),
+  totals: z.array(DayTotals.extend({ currency: z.string() })).describe('per currency over the whole range'),
+});
+
+const Generation = z.object({
+  generation: z.number().int(),
+  version: z.number().int(),
+  checkpoint: DecimalString.nullable().describe('position of the last event applied; null before the first'),
+  lag: z.object({ events: z.number().int(), ms: z.number().int() }),
+  failure: z.object({ streamId: z.string(), revision: DecimalString, position: DecimalString, message: z.string() }).optional(),
+});
+const ProjectionsResponse = z.object({
+  projections: z.array(
+    z.object({
+      name: z.string(),
+      codeVersion: z.number().int(),
+      state: z.enum(['running', 'rebuilding', 'failed']),
+      serving: Generation.nullable().describe('the generation reads are answered from'),
+      rebuilding: Generation.nullable().describe('a generation being built beside it (after a version change or `ledger projections rebuild`)'),
+      detail: z.string().optional(),
+    }),
+  ),
+});
+
+const READ_PROBLEMS = ['validation-failed', 'unauthorized', 'projection-lagging'] as const;
+
+export function readRoutes(deps: ReadRoutesDeps): FastifyPluginAsyncZod {
+  const defaultWaitMs = deps.defaultWaitMs ?? 2_000;
+
+  /** Waits for minPosition (if any), then runs the query; the read model's own errors become problems. */
+  async function consistentRead<T>(request: FastifyRequest, projections: readonly string[], query: () => T): Promise<T> {
+    const { minPosition, waitMs } = request.query as z.infer<typeof ConsistencyQuery>;
+    const header = (request.headers as z.infer<typeof ConsistencyHeaders>)['x-min-position'];
+    const wanted = [minPosition, header].filter((p) => p !== undefined).map((p) => BigInt(p));
+    if (wanted.length > 0) {
+      const position = wanted.reduce((a, b) => (a > b ? a : b));
+      const timeoutMs = waitMs ?? defaultWaitMs;
+      if (!(await deps.waitForPosition(position, projections, { timeoutMs }))) {
+        throw new Problem('projection-lagging', `${projections.join(', ')} did not reach position ${position} within ${timeoutMs} ms`, {
+          retryAfterSeconds: 1,
+          minPosition: position.toString(),
+        });
+      }
+    }
+    try {
+      return query();
+    } catch (error) {
+      if (error instanceof ProjectionNotServingError) throw new Problem('projection-lagging', error.message, { retryAfterSeconds: 1 });
+      if (error instanceof InvalidCursorError) {
+        throw new Problem('validation-failed', error.message, { errors: [{ path: 'query.cursor', message: error.message }] });
+      }
+      throw error;
+    }
+  }
+
+  return async (app) => {
+    app.get(
+      '/orders/:orderId',
+      {
+        schema: {
+          summary: 'An order from the order-summary read model: totals, captured, outstanding, status, payments, revision',
+          params: OrderIdParams,
+          querystring: ConsistencyQuery,
+          headers: ConsistencyHeaders,
+          response: { 200: OrderSummaryResponse, 304: z.null().describe('If-None-Match matched the ETag'), ...problemResponses(...READ_PROBLEMS, 'order-not-found') },
+        },
+      },
+      async (request, reply) => {
+        const { orderId } = request.params;
+        const order = await consistentRead(request, [orderSummary.name], () => deps.queries.order(orderId));
+        if (!order) throw new Problem('order-not-found', `order ${orderId} does not exist (or the read model has not seen it yet: pass minPosition)`);
+        const etag = etagOf(BigInt(order.revision));
+        reply.header('etag', etag);
+        if (request.headers['if-none-match'] === etag) return reply.code(304).send(null);
+        return order;
+      },
+    );
+
+    app.get(
+      '/orders',
+      {
+        schema: {
+          summary: 'Orders, oldest first by (createdAt, orderId), filtered by customer and/or status; keyset-paginated',
+          querystring: OrderListQuery,
+          headers: ConsistencyHeaders,
+          response: { 200: z.object({ items: z.array(OrderSummaryResponse), nextCursor: z.string().optional() }), ...problemResponses(...READ_PROBLEMS) },
+        },
+      },
+      async (request) => {
+        const { customerId, status, limit, cursor } = request.query;
+        return consistentRead(request, [orderSummary.name], () =>
+          deps.queries.orders({
+            limit,
+            ...(customerId !== undefined && { customerId }),
+            ...(status !== undefined && { status }),
+            ...(cursor !== undefined && { cursor }),
+          }),
+        );
+      },
+    );
+
+    app.get(
+      '/customers/:customerId',
+      {
+        schema: {
+          summary: "A customer's activity: orders placed, and per currency the amounts ordered, captured and outstanding",
+          params: z.object({ customerId: EntityId }),
+          querystring: ConsistencyQuery,
+          headers: ConsistencyHeaders,
+          response: { 200: CustomerResponse, ...problemResponses(...READ_PROBLEMS, 'customer-not-found') },
+        },
+      },
+      async (request) => {
+        const { customerId } = request.params;
+        const customer = await consistentRead(request, [customerActivity.name], () => deps.queries.customer(customerId));
+        if (!customer) throw new Problem('customer-not-found', `no order names customer ${customerId}`);
+        return {
+          ...customer,
+          currencies: customer.currencies.map((c) => ({ ...c, outstanding: c.ordered - c.captured })),
+        };
+      },
+    );
+
+    app.get(
+      '/reports/daily',
+      {
+        schema: {
+          summary: 'Per UTC day and currency: orders created and payments captured, counted and summed (days without activity are left out)',
+          querystring: DailyQuery,
+          headers: ConsistencyHeaders,
+          response: { 200: DailyResponse, ...problemResponses(...READ_PROBLEMS) },
+        },
+      },
+      async (request) => {
+        const { from, to, currency } = request.query;
+        const span = (Date.parse(to) - Date.parse(from)) / 86_400_000;
+        if (span < 0 || span >= MAX_REPORT_DAYS) {
+          const message = `to must be on or after from, at most ${MAX_REPORT_DAYS} days in all`;
+          throw new Problem('validation-failed', message, { errors: [{ path: 'query.to', message }] });
+        }
+        const rows = await consistentRead(request, [dailyTotals.name], () => deps.queries.daily(from, to, currency));
+        return { from, to, days: rows, totals: totalsByCurrency(rows) };
+      },
+    );
+
+    app.get(
+      '/projections',
+      {
+        schema: {
+          summary: 'Each projection: the version and checkpoint it serves, its lag, and whether it is running, rebuilding or failed',
+          response: { 200: ProjectionsResponse, ...problemResponses('unauthorized') },
+        },
+      },
+      async () => ({
+        projections: (await deps.status()).map((s) => ({
+          name: s.name,
+          codeVersion: s.codeVersion,
+          state: s.state,
+          serving: generationJson(s.serving),
+          rebuilding: generationJson(s.rebuilding),
+          ...(s.detail !== undefined && { detail: s.detail }),
+        })),
+      }),
+    );
+  };
+}
+
+function generationJson(generation: GenerationStatus | undefined) {
+  if (!generation) return null;
+  const { failure } = generation;
+  return {
+    generation: generation.generation,
+    version: generation.version,
+    checkpoint: generation.checkpoint === undefined ? null : generation.checkpoint.toString(),
+    lag: { events: generation.lag.events, ms: Math.round(generation.lag.ms) },
+    ...(failure && {
+      failure: { streamId: failure.streamId, revision: failure.revision.toString(), position: failure.position.toString(), message: failure.message },
+    }),
+  };
+}
+
+type Totals = z.infer<typeof DayTotals> & { currency: string };
+
+function totalsByCurrency(rows: readonly Totals[]): Totals[] {
+  const sums = new Map<string, Totals>();
+  for (const row of rows) {
+    const sum = sums.get(row.currency) ?? { currency: row.currency, ordersCreated: 0, amountOrdered: 0, paymentsCaptured: 0, amountCaptured: 0 };
+    sums.set(row.currency, {
+      currency: row.currency,
+      ordersCreated: sum.ordersCreated + row.ordersCreated,
+      amountOrdered: addMinorUnits(sum.amountOrdered, row.amountOrdered),
+      paymentsCaptured: sum.paymentsCaptured + row.paymentsCaptured,
+      amountCaptured: addMinorUnits(sum.amountCaptured, row.amountCaptured),
+    });
+  }
+  return [...sums.values()].sort((a, b) => (a.currency < b.currency ? -1 : 1));
+}

@@ -1,0 +1,26 @@
+/** Zod schemas shared by several routes: they validate, serialize and document at once. */
+import { z } from 'zod';
+import { EntityId } from '../domain/ids.ts';
+import { PROBLEM_TYPES, type ProblemSlug } from './problem.ts';
+
+/** Revisions and positions: bigint inside, decimal strings in JSON (they may exceed 2^53). */
+export const DecimalString = z.string().regex(/^\d+$/).describe('a non-negative integer as a decimal string');
+
+export const OrderIdParams = z.object({ orderId: EntityId });
+
+/** Documents application/problem+json bodies (they are serialized by the error handler, not by this). */
+export const ProblemBody = z
+  .looseObject({
+    type: z.string().describe('ends in /problems/<slug>; a short page is served there'),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .describe('RFC 9457 problem details, Content-Type application/problem+json');
+
+/** The problem responses a route can give, for its OpenAPI entry, from the slugs it can raise. */
+export function problemResponses(...slugs: ProblemSlug[]): Record<number, typeof ProblemBody> {
+  return Object.fromEntries(slugs.map((slug) => [PROBLEM_TYPES[slug].status, ProblemBody]));
+}

@@ -1,0 +1,91 @@
+/**
+ * Starting and stopping the ledger server: open the store, build the app, listen; on close,
+ * stop accepting, let in-flight requests finish, then close the store (which waits for
+ * pending appends to commit).
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import { pino } from 'pino';
+import type { Config } from './config.ts';
+import { openStore } from './eventstore/open-store.ts';
+import type { EventStore } from './eventstore/port.ts';
+import { type BuildAppOptions, type LedgerApp, buildApp } from './http/app.ts';
+import { resolveAuthPolicy } from './http/auth.ts';
+
+/**
+ * Node's default (511) drops SYNs when a burst of clients connects at once, which costs them a
+ * one-second retransmit; the kernel caps this at net.core.somaxconn anyway.
+ */
+export const LISTEN_BACKLOG = 4096;
+
+export interface StartServerOptions extends Pick<BuildAppOptions, 'extraRoutes' | 'readiness' | 'commandHandler'> {
+  readonly logger?: FastifyBaseLogger;
+}
+
+export interface RunningServer {
+  /** http://host:port actually bound (PORT=0 picks a free port). */
+  readonly url: string;
+  readonly app: LedgerApp;
+  readonly store: EventStore;
+  /** Graceful: idempotent, resolves once the server and the store are closed. */
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
+  // Refuse an unsafe configuration before anything is opened or bound.
+  resolveAuthPolicy(config);
+  const logger = options.logger ?? (pino({ level: config.LOG_LEVEL }) as FastifyBaseLogger);
+  const store = await openStore(config.LEDGER_STORE, { synchronous: config.LEDGER_SYNCHRONOUS });
+  let app: LedgerApp;
+  let url: string;
+  try {
+    app = await buildApp({ ...options, store, config, logger });
+    await app.listen({ host: config.HOST, port: config.PORT, backlog: LISTEN_BACKLOG });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : config.PORT;
+    url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  logger.info({ url, store: store.kind }, 'listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await app.close();
+      await store.close();
+    })());
+  return { url, app, store, close };
+}
+
+/**
+ * SIGTERM / SIGINT: close gracefully and exit 0; past the timeout (or on a second signal) exit 1
+ * rather than hang a deployment. Kept out of startServer so tests can start servers freely.
+ */
+export function exitOnSignals(server: RunningServer, timeoutMs: number, logger: FastifyBaseLogger): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal, timeoutMs }, 'shutting down: no new connections, finishing in-flight requests');
+    setTimeout(() => {
+      logger.error({ timeoutMs }, 'shutdown timed out: exiting with requests still in flight');
+      process.exit(1);
+    }, timeoutMs).unref();
+    server.close().then(
+      () => {
+        logger.info('shut down cleanly');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
