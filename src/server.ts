@@ -10,6 +10,9 @@ import { openStore } from './eventstore/open-store.ts';
 import type { EventStore } from './eventstore/port.ts';
 import { type BuildAppOptions, type LedgerApp, buildApp } from './http/app.ts';
 import { resolveAuthPolicy } from './http/auth.ts';
+import { readRoutes } from './http/routes/reads.ts';
+import { readModelLocation } from './projections/database.ts';
+import { type Projections, startProjections } from './projections/service.ts';
 
 /**
  * Node's default (511) drops SYNs when a burst of clients connects at once, which costs them a
@@ -26,6 +29,7 @@ export interface RunningServer {
   readonly url: string;
   readonly app: LedgerApp;
   readonly store: EventStore;
+  readonly projections: Projections;
   /** Graceful: idempotent, resolves once the server and the store are closed. */
   close(): Promise<void>;
 }
@@ -37,25 +41,38 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const store = await openStore(config.LEDGER_STORE, { synchronous: config.LEDGER_SYNCHRONOUS });
   let app: LedgerApp;
   let url: string;
+  let projections: Projections | undefined;
   try {
-    app = await buildApp({ ...options, store, config, logger });
+    projections = startProjections({ store, readModels: readModelLocation(config), logger });
+    app = await buildApp({
+      ...options,
+      store,
+      config,
+      logger,
+      extraRoutes: [readRoutes(projections), ...(options.extraRoutes ?? [])],
+      readiness: [projections.readiness, ...(options.readiness ?? [])],
+    });
     await app.listen({ host: config.HOST, port: config.PORT, backlog: LISTEN_BACKLOG });
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.PORT;
     url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
   } catch (error) {
+    await projections?.close();
     await store.close();
     throw error;
   }
+  const running = projections;
   logger.info({ url, store: store.kind }, 'listening');
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       await app.close();
+      // The runner reads the store, so it stops first; the store then flushes pending appends.
+      await running.close();
       await store.close();
     })());
-  return { url, app, store, close };
+  return { url, app, store, projections: running, close };
 }
 
 /**

@@ -98,6 +98,7 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
     done();
   });
   installErrorHandling(app);
+  closeKeptAliveConnectionsOnShutdown(app);
 
   await registerOpenApi(app, auth);
   await app.register(problemPages);
@@ -108,4 +109,21 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
 
   if (auth.mode === 'off') app.log.warn(auth.notice);
   return app;
+}
+
+/**
+ * Closing stops new connections and drops idle ones, but a kept-alive connection that is busy at
+ * that moment would otherwise stay open after its answer, holding shutdown until the keep-alive
+ * timeout. Answers given while closing therefore tell the client to close the connection.
+ */
+function closeKeptAliveConnectionsOnShutdown(app: LedgerApp): void {
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close');
+    done(null, payload);
+  });
 }

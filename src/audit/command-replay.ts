@@ -1,0 +1,214 @@
+/**
+ * `ledger replay-commands`: the built-in proof that replayed commands are no-ops. Every stored
+ * event is turned back into the command that produced it and run through the real command
+ * handler against a scratch copy of the log.
+ *
+ * Each command first sees its stream as it stood just before its own event, so the handler
+ * decides it afresh exactly as it once did: a genuine event comes out with the same
+ * deterministic id, the store recognises the append as one it already holds and writes
+ * nothing, the handler re-reads the stream as it is now and answers with the original result
+ * (`replayed`). That is the path of a client's retry that raced its own original. An event the
+ * command would not produce there is caught on the way: a capture the rules refuse (rejected),
+ * content that differs from the decision (another id: decided differently), an event repeating
+ * an earlier one's effect, or anything the handler actually writes.
+ */
+import type { OrderCommand } from '../domain/commands.ts';
+import { DomainRejection } from '../domain/rejection.ts';
+import { ZodError } from 'zod';
+import { ConcurrencyExhaustedError } from '../commands/errors.ts';
+import { createCommandHandler, type CommandOutcome } from '../commands/handler.ts';
+import { CorruptEventError, WrongExpectedVersionError } from '../eventstore/errors.ts';
+import type { EventStore, RecordedEvent } from '../eventstore/port.ts';
+import { decodeEvent, type LedgerEvent } from '../events/codec.ts';
+import type { CommandContext } from '../events/metadata.ts';
+import { FindingLog, type FindingCode, type FindingSummary } from './findings.ts';
+import { scratchCopyOf } from './scratch-copy.ts';
+import { describeSource, type LogSource, type ProgressListener } from './source.ts';
+
+export interface CommandReplayResult {
+  readonly source: string;
+  readonly commands: number;
+  /** Commands that came out as replays of their own stored event, writing nothing. */
+  readonly replays: number;
+  /** Events the replay wrote into the scratch copy (0 when every command is a no-op). */
+  readonly newEvents: number;
+  readonly findings: FindingSummary;
+  readonly timing: { readonly startedAt: string; readonly seconds: number; readonly commandsPerSecond: number };
+}
+
+export interface CommandReplayOptions {
+  readonly source: LogSource;
+  /** Commands in flight at once (each on its own stream view, so order does not matter). */
+  readonly concurrency?: number;
+  readonly onCopyProgress?: ProgressListener;
+  readonly onProgress?: ProgressListener;
+}
+
+type Verdict = { readonly replay: true } | { readonly replay: false; readonly code: FindingCode; readonly message: string };
+
+/** Replays every command of `source` on a scratch copy of it; the source itself is only read. */
+export async function replayCommands(options: CommandReplayOptions): Promise<CommandReplayResult> {
+  const startedAt = new Date();
+  const started = performance.now();
+  const scratch = await scratchCopyOf(options.source, options.onCopyProgress);
+  try {
+    const result = await replayAll(scratch.store, options);
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      source: describeSource(options.source),
+      ...result,
+      timing: { startedAt: startedAt.toISOString(), seconds, commandsPerSecond: seconds > 0 ? Math.round(result.commands / seconds) : 0 },
+    };
+  } finally {
+    await scratch.dispose();
+  }
+}
+
+async function replayAll(scratch: EventStore, options: CommandReplayOptions): Promise<Omit<CommandReplayResult, 'source' | 'timing'>> {
+  const end = (await scratch.headPosition()) ?? 0n;
+  const findings = new FindingLog();
+  const concurrency = options.concurrency ?? 64;
+  const running = new Set<Promise<void>>();
+  let commands = 0;
+  let replays = 0;
+  let newEvents = 0;
+
+  const settle = (record: RecordedEvent, verdict: Verdict, written: number) => {
+    newEvents += written;
+    if (verdict.replay) replays += 1;
+    else findings.add(verdict.code, { stream: record.streamId, revision: record.revision, position: record.position }, verdict.message);
+    options.onProgress?.(Number(record.position), Number(end));
+  };
+
+  if (end > 0n) {
+    for await (const record of scratch.readAll({ upTo: end })) {
+      commands += 1;
+      const job: Promise<void> = replayOne(scratch, record)
+        .then(({ verdict, written }) => settle(record, verdict, written))
+        .finally(() => running.delete(job));
+      running.add(job);
+      if (running.size >= concurrency) await Promise.race(running);
+    }
+  }
+  await Promise.all(running);
+  // Jobs finish out of order (never by more than the concurrency): list the findings in log order.
+  const summary = findings.summary();
+  const listed = [...summary.listed].sort((a, b) => (BigInt(a.position) < BigInt(b.position) ? -1 : 1));
+  return { commands, replays, newEvents, findings: { ...summary, listed } };
+}
+
+async function replayOne(store: EventStore, record: RecordedEvent): Promise<{ verdict: Verdict; written: number }> {
+  let event: LedgerEvent;
+  try {
+    event = decodeEvent(record);
+  } catch (error) {
+    if (!(error instanceof CorruptEventError)) throw error;
+    return { verdict: { replay: false, code: 'command-unrebuildable', message: error.problem }, written: 0 };
+  }
+  const view = rewound(store, record.position);
+  // No jitter: a conflict here is a finding, not contention worth waiting out.
+  const handle = createCommandHandler(view.store, { maxAttempts: 3, random: () => 0 });
+  let outcome: CommandOutcome;
+  try {
+    outcome = await handle(commandOf(event), contextOf(event));
+  } catch (error) {
+    return { verdict: failure(error), written: view.written() };
+  }
+  return { verdict: judge(record, outcome, view.firstAppend()), written: view.written() };
+}
+
+function judge(record: RecordedEvent, outcome: CommandOutcome, firstAppend: AppendSeen): Verdict {
+  if (firstAppend === 'conflict') {
+    return { replay: false, code: 'command-decided-differently', message: 'decided again where it stood, the command produces other events than the stored one (its content was changed)' };
+  }
+  if (!outcome.replayed || firstAppend === 'written') {
+    return { replay: false, code: 'command-wrote-events', message: `replaying the command wrote ${outcome.events.length} new event(s)` };
+  }
+  if (!outcome.events.some((e) => e.metadata.hash === record.metadata.hash)) {
+    return {
+      replay: false,
+      code: 'command-decided-differently',
+      message: `the command had already taken effect at position ${outcome.position} before this event: the event repeats it`,
+    };
+  }
+  return { replay: true };
+}
+
+function failure(error: unknown): Verdict {
+  if (error instanceof DomainRejection) {
+    return { replay: false, code: 'command-rejected', message: `decided again where it stood, the command is refused: ${error.rule} (${error.message})` };
+  }
+  if (error instanceof CorruptEventError) {
+    return { replay: false, code: 'command-unrebuildable', message: `its stream holds an event that fails its schema: ${error.message}` };
+  }
+  // The event passes its own schema but the command rebuilt from it does not (e.g. lines whose total overflows).
+  if (error instanceof ZodError) {
+    return { replay: false, code: 'command-unrebuildable', message: `the rebuilt command fails its schema: ${error.issues.map((i) => i.message).join('; ')}` };
+  }
+  // Only a command whose events differ from the stored ones keeps conflicting with them.
+  if (error instanceof ConcurrencyExhaustedError) {
+    return { replay: false, code: 'command-decided-differently', message: `the command's events conflict with the stored ones: ${error.message}` };
+  }
+  throw error;
+}
+
+type AppendSeen = 'none' | 'duplicate' | 'written' | 'conflict';
+
+/**
+ * The store as the command first met it: the first read of a stream shows only the events
+ * before `position`; every later read, and every append, is the real scratch store.
+ */
+function rewound(store: EventStore, position: bigint) {
+  let rewinding = true;
+  let first: AppendSeen = 'none';
+  let written = 0;
+  const view: EventStore = {
+    kind: store.kind,
+    async readStream(streamId) {
+      const events = await store.readStream(streamId);
+      if (!rewinding) return events;
+      rewinding = false;
+      return events.filter((e) => e.position < position);
+    },
+    async append(streamId, events, expected) {
+      try {
+        const result = await store.append(streamId, events, expected);
+        if (!result.duplicate) written += events.length;
+        if (first === 'none') first = result.duplicate ? 'duplicate' : 'written';
+        return result;
+      } catch (error) {
+        if (first === 'none' && error instanceof WrongExpectedVersionError) first = 'conflict';
+        throw error;
+      }
+    },
+    readAll: (options) => store.readAll(options),
+    subscribe: (options) => store.subscribe(options),
+    headPosition: () => store.headPosition(),
+    ping: () => store.ping(),
+    // The view never owns the store.
+    close: async () => {},
+  };
+  return { store: view, firstAppend: () => first, written: () => written };
+}
+
+/** The command a stored event is the effect of: the inverse of the decider, field for field. */
+export function commandOf(event: LedgerEvent): OrderCommand {
+  const e = event.event;
+  if (e.type === 'OrderCreated') {
+    const { orderId, customerId, currency, lines } = e.data;
+    return { type: 'CreateOrder', orderId, customerId, currency, lines };
+  }
+  const { orderId, paymentId, amount, currency } = e.data;
+  return { type: 'CapturePayment', orderId, paymentId, amount, currency };
+}
+
+function contextOf(event: LedgerEvent): CommandContext {
+  const m = event.metadata;
+  return {
+    clientId: m.clientId,
+    correlationId: m.correlationId,
+    requestHash: m.requestHash,
+    ...(m.idempotencyKey !== undefined && { idempotencyKey: m.idempotencyKey }),
+    ...(m.causationId !== undefined && { causationId: m.causationId }),
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * `replay --compare-live`: rebuild every projection from the log into a scratch database with
+ * the projections' own engine, then compare it document by document, field by field, with the
+ * live read models. Each projection is rebuilt up to the position its live checkpoint has
+ * reached, so a runner that is merely behind the log is not reported as wrong.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { projections as allProjections } from '../../projections/index.ts';
+import type { Projection } from '../../projections/projection.ts';
+import { CorruptEventError } from '../eventstore/errors.ts';
+import type { EventStore } from '../eventstore/port.ts';
+import { canonicalJson } from '../events/canonical.ts';
+import { decodeEvent, type LedgerEvent } from '../events/codec.ts';
+import { Checkpoints } from '../projections/checkpoints.ts';
+import { diffDocuments, listDocuments, rebuildInto, type DocumentDifference } from '../projections/rebuild.ts';
+
+export interface ProjectionDifference {
+  readonly projection: string;
+  readonly collection: string;
+  readonly key: string;
+  /** A top-level field of the document, or '(document)' when one side has no such document. */
+  readonly field: string;
+  /** undefined (absent from JSON) where that side lacks the document or the field. */
+  readonly live: unknown;
+  readonly replayed: unknown;
+}
+
+export interface LiveComparison {
+  readonly readModels: string;
+  readonly projections: ReadonlyArray<{ readonly name: string; readonly position: string | undefined; readonly differences: number }>;
+  /** Handlers that threw during the rebuild: that projection could not be rebuilt from the log. */
+  readonly failures: ReadonlyArray<{ readonly projection: string; readonly stream: string; readonly revision: string; readonly position: string; readonly message: string }>;
+  readonly total: number;
+  readonly differences: readonly ProjectionDifference[];
+  readonly truncated: boolean;
+}
+
+export class LiveReadModelsMissingError extends Error {
+  override readonly name = 'LiveReadModelsMissingError';
+}
+
+export interface CompareLiveOptions {
+  readonly store: EventStore;
+  /** The live read-model database file (for sqlite: stores, the event file itself). */
+  readonly readModels: string;
+  readonly projections?: readonly Projection[];
+  readonly maxListed?: number;
+}
+
+export async function compareLive(options: CompareLiveOptions): Promise<LiveComparison> {
+  const projections = options.projections ?? allProjections;
+  const maxListed = options.maxListed ?? 10_000;
+  const live = openLive(options.readModels);
+  const scratchDir = mkdtempSync(join(tmpdir(), 'ledger-compare-'));
+  try {
+    const checkpoints = new Checkpoints(live);
+    const served = projections.map((projection) => {
+      const active = checkpoints.active(projection.name);
+      if (!active) throw new LiveReadModelsMissingError(`the live read models at ${options.readModels} do not serve ${projection.name} yet`);
+      return { projection, position: active.position };
+    });
+    const differences: ProjectionDifference[] = [];
+    const failures: LiveComparison['failures'][number][] = [];
+    const perProjection: LiveComparison['projections'][number][] = [];
+    let total = 0;
+    // Projections at the same checkpoint share one pass over the log.
+    for (const [position, group] of groupBy(served, (s) => s.position)) {
+      const scratchPath = join(scratchDir, `rebuild-${position ?? 'empty'}.db`);
+      const summary = await rebuildInto(scratchPath, decodedEvents(options.store, position), { projections: group.map((s) => s.projection) });
+      failures.push(...summary.failures.map((f) => ({ projection: f.projection, stream: f.streamId, revision: f.revision.toString(), position: f.position.toString(), message: f.message })));
+      const scratch = new Database(scratchPath, { readonly: true });
+      try {
+        for (const { projection } of group) {
+          let count = 0;
+          for (const difference of diffDocuments(listDocuments(live, projection.name), listDocuments(scratch, projection.name))) {
+            for (const field of fieldDifferences(projection.name, difference)) {
+              count += 1;
+              if (differences.length < maxListed) differences.push(field);
+            }
+          }
+          total += count;
+          perProjection.push({ name: projection.name, position: position?.toString(), differences: count });
+        }
+      } finally {
+        scratch.close();
+      }
+    }
+    return { readModels: options.readModels, projections: perProjection, failures, total, differences, truncated: total > differences.length };
+  } finally {
+    live.close();
+    rmSync(scratchDir, { recursive: true, force: true });
+  }
+}
+
+function openLive(path: string): Database.Database {
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch (error) {
+    throw new LiveReadModelsMissingError(`cannot open the live read models at ${path}: ${(error as Error).message}`);
+  }
+  const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rm_checkpoints'").get();
+  if (!table) {
+    db.close();
+    throw new LiveReadModelsMissingError(`${path} holds no read models: has the ledger's projection runner run on it?`);
+  }
+  return db;
+}
+
+/** The log up to `upTo`, decoded; events that fail their schema are left to the audit's findings. */
+async function* decodedEvents(store: EventStore, upTo: bigint | undefined): AsyncGenerator<LedgerEvent> {
+  if (upTo === undefined) return;
+  for await (const record of store.readAll({ upTo })) {
+    try {
+      yield decodeEvent(record);
+    } catch (error) {
+      if (!(error instanceof CorruptEventError)) throw error;
+    }
+  }
+}
+
+function* fieldDifferences(projection: string, d: DocumentDifference): Generator<ProjectionDifference> {
+  const base = { projection, collection: d.collection, key: d.key };
+  if (d.live === undefined || d.replayed === undefined) {
+    yield { ...base, field: '(document)', live: d.live, replayed: d.replayed };
+    return;
+  }
+  const live = d.live as Record<string, unknown>;
+  const replayed = d.replayed as Record<string, unknown>;
+  for (const field of [...new Set([...Object.keys(live), ...Object.keys(replayed)])].sort()) {
+    const a = live[field];
+    const b = replayed[field];
+    if (a === undefined || b === undefined ? a !== b : canonicalJson(a) !== canonicalJson(b)) {
+      yield { ...base, field, live: a, replayed: b };
+    }
+  }
+}
+
+function groupBy<T, K>(items: readonly T[], keyOf: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) groups.set(keyOf(item), [...(groups.get(keyOf(item)) ?? []), item]);
+  return groups;
+}

@@ -1,0 +1,126 @@
+/**
+ * The per-event half of the audit: everything that can be judged from one stored record alone
+ * (its schema, its own hash) and the few fields the cross-event checks need. It is pure and
+ * independent per event, which is what lets worker threads compute it in parallel; the facts
+ * are small and hold no event body, so the checker's memory never grows with event sizes.
+ */
+import { orderTotal } from '../domain/commands.ts';
+import { CorruptEventError } from '../eventstore/errors.ts';
+import type { RecordedEvent } from '../eventstore/port.ts';
+import { decodeEvent } from '../events/codec.ts';
+import { eventHash } from '../events/hash-chain.ts';
+
+export type FactEvent =
+  | {
+      readonly type: 'OrderCreated';
+      readonly orderId: string;
+      readonly currency: string;
+      readonly total: number;
+      /** The sum of the lines, or undefined when it leaves the exact integer range. */
+      readonly linesTotal: number | undefined;
+    }
+  | { readonly type: 'PaymentCaptured'; readonly orderId: string; readonly paymentId: string; readonly amount: number; readonly currency: string }
+  | { readonly type: 'invalid'; readonly problem: string };
+
+export interface EventFacts {
+  readonly id: string;
+  readonly stream: string;
+  readonly revision: bigint;
+  readonly position: bigint;
+  /** Epoch ms of metadata.recordedAt (the ledger's own, hashed clock); the store's createdAt when unreadable. */
+  readonly time: number;
+  /** metadata.hash and metadata.prevHash as stored ('' when missing). */
+  readonly hash: string;
+  readonly prevHash: string;
+  /** Whether recomputing the hash over the stored record gives metadata.hash. */
+  readonly hashValid: boolean;
+  readonly event: FactEvent;
+}
+
+export function factsOf(record: RecordedEvent): EventFacts {
+  const hash = stringField(record.metadata.hash);
+  const recordedAt = Date.parse(stringField(record.metadata.recordedAt));
+  return {
+    id: record.id,
+    stream: record.streamId,
+    revision: record.revision,
+    position: record.position,
+    time: Number.isNaN(recordedAt) ? record.createdAt.getTime() : recordedAt,
+    hash,
+    prevHash: stringField(record.metadata.prevHash),
+    hashValid: hash !== '' && eventHash(record) === hash,
+    event: eventFacts(record),
+  };
+}
+
+function eventFacts(record: RecordedEvent): FactEvent {
+  let decoded;
+  try {
+    decoded = decodeEvent(record).event;
+  } catch (error) {
+    if (error instanceof CorruptEventError) return { type: 'invalid', problem: error.problem };
+    throw error;
+  }
+  if (decoded.type === 'PaymentCaptured') {
+    const { orderId, paymentId, amount, currency } = decoded.data;
+    return { type: 'PaymentCaptured', orderId, paymentId, amount, currency };
+  }
+  const { orderId, currency, total, lines } = decoded.data;
+  return { type: 'OrderCreated', orderId, currency, total, linesTotal: linesTotalOf(lines) };
+}
+
+function linesTotalOf(lines: Parameters<typeof orderTotal>[0]): number | undefined {
+  try {
+    return orderTotal(lines);
+  } catch {
+    return undefined;
+  }
+}
+
+function stringField(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+/**
+ * EventFacts in positional form, for crossing between threads: structured clone writes every
+ * key of every object, and the audit's main thread pays for reading them back once per event.
+ * A tuple of primitives costs about half. Positions travel as numbers while they are exact.
+ */
+export type PackedFacts = readonly [
+  id: string,
+  stream: string,
+  revision: string,
+  position: number | string,
+  time: number,
+  hash: string,
+  prevHash: string,
+  hashValid: boolean,
+  type: FactEvent['type'],
+  a: string,
+  b: string,
+  c: number,
+  d: number | string | undefined,
+];
+
+export function packFacts(f: EventFacts): PackedFacts {
+  const position = f.position <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(f.position) : f.position.toString();
+  const head = [f.id, f.stream, f.revision.toString(), position, f.time, f.hash, f.prevHash, f.hashValid] as const;
+  const e = f.event;
+  switch (e.type) {
+    case 'OrderCreated':
+      return [...head, e.type, e.orderId, e.currency, e.total, e.linesTotal];
+    case 'PaymentCaptured':
+      return [...head, e.type, e.orderId, e.currency, e.amount, e.paymentId];
+    case 'invalid':
+      return [...head, e.type, e.problem, '', 0, undefined];
+  }
+}
+
+export function unpackFacts(p: PackedFacts): EventFacts {
+  const [id, stream, revision, position, time, hash, prevHash, hashValid, type, a, b, c, d] = p;
+  let event: FactEvent;
+  if (type === 'OrderCreated') event = { type, orderId: a, currency: b, total: c, linesTotal: d as number | undefined };
+  else if (type === 'PaymentCaptured') event = { type, orderId: a, currency: b, amount: c, paymentId: d as string };
+  else event = { type, problem: a };
+  return { id, stream, revision: BigInt(revision), position: BigInt(position), time, hash, prevHash, hashValid, event };
+}

@@ -1,0 +1,184 @@
+/**
+ * What every `ledger` subcommand shares: its option table (which also writes its --help), the
+ * common --store/--json/--help options, the exit codes, and usage errors that say what to do.
+ */
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigSchema } from '../config.ts';
+import { StoreUnavailableError } from '../eventstore/errors.ts';
+import { openStore } from '../eventstore/open-store.ts';
+import type { EventStore } from '../eventstore/port.ts';
+import type { SqliteStoreOptions } from '../eventstore/sqlite-store.ts';
+import { createOutput, type CliIo, type Output } from './output.ts';
+
+export const EXIT = { clean: 0, findings: 1, usage: 2 } as const;
+
+/** A mistake in how the CLI was called, or a store it cannot use: exit 2 with what to do about it. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly description: string;
+  /** Shown in --help as `--name <value>`. */
+  readonly value?: string;
+  readonly short?: string;
+}
+
+export interface CommandContext {
+  readonly options: Readonly<Record<string, string | boolean | undefined>>;
+  readonly positionals: readonly string[];
+  readonly out: Output;
+  readonly io: CliIo;
+  /** --store, else LEDGER_STORE, else the default: validated like the server's configuration. */
+  readonly storeUrl: string;
+}
+
+export interface CliCommand {
+  /** One or two words: `replay`, `projections rebuild`. */
+  readonly name: string;
+  readonly summary: string;
+  /** What follows the name in the usage line, e.g. `[name]`. */
+  readonly arguments?: string;
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  /** Paragraphs after the options in --help: exit codes, caveats. */
+  readonly details?: string;
+  /** False for commands that never touch a store (no --store in their help). */
+  readonly usesStore?: boolean;
+  run(context: CommandContext): Promise<number>;
+}
+
+const COMMON: Readonly<Record<string, OptionSpec>> = {
+  json: { type: 'boolean', description: 'machine-readable JSON on stdout (no progress bar)' },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+};
+const STORE: Readonly<Record<string, OptionSpec>> = {
+  store: { type: 'string', value: 'url', description: 'event store: sqlite:<path>, memory: or esdb://… (default: LEDGER_STORE, else sqlite:./data/ledger.db)' },
+};
+
+/** Parses a subcommand's arguments; returns undefined when --help was asked (and printed). */
+export function prepare(command: CliCommand, args: readonly string[], io: CliIo): CommandContext | undefined {
+  const specs = allOptions(command);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      options: Object.fromEntries(Object.entries(specs).map(([name, spec]) => [name, { type: spec.type, ...(spec.short && { short: spec.short }) }])),
+      allowPositionals: command.arguments !== undefined,
+      strict: true,
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\nrun 'ledger ${command.name} --help' for the options`);
+  }
+  const options = parsed.values as Record<string, string | boolean | undefined>;
+  if (options.help) {
+    io.stdout.write(helpOf(command));
+    return undefined;
+  }
+  const out = createOutput(io, options.json === true);
+  return { options, positionals: parsed.positionals, out, io, storeUrl: resolveStoreUrl(options.store as string | undefined, io.env) };
+}
+
+export function helpOf(command: CliCommand): string {
+  const specs = allOptions(command);
+  const rows = Object.entries(specs).map(([name, spec]) => {
+    const flag = `${spec.short ? `-${spec.short}, ` : ''}--${name}${spec.value ? ` <${spec.value}>` : ''}`;
+    return [flag, spec.description] as const;
+  });
+  const width = Math.max(...rows.map(([flag]) => flag.length));
+  const lines = [
+    `usage: ledger ${command.name}${command.arguments ? ` ${command.arguments}` : ''} [options]`,
+    '',
+    command.summary,
+    '',
+    'options:',
+    ...rows.map(([flag, description]) => `  ${flag.padEnd(width)}  ${description}`),
+  ];
+  if (command.details) lines.push('', command.details);
+  return `${lines.join('\n')}\n`;
+}
+
+function allOptions(command: CliCommand): Record<string, OptionSpec> {
+  return { ...(command.usesStore === false ? {} : STORE), ...command.options, ...COMMON };
+}
+
+function resolveStoreUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  // An empty variable is an unset one (`LEDGER_STORE= ledger replay`), as shells treat it.
+  const parsed = ConfigSchema.shape.LEDGER_STORE.safeParse(flag ?? (env.LEDGER_STORE || undefined));
+  if (!parsed.success) {
+    const from = flag !== undefined ? '--store' : 'LEDGER_STORE';
+    throw new UsageError(`${from} ${JSON.stringify(flag ?? env.LEDGER_STORE)} ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Opens the store and proves it answers. `mustExist`: a SQLite path that does not exist is a
+ * mistake (opening it would silently create an empty log and audit nothing).
+ */
+export async function openCliStore(url: string, { mustExist, sqlite }: StoreOpening): Promise<EventStore> {
+  if (mustExist && url.startsWith('sqlite:') && !existsSync(url.slice('sqlite:'.length))) {
+    throw new UsageError(`no event store at ${url.slice('sqlite:'.length)}: pass --store sqlite:<path> or set LEDGER_STORE`);
+  }
+  let store: EventStore | undefined;
+  try {
+    store = await openStore(url, sqlite);
+    await store.ping();
+    return store;
+  } catch (error) {
+    await store?.close().catch(() => {});
+    if (error instanceof StoreUnavailableError || isOpenFailure(error)) {
+      throw new UsageError(`cannot use the event store at ${url}: ${(error as Error).message}\ncheck that it is running and that --store or LEDGER_STORE points at it`);
+    }
+    throw error;
+  }
+}
+
+function isOpenFailure(error: unknown): boolean {
+  // better-sqlite3 refuses a path that is a directory or not a database with its own error class.
+  return error instanceof Error && (error.name === 'SqliteError' || /SQLITE_|not a database|unable to open/i.test(error.message));
+}
+
+export interface StoreOpening {
+  readonly mustExist: boolean;
+  readonly sqlite?: SqliteStoreOptions;
+}
+
+/** Runs `work` with the store, closing it whatever happens. A boolean is short for { mustExist }. */
+export async function withStore<T>(url: string, opening: boolean | StoreOpening, work: (store: EventStore) => Promise<T>): Promise<T> {
+  const store = await openCliStore(url, typeof opening === 'boolean' ? { mustExist: opening } : opening);
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
+export function positionOption(value: string | boolean | undefined, name: string): bigint | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^(0|[1-9][0-9]*)$/.test(value)) {
+    throw new UsageError(`--${name} must be a global position (a non-negative integer), not ${JSON.stringify(value)}`);
+  }
+  return BigInt(value);
+}
+
+export function instantOption(value: string | boolean | undefined, name: string): Date | undefined {
+  if (value === undefined) return undefined;
+  const time = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(time)) {
+    throw new UsageError(`--${name} must be an ISO 8601 time such as 2024-05-01T12:00:00Z, not ${JSON.stringify(value)}`);
+  }
+  return new Date(time);
+}
+
+export function stringOption(value: string | boolean | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** An input file option: checked up front, so a typo is a usage error and not a stack trace. */
+export function inputFileOption(value: string | boolean | undefined, name: string): string | undefined {
+  const path = stringOption(value);
+  if (path !== undefined && !existsSync(path)) throw new UsageError(`--${name} ${path}: no such file`);
+  return path;
+}

@@ -1,0 +1,145 @@
+/**
+ * `ledger replay`: audit the log (a store, or an export with --from-file) and report counts,
+ * sums, findings and the log's digest; with --compare-live, also rebuild the projections and
+ * diff them against the live read models. Exit 0 clean, 1 findings or differences, 2 usage.
+ */
+import { availableParallelism } from 'node:os';
+import { ConfigSchema } from '../config.ts';
+import { audit, type AuditReport } from '../audit/audit.ts';
+import { compareLive, LiveReadModelsMissingError, type LiveComparison } from '../audit/compare-live.ts';
+import type { FindingSummary } from '../audit/findings.ts';
+import type { LogScope, LogSource } from '../audit/source.ts';
+import { readModelLocation } from '../projections/database.ts';
+import type { EventStore } from '../eventstore/port.ts';
+import {
+  EXIT,
+  UsageError,
+  inputFileOption,
+  instantOption,
+  positionOption,
+  stringOption,
+  withStore,
+  type CliCommand,
+  type CommandContext,
+  type OptionSpec,
+} from './command.ts';
+
+/** The options that choose what log is audited; `ledger report` takes the same. */
+export const AUDIT_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  'from-file': { type: 'string', value: 'file.ndjson', description: 'audit an export (ledger export) instead of a store' },
+  'to-position': { type: 'string', value: 'P', description: 'only the log up to global position P' },
+  'as-of': { type: 'string', value: 'time', description: 'the state as it was at this ISO time (by metadata.recordedAt)' },
+  workers: { type: 'string', value: 'n', description: 'threads that decode and re-hash events (default: one per core; 0: none)' },
+};
+
+export interface ReplayReport extends AuditReport {
+  readonly comparison?: LiveComparison;
+}
+
+/** Runs the audit the options describe; the store (if any) is handed to `more` before it is closed. */
+export async function auditFromOptions(
+  context: CommandContext,
+  more?: (store: EventStore) => Promise<Partial<ReplayReport>>,
+): Promise<ReplayReport> {
+  const { options, out } = context;
+  const scope: LogScope = { toPosition: positionOption(options['to-position'], 'to-position'), asOf: instantOption(options['as-of'], 'as-of') };
+  const workers = workersOption(options.workers);
+  const file = inputFileOption(options['from-file'], 'from-file');
+  if (file !== undefined && more) throw new UsageError('--compare-live needs a store with live read models, not --from-file');
+  const progress = out.progress(file ? 'Auditing export' : 'Auditing log');
+  const run = (source: LogSource) => audit({ source, scope, workers, onProgress: progress.update }).finally(() => progress.stop());
+  if (file !== undefined) return run({ kind: 'file', path: file });
+  return withStore(context.storeUrl, true, async (store) => {
+    const report = await run({ kind: 'store', store, url: context.storeUrl });
+    return { ...report, ...(await more?.(store)) };
+  });
+}
+
+export const replayCommand: CliCommand = {
+  name: 'replay',
+  summary: 'Audit the event log: schemas, revisions, hash chains, ids, payments and totals; report counts, sums, findings and the digest.',
+  options: {
+    ...AUDIT_OPTIONS,
+    'compare-live': { type: 'boolean', description: 'also rebuild every projection into a scratch database and diff it with the live read models' },
+    'read-models': { type: 'string', value: 'path', description: 'live read-model database for --compare-live (default: the sqlite: event file, else LEDGER_READ_MODELS)' },
+  },
+  details: [
+    'exit codes: 0 clean, 1 findings (or read-model differences), 2 usage or store errors.',
+    'The digest hashes every stream\'s head hash in stream-name order: two audits of the same log give the same digest,',
+    'so a digest written down earlier proves that no stream was rewritten or truncated since.',
+  ].join('\n'),
+  async run(context) {
+    const compare = context.options['compare-live'] === true;
+    if (compare && (context.options['to-position'] !== undefined || context.options['as-of'] !== undefined)) {
+      throw new UsageError('--compare-live compares with the live read models, which reflect the whole log: drop --to-position and --as-of');
+    }
+    const report = await auditFromOptions(context, compare ? (store) => compareWith(store, liveReadModels(context)) : undefined);
+    context.out.result(report, () => formatReport(report));
+    return report.findings.total > 0 || (report.comparison?.total ?? 0) > 0 || (report.comparison?.failures.length ?? 0) > 0 ? EXIT.findings : EXIT.clean;
+  },
+};
+
+/** Where the server keeps its read models for this store, unless --read-models says otherwise. */
+function liveReadModels(context: CommandContext): string {
+  return (
+    stringOption(context.options['read-models']) ??
+    readModelLocation({ LEDGER_STORE: context.storeUrl, LEDGER_READ_MODELS: ConfigSchema.shape.LEDGER_READ_MODELS.parse(context.io.env.LEDGER_READ_MODELS) })
+  );
+}
+
+async function compareWith(store: EventStore, readModels: string): Promise<{ comparison: LiveComparison }> {
+  if (readModels === ':memory:') throw new UsageError('a memory: store keeps no live read models to compare with');
+  try {
+    return { comparison: await compareLive({ store, readModels }) };
+  } catch (error) {
+    if (error instanceof LiveReadModelsMissingError) throw new UsageError(`${error.message}\npass --read-models <path> to name the live read-model database`);
+    throw error;
+  }
+}
+
+function workersOption(value: string | boolean | undefined): number {
+  if (value === undefined) return availableParallelism();
+  if (typeof value !== 'string' || !/^\d{1,2}$/.test(value)) throw new UsageError(`--workers must be a small non-negative integer, not ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+const MAX_PRINTED = 50;
+
+export function formatReport(report: ReplayReport): string {
+  const { counts, findings } = report;
+  const n = (value: number | string) => BigInt(value).toLocaleString('en-US');
+  const lines = [
+    `Audited ${report.source}${report.scope.toPosition ? ` up to position ${report.scope.toPosition}` : ''}${report.scope.asOf ? ` as of ${report.scope.asOf}` : ''}`,
+    `  ${n(counts.events)} events in ${n(counts.streams)} streams, last position ${report.lastPosition ?? '-'}` +
+      (counts.eventsAfterAsOf > 0 ? ` (${n(counts.eventsAfterAsOf)} later events left out)` : ''),
+    `  orders: ${n(counts.orders.pending)} pending, ${n(counts.orders.partially_paid)} partially paid, ${n(counts.orders.paid)} paid`,
+    ...Object.entries(report.currencies).map(
+      ([code, c]) => `  ${code}: ordered ${n(c.ordered)} in ${n(c.orders)} orders, captured ${n(c.captured)} in ${n(c.payments)} payments (minor units)`,
+    ),
+    `  digest ${report.digest}`,
+    `  ${report.timing.seconds.toFixed(2)} s, ${n(report.timing.eventsPerSecond)} events/s`,
+  ];
+  if (findings.total === 0) lines.push('No findings.');
+  else lines.push(...formatFindings(findings));
+  if (report.comparison) lines.push(...formatComparison(report.comparison));
+  return lines.join('\n');
+}
+
+export function formatFindings(findings: FindingSummary): string[] {
+  const codes = Object.entries(findings.byCode).map(([code, count]) => `${code} ×${count}`);
+  const lines = [`${findings.total} finding(s): ${codes.join(', ')}`];
+  for (const f of findings.listed.slice(0, MAX_PRINTED)) lines.push(`  ${f.code}  ${f.stream}@${f.revision} (position ${f.position}): ${f.message}`);
+  if (findings.total > MAX_PRINTED) lines.push(`  … ${findings.total - MAX_PRINTED} more (--json lists up to ${findings.listed.length})`);
+  return lines;
+}
+
+function formatComparison(comparison: LiveComparison): string[] {
+  const lines = [`Live read models (${comparison.readModels}):`];
+  for (const p of comparison.projections) lines.push(`  ${p.name} at position ${p.position ?? '-'}: ${p.differences === 0 ? 'identical' : `${p.differences} difference(s)`}`);
+  for (const f of comparison.failures) lines.push(`  rebuild of ${f.projection} failed at ${f.stream}@${f.revision} (position ${f.position}): ${f.message}`);
+  for (const d of comparison.differences.slice(0, MAX_PRINTED)) {
+    lines.push(`  ${d.projection} ${d.collection}/${d.key} ${d.field}: live ${JSON.stringify(d.live) ?? 'absent'}, replayed ${JSON.stringify(d.replayed) ?? 'absent'}`);
+  }
+  if (comparison.total > MAX_PRINTED) lines.push(`  … ${comparison.total - MAX_PRINTED} more differences (--json lists up to ${comparison.differences.length})`);
+  return lines;
+}

@@ -1,0 +1,147 @@
+/**
+ * Checkpoint rows: one per (projection, generation). The position only moves by compare-and-set
+ * inside the batch's transaction, so a batch that another runner already applied changes nothing.
+ */
+import type Database from 'better-sqlite3';
+
+export type GenerationStatus = 'building' | 'active' | 'retired';
+
+/** The event a projection's handler failed on: enough to find it in the log. */
+export interface ProjectionFailure {
+  readonly streamId: string;
+  readonly revision: bigint;
+  readonly position: bigint;
+  readonly message: string;
+}
+
+export interface GenerationRow {
+  readonly projection: string;
+  readonly generation: number;
+  readonly version: number;
+  readonly status: GenerationStatus;
+  /** Position of the last event applied (handled or skipped); undefined before the first. */
+  readonly position: bigint | undefined;
+  readonly failure: ProjectionFailure | undefined;
+  readonly updatedAt: string;
+}
+
+interface Row {
+  projection: string;
+  generation: bigint;
+  version: bigint;
+  status: GenerationStatus;
+  position: bigint | null;
+  failed_position: bigint | null;
+  failure: string | null;
+  updated_at: string;
+}
+
+export class Checkpoints {
+  private readonly statements;
+
+  constructor(private readonly db: Database.Database) {
+    const prepare = (sql: string) => db.prepare(sql).safeIntegers(true);
+    this.statements = {
+      all: prepare('SELECT * FROM rm_checkpoints ORDER BY projection, generation'),
+      ofProjection: prepare('SELECT * FROM rm_checkpoints WHERE projection = ? ORDER BY generation'),
+      active: prepare(`SELECT generation, position FROM rm_checkpoints WHERE projection = ? AND status = 'active'`),
+      // The fence: only the runner that saw `from` may move it, and only while the generation is live.
+      advance: prepare(
+        `UPDATE rm_checkpoints SET position = :to, failed_position = NULL, failure = NULL, updated_at = :now
+         WHERE projection = :projection AND generation = :generation AND position IS :from AND status <> 'retired'`,
+      ),
+      fail: prepare(
+        `UPDATE rm_checkpoints SET failed_position = :position, failure = :failure, updated_at = :now
+         WHERE projection = :projection AND generation = :generation`,
+      ),
+      nextGeneration: prepare('SELECT coalesce(max(generation), 0) + 1 FROM rm_checkpoints WHERE projection = ?').pluck(),
+      insert: prepare(
+        `INSERT INTO rm_checkpoints (projection, generation, version, status, position, updated_at)
+         VALUES (?, ?, ?, 'building', NULL, ?)`,
+      ),
+      setStatus: prepare(
+        'UPDATE rm_checkpoints SET status = :to, updated_at = :now WHERE projection = :projection AND generation = :generation AND status = :from',
+      ),
+      retireActive: prepare(
+        `UPDATE rm_checkpoints SET status = 'retired', updated_at = ? WHERE projection = ? AND status = 'active'`,
+      ),
+      remove: prepare('DELETE FROM rm_checkpoints WHERE projection = ? AND generation = ?'),
+    };
+  }
+
+  all(): GenerationRow[] {
+    return (this.statements.all.all() as Row[]).map(toGeneration);
+  }
+
+  of(projection: string): GenerationRow[] {
+    return (this.statements.ofProjection.all(projection) as Row[]).map(toGeneration);
+  }
+
+  /** The generation reads are served from, and how far it has got. */
+  active(projection: string): { generation: number; position: bigint | undefined } | undefined {
+    const row = this.statements.active.get(projection) as { generation: bigint; position: bigint | null } | undefined;
+    return row && { generation: Number(row.generation), position: row.position ?? undefined };
+  }
+
+  /** Compare-and-set; false when another runner moved it first (or the generation was retired). */
+  advance(projection: string, generation: number, from: bigint | undefined, to: bigint): boolean {
+    const now = new Date().toISOString();
+    return this.statements.advance.run({ projection, generation, from: from ?? null, to, now }).changes === 1;
+  }
+
+  fail(projection: string, generation: number, failure: ProjectionFailure): void {
+    const text = JSON.stringify({ streamId: failure.streamId, revision: failure.revision.toString(), message: failure.message });
+    this.statements.fail.run({ projection, generation, position: failure.position, failure: text, now: new Date().toISOString() });
+  }
+
+  /** A new, empty generation to build beside the served one; call inside a write transaction. */
+  createBuilding(projection: string, version: number): number {
+    const generation = Number(this.statements.nextGeneration.get(projection) as bigint);
+    this.statements.insert.run(projection, generation, version, new Date().toISOString());
+    return generation;
+  }
+
+  retire(projection: string, generation: number, from: GenerationStatus): boolean {
+    return this.setStatus(projection, generation, from, 'retired');
+  }
+
+  /** The swap: the built generation becomes the served one and the old one retires, in one transaction. */
+  promote(projection: string, generation: number): boolean {
+    return this.db
+      .transaction(() => {
+        const now = new Date().toISOString();
+        const building = this.of(projection).find((row) => row.generation === generation && row.status === 'building');
+        if (!building) return false;
+        this.statements.retireActive.run(now, projection);
+        return this.setStatus(projection, generation, 'building', 'active');
+      })
+      .immediate();
+  }
+
+  remove(projection: string, generation: number): void {
+    this.statements.remove.run(projection, generation);
+  }
+
+  private setStatus(projection: string, generation: number, from: GenerationStatus, to: GenerationStatus): boolean {
+    const now = new Date().toISOString();
+    return this.statements.setStatus.run({ projection, generation, from, to, now }).changes === 1;
+  }
+}
+
+function toGeneration(row: Row): GenerationRow {
+  const failure = row.failure === null ? undefined : (JSON.parse(row.failure) as { streamId: string; revision: string; message: string });
+  return {
+    projection: row.projection,
+    generation: Number(row.generation),
+    version: Number(row.version),
+    status: row.status,
+    position: row.position ?? undefined,
+    failure: failure && {
+      streamId: failure.streamId,
+      revision: BigInt(failure.revision),
+      position: row.failed_position ?? 0n,
+      message: failure.message,
+    },
+    updatedAt: row.updated_at,
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * What the runner feeds to projections: log records in global order, decoded once for all of
+ * them, and grouped into batches so one transaction covers many events.
+ */
+import { decodeEvent, type LedgerEvent } from '../events/codec.ts';
+import type { RecordedEvent, SubscriptionItem } from '../eventstore/port.ts';
+
+export interface FedEvent {
+  readonly position: bigint;
+  readonly streamId: string;
+  readonly revision: bigint;
+  readonly type: string;
+  /** The decoded event, the reason it could not be decoded, or undefined when no projection handles its type. */
+  readonly decoded: LedgerEvent | Error | undefined;
+}
+
+/** Decodes only what some projection handles: other records (tests' events, future types) just advance checkpoints. */
+export function fedFromRecord(record: RecordedEvent, handled: ReadonlySet<string>): FedEvent {
+  let decoded: LedgerEvent | Error | undefined;
+  if (handled.has(record.type)) {
+    try {
+      decoded = decodeEvent(record);
+    } catch (error) {
+      decoded = error instanceof Error ? error : new Error(String(error));
+    }
+  }
+  return { position: record.position, streamId: record.streamId, revision: record.revision, type: record.type, decoded };
+}
+
+export function fedFromLedgerEvent(event: LedgerEvent): FedEvent {
+  return { position: event.position, streamId: event.streamId, revision: event.revision, type: event.event.type, decoded: event };
+}
+
+export interface LiveBatch {
+  readonly events: RecordedEvent[];
+  /** The subscription has reported reaching the head of the log at least once. */
+  readonly caughtUp: boolean;
+  /** Nothing more was immediately available: the batch ends at what the subscription has seen. */
+  readonly idle: boolean;
+}
+
+const TICK = Symbol('tick');
+
+/**
+ * Groups a live subscription into batches: everything that is already available (up to
+ * maxBatch) goes into one batch, "available" meaning resolved before the next macrotask. Once
+ * the subscription would have to wait, it waits `lingerMs` once more for stragglers: under a
+ * stream of small commits that turns many one-event transactions into a few larger ones (each
+ * transaction has a fixed cost), at the price of that much read-your-writes latency.
+ */
+export async function* liveBatches(items: AsyncIterable<SubscriptionItem>, maxBatch: number, lingerMs = 0): AsyncGenerator<LiveBatch> {
+  const iterator = items[Symbol.asyncIterator]();
+  let caughtUp = false;
+  let next = iterator.next();
+  try {
+    for (;;) {
+      let result = await next;
+      const events: RecordedEvent[] = [];
+      let idle = false;
+      let lingered = lingerMs <= 0;
+      for (;;) {
+        if (result.done) {
+          if (events.length > 0) yield { events, caughtUp, idle: true };
+          return;
+        }
+        if (result.value.kind === 'event') events.push(result.value.event);
+        else caughtUp = true;
+        next = iterator.next();
+        if (events.length >= maxBatch) break;
+        let ready = await Promise.race([next, nextMacrotask()]);
+        if (ready === TICK && !lingered && events.length > 0) {
+          lingered = true;
+          ready = await Promise.race([next, delay(lingerMs)]);
+        }
+        if (ready === TICK) {
+          idle = true;
+          break;
+        }
+        result = ready;
+      }
+      yield { events, caughtUp, idle };
+    }
+  } finally {
+    // Not awaited: the subscription ends when its signal aborts, which the caller does. A read
+    // still in flight may fail once the store closes; nobody is left to care.
+    next.catch(() => {});
+    void iterator.return?.(undefined).catch(() => {});
+  }
+}
+
+const nextMacrotask = (): Promise<typeof TICK> => new Promise((resolve) => setImmediate(resolve, TICK));
+const delay = (ms: number): Promise<typeof TICK> => new Promise((resolve) => setTimeout(resolve, ms, TICK));

@@ -1,0 +1,88 @@
+/**
+ * One call to run the projections next to a store: open the read-model database, plan the
+ * lanes, start the runner, and hand out what the HTTP reads, /ready and /metrics need.
+ */
+import type Database from 'better-sqlite3';
+import { projections as allProjections } from '../../projections/index.ts';
+import type { Projection } from '../../projections/projection.ts';
+import type { EventStore } from '../eventstore/port.ts';
+import { openReadModelDatabase, type ReadModelDatabase } from './database.ts';
+import { ProjectionEngine, silentLogger, type ProjectionLogger } from './engine.ts';
+import type { LaneMode } from './lanes.ts';
+import { ReadModelQueries } from './queries.ts';
+import { runProjections, type ProjectionRunner, type RunnerOptions } from './runner.ts';
+import { projectionStatus, readinessOf, type ProjectionStatus } from './status.ts';
+import { createPositionWaiter, type WaitForPosition } from './wait.ts';
+
+export interface StartProjectionsOptions {
+  readonly store: EventStore;
+  /** A path (see readModelLocation), ':memory:', or an open connection (left open on close). */
+  readonly readModels: string | Database.Database;
+  readonly projections?: readonly Projection[];
+  readonly logger?: ProjectionLogger;
+  /** 'serve' (default) keeps the served generations live; 'rebuild' builds fresh ones and stops when they are swapped in. */
+  readonly mode?: Extract<LaneMode, 'serve' | 'rebuild'>;
+  /** Events per transaction: default 1000 when serving, 10 000 when rebuilding (fewer, larger commits write each document fewer times). */
+  readonly batchSize?: number;
+  readonly busyTimeoutMs?: number;
+  /** See RunnerOptions.lingerMs. */
+  readonly lingerMs?: number;
+  /** Documents each projection keeps in memory between batches (see EngineOptions.cacheCapacity). */
+  readonly cacheCapacity?: number;
+  readonly afterBatch?: RunnerOptions['afterBatch'];
+}
+
+export interface Projections {
+  readonly readModels: ReadModelDatabase;
+  readonly engine: ProjectionEngine;
+  readonly runner: ProjectionRunner;
+  readonly queries: ReadModelQueries;
+  readonly waitForPosition: WaitForPosition;
+  status(): Promise<ProjectionStatus[]>;
+  /** A /ready check: not ok while a projection is failed. */
+  readiness(): Promise<{ name: string; ok: boolean; detail?: string }>;
+  /** Stops the runner, then closes the database if it was opened here. Call before closing the store. */
+  close(): Promise<void>;
+}
+
+export function startProjections(options: StartProjectionsOptions): Projections {
+  const projections = options.projections ?? allProjections;
+  const readModels = openReadModelDatabase(options.readModels, {
+    ...(options.busyTimeoutMs !== undefined && { busyTimeoutMs: options.busyTimeoutMs }),
+  });
+  try {
+    const engine = new ProjectionEngine(readModels, projections, {
+      mode: options.mode ?? 'serve',
+      ...(options.logger && { logger: options.logger }),
+      ...(options.cacheCapacity !== undefined && { cacheCapacity: options.cacheCapacity }),
+    });
+    engine.plan();
+    const runner = runProjections({
+      store: options.store,
+      engine,
+      logger: options.logger ?? silentLogger,
+      batchSize: options.batchSize ?? (options.mode === 'rebuild' ? 10_000 : 1_000),
+      ...(options.lingerMs !== undefined && { lingerMs: options.lingerMs }),
+      ...(options.afterBatch && { afterBatch: options.afterBatch }),
+    });
+    const status = () => projectionStatus(projections, engine.checkpoints, options.store, engine.blocked);
+    let closing: Promise<void> | undefined;
+    return {
+      readModels,
+      engine,
+      runner,
+      queries: new ReadModelQueries(readModels.db),
+      waitForPosition: createPositionWaiter(engine.checkpoints, runner.advanced),
+      status,
+      readiness: async () => readinessOf(await status()),
+      close: () =>
+        (closing ??= (async () => {
+          await runner.stop();
+          readModels.close();
+        })()),
+    };
+  } catch (error) {
+    readModels.close();
+    throw error;
+  }
+}

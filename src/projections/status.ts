@@ -1,0 +1,111 @@
+/**
+ * Where each projection stands, for GET /projections, /ready and /metrics. Checkpoint rows are
+ * shared by every process on the files, so a failure or a rebuild seen by another runner shows
+ * here too.
+ */
+import type { Projection } from '../../projections/projection.ts';
+import type { EventStore } from '../eventstore/port.ts';
+import type { Checkpoints, GenerationRow, ProjectionFailure } from './checkpoints.ts';
+
+export type ProjectionState = 'running' | 'rebuilding' | 'failed';
+
+export interface Lag {
+  /** Events in the log after the checkpoint (at most LAG_COUNT_CAP where positions are not dense). */
+  readonly events: number;
+  /** Age of the oldest event not yet applied (store clock); 0 when caught up. */
+  readonly ms: number;
+}
+
+export interface GenerationStatus {
+  readonly generation: number;
+  readonly version: number;
+  readonly checkpoint: bigint | undefined;
+  readonly lag: Lag;
+  readonly failure?: ProjectionFailure;
+}
+
+export interface ProjectionStatus {
+  readonly name: string;
+  /** The version this process's code runs. */
+  readonly codeVersion: number;
+  readonly state: ProjectionState;
+  /** The generation reads are answered from; undefined until the first build finishes. */
+  readonly serving: GenerationStatus | undefined;
+  /** The generation being built beside it, when a version change or `projections rebuild` started one. */
+  readonly rebuilding: GenerationStatus | undefined;
+  /** Why the projection is failed when no event is to blame (e.g. newer code owns the data). */
+  readonly detail?: string;
+}
+
+/** Where positions are consecutive integers, head − checkpoint is the exact count. */
+const DENSE_POSITION_STORES = new Set(['sqlite', 'memory']);
+const LAG_COUNT_CAP = 10_000;
+
+export async function projectionStatus(
+  projections: readonly Projection[],
+  checkpoints: Checkpoints,
+  store: Pick<EventStore, 'kind' | 'readAll' | 'headPosition'>,
+  blocked: ReadonlyMap<string, string>,
+  now: () => number = Date.now,
+): Promise<ProjectionStatus[]> {
+  const head = await store.headPosition();
+  const rows = checkpoints.all();
+  const describe = async (row: GenerationRow | undefined): Promise<GenerationStatus | undefined> =>
+    row && {
+      generation: row.generation,
+      version: row.version,
+      checkpoint: row.position,
+      lag: await lagOf(store, row.position, head, now),
+      ...(row.failure && { failure: row.failure }),
+    };
+
+  return Promise.all(
+    projections.map(async (projection): Promise<ProjectionStatus> => {
+      const mine = rows.filter((row) => row.projection === projection.name);
+      const serving = await describe(mine.find((row) => row.status === 'active'));
+      const rebuilding = await describe(mine.find((row) => row.status === 'building'));
+      const detail = blocked.get(projection.name);
+      const failed = detail !== undefined || serving?.failure !== undefined || rebuilding?.failure !== undefined;
+      return {
+        name: projection.name,
+        codeVersion: projection.version,
+        state: failed ? 'failed' : rebuilding ? 'rebuilding' : 'running',
+        serving,
+        rebuilding,
+        ...(detail !== undefined && { detail }),
+      };
+    }),
+  );
+}
+
+async function lagOf(
+  store: Pick<EventStore, 'kind' | 'readAll'>,
+  checkpoint: bigint | undefined,
+  head: bigint | undefined,
+  now: () => number,
+): Promise<Lag> {
+  if (head === undefined || (checkpoint !== undefined && checkpoint >= head)) return { events: 0, ms: 0 };
+  const after = checkpoint !== undefined ? { after: checkpoint } : {};
+  let oldest: Date | undefined;
+  for await (const event of store.readAll({ ...after, maxCount: 1 })) oldest = event.createdAt;
+  const ms = oldest ? Math.max(0, now() - oldest.getTime()) : 0;
+  if (DENSE_POSITION_STORES.has(store.kind)) return { events: Number(head - (checkpoint ?? 0n)), ms };
+  let events = 0;
+  for await (const _ of store.readAll({ ...after, maxCount: LAG_COUNT_CAP })) events += 1;
+  return { events, ms };
+}
+
+/** For GET /ready: failed projections make the instance not ready; rebuilding ones do not (the old generation serves). */
+export function readinessOf(statuses: readonly ProjectionStatus[]): { name: string; ok: boolean; detail?: string } {
+  const failed = statuses.filter((s) => s.state === 'failed');
+  if (failed.length === 0) return { name: 'projections', ok: true };
+  const detail = failed
+    .map((s) => {
+      const failure = s.serving?.failure ?? s.rebuilding?.failure;
+      return failure
+        ? `${s.name} stopped at ${failure.streamId}@${failure.revision} (position ${failure.position}): ${failure.message}`
+        : `${s.name}: ${s.detail ?? 'failed'}`;
+    })
+    .join('; ');
+  return { name: 'projections', ok: false, detail };
+}

@@ -1,0 +1,68 @@
+/**
+ * The reliability proof at CI scale: real server processes, real SIGKILLs, a real full disk.
+ * Each scenario prints its summary line; lost, duplicated and over_captured must be 0.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { tempDir } from '../support/temp.ts';
+import { summaryLine } from './ledger-check.ts';
+import { auditStore } from './audit.ts';
+import { crashUnderLoad, esdbUnavailable, gracefulShutdown, storeFull, twoServersOneStore } from './scenarios.ts';
+
+const dir = tempDir('reliability');
+const test = suite('reliability');
+
+function assertExactlyOnce(summary: { lost: number; duplicated: number; over_captured: number; unresolved: number; unexpected: number; acknowledged: number }) {
+  assert.is(summary.lost, 0, 'an acknowledged command is missing from the log');
+  assert.is(summary.duplicated, 0, 'a command took effect twice');
+  assert.is(summary.over_captured, 0, 'an order was captured beyond its total');
+  assert.is(summary.unresolved, 0, 'a client gave up without a definite answer');
+  assert.is(summary.unexpected, 0, 'a client got a definite answer other than 201');
+  assert.ok(summary.acknowledged > 0, 'the run acknowledged nothing, so it proved nothing');
+}
+
+test('crash under load: SIGKILL at random moments, retrying clients, restarts on the same file', async () => {
+  const { summary, storePath } = await crashUnderLoad({ dir, clients: 8, durationMs: 10_000, killEveryMs: 1_500, minKills: 5 });
+  console.log(summaryLine('crash-under-load', summary));
+  assert.ok(summary.kills >= 5, `only ${summary.kills} kills`);
+  assertExactlyOnce(summary);
+  await auditStore(storePath);
+});
+
+test('two servers, one store: each duplicate sent to both', async () => {
+  const { summary, storePath } = await twoServersOneStore({ dir, clients: 8, ordersPerClient: 15 });
+  console.log(summaryLine('two-servers', summary));
+  assertExactlyOnce(summary);
+  await auditStore(storePath);
+});
+
+test('store full: 503 with Retry-After, nothing partial, clients finish once space returns', async () => {
+  const { summary, storePath, unavailable, withoutRetryAfter } = await storeFull({ dir, clients: 6, loadMs: 1_500, fullMs: 2_500 });
+  console.log(`${summaryLine('store-full', summary)} unavailable=${unavailable}`);
+  assert.ok(unavailable > 0, 'the disk filled up but no command was refused: the scenario proved nothing');
+  assert.is(withoutRetryAfter, 0);
+  assertExactlyOnce(summary);
+  await auditStore(storePath);
+});
+
+test('graceful shutdown: SIGTERM under load answers what was accepted and exits 0', async () => {
+  const result = await gracefulShutdown({ dir, requests: 300 });
+  console.log(`${summaryLine('graceful-shutdown', result.summary)} exit=${result.exitCode} exit_ms=${result.exitMs} answered=${result.answered} refused=${result.refused} cut=${result.cut} cut_with_effect=${result.cutWithEffect}`);
+  assert.is(result.exitCode, 0);
+  assert.ok(result.exitMs < 10_000);
+  assert.ok(result.answered > 0, 'SIGTERM came before any answer: the scenario proved nothing');
+  assert.is(result.cutWithEffect, 0, 'a request took effect but its client got no answer');
+  assertExactlyOnce(result.summary);
+});
+
+test('EventStoreDB unavailable: /ready says so, commands answer 503 within a bound', async () => {
+  const result = await esdbUnavailable();
+  console.log(`reliability scenario=esdb-unavailable ready=${result.ready} command=${result.commandStatus} command_ms=${result.commandMs} lost=0 duplicated=0 over_captured=0`);
+  assert.is(result.ready, 503);
+  assert.match(result.readyBody, /store/i);
+  assert.is(result.commandStatus, 503);
+  assert.ok(result.retryAfter !== null);
+  assert.ok(result.commandMs < 10_000, `command took ${result.commandMs} ms`);
+});
+
+test.run();

@@ -1,0 +1,274 @@
+/**
+ * The reliability scenarios, shared by the bounded CI run (test/reliability/*.test.ts) and the
+ * soak (`npm run soak`). Every scenario drives real server processes on 127.0.0.1 with retrying
+ * clients, then checks the log against what the clients were told.
+ */
+import { execFileSync } from 'node:child_process';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import { openSqliteStore } from '../../src/eventstore/sqlite-store.ts';
+import { checkLedger, type RunSummary } from './ledger-check.ts';
+import { type ClientRecord, runPaymentClient } from './payment-client.ts';
+import { freePort, ServerProcess, sleep } from './server-process.ts';
+
+export interface CrashOptions {
+  readonly dir: string;
+  readonly clients: number;
+  readonly durationMs: number;
+  /** Mean time between SIGKILLs; each kill lands at a random moment around it. */
+  readonly killEveryMs: number;
+  /** Keep going past the duration until at least this many kills have happened. */
+  readonly minKills?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface ScenarioResult {
+  readonly summary: RunSummary;
+  readonly storePath: string;
+}
+
+/** SIGKILL the server at random moments under load, restart it on the same file each time. */
+export async function crashUnderLoad(options: CrashOptions): Promise<ScenarioResult> {
+  const storePath = join(options.dir, 'crash.db');
+  const server = new ServerProcess({ store: `sqlite:${storePath}`, port: await freePort() });
+  await server.start();
+  let stop = false;
+  const clients = startClients(options.clients, { urls: [server.url], stop: () => stop, resendAfterSuccess: true });
+  const endAt = Date.now() + options.durationMs;
+  const more = () => Date.now() < endAt || server.kills < (options.minKills ?? 0);
+  while (more()) {
+    await sleep(options.killEveryMs * (0.5 + Math.random()));
+    if (!more()) break;
+    await server.kill();
+    options.log?.(`killed server (${server.kills})`);
+    await server.start();
+  }
+  stop = true;
+  const records = await clients;
+  await server.terminate();
+  return { summary: await summarize(storePath, records, server.kills), storePath };
+}
+
+/** Two server processes on one SQLite file; every request and its duplicate go to both. */
+export async function twoServersOneStore(options: { dir: string; clients: number; ordersPerClient: number }): Promise<ScenarioResult> {
+  const storePath = join(options.dir, 'two.db');
+  const servers = [0, 1].map(async () => new ServerProcess({ store: `sqlite:${storePath}`, port: await freePort() }));
+  const [a, b] = await Promise.all(servers);
+  await a!.start();
+  await b!.start();
+  const records = await startClients(options.clients, { urls: [a!.url, b!.url], resendAfterSuccess: true, alternate: true }, options.ordersPerClient);
+  await Promise.all([a!.terminate(), b!.terminate()]);
+  return { summary: await summarize(storePath, records, 0), storePath };
+}
+
+async function startClients(
+  count: number,
+  options: Parameters<typeof runPaymentClient>[0] & { alternate?: boolean },
+  ordersPerClient = Number.MAX_SAFE_INTEGER,
+): Promise<ClientRecord[]> {
+  return Promise.all(
+    Array.from({ length: count }, (_, i) => {
+      // Alternate which server a client starts on, so each duplicate pair spans both.
+      const urls = options.alternate && i % 2 === 1 ? [...options.urls].reverse() : options.urls;
+      return runPaymentClient({ ...options, urls }, ordersPerClient);
+    }),
+  );
+}
+
+export async function summarize(storePath: string, records: readonly ClientRecord[], kills: number): Promise<RunSummary> {
+  const store = openSqliteStore(storePath);
+  try {
+    return await checkLedger(store, records, kills);
+  } finally {
+    await store.close();
+  }
+}
+
+export { sleep };
+
+/**
+ * A real full disk: the store lives on a small tmpfs; mid-run a filler file takes the rest of
+ * it, commands must answer 503 + Retry-After and write nothing partial; once the filler is gone
+ * the retrying clients finish and the usual checks hold.
+ */
+export async function storeFull(options: { dir: string; clients: number; loadMs: number; fullMs: number }): Promise<ScenarioResult & { unavailable: number; withoutRetryAfter: number }> {
+  const disk = join(options.dir, 'small-disk');
+  mkdirSync(disk, { recursive: true });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=48m', 'tmpfs', disk]);
+  try {
+    const storePath = join(disk, 'full.db');
+    const server = new ServerProcess({ store: `sqlite:${storePath}`, port: await freePort() });
+    await server.start();
+    let stop = false;
+    const clients = startClients(options.clients, { urls: [server.url], stop: () => stop, giveUpAfterMs: 120_000 });
+    await sleep(options.loadMs);
+    const filler = join(disk, 'filler');
+    fillDisk(filler);
+    await sleep(options.fullMs);
+    rmSync(filler);
+    await sleep(options.loadMs);
+    stop = true;
+    const records = await clients;
+    await server.terminate();
+    // The small disk goes away with the scenario; the audit reads a copy on the ordinary one.
+    const kept = join(options.dir, 'full.db');
+    for (const suffix of ['', '-wal', '-shm']) {
+      if (existsSync(storePath + suffix)) copyFileSync(storePath + suffix, kept + suffix);
+    }
+    const summary = await summarize(kept, records, 0);
+    return {
+      summary,
+      storePath: kept,
+      unavailable: records.reduce((n, r) => n + r.unavailable, 0),
+      withoutRetryAfter: records.reduce((n, r) => n + r.unavailableWithoutRetryAfter, 0),
+    };
+  } finally {
+    execFileSync('umount', ['-l', disk]);
+  }
+}
+
+/** Writes until the filesystem says ENOSPC, in shrinking chunks so no byte is left. */
+function fillDisk(path: string): void {
+  const fd = openSync(path, 'w');
+  try {
+    for (const size of [1 << 20, 1 << 12, 1]) {
+      const chunk = Buffer.alloc(size, 1);
+      try {
+        for (;;) writeSync(fd, chunk);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface ShutdownResult {
+  readonly exitCode: number | null;
+  readonly exitMs: number;
+  readonly answered: number;
+  readonly refused: number;
+  /** Requests sent on an open connection that got no answer (the server had not read them yet). */
+  readonly cut: number;
+  /** Of those, how many had nevertheless taken effect: an accepted request left unanswered. */
+  readonly cutWithEffect: number;
+  /** After a restart, the cut and refused requests retried with their keys, then everything checked. */
+  readonly summary: RunSummary;
+}
+
+const GRACEFUL_ORDER = { customerId: 'c-1', currency: 'EUR', lines: [{ sku: 'S', quantity: 1, unitPrice: 100 }] };
+
+/**
+ * SIGTERM under load: what the server accepted is answered, it exits 0, nothing acknowledged is
+ * lost. Requests it never read (still in a socket buffer or the accept queue when it stopped
+ * listening) are cut; they must have no effect, and their retries against the restarted server
+ * must each take effect exactly once.
+ */
+export async function gracefulShutdown(options: { dir: string; requests: number }): Promise<ShutdownResult> {
+  const storePath = join(options.dir, 'graceful.db');
+  const server = new ServerProcess({ store: `sqlite:${storePath}`, port: await freePort() });
+  await server.start();
+  const record: ClientRecord = { commands: [], retries: 0, unavailable: 0, unavailableWithoutRetryAfter: 0 };
+  // Connections are opened (and accepted) before the load, so the requests race only the server's reads.
+  const agent = new Agent({ keepAlive: true, maxSockets: options.requests });
+  await Promise.all(Array.from({ length: options.requests }, () => getOnce(agent, `${server.url}/health`)));
+  let firstAnswer: () => void = () => {};
+  const answered = new Promise<void>((resolve) => (firstAnswer = resolve));
+  const commands = Array.from({ length: options.requests }, (_, i): ClientRecord['commands'][number] => ({ kind: 'create', key: `graceful-${i}`, attempts: 1, replayedSeen: false }));
+  record.commands.push(...commands);
+  const outcomes = commands.map(async (command) => {
+    const result = await postOnce(agent, server.url, '/orders', command.key, GRACEFUL_ORDER);
+    firstAnswer();
+    if (typeof result === 'number') command.status = result;
+    return result;
+  });
+  await answered;
+  const exit = await server.terminate();
+  const results = await Promise.all(outcomes);
+  agent.destroy();
+
+  const unanswered = commands.filter((_, i) => results[i] === 'cut');
+  const effects = await summarizeKeys(storePath);
+  const cutWithEffect = unanswered.filter((c) => effects.has(c.key)).length;
+
+  // What a retrying client does next: the same requests, same keys, to the restarted server.
+  await server.start();
+  for (const command of commands.filter((c) => c.status === undefined)) {
+    const status = await postOnce(undefined, server.url, '/orders', command.key, GRACEFUL_ORDER);
+    if (typeof status === 'number') command.status = status;
+    record.retries += 1;
+  }
+  await server.terminate();
+  return {
+    exitCode: exit.code,
+    exitMs: exit.ms,
+    answered: results.filter((r) => typeof r === 'number').length,
+    refused: results.filter((r) => r === 'refused').length,
+    cut: unanswered.length,
+    cutWithEffect,
+    summary: await summarize(storePath, [record], 0),
+  };
+}
+
+async function summarizeKeys(storePath: string): Promise<Set<string>> {
+  const store = openSqliteStore(storePath);
+  try {
+    const keys = new Set<string>();
+    for await (const event of store.readAll()) {
+      const key = event.metadata.idempotencyKey;
+      if (typeof key === 'string') keys.add(key);
+    }
+    return keys;
+  } finally {
+    await store.close();
+  }
+}
+
+function getOnce(agent: Agent, url: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    httpRequest(url, { agent }, (response) => {
+      response.resume();
+      response.on('end', resolve);
+    }).on('error', reject).end();
+  });
+}
+
+/** One request on an accepted connection: its status, 'refused' (no connection) or 'cut' (sent, unanswered). */
+function postOnce(agent: Agent | undefined, base: string, path: string, key: string, body: unknown): Promise<number | 'refused' | 'cut'> {
+  return new Promise((resolve) => {
+    const request = httpRequest(
+      `${base}${path}`,
+      { method: 'POST', agent: agent ?? false, headers: { 'content-type': 'application/json', 'idempotency-key': key } },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+        response.on('error', () => resolve('cut'));
+      },
+    );
+    request.on('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED' ? 'refused' : 'cut'));
+    request.end(JSON.stringify(body));
+  });
+}
+
+/** No EventStoreDB at the configured address: start-up and /ready say so, commands answer 503 within a bound. */
+export async function esdbUnavailable(): Promise<{ ready: number; readyBody: string; commandStatus: number; commandMs: number; retryAfter: string | null; log: string }> {
+  const server = new ServerProcess({ store: `esdb://127.0.0.1:${await freePort()}?tls=false`, port: await freePort() });
+  await server.start();
+  try {
+    const ready = await fetch(`${server.url}/ready`, { signal: AbortSignal.timeout(15_000) });
+    const readyBody = await ready.text();
+    const started = Date.now();
+    const command = await fetch(`${server.url}/orders/esdb-down`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customerId: 'c-1', currency: 'EUR', lines: [{ sku: 'S', quantity: 1, unitPrice: 100 }] }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    await command.text();
+    return { ready: ready.status, readyBody, commandStatus: command.status, commandMs: Date.now() - started, retryAfter: command.headers.get('retry-after'), log: server.log };
+  } finally {
+    await server.terminate();
+  }
+}
