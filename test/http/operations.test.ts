@@ -33,7 +33,7 @@ test('GET /health and GET /ready with every registered check', async ({ server }
   assert.is(ready.status, 200);
   assert.equal(
     ready.json.checks.map((c: { name: string }) => c.name),
-    ['event-store (sqlite)', 'given', 'plugged'],
+    ['event-store (sqlite)', 'projections', 'given', 'plugged'],
   );
 });
 
