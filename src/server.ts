@@ -12,6 +12,7 @@ import { type BuildAppOptions, type LedgerApp, buildApp } from './http/app.ts';
 import { resolveAuthPolicy } from './http/auth.ts';
 import { readRoutes } from './http/routes/reads.ts';
 import { readModelLocation } from './projections/database.ts';
+import { registerProjectionMetrics } from './projections/metrics.ts';
 import { type Projections, startProjections } from './projections/service.ts';
 
 /**
@@ -52,6 +53,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       extraRoutes: [readRoutes(projections), ...(options.extraRoutes ?? [])],
       readiness: [projections.readiness, ...(options.readiness ?? [])],
     });
+    registerProjectionMetrics(app.ledger.metrics.registry, projections.status);
     await app.listen({ host: config.HOST, port: config.PORT, backlog: LISTEN_BACKLOG });
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.PORT;

@@ -50,6 +50,10 @@ test('GET /metrics: requests by route and status, commands by outcome, append la
   assert.match(metrics.text, /ledger_commands_total\{outcome="replayed"\} 1/);
   assert.match(metrics.text, /ledger_commands_total\{outcome="rejected"\} 1/);
   assert.match(metrics.text, /ledger_store_append_duration_seconds_count\{store="sqlite",outcome="written"\} 1/);
+  for (const projection of ['order-summary', 'customer-activity', 'daily-totals']) {
+    assert.match(metrics.text, new RegExp(`ledger_projection_state\\{projection="${projection}",state="failed"\\} 0`));
+    assert.match(metrics.text, new RegExp(`ledger_projection_lag_events\\{projection="${projection}"\\} \\d+`));
+  }
 });
 
 test('GET /openapi.json documents every route with its zod schemas, plugged routes included; /docs serves the UI', async ({ server }) => {
