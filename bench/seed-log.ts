@@ -138,7 +138,7 @@ export async function seedLog(options: SeedOptions): Promise<SeedSummary> {
     batch(Math.min(TRANSACTION_ROWS, options.events - written));
     options.onProgress?.(written);
   }
-  // The store, not just this connection: its writer thread holds one too. Closing the last
+  // The store, not just its connection: the store may still have appends to flush. Closing the last
   // connection checkpoints the WAL into the file and removes it, so the rename moves everything.
   await store.close();
   renameSync(partial, options.path);

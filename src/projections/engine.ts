@@ -133,7 +133,7 @@ export class ProjectionEngine {
 
   /**
    * One write transaction that compare-and-sets each lane's checkpoint and writes its documents.
-   * With `nowait`, a write lock held elsewhere (the store's writer thread, another runner) gives
+   * With `nowait`, a write lock held elsewhere (another process's store or runner) gives
    * 'busy' at once instead of a synchronous wait on this thread; the batch can be committed later.
    */
   commit(prepared: PreparedBatch, options: { readonly nowait?: boolean } = {}): 'applied' | 'moved' | 'busy' {

@@ -64,7 +64,7 @@ export function runProjections(options: RunnerOptions): ProjectionRunner {
   }
 
   /**
-   * The write lock may be held by the store's writer thread (same file) or another runner. Rather
+   * The write lock may be held by another process's store or runner sharing the file. Rather
    * than let SQLite's busy handler sleep on this thread — the event loop that serves HTTP — try
    * without waiting and retry a moment later; after the busy timeout, wait the ordinary way.
    */

@@ -1,5 +1,5 @@
 /**
- * The runner shares its file with the event store's writer thread and with other runners. While
+ * The runner shares its file with the event store (possibly in another process) and with other runners. While
  * someone else holds the write lock, a batch waits without blocking the event loop (the thread
  * that serves HTTP), then commits once the lock is free.
  */
