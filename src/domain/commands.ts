@@ -2,21 +2,26 @@ import { z } from 'zod';
 import { OrderCreatedData, PaymentCapturedData } from './events.ts';
 import { multiplyMinorUnits, addMinorUnits } from './money.ts';
 
-export const CreateOrder = z
-  .strictObject({
-    type: z.literal('CreateOrder'),
-    orderId: OrderCreatedData.shape.orderId,
-    customerId: OrderCreatedData.shape.customerId,
-    currency: OrderCreatedData.shape.currency,
-    lines: OrderCreatedData.shape.lines,
-  })
-  .superRefine((command, ctx) => {
-    try {
-      orderTotal(command.lines);
-    } catch {
-      ctx.addIssue({ code: 'custom', path: ['lines'], message: 'order total exceeds the exact integer range' });
-    }
-  });
+/** What an order asks for, apart from its id: the HTTP body and the command share it. */
+export const OrderDetails = z.strictObject({
+  customerId: OrderCreatedData.shape.customerId,
+  currency: OrderCreatedData.shape.currency,
+  lines: OrderCreatedData.shape.lines,
+});
+
+/** The total must stay exact, so an order too large is refused as a field error, never rounded. */
+export function checkOrderTotal(order: { lines: readonly { quantity: number; unitPrice: number }[] }, ctx: z.RefinementCtx): void {
+  try {
+    orderTotal(order.lines);
+  } catch {
+    ctx.addIssue({ code: 'custom', path: ['lines'], message: 'order total exceeds the exact integer range' });
+  }
+}
+
+export const CreateOrder = OrderDetails.extend({
+  type: z.literal('CreateOrder'),
+  orderId: OrderCreatedData.shape.orderId,
+}).superRefine(checkOrderTotal);
 
 export const CapturePayment = z.strictObject({
   type: z.literal('CapturePayment'),

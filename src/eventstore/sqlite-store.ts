@@ -91,6 +91,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     stream: db.prepare('SELECT * FROM events WHERE stream = ? ORDER BY revision').safeIntegers(true),
     page: db.prepare('SELECT * FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?').safeIntegers(true),
     headPosition: db.prepare('SELECT max(position) FROM events').pluck().safeIntegers(true),
+    ping: db.prepare('SELECT 1'),
     savepoint: db.prepare('SAVEPOINT append'),
     release: db.prepare('RELEASE append'),
     rollbackTo: db.prepare('ROLLBACK TO append'),
@@ -268,7 +269,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
 
     async ping() {
-      guarded(() => db.prepare('SELECT 1').get());
+      guarded(() => statements.ping.get());
     },
 
     async close() {

@@ -9,8 +9,8 @@ import { z } from 'zod';
 import { derivedOrderId, derivedPaymentId } from '../../commands/derived-ids.ts';
 import type { CommandOutcome } from '../../commands/handler.ts';
 import { requestFingerprint } from '../../commands/idempotency-key.ts';
-import { type OrderCommand, orderTotal } from '../../domain/commands.ts';
-import { type OrderEvent, OrderCreatedData, OrderLine, PaymentCapturedData } from '../../domain/events.ts';
+import { checkOrderTotal, type OrderCommand, OrderDetails } from '../../domain/commands.ts';
+import { type OrderEvent, OrderLine, PaymentCapturedData } from '../../domain/events.ts';
 import type { CommandContext, EventMetadata } from '../../events/metadata.ts';
 import { etagOf, optionalIdempotencyKey, parseIfMatch, requiredIdempotencyKey } from '../headers.ts';
 import { DecimalString, OrderIdParams, problemResponses } from '../schemas.ts';
@@ -29,20 +29,7 @@ const CommandHeaders = z.looseObject({
 });
 
 /** Exported for the benchmark's no-op ceiling, which must validate exactly the same bodies. */
-export const OrderBody = z
-  .strictObject({
-    customerId: OrderCreatedData.shape.customerId,
-    currency: OrderCreatedData.shape.currency,
-    lines: OrderCreatedData.shape.lines,
-  })
-  .superRefine((body, ctx) => {
-    // The same bound the domain enforces, checked here so it is reported as a field error.
-    try {
-      orderTotal(body.lines);
-    } catch {
-      ctx.addIssue({ code: 'custom', path: ['lines'], message: 'order total exceeds the exact integer range' });
-    }
-  });
+export const OrderBody = OrderDetails.superRefine(checkOrderTotal);
 
 export const PaymentBody = z.strictObject({
   paymentId: PaymentCapturedData.shape.paymentId.optional().describe('omit it to derive the id from Idempotency-Key'),
