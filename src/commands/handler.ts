@@ -10,7 +10,7 @@ import { orderStreamId } from '../domain/ids.ts';
 import { decide, evolve, idempotencyScope, initialState, isOutcomeOf } from '../domain/order.ts';
 import { WrongExpectedVersionError } from '../eventstore/errors.ts';
 import type { EventStore, ExpectedRevision } from '../eventstore/port.ts';
-import { commandDigestOf, decodeEvent, deterministicEventId, encodeEvent, type LedgerEvent } from '../events/codec.ts';
+import { commandDigestOf, decodeStream, deterministicEventId, encodeEvent, type LedgerEvent } from '../events/codec.ts';
 import { EVENT_SCHEMA_VERSION } from '../domain/events.ts';
 import type { CommandContext, EventMetadata } from '../events/metadata.ts';
 import { ConcurrencyExhaustedError, RevisionMismatchError } from './errors.ts';
@@ -52,7 +52,7 @@ export function createCommandHandler(store: EventStore, config: CommandHandlerOp
     const streamId = orderStreamId(command.orderId);
     const commandDigest = commandDigestOf(command);
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const history = (await store.readStream(streamId)).map(decodeEvent);
+      const history = decodeStream(await store.readStream(streamId));
       const state = history.reduce((s, e) => evolve(s, e.event), initialState());
       const decided = decide(command, state);
       if (decided.length === 0) return replayOf(command, streamId, history, attempt);

@@ -8,7 +8,7 @@ import { orderStreamId } from '../domain/ids.ts';
 import { isOutcomeOf } from '../domain/order.ts';
 import type { DomainRejection } from '../domain/rejection.ts';
 import type { EventStore } from '../eventstore/port.ts';
-import { decodeEvent } from '../events/codec.ts';
+import { decodeStream } from '../events/codec.ts';
 import type { CommandContext } from '../events/metadata.ts';
 
 export class IdempotencyKeyReusedError extends Error {
@@ -40,7 +40,7 @@ export async function keyReuseBehind(
   if (key === undefined || !ID_TAKEN_RULES.has(rejection.rule)) return undefined;
   const streamId = orderStreamId(command.orderId);
   if (idFromKey) return new IdempotencyKeyReusedError(key, streamId);
-  const stored = (await store.readStream(streamId)).map(decodeEvent).find((e) => isOutcomeOf(command, e.event));
+  const stored = decodeStream(await store.readStream(streamId)).find((e) => isOutcomeOf(command, e.event));
   const reused = stored?.metadata.idempotencyKey === key && stored.metadata.requestHash !== context.requestHash;
   return reused ? new IdempotencyKeyReusedError(key, streamId) : undefined;
 }

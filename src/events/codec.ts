@@ -87,6 +87,14 @@ export function decodeEvent(record: RecordedEvent): LedgerEvent {
   };
 }
 
+/**
+ * A whole stream, as the command path must see it before deciding on it: every record decoded.
+ * The one entry point for "the history of a stream", so stronger checks land in every caller.
+ */
+export function decodeStream(records: readonly RecordedEvent[]): LedgerEvent[] {
+  return records.map(decodeEvent);
+}
+
 export function commandDigestOf(command: unknown): string {
   return sha256Hex(canonicalJson(command));
 }

@@ -62,6 +62,7 @@ export function authenticate(policy: AuthPolicy): (request: FastifyRequest, repl
       throw new Problem('unauthorized', match ? 'the bearer token matches no configured API key' : 'send Authorization: Bearer <secret>');
     }
     request.clientId = clientId;
+    request.readsAll = false;
   };
 }
 

@@ -9,6 +9,11 @@ import { ANONYMOUS_CLIENT } from './auth.ts';
 declare module 'fastify' {
   interface FastifyRequest {
     clientId: string;
+    /**
+     * Whether this caller may read every client's orders: an auditor, or any caller when auth is
+     * off (one trusted tenant). Otherwise reads and commands see only the caller's own orders.
+     */
+    readsAll: boolean;
     correlationId: string;
   }
 }
@@ -20,6 +25,7 @@ const ECHOABLE = /^[\x20-\x7e]{1,1024}$/;
 
 export function registerRequestContext(app: FastifyInstance): void {
   app.decorateRequest('clientId', ANONYMOUS_CLIENT);
+  app.decorateRequest('readsAll', true);
   app.decorateRequest('correlationId', '');
   app.addHook('onRequest', (request, reply, done) => {
     const offered = request.headers['x-correlation-id'];
