@@ -3,6 +3,7 @@
  * stops the process with a message naming the variable, instead of failing later mid-request.
  */
 import { z } from 'zod';
+import { redactSecrets } from './redact.ts';
 
 const StoreUrl = z
   .string()
@@ -53,5 +54,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = ConfigSchema.safeParse(env);
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  throw new ConfigError(redactSecrets(`invalid configuration:\n${lines.join('\n')}`));
 }

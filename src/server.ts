@@ -4,11 +4,11 @@
  * pending appends to commit).
  */
 import type { FastifyBaseLogger } from 'fastify';
-import { pino } from 'pino';
 import type { Config } from './config.ts';
 import { openStore } from './eventstore/open-store.ts';
 import type { EventStore } from './eventstore/port.ts';
 import { type BuildAppOptions, type LedgerApp, buildApp } from './http/app.ts';
+import { createLogger } from './log.ts';
 import { resolveAuthPolicy } from './http/auth.ts';
 import { readRoutes } from './http/routes/reads.ts';
 import { readModelLocation } from './projections/database.ts';
@@ -38,7 +38,7 @@ export interface RunningServer {
 export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
   // Refuse an unsafe configuration before anything is opened or bound.
   resolveAuthPolicy(config);
-  const logger = options.logger ?? (pino({ level: config.LOG_LEVEL }) as FastifyBaseLogger);
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
   const store = await openStore(config.LEDGER_STORE, { synchronous: config.LEDGER_SYNCHRONOUS });
   let app: LedgerApp;
   let url: string;

@@ -8,12 +8,12 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type RawServerDefault } from 'fastify';
 import { type ZodTypeProvider, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import { pino } from 'pino';
 import { createDispatcher, type Dispatch } from '../commands/dispatcher.ts';
 import { createCommandHandler, type CommandHandlerOptions } from '../commands/handler.ts';
 import type { Config } from '../config.ts';
 import { instrumentAppends } from '../eventstore/instrumented-store.ts';
 import type { EventStore } from '../eventstore/port.ts';
+import { createLogger } from '../log.ts';
 import { authenticate, resolveAuthPolicy } from './auth.ts';
 import { installErrorHandling, renderFrameworkError } from './error-handler.ts';
 import { createMetrics, type LedgerMetrics } from './metrics.ts';
@@ -68,7 +68,7 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
   });
 
   const app = Fastify({
-    loggerInstance: options.logger ?? (pino({ level: config.LOG_LEVEL }) as FastifyBaseLogger),
+    loggerInstance: options.logger ?? createLogger(config.LOG_LEVEL),
     bodyLimit: BODY_LIMIT_BYTES,
     // Unique across restarts: the request id becomes the correlation id stored in event metadata.
     genReqId: () => randomUUID(),
