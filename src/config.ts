@@ -43,6 +43,8 @@ export const ConfigSchema = z.object({
   LEDGER_AUTH: z.enum(['on', 'off']).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LEDGER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  LEDGER_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(10_000),
+  LEDGER_MAX_WAITING_READS: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
