@@ -96,6 +96,7 @@ function scanKeysAndNumbers(text: string): Refusal | undefined {
       i += 1;
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       stack.pop();
+      expectKey = false;
       i += 1;
     } else if (c === 0x2c /* , */) {
       const top = stack[stack.length - 1]!;

@@ -134,6 +134,25 @@ test('404 and 405 are problem documents; 405 carries Allow', async ({ server }) 
   }
 });
 
+test('parked position waits are capped: beyond LEDGER_MAX_WAITING_READS, 503 projection-lagging + Retry-After at once', async () => {
+  const server = await startTestServer({ env: { LEDGER_MAX_WAITING_READS: '3' } });
+  try {
+    const far = '/orders/none?minPosition=1000000&waitMs=3000';
+    const parked = [1, 2, 3].map(() => send(server.url, 'GET', far));
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the three have parked
+    const refused = await send(server.url, 'GET', far);
+    assertProblem(refused, 503, 'projection-lagging');
+    assert.match(refused.json.detail, /3 reads are already waiting/);
+    assert.ok(refused.headers['retry-after']);
+    for (const response of await Promise.all(parked)) {
+      assertProblem(response, 503, 'projection-lagging');
+      assert.match(response.json.detail, /did not reach position 1000000/);
+    }
+  } finally {
+    await server.close();
+  }
+});
+
 test('slow senders are cut: three bodies and one header block at a byte every 5 s', async ({ server }) => {
   // LEDGER_REQUEST_TIMEOUT_MS defaults to 10 s, checked every second; 20 s leaves room for a busy machine.
   const boundMs = 20_000;
