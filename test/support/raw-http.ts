@@ -13,10 +13,14 @@ export interface RawAnswer {
   readonly closed: boolean;
 }
 
-/** Sends `bytes`, then reads until the server closes the socket or `timeoutMs` passes. */
-export function rawExchange(url: string, bytes: string | Buffer, timeoutMs = 5_000): Promise<RawAnswer> {
+/**
+ * Sends `bytes`, then reads until the server closes the socket or `timeoutMs` passes.
+ * `endAfterWrite`: the client then finishes its side, so an incomplete request meets EOF.
+ */
+export function rawExchange(url: string, bytes: string | Buffer, timeoutMs = 5_000, options: { endAfterWrite?: boolean } = {}): Promise<RawAnswer> {
   const socket = openSocket(url);
-  socket.write(bytes);
+  if (options.endAfterWrite) socket.end(bytes);
+  else socket.write(bytes);
   return readAnswer(socket, timeoutMs);
 }
 
@@ -43,6 +47,8 @@ export function readAnswer(socket: Socket, timeoutMs: number): Promise<RawAnswer
 }
 
 function parseResponse(text: string): Omit<RawAnswer, 'closed'> {
+  // Interim answers (100 Continue) precede the final one.
+  while (/^HTTP\/1\.[01] 1\d\d /.test(text) && text.includes('\r\n\r\n')) text = text.slice(text.indexOf('\r\n\r\n') + 4);
   const split = text.indexOf('\r\n\r\n');
   const head = split < 0 ? text : text.slice(0, split);
   const [statusLine = '', ...lines] = head.split('\r\n');
