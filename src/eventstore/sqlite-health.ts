@@ -3,12 +3,16 @@
  * connection keeps answering after its file was deleted or replaced (the old inode lives on
  * until the handle closes), so "SELECT 1 works" proves nothing: the file at the path must be
  * the one that was opened, it and its directory must be writable by this process, and the
- * filesystem must have room. Each check is a few syscalls, cheap enough for every append.
+ * filesystem must have room. The identity is one stat, checked around every append; the rest
+ * (five syscalls) at most every WRITABLE_CHECK_MS on the append path, and on every ping.
  */
 import { accessSync, constants, statfsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreUnavailableError } from './errors.ts';
 import type { EventStore } from './port.ts';
+
+/** How stale the append path's view of permissions and free space may be. */
+export const WRITABLE_CHECK_MS = 100;
 
 /** Below this much free space a commit (WAL frames, checkpoint) may fail half-way: report "full" first. */
 export const MIN_FREE_BYTES = 1 << 20;
@@ -61,10 +65,16 @@ export function sqliteHealth(path: string): SqliteHealth {
  * `ping` reports the same checks, so readiness fails exactly when commands would.
  */
 export function withWriteHealth<S extends EventStore>(store: S, health: SqliteHealth): S {
+  let checkedAt = -Infinity;
   return {
     ...store,
     async append(streamId, events, expected) {
-      health.assertWritable();
+      if (performance.now() - checkedAt >= WRITABLE_CHECK_MS) {
+        health.assertWritable();
+        checkedAt = performance.now();
+      } else {
+        health.assertSameFile();
+      }
       const result = await store.append(streamId, events, expected);
       health.assertSameFile();
       return result;
