@@ -81,7 +81,12 @@ export function withWriteHealth<S extends EventStore>(store: S, health: SqliteHe
     },
     async ping() {
       await store.ping();
-      health.assertWritable();
+      try {
+        health.assertWritable();
+      } catch (error) {
+        checkedAt = -Infinity; // what readiness just saw failing, the next append sees too
+        throw error;
+      }
     },
   };
 }
