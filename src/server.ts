@@ -46,7 +46,12 @@ export async function startServer(config: Config, options: StartServerOptions = 
   let projections: Projections | undefined;
   let cutUnfinished: () => number;
   try {
-    projections = startProjections({ store, readModels: readModelLocation(config), logger, maxWaitingReads: config.LEDGER_MAX_WAITING_READS });
+    projections = startProjections({
+      store,
+      readModels: readModelLocation(config),
+      logger,
+      maxWaitingReads: config.LEDGER_MAX_WAITING_READS,
+    });
     app = await buildApp({
       ...options,
       store,

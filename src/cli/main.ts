@@ -92,7 +92,8 @@ export async function runFromProcess(argv: readonly string[] = process.argv.slic
     process.exitCode = await main(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env });
   } catch (error) {
     // Never 0 or 1: a crash must not read as "clean" or as "findings".
-    process.stderr.write(`ledger: unexpected failure: ${redactSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
+    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`ledger: unexpected failure: ${redactSecrets(text)}\n`);
     process.exitCode = EXIT.usage;
   }
 }

@@ -33,12 +33,16 @@ export function sqliteHealth(path: string): SqliteHealth {
   const opened = identityOf(path);
   if (opened === undefined) throw new StoreUnavailableError(`the database file ${path} does not exist`, 'io');
   const directory = dirname(path);
+  const wal = `${path}-wal`;
+  const files = [[path, 'the database file'], [wal, 'the WAL file'], [directory, 'the directory']] as const;
 
   const assertSameFile = () => {
     const now = identityOf(path);
-    if (now === undefined) throw new StoreUnavailableError(`the database file ${path} was removed; writes would be lost`, 'io');
+    if (now === undefined) {
+      throw new StoreUnavailableError(`the database file ${path} was removed; writes would be lost`, 'io');
+    }
     if (now.dev !== opened.dev || now.ino !== opened.ino) {
-      throw new StoreUnavailableError(`the database file ${path} was replaced by another file; writes would be lost`, 'io');
+      throw new StoreUnavailableError(`the database file ${path} was replaced by another; writes would be lost`, 'io');
     }
   };
 
@@ -46,8 +50,8 @@ export function sqliteHealth(path: string): SqliteHealth {
     assertSameFile,
     assertWritable() {
       assertSameFile();
-      for (const [file, what] of [[path, 'the database file'], [`${path}-wal`, 'the WAL file'], [directory, 'the directory']] as const) {
-        if (what === 'the WAL file' && identityOf(file) === undefined) continue; // created on the next write
+      for (const [file, what] of files) {
+        if (file === wal && identityOf(file) === undefined) continue; // created on the next write
         if (!writable(file)) throw new StoreUnavailableError(`${what} ${file} is read-only`, 'io');
       }
       const free = freeBytes(directory);
@@ -116,6 +120,7 @@ function freeBytes(directory: string): bigint {
     const space = statfsSync(directory, { bigint: true });
     return space.bavail * space.bsize;
   } catch (error) {
-    throw new StoreUnavailableError(`cannot read the free space of ${directory}: ${(error as Error).message}`, 'io', { cause: error });
+    const message = `cannot read the free space of ${directory}: ${(error as Error).message}`;
+    throw new StoreUnavailableError(message, 'io', { cause: error });
   }
 }

@@ -16,9 +16,11 @@ const LINGER_MS = 1_000;
 
 export function problemForClientError(code: string | undefined): Problem {
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    return new Problem('request-timeout', 'the request (headers and body) was not received whole in time; nothing was done');
+    return new Problem('request-timeout', 'the headers and body did not arrive whole in time; nothing was done');
   }
-  if (code === 'HPE_HEADER_OVERFLOW') return new Problem('headers-too-large', 'the request line and headers exceed 16 KiB');
+  if (code === 'HPE_HEADER_OVERFLOW') {
+    return new Problem('headers-too-large', 'the request line and headers exceed 16 KiB');
+  }
   const reason = code !== undefined && /^HPE_[A-Z_]+$/.test(code) ? ` (${code})` : '';
   return new Problem('bad-request', `the request line, a header or the framing of the body is not valid HTTP${reason}`);
 }

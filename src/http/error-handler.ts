@@ -33,7 +33,8 @@ export function installErrorHandling(app: FastifyInstance, routes: RouteMethods)
     const allowed = routes.allowed(request.url);
     if (allowed.length > 0 && !allowed.includes(request.method)) {
       reply.header('allow', allowed.join(', '));
-      return sendProblem(reply, new Problem('method-not-allowed', `${request.method} is not served at ${path}; ${allowed.join(', ')} are`), request);
+      const detail = `${request.method} is not served at ${path}; ${allowed.join(', ')} are`;
+      return sendProblem(reply, new Problem('method-not-allowed', detail), request);
     }
     return sendProblem(reply, new Problem('not-found', `nothing is served at ${request.method} ${path}`), request);
   });
@@ -72,7 +73,8 @@ export function problemFor(error: unknown): Problem {
     });
   }
   if (error instanceof WaitCapacityError) {
-    return new Problem('projection-lagging', `${error.message}; retry after the delay in Retry-After`, { retryAfterSeconds: 1 });
+    const detail = `${error.message}; retry after the delay in Retry-After`;
+    return new Problem('projection-lagging', detail, { retryAfterSeconds: 1 });
   }
   if (error instanceof CorruptEventError) {
     return new Problem('event-corrupt', `event ${error.revision} of stream ${error.streamId} fails its schema; the ledger will not decide on it`);

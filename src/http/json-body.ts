@@ -30,7 +30,8 @@ function assertPlainUtf8(request: FastifyRequest): void {
   if (encoding !== undefined) {
     const codings = encoding.split(',').map((c) => c.trim().toLowerCase()).filter(Boolean);
     if (codings.some((c) => c !== 'identity')) {
-      throw new Problem('unsupported-media-type', 'bodies must not be compressed or otherwise encoded: send them without Content-Encoding (identity)');
+      const detail = 'bodies must not be compressed or otherwise encoded: send them without Content-Encoding';
+      throw new Problem('unsupported-media-type', detail);
     }
   }
   const charset = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(request.headers['content-type'] ?? '')?.[1]?.toLowerCase();
@@ -57,10 +58,12 @@ export function parseJsonBody(text: string): unknown {
   }
   const refusal = scanKeysAndNumbers(text);
   if (refusal?.kind === 'pollution') {
-    throw new Problem('malformed-json', `the body is refused: keys named __proto__, or constructor.prototype, are not accepted (${refusal.path})`);
+    const detail = `keys named __proto__, or constructor.prototype, are not accepted (${refusal.path})`;
+    throw new Problem('malformed-json', detail);
   }
   if (refusal !== undefined) {
-    throw new Problem('validation-failed', `${refusal.path}: ${refusal.message}`, { errors: [{ path: refusal.path, message: refusal.message }] });
+    const { path, message } = refusal;
+    throw new Problem('validation-failed', `${path}: ${message}`, { errors: [{ path, message }] });
   }
   return value;
 }
@@ -125,7 +128,9 @@ function scanKeysAndNumbers(text: string): Refusal | undefined {
       NUMBER.lastIndex = i;
       const token = NUMBER.exec(text)![0];
       if (!isExact(token)) {
-        return { kind: 'inexact', path: pathOf(stack), message: `${token.slice(0, 40)} cannot be held exactly (integers up to ±${Number.MAX_SAFE_INTEGER}, no rounding)` };
+        const limit = Number.MAX_SAFE_INTEGER;
+        const message = `${token.slice(0, 40)} cannot be held exactly (integers up to ±${limit}, no rounding)`;
+        return { kind: 'inexact', path: pathOf(stack), message };
       }
       i += token.length;
     } else {

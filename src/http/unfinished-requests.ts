@@ -16,7 +16,9 @@ export function trackUnfinishedRequests(server: Server): CutUnfinished {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  server.on('request', (request: IncomingMessage, response: ServerResponse) => current.set(request.socket, { request, response }));
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    current.set(request.socket, { request, response });
+  });
   return () => {
     let cut = 0;
     for (const socket of sockets) {

@@ -74,7 +74,9 @@ export function startProjections(options: StartProjectionsOptions): Projections 
       engine,
       runner,
       queries: new ReadModelQueries(readModels.db),
-      waitForPosition: createPositionWaiter(engine.checkpoints, runner.advanced, { maxWaiting: options.maxWaitingReads }),
+      waitForPosition: createPositionWaiter(engine.checkpoints, runner.advanced, {
+        maxWaiting: options.maxWaitingReads,
+      }),
       status,
       readiness: async () => readinessOf(await status()),
       close: () =>

@@ -36,11 +36,14 @@ async function assertWritesNothing(server: TestServer, act: () => Promise<void>)
 
 const json = { 'content-type': 'application/json' };
 
-test('duplicate JSON keys, at any depth and however escaped: 400 validation-failed naming the key', async ({ server }) => {
+const line = '{"sku":"A","quantity":1,"unitPrice":1}';
+
+test('duplicate JSON keys, at any depth, however escaped: 400 validation-failed naming the key', async ({ server }) => {
+  const twoPrices = '{"sku":"A","quantity":1,"unitPrice":100,"unitPrice":1}';
   const cases: Array<[string, string]> = [
-    ['{"customerId":"c","currency":"EUR","lines":[{"sku":"A","quantity":1,"unitPrice":100,"unitPrice":1}]}', 'body.lines[0].unitPrice'],
-    ['{"customerId":"a","customerId":"b","currency":"EUR","lines":[{"sku":"A","quantity":1,"unitPrice":1}]}', 'body.customerId'],
-    ['{"customerId":"c","currency":"EUR","\\u0063urrency":"USD","lines":[{"sku":"A","quantity":1,"unitPrice":1}]}', 'body.currency'],
+    [`{"customerId":"c","currency":"EUR","lines":[${twoPrices}]}`, 'body.lines[0].unitPrice'],
+    [`{"customerId":"a","customerId":"b","currency":"EUR","lines":[${line}]}`, 'body.customerId'],
+    [`{"customerId":"c","currency":"EUR","\\u0063urrency":"USD","lines":[${line}]}`, 'body.currency'],
   ];
   await assertWritesNothing(server, async () => {
     for (const [body, path] of cases) {
@@ -63,7 +66,8 @@ test('a fraction that would round to an integer is refused, not stored rounded',
 
 test('__proto__ and constructor.prototype keys are still refused', async ({ server }) => {
   for (const body of ['{"__proto__":{"admin":true}}', '{"a":{"constructor":{"prototype":{"x":1}}}}']) {
-    assertProblem(await send(server.url, 'PUT', '/orders/proto', { rawBody: body, headers: json }), 400, 'malformed-json');
+    const response = await send(server.url, 'PUT', '/orders/proto', { rawBody: body, headers: json });
+    assertProblem(response, 400, 'malformed-json');
   }
 });
 
@@ -72,39 +76,47 @@ test('Content-Encoding other than identity: 415; identity is fine', async ({ ser
   await assertWritesNothing(server, async () => {
     for (const encoding of ['gzip', 'deflate', 'br', 'identity, gzip']) {
       const payload = encoding === 'gzip' ? gzipSync(body) : body;
-      const response = await send(server.url, 'PUT', '/orders/encoded', { rawBody: payload, headers: { ...json, 'content-encoding': encoding } });
+      const headers = { ...json, 'content-encoding': encoding };
+      const response = await send(server.url, 'PUT', '/orders/encoded', { rawBody: payload, headers });
       assertProblem(response, 415, 'unsupported-media-type');
     }
   });
-  const plain = await send(server.url, 'PUT', '/orders/encoded', { rawBody: body, headers: { ...json, 'content-encoding': 'identity' } });
+  const identity = { ...json, 'content-encoding': 'identity' };
+  const plain = await send(server.url, 'PUT', '/orders/encoded', { rawBody: body, headers: identity });
   assert.is(plain.status, 201, plain.text);
 });
 
-test('a charset other than UTF-8: 415; utf-8 in any case is fine; bytes that are not UTF-8: 400', async ({ server }) => {
+test('a charset other than UTF-8: 415; utf-8 in any case is fine; bytes not UTF-8: 400', async ({ server }) => {
   const body = JSON.stringify(orderBody());
   await assertWritesNothing(server, async () => {
     for (const charset of ['utf-16', 'UTF-16LE', 'iso-8859-1', '"latin1"']) {
       const payload = charset.toLowerCase().includes('16') ? Buffer.from(body, 'utf16le') : body;
-      const response = await send(server.url, 'PUT', '/orders/charset', { rawBody: payload, headers: { 'content-type': `application/json; charset=${charset}` } });
+      const headers = { 'content-type': `application/json; charset=${charset}` };
+      const response = await send(server.url, 'PUT', '/orders/charset', { rawBody: payload, headers });
       assertProblem(response, 415, 'unsupported-media-type');
     }
-    const invalid = Buffer.concat([Buffer.from('{"customerId":"'), Buffer.from([0xc3, 0x28]), Buffer.from('","currency":"EUR","lines":[]}')]);
-    assertProblem(await send(server.url, 'PUT', '/orders/charset', { rawBody: invalid, headers: json }), 400, 'malformed-json');
+    const invalid = Buffer.concat([Buffer.from('{"customerId":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+    const response = await send(server.url, 'PUT', '/orders/charset', { rawBody: invalid, headers: json });
+    assertProblem(response, 400, 'malformed-json');
   });
-  const utf8 = await send(server.url, 'PUT', '/orders/charset', { rawBody: body, headers: { 'content-type': 'application/json; charset=UTF-8' } });
+  const headers = { 'content-type': 'application/json; charset=UTF-8' };
+  const utf8 = await send(server.url, 'PUT', '/orders/charset', { rawBody: body, headers });
   assert.is(utf8.status, 201, utf8.text);
 });
 
-test('HTTP parser errors are problem documents: bad request line, control bytes, CL+TE, oversized headers', async ({ server }) => {
+test('parser errors are problem documents: bad request line, control bytes, CL+TE, big headers', async ({ server }) => {
   const body = JSON.stringify(orderBody());
+  const clte = { ...json, 'Content-Length': String(body.length), 'Transfer-Encoding': 'chunked' };
+  const twoLengths = { ...json, 'Content-Length': `${body.length}, 3` };
+  const bigHeader = `X-Big: ${'a'.repeat(20_000)}`;
   const cases: Array<[string, string, number, string]> = [
     ['a request line that is not HTTP', 'GARBAGE\r\n\r\n', 400, 'bad-request'],
     ['an unknown method', 'BREW /orders HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'bad-request'],
     ['a control byte in a header value', 'GET /health HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n', 400, 'bad-request'],
     ['a space in a header name', 'GET /health HTTP/1.1\r\nHost: x\r\nX A: b\r\n\r\n', 400, 'bad-request'],
-    ['Content-Length with Transfer-Encoding', rawRequest('PUT', '/orders/clte', { ...json, 'Content-Length': String(body.length), 'Transfer-Encoding': 'chunked' }, body), 400, 'bad-request'],
-    ['two different Content-Lengths', rawRequest('PUT', '/orders/clcl', { ...json, 'Content-Length': `${body.length}, 3` }, body), 400, 'bad-request'],
-    ['headers over 16 KiB', `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'headers-too-large'],
+    ['Content-Length with Transfer-Encoding', rawRequest('PUT', '/orders/clte', clte, body), 400, 'bad-request'],
+    ['two Content-Lengths', rawRequest('PUT', '/orders/clcl', twoLengths, body), 400, 'bad-request'],
+    ['headers over 16 KiB', `GET /health HTTP/1.1\r\nHost: x\r\n${bigHeader}\r\n\r\n`, 431, 'headers-too-large'],
   ];
   await assertWritesNothing(server, async () => {
     for (const [what, bytes, status, slug] of cases) {
@@ -134,7 +146,7 @@ test('404 and 405 are problem documents; 405 carries Allow', async ({ server }) 
   }
 });
 
-test('parked position waits are capped: beyond LEDGER_MAX_WAITING_READS, 503 projection-lagging + Retry-After at once', async () => {
+test('parked waits are capped: past LEDGER_MAX_WAITING_READS, 503 projection-lagging + Retry-After', async () => {
   const server = await startTestServer({ env: { LEDGER_MAX_WAITING_READS: '3' } });
   try {
     const far = '/orders/none?minPosition=1000000&waitMs=3000';

@@ -18,11 +18,13 @@ function refusal(text: string): { slug: string; path: string | undefined } | und
   }
 }
 
+const safeIntegersOnly = (_key: string, v: unknown) => (Number.isInteger(v) && !Number.isSafeInteger(v) ? 0 : v);
+
 /** JSON values without the keys and numbers the parser refuses by design. */
 const ordinary = fc
   .jsonValue()
   .filter((value) => !/"__proto__"|"prototype"/.test(JSON.stringify(value)))
-  .map((value) => JSON.parse(JSON.stringify(value, (_key, v) => (typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v) ? 0 : v))));
+  .map((value) => JSON.parse(JSON.stringify(value, safeIntegersOnly)));
 
 test('ordinary JSON parses exactly as JSON.parse does, compact or pretty-printed', () => {
   fc.assert(
@@ -47,13 +49,16 @@ test('numbers: refused when parsing would change them unseen, kept otherwise', (
   for (const kept of ['1', '-0', '1.0', '1.50e1', '1e3', '0.5', '-12.25', '9007199254740991', '1e400', '123.456e-2']) {
     assert.is(refusal(`{"n":${kept}}`), undefined, kept);
   }
-  for (const refused of ['4503599627370497.5', '9007199254740993', '1e16', '-9007199254740992', '1e-400', '1000000000.00000001']) {
+  const refusedNumbers = ['4503599627370497.5', '9007199254740993', '1e16', '-9007199254740992',
+    '1e-400', '1000000000.00000001'];
+  for (const refused of refusedNumbers) {
     assert.equal(refusal(`{"n":${refused}}`), { slug: 'validation-failed', path: 'body.n' }, refused);
   }
 });
 
 test('pollution keys and bad text are malformed-json', () => {
-  for (const text of ['{"__proto__":{}}', '{"a":[{"__proto__":1}]}', '{"constructor":{"prototype":{}}}', '', '  ', '{', '{"a":1}x', 'NaN']) {
+  const pollution = ['{"__proto__":{}}', '{"a":[{"__proto__":1}]}', '{"constructor":{"prototype":{}}}'];
+  for (const text of [...pollution, '', '  ', '{', '{"a":1}x', 'NaN']) {
     assert.is(refusal(text)?.slug, 'malformed-json', JSON.stringify(text));
   }
   assert.is(refusal('{"constructor":{"name":"x"}}'), undefined, 'a constructor key alone is data');

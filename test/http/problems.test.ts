@@ -85,7 +85,7 @@ test('404 order-not-found: capturing on, or auditing, an order that does not exi
   await rejected(server, 404, 'order-not-found', 'GET', '/orders/missing/events');
 });
 
-test('404 not-found: unknown routes; 405 method-not-allowed with Allow: a known route, another method', async ({ server }) => {
+test('404 not-found: unknown routes; 405 method-not-allowed: a known route, another method', async ({ server }) => {
   await rejected(server, 404, 'not-found', 'GET', '/nothing/here');
   await rejected(server, 405, 'method-not-allowed', 'DELETE', '/orders/existing');
 });

@@ -92,7 +92,8 @@ test('SIGTERM with requests in flight: all answered, new connections refused, ex
 test('SIGTERM with slow senders connected: they are cut, the process exits 0 within its bound', async () => {
   const dbPath = join(tempDir('shutdown-slow'), 'ledger.db');
   // A bound well under the 10 s request timeout: only the shutdown's own cut can free the sockets in time.
-  const { child, url, output } = await startMain({ LEDGER_STORE: `sqlite:${dbPath}`, LEDGER_SHUTDOWN_TIMEOUT_MS: '4000' });
+  const env = { LEDGER_STORE: `sqlite:${dbPath}`, LEDGER_SHUTDOWN_TIMEOUT_MS: '4000' };
+  const { child, url, output } = await startMain(env);
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   assert.is((await send(url, 'PUT', '/orders/before', { body: orderBody() })).status, 201);
 
@@ -117,7 +118,9 @@ test('SIGTERM with slow senders connected: they are cut, the process exits 0 wit
   }
   const store = openSqliteStore(dbPath);
   try {
-    for (const i of [0, 1, 2]) assert.is((await store.readStream(`order-slow-${i}`)).length, 0, 'a cut request has no effect');
+    for (const i of [0, 1, 2]) {
+      assert.is((await store.readStream(`order-slow-${i}`)).length, 0, 'a cut request has no effect');
+    }
     assert.is((await store.readStream('order-before')).length, 1);
   } finally {
     await store.close();

@@ -17,7 +17,12 @@ export interface RawAnswer {
  * Sends `bytes`, then reads until the server closes the socket or `timeoutMs` passes.
  * `endAfterWrite`: the client then finishes its side, so an incomplete request meets EOF.
  */
-export function rawExchange(url: string, bytes: string | Buffer, timeoutMs = 5_000, options: { endAfterWrite?: boolean } = {}): Promise<RawAnswer> {
+export function rawExchange(
+  url: string,
+  bytes: string | Buffer,
+  timeoutMs = 5_000,
+  options: { endAfterWrite?: boolean } = {},
+): Promise<RawAnswer> {
   const socket = openSocket(url);
   if (options.endAfterWrite) socket.end(bytes);
   else socket.write(bytes);
@@ -48,7 +53,9 @@ export function readAnswer(socket: Socket, timeoutMs: number): Promise<RawAnswer
 
 function parseResponse(text: string): Omit<RawAnswer, 'closed'> {
   // Interim answers (100 Continue) precede the final one.
-  while (/^HTTP\/1\.[01] 1\d\d /.test(text) && text.includes('\r\n\r\n')) text = text.slice(text.indexOf('\r\n\r\n') + 4);
+  while (/^HTTP\/1\.[01] 1\d\d /.test(text) && text.includes('\r\n\r\n')) {
+    text = text.slice(text.indexOf('\r\n\r\n') + 4);
+  }
   const split = text.indexOf('\r\n\r\n');
   const head = split < 0 ? text : text.slice(0, split);
   const [statusLine = '', ...lines] = head.split('\r\n');
@@ -57,7 +64,8 @@ function parseResponse(text: string): Omit<RawAnswer, 'closed'> {
     const colon = line.indexOf(':');
     if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
-  return { status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1] ?? 0), headers, body: split < 0 ? '' : text.slice(split + 4) };
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1] ?? 0);
+  return { status, headers, body: split < 0 ? '' : text.slice(split + 4) };
 }
 
 /** A request with a JSON body and `Connection: close`, as raw bytes. */

@@ -28,7 +28,7 @@ export const operationRoutes: FastifyPluginAsyncZod = async (app) => {
     '/ready',
     {
       schema: {
-        summary: 'Readiness: the event store is reachable and can take durable writes, and every registered check passes',
+        summary: 'Readiness: the event store is reachable and can take durable writes; every registered check passes',
         response: { 200: z.object({ status: z.literal('ready'), checks: z.array(Check) }), ...problemResponses('not-ready') },
       },
     },
