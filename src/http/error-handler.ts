@@ -9,9 +9,9 @@ import { ConcurrencyExhaustedError, RevisionMismatchError } from '../commands/er
 import { IdempotencyKeyReusedError } from '../commands/key-reuse.ts';
 import { DomainRejection } from '../domain/rejection.ts';
 import { CorruptEventError, StoreUnavailableError, WrongExpectedVersionError } from '../eventstore/errors.ts';
+import { WaitCapacityError } from '../projections/wait.ts';
 import { type FieldError, Problem } from './problem.ts';
 import type { RouteMethods } from './route-methods.ts';
-import { WaitCapacityError } from '../projections/wait.ts';
 
 /** How long a client should wait before retrying, by why the store refused. */
 const RETRY_AFTER_SECONDS: Record<StoreUnavailableError['reason'], number> = {

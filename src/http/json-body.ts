@@ -140,11 +140,12 @@ function scanKeysAndNumbers(text: string): Refusal | undefined {
   return undefined;
 }
 
+/** The closing quote: the next `"` not escaped by an odd run of backslashes. */
 function endOfString(text: string, start: number): number {
-  for (let i = start + 1; ; i += 1) {
-    const c = text.charCodeAt(i);
-    if (c === 0x5c /* \ */) i += 1;
-    else if (c === 0x22) return i;
+  for (let quote = text.indexOf('"', start + 1); ; quote = text.indexOf('"', quote + 1)) {
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === 0x5c) backslashes += 1;
+    if (backslashes % 2 === 0) return quote;
   }
 }
 
@@ -155,6 +156,7 @@ function endOfString(text: string, start: number): number {
  * the schemas refuse where an integer is required.
  */
 function isExact(token: string): boolean {
+  if (token.length < 16 && !/[.eE]/.test(token)) return true; // at most 15 digits: always exact
   const value = Number(token);
   if (!Number.isInteger(value)) return true;
   if (!Number.isSafeInteger(value)) return false;

@@ -40,6 +40,8 @@ test('duplicate keys anywhere are refused with the path of the second one', () =
   assert.equal(refusal('{"a":1,"a":1}'), { slug: 'validation-failed', path: 'body.a' });
   assert.equal(refusal('{"a":{"b":[1,{"c":1,"d":2,"c":3}]}}'), { slug: 'validation-failed', path: 'body.a.b[1].c' });
   assert.equal(refusal('{"k\\u00e9":1,"ké":2}'), { slug: 'validation-failed', path: 'body.ké' });
+  assert.equal(refusal(String.raw`{"x":"\\","y":"\"","x":1}`), { slug: 'validation-failed', path: 'body.x' }, 'escapes end right');
+  assert.equal(refusal(String.raw`{"a\\":1,"a\\":2}`), { slug: 'validation-failed', path: 'body.a\\' });
   assert.equal(refusal('[{"a":1},{"a":1}]'), undefined, 'equal keys in sibling objects are fine');
   assert.equal(refusal('[{},"",{"a":{}},"a"]'), undefined, 'strings after a closed object are values');
   assert.equal(refusal('{"a":"\\"a\\":1","b":{"a":1}}'), undefined, 'a key-like string value is not a key');
