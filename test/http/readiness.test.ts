@@ -4,7 +4,7 @@
  * answer 503 store-unavailable instead of a 201 that a restart would lose.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -73,8 +73,9 @@ test('the file replaced by another (a restore copied over it): /ready 503, comma
  */
 function makeReadOnly(path: string): { undo: () => void } | string {
   if (!isRoot) {
-    chmodSync(path, 0o444);
-    return { undo: () => chmodSync(path, 0o644) };
+    const mode = statSync(path).mode;
+    chmodSync(path, mode & 0o555);
+    return { undo: () => chmodSync(path, mode) };
   }
   try {
     execFileSync('chattr', ['+i', path], { stdio: 'pipe' });
@@ -84,24 +85,28 @@ function makeReadOnly(path: string): { undo: () => void } | string {
   }
 }
 
-test('a read-only file: /ready 503 within 2 s, commands 503; writable again: ready and 201', async () => {
-  const dbPath = join(tempDir('ready-ro'), 'ledger.db');
-  await withServer(dbPath, async ({ url }) => {
-    const readOnly = makeReadOnly(dbPath);
-    if (typeof readOnly === 'string') {
-      console.log(`skipped the read-only file case: ${readOnly}`);
-      return;
-    }
-    try {
-      assertStoreNotReady(await readyWithin(url, 2_000, 503), /read-only/);
-      assertProblem(await send(url, 'PUT', '/orders/after', { body: orderBody() }), 503, 'store-unavailable');
-    } finally {
-      readOnly.undo();
-    }
-    assert.is((await readyWithin(url, 2_000, 200)).status, 200);
-    assert.is((await send(url, 'PUT', '/orders/after', { body: orderBody() })).status, 201);
+for (const what of ['file', 'directory'] as const) {
+  test(`a read-only ${what}: /ready 503 within 2 s, commands 503; writable again: ready and 201`, async () => {
+    const dir = tempDir('ready-ro');
+    const dbPath = join(dir, 'ledger.db');
+    await withServer(dbPath, async ({ url }) => {
+      const readOnly = makeReadOnly(what === 'file' ? dbPath : dir);
+      if (typeof readOnly === 'string') {
+        console.log(`skipped the read-only ${what} case: ${readOnly}`);
+        return;
+      }
+      try {
+        const why = new RegExp(`the ${what === 'file' ? 'database file' : what} .* is read-only`);
+        assertStoreNotReady(await readyWithin(url, 2_000, 503), why);
+        assertProblem(await send(url, 'PUT', '/orders/after', { body: orderBody() }), 503, 'store-unavailable');
+      } finally {
+        readOnly.undo();
+      }
+      assert.is((await readyWithin(url, 2_000, 200)).status, 200);
+      assert.is((await send(url, 'PUT', '/orders/after', { body: orderBody() })).status, 201);
+    });
   });
-});
+}
 
 test('a full disk (a small tmpfs): /ready 503 "full" within 2 s; space back: ready again', async () => {
   const unavailable = tmpfsUnavailable();
