@@ -3,6 +3,7 @@
  * stops the process with a message naming the variable, instead of failing later mid-request.
  */
 import { z } from 'zod';
+import { redactSecrets } from './redact.ts';
 
 const StoreUrl = z
   .string()
@@ -42,6 +43,8 @@ export const ConfigSchema = z.object({
   LEDGER_AUTH: z.enum(['on', 'off']).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LEDGER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  LEDGER_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(10_000),
+  LEDGER_MAX_WAITING_READS: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -53,5 +56,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = ConfigSchema.safeParse(env);
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  throw new ConfigError(redactSecrets(`invalid configuration:\n${lines.join('\n')}`));
 }

@@ -1,12 +1,13 @@
 /** `npm start`: the ledger's HTTP server on the configured store. */
-import { pino } from 'pino';
-import type { FastifyBaseLogger } from 'fastify';
+import { inspect } from 'node:util';
 import { ConfigError, loadConfig } from './config.ts';
+import { createLogger } from './log.ts';
+import { redactSecrets } from './redact.ts';
 import { exitOnSignals, startServer } from './server.ts';
 
 try {
   const config = loadConfig();
-  const logger = pino({ level: config.LOG_LEVEL }) as FastifyBaseLogger;
+  const logger = createLogger(config.LOG_LEVEL);
   const server = await startServer(config, { logger });
   exitOnSignals(server, config.LEDGER_SHUTDOWN_TIMEOUT_MS, logger);
 } catch (error) {
@@ -15,6 +16,6 @@ try {
     console.error(`order-ledger: ${error.message}`);
     process.exit(1);
   }
-  console.error('order-ledger: failed to start:', error);
+  console.error(`order-ledger: failed to start: ${redactSecrets(inspect(error))}`);
   process.exit(1);
 }

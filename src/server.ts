@@ -4,12 +4,13 @@
  * pending appends to commit).
  */
 import type { FastifyBaseLogger } from 'fastify';
-import { pino } from 'pino';
 import type { Config } from './config.ts';
 import { openStore } from './eventstore/open-store.ts';
 import type { EventStore } from './eventstore/port.ts';
 import { type BuildAppOptions, type LedgerApp, buildApp } from './http/app.ts';
+import { createLogger } from './log.ts';
 import { resolveAuthPolicy } from './http/auth.ts';
+import { trackUnfinishedRequests } from './http/unfinished-requests.ts';
 import { readRoutes } from './http/routes/reads.ts';
 import { readModelLocation } from './projections/database.ts';
 import { registerProjectionMetrics } from './projections/metrics.ts';
@@ -38,13 +39,19 @@ export interface RunningServer {
 export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
   // Refuse an unsafe configuration before anything is opened or bound.
   resolveAuthPolicy(config);
-  const logger = options.logger ?? (pino({ level: config.LOG_LEVEL }) as FastifyBaseLogger);
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
   const store = await openStore(config.LEDGER_STORE, { synchronous: config.LEDGER_SYNCHRONOUS });
   let app: LedgerApp;
   let url: string;
   let projections: Projections | undefined;
+  let cutUnfinished: () => number;
   try {
-    projections = startProjections({ store, readModels: readModelLocation(config), logger });
+    projections = startProjections({
+      store,
+      readModels: readModelLocation(config),
+      logger,
+      maxWaitingReads: config.LEDGER_MAX_WAITING_READS,
+    });
     app = await buildApp({
       ...options,
       store,
@@ -54,6 +61,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       readiness: [projections.readiness, ...(options.readiness ?? [])],
     });
     registerProjectionMetrics(app.ledger.metrics.registry, projections.status);
+    cutUnfinished = trackUnfinishedRequests(app.server);
     await app.listen({ host: config.HOST, port: config.PORT, backlog: LISTEN_BACKLOG });
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.PORT;
@@ -69,7 +77,17 @@ export async function startServer(config: Config, options: StartServerOptions = 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      await app.close();
+      // Half-way through the shutdown bound, requests still arriving are from slow or stalled
+      // senders; cutting them has no effect on the ledger and lets the close finish in time.
+      const slowSenders = setTimeout(() => {
+        const cut = cutUnfinished();
+        if (cut > 0) logger.warn({ cut }, 'shutting down: closed connections whose request had not arrived whole');
+      }, config.LEDGER_SHUTDOWN_TIMEOUT_MS / 2);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(slowSenders);
+      }
       // The runner reads the store, so it stops first; the store then flushes pending appends.
       await running.close();
       await store.close();

@@ -4,6 +4,7 @@
  */
 import { statSync } from 'node:fs';
 import type { EventStore, RecordedEvent } from '../eventstore/port.ts';
+import { redactSecrets } from '../redact.ts';
 import { readExport } from './ndjson.ts';
 
 export type LogSource =
@@ -21,7 +22,7 @@ export interface LogScope {
 export type ProgressListener = (done: number, total: number) => void;
 
 export function describeSource(source: LogSource): string {
-  return source.kind === 'store' ? source.url : `file:${source.path}`;
+  return source.kind === 'store' ? redactSecrets(source.url) : `file:${source.path}`;
 }
 
 /** The last position the scope can reach, read once so that events appended meanwhile stay out. */

@@ -6,6 +6,7 @@
 import { pathToFileURL } from 'node:url';
 import { NdjsonError } from '../audit/ndjson.ts';
 import { StoreUnavailableError } from '../eventstore/errors.ts';
+import { redactSecrets } from '../redact.ts';
 import { EXIT, UsageError, prepare, type CliCommand } from './command.ts';
 import type { CliIo } from './output.ts';
 
@@ -35,7 +36,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   } catch (error) {
     const message = explain(error);
     if (message === undefined) throw error;
-    io.stderr.write(`ledger: ${message}\n`);
+    io.stderr.write(`ledger: ${redactSecrets(message)}\n`);
     return EXIT.usage;
   }
 }
@@ -91,7 +92,8 @@ export async function runFromProcess(argv: readonly string[] = process.argv.slic
     process.exitCode = await main(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env });
   } catch (error) {
     // Never 0 or 1: a crash must not read as "clean" or as "findings".
-    process.stderr.write(`ledger: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`ledger: unexpected failure: ${redactSecrets(text)}\n`);
     process.exitCode = EXIT.usage;
   }
 }

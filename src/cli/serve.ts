@@ -1,4 +1,5 @@
 /** `ledger serve`: the HTTP server, as `npm start` runs it, on the --store given here. */
+import { redactSecrets } from '../redact.ts';
 import { EXIT, UsageError, type CliCommand } from './command.ts';
 
 export const serveCommand: CliCommand = {
@@ -10,7 +11,7 @@ export const serveCommand: CliCommand = {
     // Loaded here, not at the top: the other subcommands work even while the server does not build.
     const { ConfigError, loadConfig } = await import('../config.ts');
     const { exitOnSignals, startServer } = await import('../server.ts');
-    const { pino } = await import('pino');
+    const { createLogger } = await import('../log.ts');
     let config;
     try {
       config = loadConfig({ ...context.io.env, LEDGER_STORE: context.storeUrl });
@@ -18,10 +19,10 @@ export const serveCommand: CliCommand = {
       if (error instanceof ConfigError) throw new UsageError(`${error.message}\nfix the environment variable named above`);
       throw error;
     }
-    const logger = pino({ level: config.LOG_LEVEL });
+    const logger = createLogger(config.LOG_LEVEL);
     const server = await startServer(config, { logger });
     exitOnSignals(server, config.LEDGER_SHUTDOWN_TIMEOUT_MS, logger);
-    context.out.note(`ledger serving ${context.storeUrl} at ${server.url}`);
+    context.out.note(`ledger serving ${redactSecrets(context.storeUrl)} at ${server.url}`);
     // exitOnSignals ends the process; until then the open server keeps it alive.
     await new Promise<never>(() => {});
     return EXIT.clean;

@@ -1,3 +1,4 @@
+import { redactSecrets } from '../redact.ts';
 import type { EventStore } from './port.ts';
 import type { SqliteStoreOptions } from './sqlite-store.ts';
 
@@ -15,5 +16,5 @@ export async function openStore(url: string, sqliteOptions: SqliteStoreOptions =
     const { openEsdbStore } = await import('./esdb-store.ts');
     return openEsdbStore(url);
   }
-  throw new Error(`unknown store URL ${url}: use sqlite:<path>, memory: or esdb://…`);
+  throw new Error(`unknown store URL ${redactSecrets(url)}: use sqlite:<path>, memory: or esdb://…`);
 }

@@ -73,7 +73,7 @@ export interface EventStore {
   subscribe(options: SubscribeOptions): AsyncIterable<SubscriptionItem>;
   /** Position of the newest event in the log, undefined when the log is empty. */
   headPosition(): Promise<bigint | undefined>;
-  /** Throws StoreUnavailableError when the store cannot be reached. */
+  /** Throws StoreUnavailableError when the store cannot be reached or cannot take durable writes. */
   ping(): Promise<void>;
   /** Waits for in-flight appends, then releases connections and subscriptions. */
   close(): Promise<void>;

@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { CorruptEventError, StoreUnavailableError, WrongExpectedVersionError } from './errors.ts';
 import { resolveExpectation, type StoredRef } from './expectation.ts';
 import { CommitSignal, pollingSubscription } from './polling-subscription.ts';
+import { sqliteHealth, withWriteHealth } from './sqlite-health.ts';
 import type {
   AppendResult,
   EventStore,
@@ -280,7 +281,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       db.close();
     },
   };
-  return store;
+  return path === ':memory:' ? store : withWriteHealth(store, sqliteHealth(path));
 }
 
 function parseJson(row: EventRow, text: string): JsonObject {

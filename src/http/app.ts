@@ -8,18 +8,21 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type RawServerDefault } from 'fastify';
 import { type ZodTypeProvider, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import { pino } from 'pino';
 import { createDispatcher, type Dispatch } from '../commands/dispatcher.ts';
 import { createCommandHandler, type CommandHandlerOptions } from '../commands/handler.ts';
 import type { Config } from '../config.ts';
 import { instrumentAppends } from '../eventstore/instrumented-store.ts';
 import type { EventStore } from '../eventstore/port.ts';
+import { createLogger } from '../log.ts';
 import { authenticate, resolveAuthPolicy } from './auth.ts';
+import { answerClientError } from './client-errors.ts';
 import { installErrorHandling, renderFrameworkError } from './error-handler.ts';
+import { registerJsonBodyParser } from './json-body.ts';
 import { createMetrics, type LedgerMetrics } from './metrics.ts';
 import { registerOpenApi } from './openapi.ts';
 import { problemPages } from './problem-pages.ts';
 import { registerRequestContext } from './request-context.ts';
+import { trackRouteMethods } from './route-methods.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { operationRoutes, type ReadinessCheck } from './routes/operations.ts';
 import { orderEventRoutes } from './routes/order-events.ts';
@@ -58,6 +61,9 @@ export interface BuildAppOptions {
 /** Bodies above this are refused with 413 before they are parsed. */
 export const BODY_LIMIT_BYTES = 65_536;
 
+/** A request over its timeout is cut at most this much later. */
+export const CONNECTIONS_CHECK_MS = 1_000;
+
 export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
   const { store, config } = options;
   const auth = resolveAuthPolicy(config);
@@ -68,7 +74,7 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
   });
 
   const app = Fastify({
-    loggerInstance: options.logger ?? (pino({ level: config.LOG_LEVEL }) as FastifyBaseLogger),
+    loggerInstance: options.logger ?? createLogger(config.LOG_LEVEL),
     bodyLimit: BODY_LIMIT_BYTES,
     // Unique across restarts: the request id becomes the correlation id stored in event metadata.
     genReqId: () => randomUUID(),
@@ -76,13 +82,19 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
     // then closed) instead of getting a bare 503 that is not a problem document.
     return503OnClosing: false,
     frameworkErrors: renderFrameworkError,
+    clientErrorHandler: answerClientError,
+    // Headers and body must arrive whole within the timeout: a slow sender cannot hold a socket
+    // (and a shutdown) open. Node checks the deadlines once per connectionsCheckingInterval.
+    requestTimeout: config.LEDGER_REQUEST_TIMEOUT_MS,
+    http: { headersTimeout: config.LEDGER_REQUEST_TIMEOUT_MS, connectionsCheckingInterval: CONNECTIONS_CHECK_MS },
     routerOptions: { maxParamLength: 256 },
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  // JSON only: any other body, text/plain included, is a 415 rather than a validation puzzle.
-  app.removeContentTypeParser('text/plain');
+  registerJsonBodyParser(app);
+  // Before any route: it learns the routes as they are registered.
+  const routes = trackRouteMethods(app);
   app.decorate('ledger', {
     store,
     config,
@@ -97,7 +109,7 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
     metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
-  installErrorHandling(app);
+  installErrorHandling(app, routes);
   closeKeptAliveConnectionsOnShutdown(app);
 
   await registerOpenApi(app, auth);

@@ -9,7 +9,9 @@ import { ConcurrencyExhaustedError, RevisionMismatchError } from '../commands/er
 import { IdempotencyKeyReusedError } from '../commands/key-reuse.ts';
 import { DomainRejection } from '../domain/rejection.ts';
 import { CorruptEventError, StoreUnavailableError, WrongExpectedVersionError } from '../eventstore/errors.ts';
+import { WaitCapacityError } from '../projections/wait.ts';
 import { type FieldError, Problem } from './problem.ts';
+import type { RouteMethods } from './route-methods.ts';
 
 /** How long a client should wait before retrying, by why the store refused. */
 const RETRY_AFTER_SECONDS: Record<StoreUnavailableError['reason'], number> = {
@@ -20,7 +22,7 @@ const RETRY_AFTER_SECONDS: Record<StoreUnavailableError['reason'], number> = {
   full: 60,
 };
 
-export function installErrorHandling(app: FastifyInstance): void {
+export function installErrorHandling(app: FastifyInstance, routes: RouteMethods): void {
   app.setErrorHandler((error, request, reply) => {
     const problem = problemFor(error);
     logProblem(request.log, problem, error);
@@ -28,6 +30,12 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.length > 200 ? `${request.url.slice(0, 200)}…` : request.url;
+    const allowed = routes.allowed(request.url);
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
+      reply.header('allow', allowed.join(', '));
+      const detail = `${request.method} is not served at ${path}; ${allowed.join(', ')} are`;
+      return sendProblem(reply, new Problem('method-not-allowed', detail), request);
+    }
     return sendProblem(reply, new Problem('not-found', `nothing is served at ${request.method} ${path}`), request);
   });
 }
@@ -64,6 +72,10 @@ export function problemFor(error: unknown): Problem {
       retryAfterSeconds: RETRY_AFTER_SECONDS[error.reason],
     });
   }
+  if (error instanceof WaitCapacityError) {
+    const detail = `${error.message}; retry after the delay in Retry-After`;
+    return new Problem('projection-lagging', detail, { retryAfterSeconds: 1 });
+  }
   if (error instanceof CorruptEventError) {
     return new Problem('event-corrupt', `event ${error.revision} of stream ${error.streamId} fails its schema; the ledger will not decide on it`);
   }
@@ -85,9 +97,6 @@ function fastifyProblem(error: unknown): Problem | undefined {
       return new Problem('payload-too-large', 'the body exceeds 65536 bytes');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new Problem('unsupported-media-type', 'send the body as Content-Type: application/json');
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new Problem('malformed-json', 'the body is empty or not valid JSON (keys named __proto__ or constructor are refused)');
     case 'FST_ERR_MAX_PARAM_LENGTH': {
       const message = 'a path parameter is far longer than any valid id';
       return validationProblem([{ path: 'params', message }]);

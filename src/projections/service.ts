@@ -30,6 +30,8 @@ export interface StartProjectionsOptions {
   /** Documents each projection keeps in memory between batches (see EngineOptions.cacheCapacity). */
   readonly cacheCapacity?: number;
   readonly afterBatch?: RunnerOptions['afterBatch'];
+  /** Most reads parked at once waiting for a position (see PositionWaiterOptions.maxWaiting). */
+  readonly maxWaitingReads?: number;
 }
 
 export interface Projections {
@@ -72,7 +74,9 @@ export function startProjections(options: StartProjectionsOptions): Projections 
       engine,
       runner,
       queries: new ReadModelQueries(readModels.db),
-      waitForPosition: createPositionWaiter(engine.checkpoints, runner.advanced),
+      waitForPosition: createPositionWaiter(engine.checkpoints, runner.advanced, {
+        maxWaiting: options.maxWaitingReads,
+      }),
       status,
       readiness: async () => readinessOf(await status()),
       close: () =>

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { orderBody, send, startTestServer, type TestServer } from '../support/http.ts';
+import { rawExchange } from '../support/raw-http.ts';
 
 const test = suite<{ server: TestServer }>('http: fuzzing against a live server');
 
@@ -128,6 +129,156 @@ test('never a 5xx, every error a problem, and no event written by a rejected req
   // The property is only meaningful if both sides of it were exercised (the examples guarantee it).
   assert.ok((seen.get(201) ?? 0) > 0, `some requests succeeded: ${JSON.stringify([...seen])}`);
   for (const status of [400, 409, 412, 415, 422]) assert.ok(seen.has(status), `a ${status} was seen: ${JSON.stringify([...seen])}`);
+});
+
+/**
+ * Raw HTTP framing on a TCP socket: request lines, header bytes, Content-Length and
+ * Transfer-Encoding combinations, encodings and charsets, and bodies with duplicate keys and
+ * huge or fractional numbers. The client always finishes its side, so every exchange ends by
+ * an answer or a close within the read bound.
+ */
+const rawMethod = fc.oneof(
+  { weight: 12, arbitrary: fc.constantFrom('PUT', 'PUT', 'POST', 'POST', 'GET', 'HEAD', 'DELETE', 'PATCH', 'OPTIONS') },
+  { weight: 1, arbitrary: fc.constantFrom('BREW', 'put', 'G ET', '', 'GET\x00', 'PROPFIND', 'CONNECT') },
+);
+const rawTarget = fc.oneof(
+  { weight: 12, arbitrary: fc.constantFrom('/orders/raw', '/orders', '/orders/fuzz/payments', '/health') },
+  { weight: 1, arbitrary: fc.constantFrom('*', 'http://127.0.0.1/orders/raw', '/orders/%zz', '/a b', '/\x7f', '') },
+  { weight: 1, arbitrary: fc.constant(`/${'x'.repeat(9_000)}`) },
+);
+const rawVersion = fc.oneof(
+  { weight: 16, arbitrary: fc.constant('HTTP/1.1') },
+  { weight: 1, arbitrary: fc.constantFrom('HTTP/1.0', 'HTTP/2.0', 'HTTP/1.x', 'HTTX/1.1', '') },
+);
+
+/** JSON-ish bodies: valid orders and payments, with a duplicate key or an odd number spliced in. */
+const oddNumber = fc.constantFrom(
+  '4503599627370497.5', '9007199254740993', '1e400', '-1e400', '1e-400', '-0', '0.5', '1.0', '2.5e15',
+  '1000000000000000', `1${'0'.repeat(400)}`,
+);
+const orderWith = (price: string) =>
+  `{"customerId":"c","currency":"EUR","lines":[{"sku":"A","quantity":1,"unitPrice":${price}}]}`;
+const rawBody = fc.oneof(
+  { weight: 3, arbitrary: fc.constant(JSON.stringify(orderBody())) },
+  { weight: 3, arbitrary: oddNumber.map(orderWith) },
+  { weight: 2, arbitrary: oddNumber.map((n) => `{"paymentId":"raw","amount":${n},"currency":"EUR"}`) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      '{"customerId":"c","currency":"EUR","currency":"USD","lines":[{"sku":"A","quantity":1,"unitPrice":1}]}',
+      orderWith('100,"unitPrice":1'),
+      '{"amount":5,"amount":1,"currency":"EUR"}',
+      '{"customerId":"c","currency":"EUR","lines":[],"\\u0063urrency":"USD"}',
+    ),
+  },
+  { weight: 1, arbitrary: fc.string({ maxLength: 200, unit: 'binary' }) },
+  { weight: 1, arbitrary: fc.constant('') },
+);
+
+type Framing = 'length' | 'wrong-length' | 'chunked' | 'bad-chunked' | 'length-and-chunked' | 'none';
+const framing = fc.oneof(
+  { weight: 8, arbitrary: fc.constant<Framing>('length') },
+  { weight: 2, arbitrary: fc.constant<Framing>('chunked') },
+  { weight: 1, arbitrary: fc.constantFrom<Framing>('wrong-length', 'bad-chunked', 'length-and-chunked', 'none') },
+);
+
+const anyHeader = fc
+  .tuple(fc.string({ maxLength: 20, unit: 'binary-ascii' }), fc.string({ maxLength: 60, unit: 'binary-ascii' }))
+  .map(([name, value]) => `${name}: ${value}`);
+const headerLine = fc.oneof(
+  {
+    weight: 16,
+    arbitrary: fc.constantFrom(
+      'Content-Type: application/json',
+      'Content-Type: application/json; charset=utf-8',
+      'Content-Type: application/json; charset="UTF-8"',
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      'Content-Type: application/json; charset=utf-16',
+      'Content-Type: application/json; charset=latin1',
+      'Content-Type: text/plain',
+      'Content-Type:',
+    ),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom('gzip', 'identity', 'br, identity', 'x').map((coding) => `Content-Encoding: ${coding}`),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      'Idempotency-Key: raw-1',
+      'If-Match: "0"',
+      'Expect: 100-continue',
+      'Transfer-Encoding: gzip, chunked',
+      'Content-Length: -1',
+      'Content-Length: 1, 2',
+    ),
+  },
+  { weight: 1, arbitrary: anyHeader },
+  { weight: 1, arbitrary: fc.constantFrom(`X-Big: ${'b'.repeat(17_000)}`, 'X-Ctl: a\x01b', 'X Sp: 1', ' F', 'N') },
+);
+
+type RawCase = [method: string, target: string, version: string, headers: string[], body: string, how: Framing];
+
+function frame(...[method, target, version, headers, body, how]: RawCase): Buffer {
+  const bytes = Buffer.from(body, 'utf8');
+  const lines = [`${method} ${target} ${version}`.trimEnd(), 'Host: 127.0.0.1', 'Connection: close', ...headers];
+  let payload = bytes;
+  const chunked = Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from('\r\n0\r\n\r\n')]);
+  if (how === 'length') lines.push(`Content-Length: ${bytes.length}`);
+  if (how === 'wrong-length') lines.push(`Content-Length: ${bytes.length + 7}`);
+  if (how === 'chunked' || how === 'length-and-chunked') {
+    lines.push('Transfer-Encoding: chunked');
+    payload = chunked;
+  }
+  if (how === 'length-and-chunked') lines.push(`Content-Length: ${chunked.length}`);
+  if (how === 'bad-chunked') {
+    lines.push('Transfer-Encoding: chunked');
+    payload = Buffer.concat([Buffer.from('zz\r\n'), bytes]);
+  }
+  return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), payload]);
+}
+
+const jsonHeader = ['Content-Type: application/json'];
+const rawExamples: RawCase[] = [
+  ['PUT', '/orders/raw-example', 'HTTP/1.1', jsonHeader, JSON.stringify(orderBody()), 'length'],
+  ['PUT', '/orders/raw-chunked', 'HTTP/1.1', jsonHeader, JSON.stringify(orderBody()), 'chunked'],
+  ['PUT', '/orders/raw-dup', 'HTTP/1.1', jsonHeader, '{"customerId":"c","customerId":"d","lines":[]}', 'length'],
+  ['PUT', '/orders/raw-gzip', 'HTTP/1.1', [...jsonHeader, 'Content-Encoding: gzip'], '{}', 'length'],
+];
+
+test('raw HTTP framing over TCP: never a 5xx, errors are problems, rejections write nothing', async ({ server }) => {
+  const seen = new Map<number, number>();
+  const headerLines = fc.array(headerLine, { minLength: 1, maxLength: 3 });
+  await fc.assert(
+    fc.asyncProperty(rawMethod, rawTarget, rawVersion, headerLines, rawBody, framing, async (...rawCase) => {
+      const method = rawCase[0];
+      const before = await server.store.headPosition();
+      const bytes = frame(...rawCase);
+      const answer = await rawExchange(server.url, bytes, 5_000, { endAfterWrite: true });
+      seen.set(answer.status, (seen.get(answer.status) ?? 0) + 1);
+      const sent = JSON.stringify(bytes.toString('latin1').slice(0, 300));
+      const what = `${sent} → ${answer.status} ${answer.body.slice(0, 300)}`;
+      assert.ok(answer.closed, `the exchange ended within the bound: ${what}`);
+      assert.ok(answer.status < 500, what);
+      if (answer.status >= 400 || answer.status === 0) {
+        assert.is(await server.store.headPosition(), before, `a rejected request wrote an event: ${what}`);
+      }
+      if (answer.status >= 400) {
+        assert.match(answer.headers['content-type'] ?? '', /^application\/problem\+json/, what);
+        if (method !== 'HEAD') assert.ok(JSON.parse(answer.body).type.startsWith('/problems/'), what);
+      }
+    }),
+    { numRuns: 200, examples: rawExamples },
+  );
+  if (process.env.FUZZ_STATS) console.log([...seen].sort());
+  for (const status of [201, 400, 415]) {
+    assert.ok(seen.has(status), `a ${status} was seen: ${JSON.stringify([...seen])}`);
+  }
 });
 
 test.run();

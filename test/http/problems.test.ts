@@ -85,9 +85,9 @@ test('404 order-not-found: capturing on, or auditing, an order that does not exi
   await rejected(server, 404, 'order-not-found', 'GET', '/orders/missing/events');
 });
 
-test('404 not-found: unknown routes and methods', async ({ server }) => {
+test('404 not-found: unknown routes; 405 method-not-allowed: a known route, another method', async ({ server }) => {
   await rejected(server, 404, 'not-found', 'GET', '/nothing/here');
-  await rejected(server, 404, 'not-found', 'DELETE', '/orders/existing');
+  await rejected(server, 405, 'method-not-allowed', 'DELETE', '/orders/existing');
 });
 
 test('409 order-already-exists: the same id with different details', async ({ server }) => {

@@ -11,6 +11,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openSqliteStore } from '../../src/eventstore/sqlite-store.ts';
 import { orderBody, send } from '../support/http.ts';
+import { openSocket, rawRequest, readAnswer } from '../support/raw-http.ts';
 import { tempDir } from '../support/temp.ts';
 
 const test = suite('http: graceful shutdown');
@@ -83,6 +84,44 @@ test('SIGTERM with requests in flight: all answered, new connections refused, ex
   try {
     assert.is((await store.readStream('order-in-flight')).length, 1, 'the in-flight write is in the log');
     assert.is((await store.readStream('order-before')).length, 21);
+  } finally {
+    await store.close();
+  }
+});
+
+test('SIGTERM with slow senders connected: they are cut, the process exits 0 within its bound', async () => {
+  const dbPath = join(tempDir('shutdown-slow'), 'ledger.db');
+  // A bound well under the 10 s request timeout: only the shutdown's own cut can free the sockets in time.
+  const env = { LEDGER_STORE: `sqlite:${dbPath}`, LEDGER_SHUTDOWN_TIMEOUT_MS: '4000' };
+  const { child, url, output } = await startMain(env);
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  assert.is((await send(url, 'PUT', '/orders/before', { body: orderBody() })).status, 201);
+
+  const body = JSON.stringify(orderBody());
+  const slow = [0, 1, 2].map((i) => {
+    const socket = openSocket(url);
+    const request = rawRequest('PUT', `/orders/slow-${i}`, { 'content-type': 'application/json' }, body);
+    socket.write(request.slice(0, request.length - body.length + 1));
+    return socket;
+  });
+  const drip = setInterval(() => slow.forEach((socket) => socket.destroyed || socket.write(' ')), 5_000);
+  const closed = Promise.all(slow.map((socket) => readAnswer(socket, 20_000)));
+  await new Promise((resolve) => setTimeout(resolve, 300)); // the three requests have reached the server
+  child.kill('SIGTERM');
+  try {
+    const [code] = await exited;
+    assert.is(code, 0, output());
+    assert.match(output(), /shut down cleanly/);
+    for (const answer of await closed) assert.ok(answer.closed, 'the slow sender was disconnected');
+  } finally {
+    clearInterval(drip);
+  }
+  const store = openSqliteStore(dbPath);
+  try {
+    for (const i of [0, 1, 2]) {
+      assert.is((await store.readStream(`order-slow-${i}`)).length, 0, 'a cut request has no effect');
+    }
+    assert.is((await store.readStream('order-before')).length, 1);
   } finally {
     await store.close();
   }

@@ -4,6 +4,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { tmpfsUnavailable } from '../support/disk.ts';
 import { tempDir } from '../support/temp.ts';
 import { summaryLine } from './ledger-check.ts';
 import { auditStore } from './audit.ts';
@@ -37,6 +38,11 @@ test('two servers, one store: each duplicate sent to both', async () => {
 });
 
 test('store full: 503 with Retry-After, nothing partial, clients finish once space returns', async () => {
+  const noTmpfs = tmpfsUnavailable();
+  if (noTmpfs) {
+    console.log(`reliability scenario=store-full skipped: ${noTmpfs}`);
+    return;
+  }
   const { summary, storePath, unavailable, withoutRetryAfter } = await storeFull({ dir, clients: 6, loadMs: 1_500, fullMs: 2_500 });
   console.log(`${summaryLine('store-full', summary)} unavailable=${unavailable}`);
   assert.ok(unavailable > 0, 'the disk filled up but no command was refused: the scenario proved nothing');

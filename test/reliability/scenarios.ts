@@ -3,11 +3,11 @@
  * soak (`npm run soak`). Every scenario drives real server processes on 127.0.0.1 with retrying
  * clients, then checks the log against what the clients were told.
  */
-import { execFileSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../src/eventstore/sqlite-store.ts';
+import { fillDisk, mountTmpfs } from '../support/disk.ts';
 import { checkLedger, type RunSummary } from './ledger-check.ts';
 import { type ClientRecord, runPaymentClient } from './payment-client.ts';
 import { freePort, ServerProcess, sleep } from './server-process.ts';
@@ -95,7 +95,7 @@ export { sleep };
 export async function storeFull(options: { dir: string; clients: number; loadMs: number; fullMs: number }): Promise<ScenarioResult & { unavailable: number; withoutRetryAfter: number }> {
   const disk = join(options.dir, 'small-disk');
   mkdirSync(disk, { recursive: true });
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=48m', 'tmpfs', disk]);
+  const unmount = mountTmpfs(disk, '48m');
   try {
     const storePath = join(disk, 'full.db');
     const server = new ServerProcess({ store: `sqlite:${storePath}`, port: await freePort() });
@@ -124,24 +124,7 @@ export async function storeFull(options: { dir: string; clients: number; loadMs:
       withoutRetryAfter: records.reduce((n, r) => n + r.unavailableWithoutRetryAfter, 0),
     };
   } finally {
-    execFileSync('umount', ['-l', disk]);
-  }
-}
-
-/** Writes until the filesystem says ENOSPC, in shrinking chunks so no byte is left. */
-function fillDisk(path: string): void {
-  const fd = openSync(path, 'w');
-  try {
-    for (const size of [1 << 20, 1 << 12, 1]) {
-      const chunk = Buffer.alloc(size, 1);
-      try {
-        for (;;) writeSync(fd, chunk);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-      }
-    }
-  } finally {
-    closeSync(fd);
+    unmount();
   }
 }
 

@@ -1,6 +1,7 @@
 /** Operations: liveness, readiness and Prometheus metrics. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { redactSecrets } from '../../redact.ts';
 import { Problem } from '../problem.ts';
 import { problemResponses } from '../schemas.ts';
 
@@ -27,7 +28,7 @@ export const operationRoutes: FastifyPluginAsyncZod = async (app) => {
     '/ready',
     {
       schema: {
-        summary: 'Readiness: the event store is reachable and every registered check passes',
+        summary: 'Readiness: the event store is reachable and can take durable writes; every registered check passes',
         response: { 200: z.object({ status: z.literal('ready'), checks: z.array(Check) }), ...problemResponses('not-ready') },
       },
     },
@@ -54,7 +55,13 @@ export const operationRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 };
 
+/** A check's detail may quote a driver's message, and a driver may quote its connection string. */
 async function runCheck(check: ReadinessCheck): Promise<ReadinessResult> {
+  const result = await settle(check);
+  return result.detail === undefined ? result : { ...result, detail: redactSecrets(result.detail) };
+}
+
+async function settle(check: ReadinessCheck): Promise<ReadinessResult> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<ReadinessResult>((resolve) => {
     timer = setTimeout(() => resolve({ name: check.name || 'check', ok: false, detail: `no answer within ${CHECK_TIMEOUT_MS} ms` }), CHECK_TIMEOUT_MS);
