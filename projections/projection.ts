@@ -102,3 +102,9 @@ export function recordedAtUtc(event: LedgerEvent): string {
 }
 
 const CANONICAL_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/**
+ * A client id as a key segment: percent-encoded, so it never holds the '|' that separates
+ * segments (metadata allows any characters) and two clients never share a key.
+ */
+export const ownerKey = (clientId: string): string => encodeURIComponent(clientId);

@@ -31,6 +31,17 @@ export interface ProjectionDifference {
 export interface LiveComparison {
   readonly readModels: string;
   readonly projections: ReadonlyArray<{ readonly name: string; readonly position: string | undefined; readonly differences: number }>;
+  /**
+   * Live projections stopped by a handler that threw (recorded on their served generation or on
+   * the one being built to replace it): what they serve is stale from that event on.
+   */
+  readonly liveFailures: ReadonlyArray<{
+    readonly projection: string;
+    readonly stream: string;
+    readonly revision: string;
+    readonly position: string;
+    readonly message: string;
+  }>;
   /** Handlers that threw during the rebuild: that projection could not be rebuilt from the log. */
   readonly failures: ReadonlyArray<{ readonly projection: string; readonly stream: string; readonly revision: string; readonly position: string; readonly message: string }>;
   readonly total: number;
@@ -62,6 +73,12 @@ export async function compareLive(options: CompareLiveOptions): Promise<LiveComp
       if (!active) throw new LiveReadModelsMissingError(`the live read models at ${options.readModels} do not serve ${projection.name} yet`);
       return { projection, position: active.position };
     });
+    const liveFailures = projections.flatMap(({ name }) => {
+      const failure = checkpoints.served(name)?.failure;
+      if (!failure) return [];
+      const { streamId, revision, position, message } = failure;
+      return [{ projection: name, stream: streamId, revision: revision.toString(), position: position.toString(), message }];
+    });
     const differences: ProjectionDifference[] = [];
     const failures: LiveComparison['failures'][number][] = [];
     const perProjection: LiveComparison['projections'][number][] = [];
@@ -88,7 +105,8 @@ export async function compareLive(options: CompareLiveOptions): Promise<LiveComp
         scratch.close();
       }
     }
-    return { readModels: options.readModels, projections: perProjection, failures, total, differences, truncated: total > differences.length };
+    const truncated = total > differences.length;
+    return { readModels: options.readModels, projections: perProjection, liveFailures, failures, total, differences, truncated };
   } finally {
     live.close();
     rmSync(scratchDir, { recursive: true, force: true });

@@ -94,7 +94,7 @@ test('while a server runner is live: it keeps serving, then follows the rebuilt 
     // New writes land in the new generation through the server's runner.
     await writeOrders(store, 5, 'after');
     await caughtUp(server, store);
-    assert.ok(server.queries.order('after3'));
+    assert.ok(server.queries.order('after3', undefined));
     assert.equal(snapshot(server.readModels.db), await cleanPass(store));
   }));
 

@@ -6,8 +6,8 @@
 import Database from 'better-sqlite3';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { customerActivity, customers } from '../../projections/customer-activity.ts';
-import { dailyTotals } from '../../projections/daily-totals.ts';
+import { clientCustomers, customerActivity, customers } from '../../projections/customer-activity.ts';
+import { clientDays, dailyTotals, days } from '../../projections/daily-totals.ts';
 import { projections } from '../../projections/index.ts';
 import { orderSummary, orders } from '../../projections/order-summary.ts';
 import type { DocumentReader, Projection } from '../../projections/projection.ts';
@@ -70,6 +70,7 @@ test('order-summary: totals, status pending → partially_paid → paid, payment
   const { docs } = await build(log.slice(0, 3), [orderSummary]);
   assert.equal(docOf(docs, 'order-summary', orders.name, 'a'), {
     orderId: 'a',
+    clientId: 'c',
     customerId: 'alice',
     currency: 'EUR',
     total: 1_000,
@@ -94,33 +95,38 @@ test('order-summary: totals, status pending → partially_paid → paid, payment
   assert.is((docOf(all.docs, 'order-summary', orders.name, 'z') as { status: string }).status, 'paid', 'a zero-total order owes nothing');
 });
 
-test('customer-activity: orders counted, per-currency ordered and captured, captures found through the order', async () => {
+test('customer-activity: orders counted, per-currency ordered and captured (decimal strings), captures found through the order', async () => {
   const { docs } = await build(sampleLog(), [customerActivity]);
-  assert.equal(docOf(docs, 'customer-activity', customers.name, 'alice'), {
+  const alice = {
     customerId: 'alice',
     orders: 2,
     currencies: [
-      { currency: 'EUR', ordered: 1_000, captured: 1_000 },
-      { currency: 'USD', ordered: 500, captured: 100 },
+      { currency: 'EUR', ordered: '1000', captured: '1000' },
+      { currency: 'USD', ordered: '500', captured: '100' },
     ],
     firstOrderAt: '2024-05-01T23:30:00.000Z',
     lastActivityAt: '2024-05-03T10:00:00.123Z',
     position: '6',
-  });
+  };
+  assert.equal(docOf(docs, 'customer-activity', customers.name, 'alice'), alice);
+  // Every event here is client c's, so c's own view of the customer is the same document.
+  assert.equal(docOf(docs, 'customer-activity', clientCustomers.name, 'c|alice'), alice);
   assert.equal((docOf(docs, 'customer-activity', customers.name, 'bob') as { orders: number }).orders, 1);
 });
 
 test('daily-totals: per UTC day and currency, counts and sums', async () => {
   const { docs } = await build(sampleLog(), [dailyTotals]);
-  assert.equal(
-    docs['daily-totals']!.map((d) => d.doc),
-    [
-      { day: '2024-05-01', currency: 'EUR', ordersCreated: 1, amountOrdered: 1_000, paymentsCaptured: 0, amountCaptured: 0 },
-      { day: '2024-05-01', currency: 'USD', ordersCreated: 1, amountOrdered: 500, paymentsCaptured: 0, amountCaptured: 0 },
-      { day: '2024-05-02', currency: 'EUR', ordersCreated: 1, amountOrdered: 0, paymentsCaptured: 2, amountCaptured: 1_000 },
-      { day: '2024-05-03', currency: 'USD', ordersCreated: 0, amountOrdered: 0, paymentsCaptured: 1, amountCaptured: 100 },
-    ],
-  );
+  const expected = [
+    { day: '2024-05-01', currency: 'EUR', ordersCreated: 1, amountOrdered: '1000', paymentsCaptured: 0, amountCaptured: '0' },
+    { day: '2024-05-01', currency: 'USD', ordersCreated: 1, amountOrdered: '500', paymentsCaptured: 0, amountCaptured: '0' },
+    { day: '2024-05-02', currency: 'EUR', ordersCreated: 1, amountOrdered: '0', paymentsCaptured: 2, amountCaptured: '1000' },
+    { day: '2024-05-03', currency: 'USD', ordersCreated: 0, amountOrdered: '0', paymentsCaptured: 1, amountCaptured: '100' },
+  ];
+  const of = (collection: string) => docs['daily-totals']!.filter((d) => d.collection === collection);
+  assert.equal(of(days.name).map((d) => d.doc), expected);
+  assert.equal(of(days.name).map((d) => d.key), ['2024-05-01|EUR', '2024-05-01|USD', '2024-05-02|EUR', '2024-05-03|USD']);
+  assert.equal(of(clientDays.name).map((d) => d.doc), expected, "client c's own totals: all of them");
+  assert.equal(of(clientDays.name).map((d) => d.key.split('|')[0]), ['c', 'c', 'c', 'c']);
 });
 
 test('handlers are pure: they never modify the documents they read or update', async () => {
