@@ -68,16 +68,17 @@ export async function compareLive(options: CompareLiveOptions): Promise<LiveComp
   const scratchDir = mkdtempSync(join(tmpdir(), 'ledger-compare-'));
   try {
     const checkpoints = new Checkpoints(live);
-    const served = projections.map((projection) => {
-      const active = checkpoints.active(projection.name);
+    const liveFailures: LiveComparison['liveFailures'][number][] = [];
+    const served = projections.flatMap((projection) => {
+      const { active, failure } = checkpoints.served(projection.name);
+      if (failure) {
+        const { streamId, revision, position, message } = failure;
+        liveFailures.push({ projection: projection.name, stream: streamId, revision: revision.toString(), position: position.toString(), message });
+      }
+      // A first build that failed serves nothing to compare: the failure is the finding.
+      if (!active && failure) return [];
       if (!active) throw new LiveReadModelsMissingError(`the live read models at ${options.readModels} do not serve ${projection.name} yet`);
-      return { projection, position: active.position };
-    });
-    const liveFailures = projections.flatMap(({ name }) => {
-      const failure = checkpoints.served(name)?.failure;
-      if (!failure) return [];
-      const { streamId, revision, position, message } = failure;
-      return [{ projection: name, stream: streamId, revision: revision.toString(), position: position.toString(), message }];
+      return [{ projection, position: active.position }];
     });
     const differences: ProjectionDifference[] = [];
     const failures: LiveComparison['failures'][number][] = [];

@@ -88,12 +88,10 @@ export class Checkpoints {
    * What a read needs to know before it trusts the served generation: which one it is, the
    * version that built it, and the failure that stopped it or the generation meant to replace it.
    */
-  served(projection: string): { generation: number; version: number; failure: ProjectionFailure | undefined } | undefined {
+  served(projection: string): { active: GenerationRow | undefined; failure: ProjectionFailure | undefined } {
     const rows = (this.statements.live.all(projection) as Row[]).map(toGeneration);
     const active = rows.find((row) => row.status === 'active');
-    if (!active) return undefined;
-    const failure = active.failure ?? rows.find((row) => row.status === 'building')?.failure;
-    return { generation: active.generation, version: active.version, failure };
+    return { active, failure: active?.failure ?? rows.find((row) => row.status === 'building')?.failure };
   }
 
   /** Compare-and-set; false when another runner moved it first (or the generation was retired). */

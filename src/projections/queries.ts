@@ -70,6 +70,14 @@ export class ReadModelQueries {
     };
   }
 
+  /** Throws ProjectionFailedError when one of these projections is stopped by a failing handler. */
+  checkNotFailed(projections: readonly string[]): void {
+    for (const name of projections) {
+      const { failure } = this.checkpoints.served(name);
+      if (failure) throw new ProjectionFailedError(name, failure);
+    }
+  }
+
   /** Another owner's order is absent, exactly like one that does not exist. */
   order(orderId: string, owner: Owner): OrderSummary | undefined {
     const order = this.read(orderSummary, owner, (generation) => this.doc(orderSummary.name, generation, orders.name, orderId)) as
@@ -123,14 +131,14 @@ export class ReadModelQueries {
 
   private read<T>(projection: Projection, owner: Owner, query: (generation: number) => T): T {
     return this.db.transaction(() => {
-      const served = this.checkpoints.served(projection.name);
-      if (!served) throw new ProjectionNotServingError(projection.name);
-      if (served.failure) throw new ProjectionFailedError(projection.name, served.failure);
+      const { active, failure } = this.checkpoints.served(projection.name);
+      if (failure) throw new ProjectionFailedError(projection.name, failure);
+      if (!active) throw new ProjectionNotServingError(projection.name);
       // Generations built by older code do not record owners: only a read of every client's data may use them.
-      if (owner !== undefined && served.version < projection.version) {
-        throw new ProjectionNotServingError(projection.name, `is being rebuilt (version ${served.version} to ${projection.version})`);
+      if (owner !== undefined && active.version < projection.version) {
+        throw new ProjectionNotServingError(projection.name, `is being rebuilt (version ${active.version} to ${projection.version})`);
       }
-      return query(served.generation);
+      return query(active.generation);
     })();
   }
 

@@ -121,12 +121,14 @@ const READ_PROBLEMS = ['validation-failed', 'unauthorized', 'projection-lagging'
 export function readRoutes(deps: ReadRoutesDeps): FastifyPluginAsyncZod {
   const defaultWaitMs = deps.defaultWaitMs ?? 2_000;
 
-  /** Waits for minPosition (if any), then runs the query; the read model's own errors become problems. */
+  /** Waits for minPosition (if any), then runs the query. */
   async function consistentRead<T>(request: FastifyRequest, projections: readonly string[], query: () => T): Promise<T> {
     const { minPosition, waitMs } = request.query as z.infer<typeof ConsistencyQuery>;
     const header = (request.headers as z.infer<typeof ConsistencyHeaders>)['x-min-position'];
     const wanted = [minPosition, header].filter((p) => p !== undefined).map((p) => BigInt(p));
     if (wanted.length > 0) {
+      // A stopped projection will never reach the position: say so now rather than after the wait.
+      rethrowAsProblem(request, () => deps.queries.checkNotFailed(projections));
       const position = wanted.reduce((a, b) => (a > b ? a : b));
       const timeoutMs = waitMs ?? defaultWaitMs;
       if (!(await deps.waitForPosition(position, projections, { timeoutMs }))) {
@@ -136,16 +138,7 @@ export function readRoutes(deps: ReadRoutesDeps): FastifyPluginAsyncZod {
         });
       }
     }
-    try {
-      return query();
-    } catch (error) {
-      if (error instanceof ProjectionNotServingError) throw new Problem('projection-lagging', error.message, { retryAfterSeconds: 1 });
-      if (error instanceof ProjectionFailedError) throw projectionFailed(error, request.readsAll);
-      if (error instanceof InvalidCursorError) {
-        throw new Problem('validation-failed', error.message, { errors: [{ path: 'query.cursor', message: error.message }] });
-      }
-      throw error;
-    }
+    return rethrowAsProblem(request, query);
   }
 
   return async (app) => {
@@ -284,6 +277,20 @@ function generationJson(generation: GenerationStatus | undefined) {
       failure: { streamId: failure.streamId, revision: failure.revision.toString(), position: failure.position.toString(), message: failure.message },
     }),
   };
+}
+
+/** Runs a read-model query; the read model's own errors become problems. */
+function rethrowAsProblem<T>(request: FastifyRequest, query: () => T): T {
+  try {
+    return query();
+  } catch (error) {
+    if (error instanceof ProjectionNotServingError) throw new Problem('projection-lagging', error.message, { retryAfterSeconds: 1 });
+    if (error instanceof ProjectionFailedError) throw projectionFailed(error, request.readsAll);
+    if (error instanceof InvalidCursorError) {
+      throw new Problem('validation-failed', error.message, { errors: [{ path: 'query.cursor', message: error.message }] });
+    }
+    throw error;
+  }
 }
 
 /** Whose orders the caller may read: its own, or with readsAll (an auditor, or auth off) every client's. */
