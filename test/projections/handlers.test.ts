@@ -129,6 +129,26 @@ test('daily-totals: per UTC day and currency, counts and sums', async () => {
   assert.equal(of(clientDays.name).map((d) => d.key.split('|')[0]), ['c', 'c', 'c', 'c']);
 });
 
+test('amounts an earlier version stored (up to 2^53 − 1) still project, and their sums are exact past 2^53', async () => {
+  position = 0n;
+  revisions.clear();
+  const max = Number.MAX_SAFE_INTEGER;
+  const log = [
+    created('2024-05-01T10:00:00.000Z', 'h1', 'whale', 'EUR', max),
+    created('2024-05-01T11:00:00.000Z', 'h2', 'whale', 'EUR', max),
+    captured('2024-05-01T12:00:00.000Z', 'h1', 'p1', max, 'EUR'),
+    captured('2024-05-01T13:00:00.000Z', 'h2', 'p2', max, 'EUR'),
+  ];
+  const { summary, docs } = await build(log);
+  assert.equal(summary.failures, []);
+  const sum = String(2n * BigInt(max));
+  const whale = docOf(docs, 'customer-activity', customers.name, 'whale') as { currencies: unknown[] };
+  assert.equal(whale.currencies, [{ currency: 'EUR', ordered: sum, captured: sum }]);
+  const day = docOf(docs, 'daily-totals', days.name, '2024-05-01|EUR') as { amountOrdered: string; amountCaptured: string };
+  assert.equal([day.amountOrdered, day.amountCaptured], [sum, sum]);
+  assert.is((docOf(docs, 'order-summary', orders.name, 'h1') as { outstanding: number }).outstanding, 0);
+});
+
 test('handlers are pure: they never modify the documents they read or update', async () => {
   const store = new Map<string, unknown>();
   const reader: DocumentReader = { get: (collection, key) => store.get(`${collection}/${key}`) };
