@@ -45,7 +45,11 @@ function addTo(
 ): CurrencyTotals[] {
   const at = currencies.findIndex((c) => c.currency === currency);
   const current = currencies[at] ?? { currency, ordered: '0', captured: '0' };
-  const next = { currency, ordered: addToSum(current.ordered, add.ordered), captured: addToSum(current.captured, add.captured) };
+  const next = {
+    currency,
+    ordered: addToSum(current.ordered, add.ordered),
+    captured: addToSum(current.captured, add.captured),
+  };
   if (at >= 0) return currencies.map((c, i) => (i === at ? next : c));
   return [...currencies, next].sort((a, b) => (a.currency < b.currency ? -1 : 1));
 }
@@ -96,7 +100,10 @@ export const customerActivity = defineProjection({
       const owner = owners.get(docs, orderId);
       if (!owner) throw new Error(`PaymentCaptured for order ${orderId}, which was never created`);
       const update = captured(e, owner);
-      return [customers.change(owner.customerId, update), clientCustomers.change(customerOwnerKey(owner.clientId, owner.customerId), update)];
+      return [
+        customers.change(owner.customerId, update),
+        clientCustomers.change(customerOwnerKey(owner.clientId, owner.customerId), update),
+      ];
     },
   },
 });

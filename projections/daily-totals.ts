@@ -23,7 +23,8 @@ export const clientDays = collection<DailyTotals>('client-days');
 /** "YYYY-MM-DD|CUR": key order is day then currency, so a date range is a key range. */
 export const dayKey = (day: string, currency: string): string => `${day}|${currency}`;
 /** "<owner>|YYYY-MM-DD|CUR": one owner's date range is a key range too (ownerKey never holds '|'). */
-export const clientDayKey = (clientId: string, day: string, currency: string): string => `${ownerKey(clientId)}|${dayKey(day, currency)}`;
+export const clientDayKey = (clientId: string, day: string, currency: string): string =>
+  `${ownerKey(clientId)}|${dayKey(day, currency)}`;
 
 interface Delta {
   readonly ordersCreated: number;
@@ -43,7 +44,10 @@ function add(e: EventOf<'OrderCreated'> | EventOf<'PaymentCaptured'>, delta: Del
     paymentsCaptured: (current?.paymentsCaptured ?? 0) + delta.paymentsCaptured,
     amountCaptured: addToSum(current?.amountCaptured, delta.amountCaptured),
   });
-  return [days.change(dayKey(day, currency), update), clientDays.change(clientDayKey(e.metadata.clientId, day, currency), update)];
+  return [
+    days.change(dayKey(day, currency), update),
+    clientDays.change(clientDayKey(e.metadata.clientId, day, currency), update),
+  ];
 }
 
 export const dailyTotals = defineProjection({
@@ -51,7 +55,9 @@ export const dailyTotals = defineProjection({
   // 2: sums are decimal strings; totals are also kept per owner (client-days).
   version: 2,
   on: {
-    OrderCreated: (e) => add(e, { ordersCreated: 1, amountOrdered: e.event.data.total, paymentsCaptured: 0, amountCaptured: 0 }),
-    PaymentCaptured: (e) => add(e, { ordersCreated: 0, amountOrdered: 0, paymentsCaptured: 1, amountCaptured: e.event.data.amount }),
+    OrderCreated: (e) =>
+      add(e, { ordersCreated: 1, amountOrdered: e.event.data.total, paymentsCaptured: 0, amountCaptured: 0 }),
+    PaymentCaptured: (e) =>
+      add(e, { ordersCreated: 0, amountOrdered: 0, paymentsCaptured: 1, amountCaptured: e.event.data.amount }),
   },
 });

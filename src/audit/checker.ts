@@ -146,7 +146,8 @@ export function createChecker(options: CheckerOptions = {}) {
     // Past the total the running number may leave the exact range; it only has to stay above the total.
     order.captured += e.amount;
     if (order.captured > order.total && before <= order.total) {
-      findings.add('over-captured', at(f), `captured ${BigInt(before) + BigInt(e.amount)} exceeds the order total ${order.total}`);
+      const exact = BigInt(before) + BigInt(e.amount);
+      findings.add('over-captured', at(f), `captured ${exact} exceeds the order total ${order.total}`);
     }
   }
 

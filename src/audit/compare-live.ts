@@ -72,8 +72,9 @@ export async function compareLive(options: CompareLiveOptions): Promise<LiveComp
     const served = projections.flatMap((projection) => {
       const { active, failure } = checkpoints.served(projection.name);
       if (failure) {
-        const { streamId, revision, position, message } = failure;
-        liveFailures.push({ projection: projection.name, stream: streamId, revision: revision.toString(), position: position.toString(), message });
+        const { streamId: stream, message } = failure;
+        const [revision, position] = [failure.revision.toString(), failure.position.toString()];
+        liveFailures.push({ projection: projection.name, stream, revision, position, message });
       }
       // A first build that failed serves nothing to compare: the failure is the finding.
       if (!active && failure) return [];
@@ -107,7 +108,8 @@ export async function compareLive(options: CompareLiveOptions): Promise<LiveComp
       }
     }
     const truncated = total > differences.length;
-    return { readModels: options.readModels, projections: perProjection, liveFailures, failures, total, differences, truncated };
+    const { readModels } = options;
+    return { readModels, projections: perProjection, liveFailures, failures, total, differences, truncated };
   } finally {
     live.close();
     rmSync(scratchDir, { recursive: true, force: true });

@@ -62,7 +62,9 @@ export const replayCommand: CliCommand = {
     ...AUDIT_OPTIONS,
     'compare-live': {
       type: 'boolean',
-      description: 'also rebuild every projection into a scratch database and diff it with the live read models; a live projection stopped by a failing handler is a finding',
+      description:
+        'also rebuild every projection into a scratch database and diff it with the live read models; ' +
+        'a live projection stopped by a failing handler is a finding',
     },
     'read-models': { type: 'string', value: 'path', description: 'live read-model database for --compare-live (default: the sqlite: event file, else LEDGER_READ_MODELS)' },
   },
@@ -145,12 +147,14 @@ function hasComparisonFindings(comparison: LiveComparison | undefined): boolean 
 function formatComparison(comparison: LiveComparison): string[] {
   const lines = [`Live read models (${comparison.readModels}):`];
   for (const f of comparison.liveFailures) {
-    lines.push(`  live ${f.projection} is failed: stopped at ${f.stream}@${f.revision} (position ${f.position}): ${f.message}`);
+    const where = `${f.stream}@${f.revision} (position ${f.position})`;
+    lines.push(`  live ${f.projection} is failed: stopped at ${where}: ${f.message}`);
   }
   const failed = new Set(comparison.liveFailures.map((f) => f.projection));
   for (const p of comparison.projections) {
     const verdict = p.differences === 0 ? 'identical' : `${p.differences} difference(s)`;
-    lines.push(`  ${p.name} at position ${p.position ?? '-'}: ${verdict}${failed.has(p.name) ? ' up to where it stopped (failed)' : ''}`);
+    const stopped = failed.has(p.name) ? ' up to where it stopped (failed)' : '';
+    lines.push(`  ${p.name} at position ${p.position ?? '-'}: ${verdict}${stopped}`);
   }
   for (const f of comparison.failures) lines.push(`  rebuild of ${f.projection} failed at ${f.stream}@${f.revision} (position ${f.position}): ${f.message}`);
   for (const d of comparison.differences.slice(0, MAX_PRINTED)) {

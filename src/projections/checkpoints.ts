@@ -45,7 +45,9 @@ export class Checkpoints {
       all: prepare('SELECT * FROM rm_checkpoints ORDER BY projection, generation'),
       ofProjection: prepare('SELECT * FROM rm_checkpoints WHERE projection = ? ORDER BY generation'),
       active: prepare(`SELECT generation, position FROM rm_checkpoints WHERE projection = ? AND status = 'active'`),
-      live: prepare(`SELECT * FROM rm_checkpoints WHERE projection = ? AND status IN ('active', 'building') ORDER BY generation`),
+      live: prepare(
+        `SELECT * FROM rm_checkpoints WHERE projection = ? AND status IN ('active', 'building') ORDER BY generation`,
+      ),
       // The fence: only the runner that saw `from` may move it, and only while the generation is live.
       advance: prepare(
         `UPDATE rm_checkpoints SET position = :to, failed_position = NULL, failure = NULL, updated_at = :now

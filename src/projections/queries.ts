@@ -5,8 +5,21 @@
  * undefined, for every client's.
  */
 import type Database from 'better-sqlite3';
-import { clientCustomers, customerActivity, customerOwnerKey, customers, type CustomerActivity } from '../../projections/customer-activity.ts';
-import { clientDayKey, clientDays, dailyTotals, dayKey, days, type DailyTotals } from '../../projections/daily-totals.ts';
+import {
+  clientCustomers,
+  customerActivity,
+  customerOwnerKey,
+  customers,
+  type CustomerActivity,
+} from '../../projections/customer-activity.ts';
+import {
+  clientDayKey,
+  clientDays,
+  dailyTotals,
+  dayKey,
+  days,
+  type DailyTotals,
+} from '../../projections/daily-totals.ts';
 import { orderSummary, orders, type OrderStatus, type OrderSummary } from '../../projections/order-summary.ts';
 import { ownerKey, type DocumentIndex, type Projection } from '../../projections/projection.ts';
 import { Checkpoints, type ProjectionFailure } from './checkpoints.ts';
@@ -30,7 +43,8 @@ export class ProjectionFailedError extends Error {
     readonly projection: string,
     readonly failure: ProjectionFailure,
   ) {
-    super(`${projection} stopped at ${failure.streamId}@${failure.revision} (position ${failure.position}): ${failure.message}`);
+    const where = `${failure.streamId}@${failure.revision} (position ${failure.position})`;
+    super(`${projection} stopped at ${where}: ${failure.message}`);
   }
 }
 
@@ -80,9 +94,9 @@ export class ReadModelQueries {
 
   /** Another owner's order is absent, exactly like one that does not exist. */
   order(orderId: string, owner: Owner): OrderSummary | undefined {
-    const order = this.read(orderSummary, owner, (generation) => this.doc(orderSummary.name, generation, orders.name, orderId)) as
-      | OrderSummary
-      | undefined;
+    const order = this.read(orderSummary, owner, (generation) =>
+      this.doc(orderSummary.name, generation, orders.name, orderId),
+    ) as OrderSummary | undefined;
     return owner === undefined || order?.clientId === owner ? order : undefined;
   }
 
@@ -101,7 +115,9 @@ export class ReadModelQueries {
       owner === undefined
         ? [days.name, dayKey(from, ''), `${to}|~`]
         : [clientDays.name, clientDayKey(owner, from, ''), `${ownerKey(owner)}|${to}|~`];
-    const texts = this.read(dailyTotals, owner, (generation) => this.statements.range.all(dailyTotals.name, generation, collection, low, high)) as string[];
+    const texts = this.read(dailyTotals, owner, (generation) =>
+      this.statements.range.all(dailyTotals.name, generation, collection, low, high),
+    ) as string[];
     const rows = texts.map((text) => JSON.parse(text) as DailyTotals);
     return currency === undefined ? rows : rows.filter((row) => row.currency === currency);
   }
@@ -109,7 +125,11 @@ export class ReadModelQueries {
   /** Orders in (createdAt, orderId) order, keyset-paginated: a page never repeats or skips an order that existed before it. */
   orders(query: OrderListQuery): Page<OrderSummary> {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    const filter = { owner: query.owner !== undefined, customer: query.customerId !== undefined, status: query.status !== undefined };
+    const filter = {
+      owner: query.owner !== undefined,
+      customer: query.customerId !== undefined,
+      status: query.status !== undefined,
+    };
     const texts = this.read(orderSummary, query.owner, (generation) => {
       const params: unknown[] = [];
       if (query.owner !== undefined) params.push(query.owner);
@@ -136,7 +156,8 @@ export class ReadModelQueries {
       if (!active) throw new ProjectionNotServingError(projection.name);
       // Generations built by older code do not record owners: only a read of every client's data may use them.
       if (owner !== undefined && active.version < projection.version) {
-        throw new ProjectionNotServingError(projection.name, `is being rebuilt (version ${active.version} to ${projection.version})`);
+        const why = `is being rebuilt (version ${active.version} to ${projection.version})`;
+        throw new ProjectionNotServingError(projection.name, why);
       }
       return query(active.generation);
     })();

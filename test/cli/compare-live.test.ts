@@ -87,7 +87,7 @@ test('a read model changed behind the runner: exit 1, with projection, key, fiel
   assert.match(words.stdout, new RegExp(`order-summary orders/${order.key} captured: live ${captured + 1}, replayed ${captured}`));
 });
 
-test('a live projection stopped by a failing handler is a finding: exit 1, naming where it stopped', async ({ log }) => {
+test('a live projection stopped by a failing handler: a finding, exit 1, naming where it stopped', async ({ log }) => {
   const path = log.copy('failed-live');
   const store = openSqliteStore(path);
   const failing = await firstCaptureFrom(store, 700n);
@@ -103,11 +103,16 @@ test('a live projection stopped by a failing handler is a finding: exit 1, namin
       },
     },
   });
-  const running = startProjections({ store, readModels: store.database, projections: [orderSummary, customerActivity, brokenDaily] });
+  const running = startProjections({
+    store,
+    readModels: store.database,
+    projections: [orderSummary, customerActivity, brokenDaily],
+  });
   try {
     const deadline = Date.now() + 20_000;
-    while ((await running.status())[2]!.state !== 'failed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(await running.waitForPosition((await store.headPosition())!, [orderSummary.name, customerActivity.name], { timeoutMs: 30_000 }));
+    while ((await running.status())[2]!.state !== 'failed' && Date.now() < deadline) await pause(20);
+    const head = (await store.headPosition())!;
+    assert.ok(await running.waitForPosition(head, [orderSummary.name, customerActivity.name], { timeoutMs: 30_000 }));
   } finally {
     await running.close();
     await store.close();
@@ -117,15 +122,26 @@ test('a live projection stopped by a failing handler is a finding: exit 1, namin
   assert.is(run.json.findings.total, 0, 'the log itself is clean');
   assert.is(run.json.comparison.total, 0, 'up to where it stopped, the failed projection is right');
   assert.equal(run.json.comparison.liveFailures, [
-    { projection: 'daily-totals', stream: failing.streamId, revision: String(failing.revision), position: String(failing.position), message: 'Error: cannot add this capture' },
+    {
+      projection: 'daily-totals',
+      stream: failing.streamId,
+      revision: String(failing.revision),
+      position: String(failing.position),
+      message: 'Error: cannot add this capture',
+    },
   ]);
   const words = await ledger(['replay', '--store', `sqlite:${path}`, '--compare-live']);
   assert.is(words.code, 1);
-  assert.match(words.stdout, new RegExp(`live daily-totals is failed: stopped at ${failing.streamId}@${failing.revision} \\(position ${failing.position}\\)`));
+  const where = `${failing.streamId}@${failing.revision} \\(position ${failing.position}\\)`;
+  assert.match(words.stdout, new RegExp(`live daily-totals is failed: stopped at ${where}`));
 });
 
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 async function firstCaptureFrom(store: SqliteEventStore, position: bigint) {
-  for await (const record of store.readAll({ after: position - 1n })) if (record.type === 'PaymentCaptured') return record;
+  for await (const record of store.readAll({ after: position - 1n })) {
+    if (record.type === 'PaymentCaptured') return record;
+  }
   throw new Error(`no capture from position ${position} on`);
 }
 

@@ -24,13 +24,13 @@ test.after(async ({ server }) => {
 
 const line = (unitPrice: number, quantity = 1) => ({ sku: 'SKU-1', quantity, unitPrice });
 
-async function refused(server: TestServer, method: string, path: string, rawBody: string, errorPath: string): Promise<void> {
+async function refused(server: TestServer, method: string, path: string, rawBody: string, at: string): Promise<void> {
   await assertNothingWritten(server.store, async () => {
     const response = await send(server.url, method, path, { rawBody, headers: { 'content-type': 'application/json' } });
     assertProblem(response, 400, 'validation-failed');
     assert.ok(
-      response.json.errors.some((e: { path: string }) => e.path === errorPath),
-      `${rawBody}: expected an error at ${errorPath}, got ${JSON.stringify(response.json.errors)}`,
+      response.json.errors.some((e: { path: string }) => e.path === at),
+      `${rawBody}: expected an error at ${at}, got ${JSON.stringify(response.json.errors)}`,
     );
   });
 }
@@ -41,11 +41,12 @@ test('a unit price JSON cannot hold exactly (4503599627370497.5) is refused, not
   assert.is((await server.store.readStream('order-fraction')).length, 0);
 });
 
-test('above the cap: a unit price, a line total, an order total, a capture — 400, nothing written', async ({ server }) => {
+test('above the cap: a unit price, a line, an order, a capture — 400, nothing written', async ({ server }) => {
   const order = (lines: unknown[]) => JSON.stringify(orderBody({ lines }));
   await refused(server, 'PUT', '/orders/big-price', order([line(MAX_AMOUNT + 1)]), 'body.lines[0].unitPrice');
   await refused(server, 'PUT', '/orders/big-line', order([line(600_000_000_000_000, 2)]), 'body.lines[0]');
-  await refused(server, 'PUT', '/orders/big-order', order([line(600_000_000_000_000), line(600_000_000_000_000)]), 'body.lines');
+  const sixTenths = 600_000_000_000_000;
+  await refused(server, 'PUT', '/orders/big-order', order([line(sixTenths), line(sixTenths)]), 'body.lines');
   await refused(server, 'PUT', '/orders/max-safe', order([line(Number.MAX_SAFE_INTEGER)]), 'body.lines[0].unitPrice');
   const created = await send(server.url, 'PUT', '/orders/at-cap', { body: orderBody({ lines: [line(MAX_AMOUNT)] }) });
   assert.is(created.status, 201, created.text);
@@ -58,7 +59,8 @@ test('the OpenAPI document states the cap and shows realistic example bodies', a
   // The UI's "Try it out" starts from the media type's example.
   const order = doc.paths['/orders/{orderId}'].put.requestBody.content['application/json'];
   assert.is(order.schema.properties.lines.items.properties.unitPrice.maximum, MAX_AMOUNT);
-  assert.equal(order.example, { customerId: 'cust-42', currency: 'EUR', lines: [{ sku: 'BOOK-1', quantity: 2, unitPrice: 1999 }] });
+  const lines = [{ sku: 'BOOK-1', quantity: 2, unitPrice: 1999 }];
+  assert.equal(order.example, { customerId: 'cust-42', currency: 'EUR', lines });
   const payment = doc.paths['/orders/{orderId}/payments'].post.requestBody.content['application/json'];
   assert.is(payment.schema.properties.amount.maximum, MAX_AMOUNT);
   assert.equal(payment.example, { paymentId: 'pay-1', amount: 3998, currency: 'EUR' });
@@ -79,9 +81,9 @@ test('20 orders at the cap from one customer on one day: every projection runs, 
     const body = { customerId: 'big-spender', currency: 'EUR', lines: [line(MAX_AMOUNT)] };
     const created = await Promise.all(orders.map((id) => send(url, 'PUT', `/orders/${id}`, { body })));
     for (const response of created) assert.is(response.status, 201, response.text);
-    const captured = await Promise.all(
-      orders.map((id) => send(url, 'POST', `/orders/${id}/payments`, { body: { paymentId: `pay-${id}`, amount: MAX_AMOUNT, currency: 'EUR' } })),
-    );
+    const capture = (id: string) => ({ paymentId: `pay-${id}`, amount: MAX_AMOUNT, currency: 'EUR' });
+    const pay = (id: string) => send(url, 'POST', `/orders/${id}/payments`, { body: capture(id) });
+    const captured = await Promise.all(orders.map(pay));
     for (const response of captured) assert.is(response.status, 201, response.text);
     const head = captured.map((r) => BigInt(r.json.position)).reduce((a, b) => (a > b ? a : b));
     const times = [...created.map((r) => r.json.createdAt), ...captured.map((r) => r.json.capturedAt)];
@@ -93,13 +95,22 @@ test('20 orders at the cap from one customer on one day: every projection runs, 
     assert.is(customer.json.orders, 20);
     assert.equal(customer.json.currencies, [{ currency: 'EUR', ordered: sum, captured: sum, outstanding: '0' }]);
     // One day unless the run straddled midnight UTC; the range's totals are the same either way.
-    const report = await send(url, 'GET', `/reports/daily?from=${days[0]}&to=${days[days.length - 1]}&minPosition=${head}`);
+    const range = `from=${days[0]}&to=${days[days.length - 1]}`;
+    const report = await send(url, 'GET', `/reports/daily?${range}&minPosition=${head}`);
     assert.is(report.status, 200, report.text);
-    assert.equal(report.json.totals, [{ currency: 'EUR', ordersCreated: 20, amountOrdered: sum, paymentsCaptured: 20, amountCaptured: sum }]);
+    const totals = {
+      currency: 'EUR',
+      ordersCreated: 20,
+      amountOrdered: sum,
+      paymentsCaptured: 20,
+      amountCaptured: sum,
+    };
+    assert.equal(report.json.totals, [totals]);
     if (days.length === 1) assert.equal(report.json.days, [{ day: days[0], ...report.json.totals[0] }]);
 
     const projections = await send(url, 'GET', '/projections');
-    assert.equal(projections.json.projections.map((p: { state: string }) => p.state), ['running', 'running', 'running']);
+    const states = projections.json.projections.map((p: { state: string }) => p.state);
+    assert.equal(states, ['running', 'running', 'running']);
     assert.is((await send(url, 'GET', '/ready')).status, 200);
 
     const replay = await ledger(['replay', '--store', `sqlite:${server.dbPath}`, '--compare-live', '--json']);

@@ -53,7 +53,8 @@ test('piped: no progress bar, a JSON report, exit 0, read models equal a clean p
 
   const one = await ledger(['projections', 'rebuild', 'daily-totals', '--store', `sqlite:${path}`]);
   assert.is(one.code, 0, one.stderr);
-  assert.match(one.stdout, new RegExp(`daily-totals: rebuilt \\(version ${dailyTotals.version}, generation 2, checkpoint \\d+\\)`));
+  const rebuilt = `daily-totals: rebuilt \\(version ${dailyTotals.version}, generation 2, checkpoint \\d+\\)`;
+  assert.match(one.stdout, new RegExp(rebuilt));
   assert.not.match(one.stdout, /order-summary/);
 });
 

@@ -53,7 +53,12 @@ interface Context {
 const test = suite<Context>('projections: a failed projection over HTTP');
 
 async function serve(ctx: Context, env: Record<string, string>): Promise<string> {
-  const app = await buildApp({ store: ctx.store, config: testConfig(env), extraRoutes: [readRoutes(ctx.running)], readiness: [ctx.running.readiness] });
+  const app = await buildApp({
+    store: ctx.store,
+    config: testConfig(env),
+    extraRoutes: [readRoutes(ctx.running)],
+    readiness: [ctx.running.readiness],
+  });
   registerProjectionMetrics(app.ledger.metrics.registry, ctx.running.status);
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   ctx.closers.unshift(() => app.close());
@@ -69,10 +74,12 @@ test.before(async (ctx) => {
   const handle = createCommandHandler(ctx.store);
   ctx.poison = (await handle({ type: 'CreateOrder', orderId: 'poison', ...orderBody() }, context())).position;
   await writeOrders(ctx.store, 3, 'later');
-  ctx.running = startProjections({ store: ctx.store, readModels: path, projections: [brokenOrderSummary, customerActivity, dailyTotals] });
+  const projections = [brokenOrderSummary, customerActivity, dailyTotals];
+  ctx.running = startProjections({ store: ctx.store, readModels: path, projections });
   ctx.closers.unshift(() => ctx.running.close());
   const deadline = Date.now() + 10_000;
-  while ((await ctx.running.status())[0]!.state !== 'failed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  const failed = async () => (await ctx.running.status())[0]!.state === 'failed';
+  while (!(await failed()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
   ctx.open = await serve(ctx, {});
   ctx.keyed = await serve(ctx, { LEDGER_API_KEYS: `alice:${SECRET}` });
 });
@@ -106,7 +113,7 @@ test('reads that need the failed projection: 503 projection-failed with the reas
   assertProblem(waiting, 503, 'projection-failed');
 });
 
-test("an API-key client learns where it stopped, not which order (it may be another client's)", async ({ keyed, poison }) => {
+test("an API-key client learns where it stopped, not which order (maybe another's)", async ({ keyed, poison }) => {
   const response = await send(keyed, 'GET', '/orders/o1', { headers: { authorization: `Bearer ${SECRET}` } });
   assertProblem(response, 503, 'projection-failed');
   assert.match(response.json.detail, new RegExp(`^order-summary stopped at position ${poison}: `));

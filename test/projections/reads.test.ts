@@ -101,7 +101,9 @@ test('GET /customers/:customerId: orders and per-currency ordered, captured, out
   const response = await send(url, 'GET', '/customers/o-customer-0');
   assert.is(response.status, 200);
   assert.is(response.json.orders, 9);
-  for (const totals of response.json.currencies) assert.is(totals.outstanding, String(BigInt(totals.ordered) - BigInt(totals.captured)));
+  for (const totals of response.json.currencies) {
+    assert.is(totals.outstanding, String(BigInt(totals.ordered) - BigInt(totals.captured)));
+  }
   const missing = await send(url, 'GET', '/customers/nobody');
   assert.is(missing.status, 404);
   assert.match(missing.json.type, /\/problems\/customer-not-found$/);

@@ -124,7 +124,10 @@ test('read-model totals equal the totals computed from a random 10,000-event log
         const customers = docs['customer-activity']!
           .filter((d) => d.collection === 'customers')
           .map((d) => d.doc as CustomerActivity)
-          .map((c) => ({ ...c, currencies: c.currencies.map((t) => ({ ...t, ordered: Number(t.ordered), captured: Number(t.captured) })) }));
+          .map((c) => ({
+            ...c,
+            currencies: c.currencies.map((t) => ({ ...t, ordered: Number(t.ordered), captured: Number(t.captured) })),
+          }));
         const days = docs['daily-totals']!
           .filter((d) => d.collection === 'days')
           .map((d) => d.doc as DailyTotals)

@@ -67,10 +67,13 @@ test('v2 is built beside v1 while v1 keeps serving (and stays live), then swappe
     closeLater(() => v2.close());
     await caughtUp(v2, store);
     assert.ok(seenDuringRebuild.length >= 3, 'the rebuild took several batches');
-    for (const seen of seenDuringRebuild) assert.equal(seen, { builtBy: undefined, state: 'rebuilding', serving: V1, rebuilding: V2 });
+    for (const seen of seenDuringRebuild) {
+      assert.equal(seen, { builtBy: undefined, state: 'rebuilding', serving: V1, rebuilding: V2 });
+    }
 
     assert.is((v2.queries.order('o3', undefined) as unknown as Record<string, unknown>).builtBy, 'v2');
-    assert.is((v1.queries.order('during1', undefined) as unknown as Record<string, unknown>).builtBy, 'v2', 'the write made during the rebuild is in v2');
+    const during = v1.queries.order('during1', undefined) as unknown as Record<string, unknown>;
+    assert.is(during.builtBy, 'v2', 'the write made during the rebuild is in v2');
     const [after] = await v2.status();
     assert.is(after!.state, 'running');
     assert.is(after!.serving!.version, V2);

@@ -47,7 +47,9 @@ const ConsistencyHeaders = z.looseObject({
 });
 
 const Money = z.number().int().describe('integer minor units (at most 10^15 in anything accepted since the cap)');
-const MoneySum = DecimalString.describe('integer minor units summed across orders, as a decimal string: exact at any size');
+const MoneySum = DecimalString.describe(
+  'integer minor units summed across orders, as a decimal string: exact at any size',
+);
 const OrderStatus = z.enum(['pending', 'partially_paid', 'paid']);
 
 const OrderSummaryResponse = z.object({
@@ -155,7 +157,8 @@ export function readRoutes(deps: ReadRoutesDeps): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const { orderId } = request.params;
-        const order = await consistentRead(request, [orderSummary.name], () => deps.queries.order(orderId, ownerOf(request)));
+        const owner = ownerOf(request);
+        const order = await consistentRead(request, [orderSummary.name], () => deps.queries.order(orderId, owner));
         if (!order) throw new Problem('order-not-found', `order ${orderId} does not exist (or the read model has not seen it yet: pass minPosition)`);
         const etag = etagOf(BigInt(order.revision));
         reply.header('etag', etag);
@@ -193,7 +196,8 @@ export function readRoutes(deps: ReadRoutesDeps): FastifyPluginAsyncZod {
       {
         schema: {
           summary:
-            "A customer's activity in your orders (an auditor's: in every client's, summed): orders placed, and per currency " +
+            "A customer's activity in your orders (an auditor's: in every client's, summed): orders placed, " +
+            'and per currency ' +
             'the amounts ordered, captured and outstanding',
           params: z.object({ customerId: EntityId }),
           querystring: ConsistencyQuery,
@@ -203,7 +207,10 @@ export function readRoutes(deps: ReadRoutesDeps): FastifyPluginAsyncZod {
       },
       async (request) => {
         const { customerId } = request.params;
-        const customer = await consistentRead(request, [customerActivity.name], () => deps.queries.customer(customerId, ownerOf(request)));
+        const owner = ownerOf(request);
+        const customer = await consistentRead(request, [customerActivity.name], () =>
+          deps.queries.customer(customerId, owner),
+        );
         if (!customer) throw new Problem('customer-not-found', `no order names customer ${customerId}`);
         return {
           ...customer,
@@ -223,7 +230,8 @@ export function readRoutes(deps: ReadRoutesDeps): FastifyPluginAsyncZod {
       {
         schema: {
           summary:
-            'Per UTC day and currency, over your orders (an auditor: every client\'s): orders created and payments captured, ' +
+            "Per UTC day and currency, over your orders (an auditor: every client's): " +
+            'orders created and payments captured, ' +
             'counted and summed (days without activity are left out)',
           querystring: DailyQuery,
           headers: ConsistencyHeaders,
@@ -237,7 +245,10 @@ export function readRoutes(deps: ReadRoutesDeps): FastifyPluginAsyncZod {
           const message = `to must be on or after from, at most ${MAX_REPORT_DAYS} days in all`;
           throw new Problem('validation-failed', message, { errors: [{ path: 'query.to', message }] });
         }
-        const rows = await consistentRead(request, [dailyTotals.name], () => deps.queries.daily(from, to, currency, ownerOf(request)));
+        const owner = ownerOf(request);
+        const rows = await consistentRead(request, [dailyTotals.name], () =>
+          deps.queries.daily(from, to, currency, owner),
+        );
         const days = rows.map((row) => ({ ...dayTotals(row), day: row.day }));
         return { from, to, days, totals: totalsByCurrency(days) };
       },
@@ -284,10 +295,13 @@ function rethrowAsProblem<T>(request: FastifyRequest, query: () => T): T {
   try {
     return query();
   } catch (error) {
-    if (error instanceof ProjectionNotServingError) throw new Problem('projection-lagging', error.message, { retryAfterSeconds: 1 });
+    if (error instanceof ProjectionNotServingError) {
+      throw new Problem('projection-lagging', error.message, { retryAfterSeconds: 1 });
+    }
     if (error instanceof ProjectionFailedError) throw projectionFailed(error, request.readsAll);
     if (error instanceof InvalidCursorError) {
-      throw new Problem('validation-failed', error.message, { errors: [{ path: 'query.cursor', message: error.message }] });
+      const errors = [{ path: 'query.cursor', message: error.message }];
+      throw new Problem('validation-failed', error.message, { errors });
     }
     throw error;
   }
@@ -304,14 +318,20 @@ function projectionFailed(error: ProjectionFailedError, readsAll: boolean): Prob
   const { projection, failure } = error;
   const detail = readsAll
     ? error.message
-    : `${projection} stopped at position ${failure.position}: its handler failed on an event (operators: GET /projections)`;
+    : `${projection} stopped at position ${failure.position}: ` +
+      'its handler failed on an event (operators: GET /projections)';
   return new Problem('projection-failed', detail, { projection, position: failure.position.toString() });
 }
 
 type Totals = z.infer<typeof DayTotals> & { currency: string };
 
+interface StoredSums {
+  readonly amountOrdered: string | number;
+  readonly amountCaptured: string | number;
+}
+
 /** A day's document as the response shows it; generations from before sums were strings hold numbers. */
-function dayTotals(row: { currency: string; ordersCreated: number; amountOrdered: string | number; paymentsCaptured: number; amountCaptured: string | number }): Totals {
+function dayTotals(row: Omit<Totals, 'amountOrdered' | 'amountCaptured'> & StoredSums): Totals {
   return {
     currency: row.currency,
     ordersCreated: row.ordersCreated,
@@ -324,7 +344,13 @@ function dayTotals(row: { currency: string; ordersCreated: number; amountOrdered
 function totalsByCurrency(rows: readonly Totals[]): Totals[] {
   const sums = new Map<string, Totals>();
   for (const row of rows) {
-    const sum = sums.get(row.currency) ?? { currency: row.currency, ordersCreated: 0, amountOrdered: '0', paymentsCaptured: 0, amountCaptured: '0' };
+    const sum = sums.get(row.currency) ?? {
+      currency: row.currency,
+      ordersCreated: 0,
+      amountOrdered: '0',
+      paymentsCaptured: 0,
+      amountCaptured: '0',
+    };
     sums.set(row.currency, {
       currency: row.currency,
       ordersCreated: sum.ordersCreated + row.ordersCreated,
