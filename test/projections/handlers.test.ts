@@ -95,7 +95,7 @@ test('order-summary: totals, status pending → partially_paid → paid, payment
   assert.is((docOf(all.docs, 'order-summary', orders.name, 'z') as { status: string }).status, 'paid', 'a zero-total order owes nothing');
 });
 
-test('customer-activity: orders counted, per-currency sums as decimal strings, captures found via the order', async () => {
+test('customer-activity: orders counted, per-currency sums (decimal strings), captures via the order', async () => {
   const { docs } = await build(sampleLog(), [customerActivity]);
   const alice = {
     customerId: 'alice',
@@ -116,13 +116,13 @@ test('customer-activity: orders counted, per-currency sums as decimal strings, c
 
 test('daily-totals: per UTC day and currency, counts and sums', async () => {
   const { docs } = await build(sampleLog(), [dailyTotals]);
-  const row = (day: string, currency: string, created: number, ordered: string, payments: number, captured: string) => ({
+  const row = (day: string, currency: string, created: number, ordered: string, payments: number, paid: string) => ({
     day,
     currency,
     ordersCreated: created,
     amountOrdered: ordered,
     paymentsCaptured: payments,
-    amountCaptured: captured,
+    amountCaptured: paid,
   });
   const expected = [
     row('2024-05-01', 'EUR', 1, '1000', 0, '0'),
