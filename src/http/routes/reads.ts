@@ -46,7 +46,7 @@ const ConsistencyHeaders = z.looseObject({
   'x-min-position': DecimalString.optional().describe('the same as the minPosition query parameter'),
 });
 
-const Money = z.number().int().describe('integer minor units (at most 10^15 in anything accepted since the cap)');
+const Money = z.number().int().describe('integer minor units of one order (exact)');
 const MoneySum = DecimalString.describe(
   'integer minor units summed across orders, as a decimal string: exact at any size',
 );
@@ -196,9 +196,8 @@ export function readRoutes(deps: ReadRoutesDeps): FastifyPluginAsyncZod {
       {
         schema: {
           summary:
-            "A customer's activity in your orders (an auditor's: in every client's, summed): orders placed, " +
-            'and per currency ' +
-            'the amounts ordered, captured and outstanding',
+            "A customer's activity in your orders (an auditor's: in every client's, summed): " +
+            'orders placed, and per currency the amounts ordered, captured and outstanding',
           params: z.object({ customerId: EntityId }),
           querystring: ConsistencyQuery,
           headers: ConsistencyHeaders,
@@ -217,8 +216,8 @@ export function readRoutes(deps: ReadRoutesDeps): FastifyPluginAsyncZod {
           currencies: customer.currencies.map((c) => ({
             currency: c.currency,
             // Generations built before sums became strings hold numbers (exact: each was a safe integer).
-            ordered: addToSum(c.ordered, 0),
-            captured: addToSum(c.captured, 0),
+            ordered: String(c.ordered),
+            captured: String(c.captured),
             outstanding: subtractSums(c.ordered, c.captured),
           })),
         };
@@ -230,9 +229,8 @@ export function readRoutes(deps: ReadRoutesDeps): FastifyPluginAsyncZod {
       {
         schema: {
           summary:
-            "Per UTC day and currency, over your orders (an auditor: every client's): " +
-            'orders created and payments captured, ' +
-            'counted and summed (days without activity are left out)',
+            "Per UTC day and currency, over your orders (an auditor: every client's): orders created and " +
+            'payments captured, counted and summed (days without activity are left out)',
           querystring: DailyQuery,
           headers: ConsistencyHeaders,
           response: { 200: DailyResponse, ...problemResponses(...READ_PROBLEMS) },
@@ -335,9 +333,9 @@ function dayTotals(row: Omit<Totals, 'amountOrdered' | 'amountCaptured'> & Store
   return {
     currency: row.currency,
     ordersCreated: row.ordersCreated,
-    amountOrdered: addToSum(row.amountOrdered, 0),
+    amountOrdered: String(row.amountOrdered),
     paymentsCaptured: row.paymentsCaptured,
-    amountCaptured: addToSum(row.amountCaptured, 0),
+    amountCaptured: String(row.amountCaptured),
   };
 }
 
