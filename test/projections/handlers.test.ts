@@ -10,7 +10,7 @@ import { clientCustomers, customerActivity, customers } from '../../projections/
 import { clientDays, dailyTotals, days } from '../../projections/daily-totals.ts';
 import { projections } from '../../projections/index.ts';
 import { orderSummary, orders } from '../../projections/order-summary.ts';
-import type { DocumentReader, Projection } from '../../projections/projection.ts';
+import { ownerKey, type DocumentReader, type Projection } from '../../projections/projection.ts';
 import type { OrderEvent } from '../../src/domain/events.ts';
 import type { LedgerEvent } from '../../src/events/codec.ts';
 import { rebuildInto } from '../../src/projections/rebuild.ts';
@@ -158,6 +158,14 @@ test('amounts an earlier version stored (up to 2^53 − 1) still project; their 
   const day = docOf(docs, 'daily-totals', days.name, '2024-05-01|EUR') as Record<string, unknown>;
   assert.equal([day.amountOrdered, day.amountCaptured], [sum, sum]);
   assert.is((docOf(docs, 'order-summary', orders.name, 'h1') as { outstanding: number }).outstanding, 0);
+});
+
+test('owner key segments: distinct clients never share one, and none holds the separator', () => {
+  const clients = ['alice', 'a|b', 'a%7Cb', 'a%b', '\ud800', 'x|2024-05-01|EUR'];
+  const keys = clients.map(ownerKey);
+  assert.is(new Set(keys).size, clients.length);
+  assert.ok(keys.every((key) => !key.includes('|')));
+  assert.is(ownerKey('alice'), 'alice');
 });
 
 test('handlers are pure: they never modify the documents they read or update', async () => {
