@@ -55,6 +55,9 @@ test('version-1 read models: every-client reads answer from them, API-key reads 
     assert.is(report.status, 200, report.text);
     assert.is(report.json.totals[0].amountOrdered, '7002');
     assert.is((await send(open.url, 'GET', '/orders/fx-put-1')).status, 200);
+    const listed = await send(open.url, 'GET', '/orders?limit=100&customerId=cust-a');
+    assert.is(listed.status, 200, listed.text);
+    assert.ok(listed.json.items.some((o: { orderId: string }) => o.orderId === 'fx-put-1'));
 
     const reads = ['/orders/fx-put-1', '/orders', '/customers/cust-a', '/reports/daily?from=2026-12-01&to=2026-12-01'];
     for (const path of reads) {
