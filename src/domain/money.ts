@@ -18,9 +18,10 @@ export const PositiveMinorUnits = MinorUnits.min(1, 'must be at least 1 minor un
 
 /**
  * The largest single amount a new command may carry (a line total, an order total, a capture):
- * 10^15 minor units, ten trillion euros in cents. Far above any real order, and far enough below
- * 2^53 that every accepted money value is an exactly representable integer; a JSON number above
- * it (or one JSON.parse had to round) is refused, never rounded.
+ * 10^15 minor units, ten trillion euros in cents. Far above any real order, and below 2^50, where
+ * a double still holds eighths: an accepted value is an exact integer, a plain fraction such as
+ * 12.5 fails `.int()` instead of being rounded, and the numbers JSON.parse rounds to an integer
+ * (4503599627370497.5 becomes …498) lie above the cap and are refused.
  */
 export const MAX_AMOUNT = 1_000_000_000_000_000;
 const overCap = `must be at most ${MAX_AMOUNT} minor units`;
