@@ -14,6 +14,8 @@ export interface OrderPayment {
 
 export interface OrderSummary {
   readonly orderId: string;
+  /** The client (API key) whose command created the order: its owner, who alone may read it. */
+  readonly clientId: string;
   readonly customerId: string;
   readonly currency: string;
   readonly total: number;
@@ -39,12 +41,16 @@ export function statusOf(total: number, captured: number): OrderStatus {
 
 export const orderSummary = defineProjection({
   name: 'order-summary',
-  version: 1,
-  // Keyset pagination: (createdAt, key) within a customer, a status, or all orders.
+  // 2: documents name their owner (clientId), and lists are indexed per owner.
+  version: 2,
+  // Keyset pagination: (createdAt, key) within a customer, a status, or all orders; of one owner or of all.
   indexes: [
     { collection: orders.name, fields: ['createdAt'] },
     { collection: orders.name, fields: ['customerId', 'createdAt'] },
     { collection: orders.name, fields: ['status', 'createdAt'] },
+    { collection: orders.name, fields: ['clientId', 'createdAt'] },
+    { collection: orders.name, fields: ['clientId', 'customerId', 'createdAt'] },
+    { collection: orders.name, fields: ['clientId', 'status', 'createdAt'] },
   ],
   on: {
     OrderCreated: (e) => {
@@ -53,6 +59,7 @@ export const orderSummary = defineProjection({
       return [
         orders.put(orderId, {
           orderId,
+          clientId: e.metadata.clientId,
           customerId,
           currency,
           total,

@@ -102,3 +102,10 @@ export function recordedAtUtc(event: LedgerEvent): string {
 }
 
 const CANONICAL_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/**
+ * A client id as a key segment: '%' and '|' escaped, so it never holds the '|' that separates
+ * segments (metadata allows any characters) and two clients never share a key. Total, unlike
+ * encodeURIComponent, which throws on a lone surrogate.
+ */
+export const ownerKey = (clientId: string): string => clientId.replace(/[%|]/g, (c) => (c === '%' ? '%25' : '%7C'));

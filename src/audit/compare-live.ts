@@ -31,6 +31,17 @@ export interface ProjectionDifference {
 export interface LiveComparison {
   readonly readModels: string;
   readonly projections: ReadonlyArray<{ readonly name: string; readonly position: string | undefined; readonly differences: number }>;
+  /**
+   * Live projections stopped by a handler that threw (recorded on their served generation or on
+   * the one being built to replace it): what they serve is stale from that event on.
+   */
+  readonly liveFailures: ReadonlyArray<{
+    readonly projection: string;
+    readonly stream: string;
+    readonly revision: string;
+    readonly position: string;
+    readonly message: string;
+  }>;
   /** Handlers that threw during the rebuild: that projection could not be rebuilt from the log. */
   readonly failures: ReadonlyArray<{ readonly projection: string; readonly stream: string; readonly revision: string; readonly position: string; readonly message: string }>;
   readonly total: number;
@@ -57,10 +68,18 @@ export async function compareLive(options: CompareLiveOptions): Promise<LiveComp
   const scratchDir = mkdtempSync(join(tmpdir(), 'ledger-compare-'));
   try {
     const checkpoints = new Checkpoints(live);
-    const served = projections.map((projection) => {
-      const active = checkpoints.active(projection.name);
+    const liveFailures: LiveComparison['liveFailures'][number][] = [];
+    const served = projections.flatMap((projection) => {
+      const { active, failure } = checkpoints.served(projection.name);
+      if (failure) {
+        const { streamId: stream, message } = failure;
+        const [revision, position] = [failure.revision.toString(), failure.position.toString()];
+        liveFailures.push({ projection: projection.name, stream, revision, position, message });
+      }
+      // A first build that failed serves nothing to compare: the failure is the finding.
+      if (!active && failure) return [];
       if (!active) throw new LiveReadModelsMissingError(`the live read models at ${options.readModels} do not serve ${projection.name} yet`);
-      return { projection, position: active.position };
+      return [{ projection, position: active.position }];
     });
     const differences: ProjectionDifference[] = [];
     const failures: LiveComparison['failures'][number][] = [];
@@ -88,7 +107,9 @@ export async function compareLive(options: CompareLiveOptions): Promise<LiveComp
         scratch.close();
       }
     }
-    return { readModels: options.readModels, projections: perProjection, failures, total, differences, truncated: total > differences.length };
+    const truncated = total > differences.length;
+    const { readModels } = options;
+    return { readModels, projections: perProjection, liveFailures, failures, total, differences, truncated };
   } finally {
     live.close();
     rmSync(scratchDir, { recursive: true, force: true });

@@ -60,7 +60,12 @@ export const replayCommand: CliCommand = {
   summary: 'Audit the event log: schemas, revisions, hash chains, ids, payments and totals; report counts, sums, findings and the digest.',
   options: {
     ...AUDIT_OPTIONS,
-    'compare-live': { type: 'boolean', description: 'also rebuild every projection into a scratch database and diff it with the live read models' },
+    'compare-live': {
+      type: 'boolean',
+      description:
+        'also rebuild every projection into a scratch database and diff it with the live read models; ' +
+        'a live projection stopped by a failing handler is a finding',
+    },
     'read-models': { type: 'string', value: 'path', description: 'live read-model database for --compare-live (default: the sqlite: event file, else LEDGER_READ_MODELS)' },
   },
   details: [
@@ -75,7 +80,7 @@ export const replayCommand: CliCommand = {
     }
     const report = await auditFromOptions(context, compare ? (store) => compareWith(store, liveReadModels(context)) : undefined);
     context.out.result(report, () => formatReport(report));
-    return report.findings.total > 0 || (report.comparison?.total ?? 0) > 0 || (report.comparison?.failures.length ?? 0) > 0 ? EXIT.findings : EXIT.clean;
+    return report.findings.total > 0 || hasComparisonFindings(report.comparison) ? EXIT.findings : EXIT.clean;
   },
 };
 
@@ -133,9 +138,24 @@ export function formatFindings(findings: FindingSummary): string[] {
   return lines;
 }
 
+/** Differences, a projection that could not be rebuilt, or a live one stopped by its handler. */
+function hasComparisonFindings(comparison: LiveComparison | undefined): boolean {
+  if (!comparison) return false;
+  return comparison.total > 0 || comparison.failures.length > 0 || comparison.liveFailures.length > 0;
+}
+
 function formatComparison(comparison: LiveComparison): string[] {
   const lines = [`Live read models (${comparison.readModels}):`];
-  for (const p of comparison.projections) lines.push(`  ${p.name} at position ${p.position ?? '-'}: ${p.differences === 0 ? 'identical' : `${p.differences} difference(s)`}`);
+  for (const f of comparison.liveFailures) {
+    const where = `${f.stream}@${f.revision} (position ${f.position})`;
+    lines.push(`  live ${f.projection} is failed: stopped at ${where}: ${f.message}`);
+  }
+  const failed = new Set(comparison.liveFailures.map((f) => f.projection));
+  for (const p of comparison.projections) {
+    const verdict = p.differences === 0 ? 'identical' : `${p.differences} difference(s)`;
+    const stopped = failed.has(p.name) ? ' up to where it stopped (failed)' : '';
+    lines.push(`  ${p.name} at position ${p.position ?? '-'}: ${verdict}${stopped}`);
+  }
   for (const f of comparison.failures) lines.push(`  rebuild of ${f.projection} failed at ${f.stream}@${f.revision} (position ${f.position}): ${f.message}`);
   for (const d of comparison.differences.slice(0, MAX_PRINTED)) {
     lines.push(`  ${d.projection} ${d.collection}/${d.key} ${d.field}: live ${JSON.stringify(d.live) ?? 'absent'}, replayed ${JSON.stringify(d.replayed) ?? 'absent'}`);

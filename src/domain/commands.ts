@@ -1,6 +1,12 @@
 import { z } from 'zod';
-import { OrderCreatedData, PaymentCapturedData } from './events.ts';
-import { multiplyMinorUnits, addMinorUnits } from './money.ts';
+import { OrderCreatedData, OrderLine, PaymentCapturedData } from './events.ts';
+import {
+  MAX_AMOUNT,
+  multiplyMinorUnits,
+  addMinorUnits,
+  RequestedMinorUnits,
+  RequestedPositiveMinorUnits,
+} from './money.ts';
 
 /** What an order asks for, apart from its id: the HTTP body and the command share it. */
 export const OrderDetails = z.strictObject({
@@ -16,6 +22,36 @@ export function checkOrderTotal(order: { lines: readonly { quantity: number; uni
   } catch {
     ctx.addIssue({ code: 'custom', path: ['lines'], message: 'order total exceeds the exact integer range' });
   }
+}
+
+/**
+ * A new order as a client may ask for it: the stored shape, with every money value within
+ * MAX_AMOUNT (unit prices, each line's total, the order's total). Commands rebuilt from events an
+ * earlier version stored (CreateOrder) keep the wider stored range, so old logs still replay.
+ */
+export const OrderRequest = OrderDetails.extend({
+  lines: z.array(OrderLine.extend({ unitPrice: RequestedMinorUnits })).min(1).max(100),
+}).superRefine(checkRequestedAmounts);
+
+/** A capture's amount as a client may ask for it. */
+export const RequestedAmount = RequestedPositiveMinorUnits;
+
+function checkRequestedAmounts(
+  order: { lines: readonly { quantity: number; unitPrice: number }[] },
+  ctx: z.RefinementCtx,
+): void {
+  // Bigints: a line can be 10^6 × 10^15, far past where number products are exact.
+  const cap = BigInt(MAX_AMOUNT);
+  const overCap = (what: string) => `${what} must be at most ${MAX_AMOUNT} minor units`;
+  let total = 0n;
+  order.lines.forEach((line, index) => {
+    const lineTotal = BigInt(line.unitPrice) * BigInt(line.quantity);
+    if (lineTotal > cap) {
+      ctx.addIssue({ code: 'custom', path: ['lines', index], message: overCap('line total') });
+    }
+    total += lineTotal;
+  });
+  if (total > cap) ctx.addIssue({ code: 'custom', path: ['lines'], message: overCap('order total') });
 }
 
 export const CreateOrder = OrderDetails.extend({

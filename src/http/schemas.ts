@@ -8,6 +8,8 @@ export const DecimalString = z.string().regex(/^\d+$/).describe('a non-negative 
 
 export const OrderIdParams = z.object({ orderId: EntityId });
 
+const PROBLEM_BODY = 'RFC 9457 problem details, Content-Type application/problem+json';
+
 /** Documents application/problem+json bodies (they are serialized by the error handler, not by this). */
 export const ProblemBody = z
   .looseObject({
@@ -18,9 +20,18 @@ export const ProblemBody = z
     instance: z.string().optional(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
-  .describe('RFC 9457 problem details, Content-Type application/problem+json');
+  .describe(PROBLEM_BODY);
 
-/** The problem responses a route can give, for its OpenAPI entry, from the slugs it can raise. */
+/**
+ * The problem responses a route can give, for its OpenAPI entry, from the slugs it can raise;
+ * several slugs share a status, so each status's description lists its slugs.
+ */
 export function problemResponses(...slugs: ProblemSlug[]): Record<number, typeof ProblemBody> {
-  return Object.fromEntries(slugs.map((slug) => [PROBLEM_TYPES[slug].status, ProblemBody]));
+  const byStatus = new Map<number, ProblemSlug[]>();
+  for (const slug of slugs) {
+    const { status } = PROBLEM_TYPES[slug];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), slug]);
+  }
+  const describe = (listed: ProblemSlug[]) => ProblemBody.describe(`${PROBLEM_BODY}; type one of ${listed.join(', ')}`);
+  return Object.fromEntries([...byStatus].map(([status, listed]) => [status, describe(listed)]));
 }

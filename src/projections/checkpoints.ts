@@ -45,6 +45,9 @@ export class Checkpoints {
       all: prepare('SELECT * FROM rm_checkpoints ORDER BY projection, generation'),
       ofProjection: prepare('SELECT * FROM rm_checkpoints WHERE projection = ? ORDER BY generation'),
       active: prepare(`SELECT generation, position FROM rm_checkpoints WHERE projection = ? AND status = 'active'`),
+      live: prepare(
+        `SELECT * FROM rm_checkpoints WHERE projection = ? AND status IN ('active', 'building') ORDER BY generation`,
+      ),
       // The fence: only the runner that saw `from` may move it, and only while the generation is live.
       advance: prepare(
         `UPDATE rm_checkpoints SET position = :to, failed_position = NULL, failure = NULL, updated_at = :now
@@ -81,6 +84,16 @@ export class Checkpoints {
   active(projection: string): { generation: number; position: bigint | undefined } | undefined {
     const row = this.statements.active.get(projection) as { generation: bigint; position: bigint | null } | undefined;
     return row && { generation: Number(row.generation), position: row.position ?? undefined };
+  }
+
+  /**
+   * What a read needs to know before it trusts the served generation: which one it is, the
+   * version that built it, and the failure that stopped it or the generation meant to replace it.
+   */
+  served(projection: string): { active: GenerationRow | undefined; failure: ProjectionFailure | undefined } {
+    const rows = (this.statements.live.all(projection) as Row[]).map(toGeneration);
+    const active = rows.find((row) => row.status === 'active');
+    return { active, failure: active?.failure ?? rows.find((row) => row.status === 'building')?.failure };
   }
 
   /** Compare-and-set; false when another runner moved it first (or the generation was retired). */

@@ -293,8 +293,10 @@ export class ProjectionEngine {
   private recordFailure(lane: Lane, failure: ProjectionFailure): void {
     lane.failure = failure;
     this.failures.set(laneId(lane), failure);
+    // `alert` is the stable field to match on: the message may be reworded, the field will not.
     this.logger.error(
       {
+        alert: 'projection-failed',
         projection: lane.projection.name,
         version: lane.projection.version,
         generation: lane.generation,
@@ -303,7 +305,7 @@ export class ProjectionEngine {
         position: failure.position.toString(),
         err: failure.message,
       },
-      'projection handler failed; the projection is stopped at this event, the others continue',
+      'projection handler failed; the projection is stopped at this event, its reads answer 503, the others continue',
     );
   }
 }

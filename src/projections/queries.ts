@@ -1,20 +1,50 @@
 /**
  * The read side's queries. Each runs in one read transaction: find the served generation, then
  * read its documents, so a swap by another process can never show a mix of two generations.
+ * Every query is for one owner (a client id: only that client's orders count) or, with owner
+ * undefined, for every client's.
  */
 import type Database from 'better-sqlite3';
-import { customerActivity, customers, type CustomerActivity } from '../../projections/customer-activity.ts';
-import { dailyTotals, dayKey, days, type DailyTotals } from '../../projections/daily-totals.ts';
+import {
+  clientCustomers,
+  customerActivity,
+  customerOwnerKey,
+  customers,
+  type CustomerActivity,
+} from '../../projections/customer-activity.ts';
+import {
+  clientDayKey,
+  clientDays,
+  dailyTotals,
+  dayKey,
+  days,
+  type DailyTotals,
+} from '../../projections/daily-totals.ts';
 import { orderSummary, orders, type OrderStatus, type OrderSummary } from '../../projections/order-summary.ts';
-import { Checkpoints } from './checkpoints.ts';
-import type { DocumentIndex } from '../../projections/projection.ts';
+import { ownerKey, type DocumentIndex, type Projection } from '../../projections/projection.ts';
+import { Checkpoints, type ProjectionFailure } from './checkpoints.ts';
 import { docField, generationFilter, indexName } from './database.ts';
 
-/** The projection has no served generation yet (its first build is still running). */
+/** The projection has no generation this read can use yet (its first build, or a rebuild, is still running). */
 export class ProjectionNotServingError extends Error {
   override readonly name = 'ProjectionNotServingError';
-  constructor(readonly projection: string) {
-    super(`${projection} has not finished its first build yet`);
+  constructor(
+    readonly projection: string,
+    why = 'has not finished its first build yet',
+  ) {
+    super(`${projection} ${why}`);
+  }
+}
+
+/** A handler of the projection threw: it stopped at that event, and what it serves is stale until it is fixed. */
+export class ProjectionFailedError extends Error {
+  override readonly name = 'ProjectionFailedError';
+  constructor(
+    readonly projection: string,
+    readonly failure: ProjectionFailure,
+  ) {
+    const where = `${failure.streamId}@${failure.revision} (position ${failure.position})`;
+    super(`${projection} stopped at ${where}: ${failure.message}`);
   }
 }
 
@@ -22,7 +52,11 @@ export class InvalidCursorError extends Error {
   override readonly name = 'InvalidCursorError';
 }
 
+/** Whose orders a read covers: a client id, or undefined for every client's. */
+export type Owner = string | undefined;
+
 export interface OrderListQuery {
+  readonly owner: Owner;
   readonly customerId?: string;
   readonly status?: OrderStatus;
   readonly limit: number;
@@ -50,21 +84,39 @@ export class ReadModelQueries {
     };
   }
 
-  order(orderId: string): OrderSummary | undefined {
-    return this.read(orderSummary.name, (generation) => this.doc(orderSummary.name, generation, orders.name, orderId)) as OrderSummary | undefined;
+  /** Throws ProjectionFailedError when one of these projections is stopped by a failing handler. */
+  checkNotFailed(projections: readonly string[]): void {
+    for (const name of projections) {
+      const { failure } = this.checkpoints.served(name);
+      if (failure) throw new ProjectionFailedError(name, failure);
+    }
   }
 
-  customer(customerId: string): CustomerActivity | undefined {
-    return this.read(customerActivity.name, (generation) => this.doc(customerActivity.name, generation, customers.name, customerId)) as
-      | CustomerActivity
-      | undefined;
+  /** Another owner's order is absent, exactly like one that does not exist. */
+  order(orderId: string, owner: Owner): OrderSummary | undefined {
+    const order = this.read(orderSummary, owner, (generation) =>
+      this.doc(orderSummary.name, generation, orders.name, orderId),
+    ) as OrderSummary | undefined;
+    return owner === undefined || order?.clientId === owner ? order : undefined;
+  }
+
+  customer(customerId: string, owner: Owner): CustomerActivity | undefined {
+    return this.read(customerActivity, owner, (generation) =>
+      owner === undefined
+        ? this.doc(customerActivity.name, generation, customers.name, customerId)
+        : this.doc(customerActivity.name, generation, clientCustomers.name, customerOwnerKey(owner, customerId)),
+    ) as CustomerActivity | undefined;
   }
 
   /** Days from `from` to `to` inclusive (YYYY-MM-DD), in day then currency order; days without activity are absent. */
-  daily(from: string, to: string, currency?: string): DailyTotals[] {
-    const texts = this.read(dailyTotals.name, (generation) =>
-      // '|~' sorts after every "|CUR" suffix, so the range ends after the last currency of `to`.
-      this.statements.range.all(dailyTotals.name, generation, days.name, dayKey(from, ''), `${to}|~`),
+  daily(from: string, to: string, currency: string | undefined, owner: Owner): DailyTotals[] {
+    // '|~' sorts after every "|CUR" suffix, so a range ends after the last currency of `to`.
+    const [collection, low, high] =
+      owner === undefined
+        ? [days.name, dayKey(from, ''), `${to}|~`]
+        : [clientDays.name, clientDayKey(owner, from, ''), `${ownerKey(owner)}|${to}|~`];
+    const texts = this.read(dailyTotals, owner, (generation) =>
+      this.statements.range.all(dailyTotals.name, generation, collection, low, high),
     ) as string[];
     const rows = texts.map((text) => JSON.parse(text) as DailyTotals);
     return currency === undefined ? rows : rows.filter((row) => row.currency === currency);
@@ -73,13 +125,19 @@ export class ReadModelQueries {
   /** Orders in (createdAt, orderId) order, keyset-paginated: a page never repeats or skips an order that existed before it. */
   orders(query: OrderListQuery): Page<OrderSummary> {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    const texts = this.read(orderSummary.name, (generation) => {
+    const filter = {
+      owner: query.owner !== undefined,
+      customer: query.customerId !== undefined,
+      status: query.status !== undefined,
+    };
+    const texts = this.read(orderSummary, query.owner, (generation) => {
       const params: unknown[] = [];
+      if (query.owner !== undefined) params.push(query.owner);
       if (query.customerId !== undefined) params.push(query.customerId);
       if (query.status !== undefined) params.push(query.status);
       if (after) params.push(after[0], after[0], after[1]);
       params.push(query.limit + 1);
-      return this.listStatement(generation, query.customerId !== undefined, query.status !== undefined, after !== undefined).all(...params);
+      return this.listStatement(generation, filter, after !== undefined).all(...params);
     }) as string[];
     const items = texts.slice(0, query.limit).map((text) => JSON.parse(text) as OrderSummary);
     const last = items[items.length - 1];
@@ -91,11 +149,17 @@ export class ReadModelQueries {
     return text === undefined ? undefined : JSON.parse(text);
   }
 
-  private read<T>(projection: string, query: (generation: number) => T): T {
+  private read<T>(projection: Projection, owner: Owner, query: (generation: number) => T): T {
     return this.db.transaction(() => {
-      const served = this.checkpoints.active(projection);
-      if (!served) throw new ProjectionNotServingError(projection);
-      return query(served.generation);
+      const { active, failure } = this.checkpoints.served(projection.name);
+      if (failure) throw new ProjectionFailedError(projection.name, failure);
+      if (!active) throw new ProjectionNotServingError(projection.name);
+      // Generations built by older code do not record owners: only a read of every client's data may use them.
+      if (owner !== undefined && active.version < projection.version) {
+        const why = `is being rebuilt (version ${active.version} to ${projection.version})`;
+        throw new ProjectionNotServingError(projection.name, why);
+      }
+      return query(active.generation);
     })();
   }
 
@@ -104,20 +168,21 @@ export class ReadModelQueries {
    * are literals, not parameters, so SQLite can match the generation's partial indexes; the
    * filtered field leads the index.
    */
-  private listStatement(generation: number, byCustomer: boolean, byStatus: boolean, afterCursor: boolean): Database.Statement {
-    const id = `${generation}:${byCustomer}${byStatus}${afterCursor}`;
+  private listStatement(generation: number, by: ListFilter, afterCursor: boolean): Database.Statement {
+    const id = `${generation}:${by.owner}${by.customer}${by.status}${afterCursor}`;
     let statement = this.listStatements.get(id);
     if (!statement) {
       // A swap leaves the old generation's statements useless: forget them rather than grow.
       if (!this.listStatements.keys().next().value?.startsWith(`${generation}:`)) this.listStatements.clear();
       const createdAt = docField('createdAt');
       const where = [generationFilter(orderSummary.name, generation, orders.name)];
-      if (byCustomer) where.push(`${docField('customerId')} = ?`);
-      if (byStatus) where.push(`${docField('status')} = ?`);
+      if (by.owner) where.push(`${docField('clientId')} = ?`);
+      if (by.customer) where.push(`${docField('customerId')} = ?`);
+      if (by.status) where.push(`${docField('status')} = ?`);
       // Spelled out rather than a row value `(createdAt, key) > (?, ?)`, which SQLite cannot seek an expression index with.
       if (afterCursor) where.push(`${createdAt} >= ? AND (${createdAt} > ? OR key > ?)`);
       // Named, not left to the planner: without statistics it would rather sort the whole generation.
-      const index = indexName(orderSummary.name, generation, orderIndex(byCustomer ? 'customerId' : byStatus ? 'status' : undefined));
+      const index = indexName(orderSummary.name, generation, orderIndex(by));
       statement = this.db
         .prepare(`SELECT doc FROM rm_documents INDEXED BY ${index} WHERE ${where.join(' AND ')} ORDER BY ${createdAt}, key LIMIT ?`)
         .pluck();
@@ -127,9 +192,16 @@ export class ReadModelQueries {
   }
 }
 
-/** order-summary's index led by `field` (then createdAt), or its createdAt index. */
-function orderIndex(field: string | undefined): DocumentIndex {
-  const wanted = field === undefined ? ['createdAt'] : [field, 'createdAt'];
+interface ListFilter {
+  readonly owner: boolean;
+  readonly customer: boolean;
+  readonly status: boolean;
+}
+
+/** order-summary's index for a filter: the owner, then the customer or else the status, then createdAt. */
+function orderIndex(by: ListFilter): DocumentIndex {
+  const field = by.customer ? 'customerId' : by.status ? 'status' : undefined;
+  const wanted = [...(by.owner ? ['clientId'] : []), ...(field === undefined ? [] : [field]), 'createdAt'];
   const index = orderSummary.indexes.find((i) => i.collection === orders.name && i.fields.join() === wanted.join());
   if (!index) throw new Error(`order-summary declares no index on ${wanted.join(', ')}`);
   return index;

@@ -95,7 +95,13 @@ async function lagOf(
   return { events, ms };
 }
 
-/** For GET /ready: failed projections make the instance not ready; rebuilding ones do not (the old generation serves). */
+/**
+ * For GET /ready. A handler that failed is a bug, not an outage: commands and the other reads
+ * still work, and the reads that need that projection answer 503 projection-failed, so the
+ * instance stays ready and the check says what stopped. A projection whose data was built by
+ * newer code than this process runs (blocked) cannot serve at all here: not ready. Rebuilding
+ * ones are ready (the old generation serves).
+ */
 export function readinessOf(statuses: readonly ProjectionStatus[]): { name: string; ok: boolean; detail?: string } {
   const failed = statuses.filter((s) => s.state === 'failed');
   if (failed.length === 0) return { name: 'projections', ok: true };
@@ -107,5 +113,5 @@ export function readinessOf(statuses: readonly ProjectionStatus[]): { name: stri
         : `${s.name}: ${s.detail ?? 'failed'}`;
     })
     .join('; ');
-  return { name: 'projections', ok: false, detail };
+  return { name: 'projections', ok: failed.every((s) => s.detail === undefined), detail };
 }

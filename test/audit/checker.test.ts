@@ -69,6 +69,19 @@ test('over-captured is reported when the total is first passed, not again for ea
   assert.equal(codes(checker), ['over-captured@order-f:2']);
 });
 
+test('amounts at 2^53 − 1: the over-capture is named exactly, and the sums stay exact', () => {
+  const max = Number.MAX_SAFE_INTEGER;
+  const checker = createChecker();
+  checker.visit(fact('order-m', created('m', max)));
+  checker.visit(fact('order-m', captured('m', 'p1', max)));
+  checker.visit(fact('order-m', captured('m', 'p2', 2)));
+  const result = checker.finish();
+  const over = String(2n ** 53n + 1n);
+  assert.equal(result.findings.listed.map((f) => f.message), [`captured ${over} exceeds the order total ${max}`]);
+  assert.equal(result.currencies.EUR, { ordered: String(max), captured: over, orders: 1, payments: 2 });
+  assert.equal(result.counts.orders, { pending: 0, partially_paid: 0, paid: 1 });
+});
+
 test('--as-of keeps each stream a prefix: once past the instant, a stream takes no later event', () => {
   const checker = createChecker({ asOf: 2_500 });
   checker.visit(fact('order-g', created('g'), { time: 1_000 }));

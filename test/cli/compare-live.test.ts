@@ -7,8 +7,12 @@
 import { copyFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { customerActivity } from '../../projections/customer-activity.ts';
+import { dailyTotals } from '../../projections/daily-totals.ts';
 import { projections } from '../../projections/index.ts';
-import { openSqliteStore } from '../../src/eventstore/sqlite-store.ts';
+import { orderSummary } from '../../projections/order-summary.ts';
+import { defineProjection } from '../../projections/projection.ts';
+import { openSqliteStore, type SqliteEventStore } from '../../src/eventstore/sqlite-store.ts';
 import { startProjections } from '../../src/projections/service.ts';
 import { buildLedger, withFile, type Ledger } from '../audit/fixtures.ts';
 import { ledger } from './run.ts';
@@ -82,6 +86,64 @@ test('a read model changed behind the runner: exit 1, with projection, key, fiel
   assert.is(words.code, 1);
   assert.match(words.stdout, new RegExp(`order-summary orders/${order.key} captured: live ${captured + 1}, replayed ${captured}`));
 });
+
+test('a live projection stopped by a failing handler: a finding, exit 1, naming where it stopped', async ({ log }) => {
+  const path = log.copy('failed-live');
+  const store = openSqliteStore(path);
+  const failing = await firstCaptureFrom(store, 700n);
+  // daily-totals as shipped, except that it chokes on one capture half-way through the log.
+  const brokenDaily = defineProjection({
+    name: dailyTotals.name,
+    version: dailyTotals.version,
+    on: {
+      OrderCreated: (e, docs) => dailyTotals.apply(e, docs),
+      PaymentCaptured: (e, docs) => {
+        if (e.position === failing.position) throw new Error('cannot add this capture');
+        return dailyTotals.apply(e, docs);
+      },
+    },
+  });
+  const running = startProjections({
+    store,
+    readModels: store.database,
+    projections: [orderSummary, customerActivity, brokenDaily],
+  });
+  try {
+    const deadline = Date.now() + 20_000;
+    while ((await running.status())[2]!.state !== 'failed' && Date.now() < deadline) await pause(20);
+    const head = (await store.headPosition())!;
+    assert.ok(await running.waitForPosition(head, [orderSummary.name, customerActivity.name], { timeoutMs: 30_000 }));
+  } finally {
+    await running.close();
+    await store.close();
+  }
+  const run = await ledger(['replay', '--store', `sqlite:${path}`, '--compare-live', '--json']);
+  assert.is(run.code, 1, run.stderr);
+  assert.is(run.json.findings.total, 0, 'the log itself is clean');
+  assert.is(run.json.comparison.total, 0, 'up to where it stopped, the failed projection is right');
+  assert.equal(run.json.comparison.liveFailures, [
+    {
+      projection: 'daily-totals',
+      stream: failing.streamId,
+      revision: String(failing.revision),
+      position: String(failing.position),
+      message: 'Error: cannot add this capture',
+    },
+  ]);
+  const words = await ledger(['replay', '--store', `sqlite:${path}`, '--compare-live']);
+  assert.is(words.code, 1);
+  const where = `${failing.streamId}@${failing.revision} \\(position ${failing.position}\\)`;
+  assert.match(words.stdout, new RegExp(`live daily-totals is failed: stopped at ${where}`));
+});
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function firstCaptureFrom(store: SqliteEventStore, position: bigint) {
+  for await (const record of store.readAll({ after: position - 1n })) {
+    if (record.type === 'PaymentCaptured') return record;
+  }
+  throw new Error(`no capture from position ${position} on`);
+}
 
 test('a store whose read models were never built: exit 2, saying where to point', async ({ log }) => {
   const run = await ledger(['replay', '--store', log.url, '--compare-live']);

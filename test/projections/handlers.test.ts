@@ -6,11 +6,11 @@
 import Database from 'better-sqlite3';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { customerActivity, customers } from '../../projections/customer-activity.ts';
-import { dailyTotals } from '../../projections/daily-totals.ts';
+import { clientCustomers, customerActivity, customers } from '../../projections/customer-activity.ts';
+import { clientDays, dailyTotals, days } from '../../projections/daily-totals.ts';
 import { projections } from '../../projections/index.ts';
 import { orderSummary, orders } from '../../projections/order-summary.ts';
-import type { DocumentReader, Projection } from '../../projections/projection.ts';
+import { ownerKey, type DocumentReader, type Projection } from '../../projections/projection.ts';
 import type { OrderEvent } from '../../src/domain/events.ts';
 import type { LedgerEvent } from '../../src/events/codec.ts';
 import { rebuildInto } from '../../src/projections/rebuild.ts';
@@ -70,6 +70,7 @@ test('order-summary: totals, status pending → partially_paid → paid, payment
   const { docs } = await build(log.slice(0, 3), [orderSummary]);
   assert.equal(docOf(docs, 'order-summary', orders.name, 'a'), {
     orderId: 'a',
+    clientId: 'c',
     customerId: 'alice',
     currency: 'EUR',
     total: 1_000,
@@ -94,33 +95,77 @@ test('order-summary: totals, status pending → partially_paid → paid, payment
   assert.is((docOf(all.docs, 'order-summary', orders.name, 'z') as { status: string }).status, 'paid', 'a zero-total order owes nothing');
 });
 
-test('customer-activity: orders counted, per-currency ordered and captured, captures found through the order', async () => {
+test('customer-activity: orders counted, per-currency sums (decimal strings), captures via the order', async () => {
   const { docs } = await build(sampleLog(), [customerActivity]);
-  assert.equal(docOf(docs, 'customer-activity', customers.name, 'alice'), {
+  const alice = {
     customerId: 'alice',
     orders: 2,
     currencies: [
-      { currency: 'EUR', ordered: 1_000, captured: 1_000 },
-      { currency: 'USD', ordered: 500, captured: 100 },
+      { currency: 'EUR', ordered: '1000', captured: '1000' },
+      { currency: 'USD', ordered: '500', captured: '100' },
     ],
     firstOrderAt: '2024-05-01T23:30:00.000Z',
     lastActivityAt: '2024-05-03T10:00:00.123Z',
     position: '6',
-  });
+  };
+  assert.equal(docOf(docs, 'customer-activity', customers.name, 'alice'), alice);
+  // Every event here is client c's, so c's own view of the customer is the same document.
+  assert.equal(docOf(docs, 'customer-activity', clientCustomers.name, 'c|alice'), alice);
   assert.equal((docOf(docs, 'customer-activity', customers.name, 'bob') as { orders: number }).orders, 1);
 });
 
 test('daily-totals: per UTC day and currency, counts and sums', async () => {
   const { docs } = await build(sampleLog(), [dailyTotals]);
+  const row = (day: string, currency: string, created: number, ordered: string, payments: number, paid: string) => ({
+    day,
+    currency,
+    ordersCreated: created,
+    amountOrdered: ordered,
+    paymentsCaptured: payments,
+    amountCaptured: paid,
+  });
+  const expected = [
+    row('2024-05-01', 'EUR', 1, '1000', 0, '0'),
+    row('2024-05-01', 'USD', 1, '500', 0, '0'),
+    row('2024-05-02', 'EUR', 1, '0', 2, '1000'),
+    row('2024-05-03', 'USD', 0, '0', 1, '100'),
+  ];
+  const of = (collection: string) => docs['daily-totals']!.filter((d) => d.collection === collection);
+  assert.equal(of(days.name).map((d) => d.doc), expected);
   assert.equal(
-    docs['daily-totals']!.map((d) => d.doc),
-    [
-      { day: '2024-05-01', currency: 'EUR', ordersCreated: 1, amountOrdered: 1_000, paymentsCaptured: 0, amountCaptured: 0 },
-      { day: '2024-05-01', currency: 'USD', ordersCreated: 1, amountOrdered: 500, paymentsCaptured: 0, amountCaptured: 0 },
-      { day: '2024-05-02', currency: 'EUR', ordersCreated: 1, amountOrdered: 0, paymentsCaptured: 2, amountCaptured: 1_000 },
-      { day: '2024-05-03', currency: 'USD', ordersCreated: 0, amountOrdered: 0, paymentsCaptured: 1, amountCaptured: 100 },
-    ],
+    of(days.name).map((d) => d.key),
+    ['2024-05-01|EUR', '2024-05-01|USD', '2024-05-02|EUR', '2024-05-03|USD'],
   );
+  assert.equal(of(clientDays.name).map((d) => d.doc), expected, "client c's own totals: all of them");
+  assert.equal(of(clientDays.name).map((d) => d.key.split('|')[0]), ['c', 'c', 'c', 'c']);
+});
+
+test('amounts an earlier version stored (up to 2^53 − 1) still project; their sums are exact past 2^53', async () => {
+  position = 0n;
+  revisions.clear();
+  const max = Number.MAX_SAFE_INTEGER;
+  const log = [
+    created('2024-05-01T10:00:00.000Z', 'h1', 'whale', 'EUR', max),
+    created('2024-05-01T11:00:00.000Z', 'h2', 'whale', 'EUR', max),
+    captured('2024-05-01T12:00:00.000Z', 'h1', 'p1', max, 'EUR'),
+    captured('2024-05-01T13:00:00.000Z', 'h2', 'p2', max, 'EUR'),
+  ];
+  const { summary, docs } = await build(log);
+  assert.equal(summary.failures, []);
+  const sum = String(2n * BigInt(max));
+  const whale = docOf(docs, 'customer-activity', customers.name, 'whale') as { currencies: unknown[] };
+  assert.equal(whale.currencies, [{ currency: 'EUR', ordered: sum, captured: sum }]);
+  const day = docOf(docs, 'daily-totals', days.name, '2024-05-01|EUR') as Record<string, unknown>;
+  assert.equal([day.amountOrdered, day.amountCaptured], [sum, sum]);
+  assert.is((docOf(docs, 'order-summary', orders.name, 'h1') as { outstanding: number }).outstanding, 0);
+});
+
+test('owner key segments: distinct clients never share one, and none holds the separator', () => {
+  const clients = ['alice', 'a|b', 'a%7Cb', 'a%b', '\ud800', 'x|2024-05-01|EUR'];
+  const keys = clients.map(ownerKey);
+  assert.is(new Set(keys).size, clients.length);
+  assert.ok(keys.every((key) => !key.includes('|')));
+  assert.is(ownerKey('alice'), 'alice');
 });
 
 test('handlers are pure: they never modify the documents they read or update', async () => {

@@ -16,10 +16,12 @@ import { caughtUp, cleanPass, snapshot, withClosing, writeOrders } from './suppo
 const test = suite('projections: version bump');
 const dir = tempDir('projections-version');
 
-/** order-summary v2: the same documents plus a field only v2 writes. */
+/** order-summary's next version: the same documents plus a field only it writes. */
+const V1 = orderSummary.version;
+const V2 = V1 + 1;
 const orderSummaryV2: Projection = {
   ...orderSummary,
-  version: 2,
+  version: V2,
   apply: (event, docs) =>
     orderSummary.apply(event, docs).map((change) => ({
       ...change,
@@ -39,7 +41,7 @@ test('v2 is built beside v1 while v1 keeps serving (and stays live), then swappe
     const v1 = startProjections({ store, readModels: path, projections: [orderSummary] });
     closeLater(() => v1.close());
     await caughtUp(v1, store);
-    assert.not.ok('builtBy' in (v1.queries.order('o3') ?? {}));
+    assert.not.ok('builtBy' in (v1.queries.order('o3', undefined) ?? {}));
 
     const seenDuringRebuild: Array<{ builtBy: unknown; state: string; serving?: number; rebuilding?: number }> = [];
     let v2Batches = 0;
@@ -54,7 +56,7 @@ test('v2 is built beside v1 while v1 keeps serving (and stays live), then swappe
         // Mid-rebuild: both processes' reads still answer from v1, and a write lands meanwhile.
         const [status] = await v2.status();
         seenDuringRebuild.push({
-          builtBy: (v2.queries.order('o3') as unknown as Record<string, unknown>).builtBy,
+          builtBy: (v2.queries.order('o3', undefined) as unknown as Record<string, unknown>).builtBy,
           state: status!.state,
           ...(status!.serving && { serving: status!.serving.version }),
           ...(status!.rebuilding && { rebuilding: status!.rebuilding.version }),
@@ -65,13 +67,16 @@ test('v2 is built beside v1 while v1 keeps serving (and stays live), then swappe
     closeLater(() => v2.close());
     await caughtUp(v2, store);
     assert.ok(seenDuringRebuild.length >= 3, 'the rebuild took several batches');
-    for (const seen of seenDuringRebuild) assert.equal(seen, { builtBy: undefined, state: 'rebuilding', serving: 1, rebuilding: 2 });
+    for (const seen of seenDuringRebuild) {
+      assert.equal(seen, { builtBy: undefined, state: 'rebuilding', serving: V1, rebuilding: V2 });
+    }
 
-    assert.is((v2.queries.order('o3') as unknown as Record<string, unknown>).builtBy, 'v2');
-    assert.is((v1.queries.order('during1') as unknown as Record<string, unknown>).builtBy, 'v2', 'the write made during the rebuild is in v2');
+    assert.is((v2.queries.order('o3', undefined) as unknown as Record<string, unknown>).builtBy, 'v2');
+    const during = v1.queries.order('during1', undefined) as unknown as Record<string, unknown>;
+    assert.is(during.builtBy, 'v2', 'the write made during the rebuild is in v2');
     const [after] = await v2.status();
     assert.is(after!.state, 'running');
-    assert.is(after!.serving!.version, 2);
+    assert.is(after!.serving!.version, V2);
     assert.is(after!.rebuilding, undefined);
 
     // v1's runner notices at its next batch that newer code owns the projection, and stops.
@@ -81,7 +86,7 @@ test('v2 is built beside v1 while v1 keeps serving (and stays live), then swappe
     while (v1.engine.blocked.size === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     const [blocked] = await v1.status();
     assert.is(blocked!.state, 'failed');
-    assert.match(blocked!.detail ?? '', /built by version 2; this process runs version 1/);
+    assert.match(blocked!.detail ?? '', new RegExp(`built by version ${V2}; this process runs version ${V1}`));
 
     // The old generation's documents go; what is served equals one clean v2 pass over the log.
     const db = v2.readModels.db;
@@ -107,7 +112,7 @@ test('a fresh projection serves nothing until its first build is complete', () =
       afterBatch: () => {
         if (observed !== 'not observed') return;
         try {
-          observed = running.queries.order('o1');
+          observed = running.queries.order('o1', undefined);
         } catch (error) {
           observed = (error as Error).name;
         }
@@ -116,7 +121,7 @@ test('a fresh projection serves nothing until its first build is complete', () =
     closeLater(() => running.close());
     await caughtUp(running, store);
     assert.is(observed, 'ProjectionNotServingError');
-    assert.ok(running.queries.order('o1'));
+    assert.ok(running.queries.order('o1', undefined));
   }));
 
 test.run();

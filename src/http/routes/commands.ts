@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { derivedOrderId, derivedPaymentId } from '../../commands/derived-ids.ts';
 import type { CommandOutcome } from '../../commands/handler.ts';
 import { requestFingerprint } from '../../commands/idempotency-key.ts';
-import { checkOrderTotal, type OrderCommand, OrderDetails } from '../../domain/commands.ts';
+import { type OrderCommand, OrderRequest, RequestedAmount } from '../../domain/commands.ts';
 import { type OrderEvent, OrderLine, PaymentCapturedData } from '../../domain/events.ts';
 import type { CommandContext, EventMetadata } from '../../events/metadata.ts';
 import { etagOf, optionalIdempotencyKey, parseIfMatch, requiredIdempotencyKey } from '../headers.ts';
@@ -29,13 +29,17 @@ const CommandHeaders = z.looseObject({
 });
 
 /** Exported for the benchmark's no-op ceiling, which must validate exactly the same bodies. */
-export const OrderBody = OrderDetails.superRefine(checkOrderTotal);
-
-export const PaymentBody = z.strictObject({
-  paymentId: PaymentCapturedData.shape.paymentId.optional().describe('omit it to derive the id from Idempotency-Key'),
-  amount: PaymentCapturedData.shape.amount,
-  currency: PaymentCapturedData.shape.currency,
+export const OrderBody = OrderRequest.meta({
+  examples: [{ customerId: 'cust-42', currency: 'EUR', lines: [{ sku: 'BOOK-1', quantity: 2, unitPrice: 1999 }] }],
 });
+
+export const PaymentBody = z
+  .strictObject({
+    paymentId: PaymentCapturedData.shape.paymentId.optional().describe('omit it to derive the id from Idempotency-Key'),
+    amount: RequestedAmount,
+    currency: PaymentCapturedData.shape.currency,
+  })
+  .meta({ examples: [{ paymentId: 'pay-1', amount: 3998, currency: 'EUR' }] });
 
 const OrderResponse = z.object({
   orderId: z.string(),

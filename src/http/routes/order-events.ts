@@ -1,11 +1,14 @@
 /**
  * GET /orders/:orderId/events: the order's stream as stored, for audits. It reads the event
- * store itself, not a projection, so it shows the record even when read models lag.
+ * store itself, not a projection, so it shows the record even when read models lag. Only the
+ * order's owner (or a caller who reads every client's data) sees it; anyone else gets the answer
+ * for a missing order.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { orderStreamId } from '../../domain/ids.ts';
 import { decodeEvent } from '../../events/codec.ts';
+import type { RecordedEvent } from '../../eventstore/port.ts';
 import { etagOf } from '../headers.ts';
 import { Problem } from '../problem.ts';
 import { DecimalString, OrderIdParams, problemResponses } from '../schemas.ts';
@@ -29,12 +32,20 @@ const StreamResponse = z.object({
   ),
 });
 
+/**
+ * The owner is the client recorded on the stream's OrderCreated. Read from the raw record, before
+ * decoding, so a stream that fails its schema is reported as corrupt to its owner only.
+ */
+function ownedBy(first: RecordedEvent, clientId: string): boolean {
+  return first.type === 'OrderCreated' && first.metadata.clientId === clientId;
+}
+
 export const orderEventRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/orders/:orderId/events',
     {
       schema: {
-        summary: "The order's raw event stream, from the event store",
+        summary: "The order's raw event stream, from the event store (your own orders only; an auditor's: every order)",
         params: OrderIdParams,
         response: { 200: StreamResponse, ...problemResponses('validation-failed', 'unauthorized', 'order-not-found', 'store-unavailable', 'event-corrupt') },
       },
@@ -44,7 +55,9 @@ export const orderEventRoutes: FastifyPluginAsyncZod = async (app) => {
       const streamId = orderStreamId(orderId);
       const records = await app.ledger.store.readStream(streamId);
       const head = records[records.length - 1];
-      if (!head) throw new Problem('order-not-found', `order ${orderId} does not exist`);
+      if (!head || !(request.readsAll || ownedBy(records[0]!, request.clientId))) {
+        throw new Problem('order-not-found', `order ${orderId} does not exist`);
+      }
       // Served only if every record still satisfies its schema, as the handler refuses to decide on one that does not.
       for (const record of records) decodeEvent(record);
       reply.header('etag', etagOf(head.revision));

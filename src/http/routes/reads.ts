@@ -2,7 +2,9 @@
  * The read endpoints, answered from the projections' read models. Every read accepts
  * `minPosition` (query) or `X-Min-Position` (header): it first waits, bounded, until each
  * projection it reads has applied the log up to that position, so a client reads its own write;
- * past the bound it answers 503 projection-lagging with Retry-After.
+ * past the bound it answers 503 projection-lagging with Retry-After. A read shows the caller's
+ * own orders only (request.readsAll: every client's), and a projection stopped by a failing
+ * handler answers 503 projection-failed instead of stale data.
  */
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -11,8 +13,14 @@ import { customerActivity } from '../../../projections/customer-activity.ts';
 import { dailyTotals } from '../../../projections/daily-totals.ts';
 import { orderSummary } from '../../../projections/order-summary.ts';
 import { EntityId } from '../../domain/ids.ts';
-import { addMinorUnits, Currency } from '../../domain/money.ts';
-import { InvalidCursorError, ProjectionNotServingError, type ReadModelQueries } from '../../projections/queries.ts';
+import { addToSum, Currency, subtractSums } from '../../domain/money.ts';
+import {
+  InvalidCursorError,
+  ProjectionFailedError,
+  ProjectionNotServingError,
+  type Owner,
+  type ReadModelQueries,
+} from '../../projections/queries.ts';
 import type { GenerationStatus, ProjectionStatus } from '../../projections/status.ts';
 import type { WaitForPosition } from '../../projections/wait.ts';
 import { etagOf } from '../headers.ts';
@@ -38,7 +46,10 @@ const ConsistencyHeaders = z.looseObject({
   'x-min-position': DecimalString.optional().describe('the same as the minPosition query parameter'),
 });
 
-const Money = z.number().int().describe('integer minor units');
+const Money = z.number().int().describe('integer minor units of one order (exact)');
+const MoneySum = DecimalString.describe(
+  'integer minor units summed across orders, as a decimal string: exact at any size',
+);
 const OrderStatus = z.enum(['pending', 'partially_paid', 'paid']);
 
 const OrderSummaryResponse = z.object({
@@ -66,7 +77,7 @@ const OrderListQuery = ConsistencyQuery.extend({
 const CustomerResponse = z.object({
   customerId: z.string(),
   orders: z.number().int(),
-  currencies: z.array(z.object({ currency: z.string(), ordered: Money, captured: Money, outstanding: Money })),
+  currencies: z.array(z.object({ currency: z.string(), ordered: MoneySum, captured: MoneySum, outstanding: MoneySum })),
   firstOrderAt: z.string(),
   lastActivityAt: z.string(),
 });
@@ -75,9 +86,9 @@ const Day = z.iso.date().describe('YYYY-MM-DD (UTC)');
 const DailyQuery = ConsistencyQuery.extend({ from: Day, to: Day, currency: Currency.optional() });
 const DayTotals = z.object({
   ordersCreated: z.number().int(),
-  amountOrdered: Money,
+  amountOrdered: MoneySum,
   paymentsCaptured: z.number().int(),
-  amountCaptured: Money,
+  amountCaptured: MoneySum,
 });
 const DailyResponse = z.object({
   from: z.string(),
@@ -106,17 +117,20 @@ const ProjectionsResponse = z.object({
   ),
 });
 
-const READ_PROBLEMS = ['validation-failed', 'unauthorized', 'projection-lagging'] as const;
+// projection-lagging and projection-failed share 503: one OpenAPI entry documents both.
+const READ_PROBLEMS = ['validation-failed', 'unauthorized', 'projection-lagging', 'projection-failed'] as const;
 
 export function readRoutes(deps: ReadRoutesDeps): FastifyPluginAsyncZod {
   const defaultWaitMs = deps.defaultWaitMs ?? 2_000;
 
-  /** Waits for minPosition (if any), then runs the query; the read model's own errors become problems. */
+  /** Waits for minPosition (if any), then runs the query. */
   async function consistentRead<T>(request: FastifyRequest, projections: readonly string[], query: () => T): Promise<T> {
     const { minPosition, waitMs } = request.query as z.infer<typeof ConsistencyQuery>;
     const header = (request.headers as z.infer<typeof ConsistencyHeaders>)['x-min-position'];
     const wanted = [minPosition, header].filter((p) => p !== undefined).map((p) => BigInt(p));
     if (wanted.length > 0) {
+      // A stopped projection will never reach the position: say so now rather than after the wait.
+      rethrowAsProblem(request, () => deps.queries.checkNotFailed(projections));
       const position = wanted.reduce((a, b) => (a > b ? a : b));
       const timeoutMs = waitMs ?? defaultWaitMs;
       if (!(await deps.waitForPosition(position, projections, { timeoutMs }))) {
@@ -126,15 +140,7 @@ export function readRoutes(deps: ReadRoutesDeps): FastifyPluginAsyncZod {
         });
       }
     }
-    try {
-      return query();
-    } catch (error) {
-      if (error instanceof ProjectionNotServingError) throw new Problem('projection-lagging', error.message, { retryAfterSeconds: 1 });
-      if (error instanceof InvalidCursorError) {
-        throw new Problem('validation-failed', error.message, { errors: [{ path: 'query.cursor', message: error.message }] });
-      }
-      throw error;
-    }
+    return rethrowAsProblem(request, query);
   }
 
   return async (app) => {
@@ -151,7 +157,8 @@ export function readRoutes(deps: ReadRoutesDeps): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const { orderId } = request.params;
-        const order = await consistentRead(request, [orderSummary.name], () => deps.queries.order(orderId));
+        const owner = ownerOf(request);
+        const order = await consistentRead(request, [orderSummary.name], () => deps.queries.order(orderId, owner));
         if (!order) throw new Problem('order-not-found', `order ${orderId} does not exist (or the read model has not seen it yet: pass minPosition)`);
         const etag = etagOf(BigInt(order.revision));
         reply.header('etag', etag);
@@ -174,6 +181,7 @@ export function readRoutes(deps: ReadRoutesDeps): FastifyPluginAsyncZod {
         const { customerId, status, limit, cursor } = request.query;
         return consistentRead(request, [orderSummary.name], () =>
           deps.queries.orders({
+            owner: ownerOf(request),
             limit,
             ...(customerId !== undefined && { customerId }),
             ...(status !== undefined && { status }),
@@ -187,7 +195,9 @@ export function readRoutes(deps: ReadRoutesDeps): FastifyPluginAsyncZod {
       '/customers/:customerId',
       {
         schema: {
-          summary: "A customer's activity: orders placed, and per currency the amounts ordered, captured and outstanding",
+          summary:
+            "A customer's activity in your orders (an auditor's: in every client's, summed): " +
+            'orders placed, and per currency the amounts ordered, captured and outstanding',
           params: z.object({ customerId: EntityId }),
           querystring: ConsistencyQuery,
           headers: ConsistencyHeaders,
@@ -196,11 +206,20 @@ export function readRoutes(deps: ReadRoutesDeps): FastifyPluginAsyncZod {
       },
       async (request) => {
         const { customerId } = request.params;
-        const customer = await consistentRead(request, [customerActivity.name], () => deps.queries.customer(customerId));
+        const owner = ownerOf(request);
+        const customer = await consistentRead(request, [customerActivity.name], () =>
+          deps.queries.customer(customerId, owner),
+        );
         if (!customer) throw new Problem('customer-not-found', `no order names customer ${customerId}`);
         return {
           ...customer,
-          currencies: customer.currencies.map((c) => ({ ...c, outstanding: c.ordered - c.captured })),
+          currencies: customer.currencies.map((c) => ({
+            currency: c.currency,
+            // Generations built before sums became strings hold numbers (exact: each was a safe integer).
+            ordered: String(c.ordered),
+            captured: String(c.captured),
+            outstanding: subtractSums(c.ordered, c.captured),
+          })),
         };
       },
     );
@@ -209,7 +228,9 @@ export function readRoutes(deps: ReadRoutesDeps): FastifyPluginAsyncZod {
       '/reports/daily',
       {
         schema: {
-          summary: 'Per UTC day and currency: orders created and payments captured, counted and summed (days without activity are left out)',
+          summary:
+            "Per UTC day and currency, over your orders (an auditor: every client's): orders created and " +
+            'payments captured, counted and summed (days without activity are left out)',
           querystring: DailyQuery,
           headers: ConsistencyHeaders,
           response: { 200: DailyResponse, ...problemResponses(...READ_PROBLEMS) },
@@ -222,8 +243,12 @@ export function readRoutes(deps: ReadRoutesDeps): FastifyPluginAsyncZod {
           const message = `to must be on or after from, at most ${MAX_REPORT_DAYS} days in all`;
           throw new Problem('validation-failed', message, { errors: [{ path: 'query.to', message }] });
         }
-        const rows = await consistentRead(request, [dailyTotals.name], () => deps.queries.daily(from, to, currency));
-        return { from, to, days: rows, totals: totalsByCurrency(rows) };
+        const owner = ownerOf(request);
+        const rows = await consistentRead(request, [dailyTotals.name], () =>
+          deps.queries.daily(from, to, currency, owner),
+        );
+        const days = rows.map((row) => ({ ...dayTotals(row), day: row.day }));
+        return { from, to, days, totals: totalsByCurrency(days) };
       },
     );
 
@@ -263,18 +288,73 @@ function generationJson(generation: GenerationStatus | undefined) {
   };
 }
 
+/** Runs a read-model query; the read model's own errors become problems. */
+function rethrowAsProblem<T>(request: FastifyRequest, query: () => T): T {
+  try {
+    return query();
+  } catch (error) {
+    if (error instanceof ProjectionNotServingError) {
+      throw new Problem('projection-lagging', error.message, { retryAfterSeconds: 1 });
+    }
+    if (error instanceof ProjectionFailedError) throw projectionFailed(error, request.readsAll);
+    if (error instanceof InvalidCursorError) {
+      const errors = [{ path: 'query.cursor', message: error.message }];
+      throw new Problem('validation-failed', error.message, { errors });
+    }
+    throw error;
+  }
+}
+
+/** Whose orders the caller may read: its own, or with readsAll (an auditor, or auth off) every client's. */
+const ownerOf = (request: FastifyRequest): Owner => (request.readsAll ? undefined : request.clientId);
+
+/**
+ * A failed projection answers with where it stopped; the event's stream and the handler's message
+ * may name another client's order, so only a caller who reads every client's data gets them.
+ */
+function projectionFailed(error: ProjectionFailedError, readsAll: boolean): Problem {
+  const { projection, failure } = error;
+  const detail = readsAll
+    ? error.message
+    : `${projection} stopped at position ${failure.position}: ` +
+      'its handler failed on an event (operators: GET /projections)';
+  return new Problem('projection-failed', detail, { projection, position: failure.position.toString() });
+}
+
 type Totals = z.infer<typeof DayTotals> & { currency: string };
+
+interface StoredSums {
+  readonly amountOrdered: string | number;
+  readonly amountCaptured: string | number;
+}
+
+/** A day's document as the response shows it; generations from before sums were strings hold numbers. */
+function dayTotals(row: Omit<Totals, 'amountOrdered' | 'amountCaptured'> & StoredSums): Totals {
+  return {
+    currency: row.currency,
+    ordersCreated: row.ordersCreated,
+    amountOrdered: String(row.amountOrdered),
+    paymentsCaptured: row.paymentsCaptured,
+    amountCaptured: String(row.amountCaptured),
+  };
+}
 
 function totalsByCurrency(rows: readonly Totals[]): Totals[] {
   const sums = new Map<string, Totals>();
   for (const row of rows) {
-    const sum = sums.get(row.currency) ?? { currency: row.currency, ordersCreated: 0, amountOrdered: 0, paymentsCaptured: 0, amountCaptured: 0 };
+    const sum = sums.get(row.currency) ?? {
+      currency: row.currency,
+      ordersCreated: 0,
+      amountOrdered: '0',
+      paymentsCaptured: 0,
+      amountCaptured: '0',
+    };
     sums.set(row.currency, {
       currency: row.currency,
       ordersCreated: sum.ordersCreated + row.ordersCreated,
-      amountOrdered: addMinorUnits(sum.amountOrdered, row.amountOrdered),
+      amountOrdered: addToSum(sum.amountOrdered, row.amountOrdered),
       paymentsCaptured: sum.paymentsCaptured + row.paymentsCaptured,
-      amountCaptured: addMinorUnits(sum.amountCaptured, row.amountCaptured),
+      amountCaptured: addToSum(sum.amountCaptured, row.amountCaptured),
     });
   }
   return [...sums.values()].sort((a, b) => (a.currency < b.currency ? -1 : 1));
