@@ -11,6 +11,7 @@ import { type ZodTypeProvider, serializerCompiler, validatorCompiler } from 'fas
 import { pino } from 'pino';
 import { createDispatcher, type Dispatch } from '../commands/dispatcher.ts';
 import { createCommandHandler, type CommandHandlerOptions } from '../commands/handler.ts';
+import { createKeyedRunner } from '../commands/key-binding.ts';
 import type { Config } from '../config.ts';
 import { instrumentAppends } from '../eventstore/instrumented-store.ts';
 import type { EventStore } from '../eventstore/port.ts';
@@ -51,7 +52,7 @@ export interface BuildAppOptions {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any plugin options and type provider
   readonly extraRoutes?: readonly FastifyPluginAsync<any, RawServerDefault, any>[];
   readonly readiness?: readonly ReadinessCheck[];
-  /** Retry bounds and clock for the command handler (tests). */
+  /** Retry bounds, clock and key-binding protocol for the command handler (tests). */
   readonly commandHandler?: Omit<CommandHandlerOptions, 'onConflict'>;
 }
 
@@ -62,10 +63,12 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
   const { store, config } = options;
   const auth = resolveAuthPolicy(config);
   const metrics = createMetrics(store.kind);
-  const handle = createCommandHandler(instrumentAppends(store, metrics.observeAppend), {
+  const instrumented = instrumentAppends(store, metrics.observeAppend);
+  const handle = createCommandHandler(instrumented, {
     ...options.commandHandler,
     onConflict: () => metrics.countCommand('retried_on_conflict'),
   });
+  const run = createKeyedRunner(instrumented, handle, options.commandHandler?.now);
 
   const app = Fastify({
     loggerInstance: options.logger ?? (pino({ level: config.LOG_LEVEL }) as FastifyBaseLogger),
@@ -87,7 +90,7 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
     store,
     config,
     metrics,
-    dispatch: createDispatcher(store, handle, metrics.countCommand),
+    dispatch: createDispatcher(run, metrics.countCommand),
     readiness: [...(options.readiness ?? [])],
   } satisfies LedgerServices);
 
