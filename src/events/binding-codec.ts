@@ -56,18 +56,25 @@ export function encodeKeyBinding(streamId: string, bound: IdempotencyKeyBound, c
   return { id: deterministicEventId(streamId, scope, fingerprint, 0), type: event.type, data, metadata: { ...metadata, hash } };
 }
 
-export function decodeKeyBinding(record: RecordedEvent): IdempotencyKeyBound {
+/** The binding's schema and its place (the stream of its client and key), without the hash check. */
+export function parseKeyBinding(record: RecordedEvent): IdempotencyKeyBound {
   const event = IdempotencyKeyBound.safeParse({ type: record.type, data: record.data });
   if (!event.success) throw new CorruptEventError(record.streamId, record.revision, `binding: ${event.error.message}`);
   const metadata = EventMetadata.safeParse(record.metadata);
   if (!metadata.success) throw new CorruptEventError(record.streamId, record.revision, `binding metadata: ${metadata.error.message}`);
-  if (eventHash(record) !== metadata.data.hash || (record.revision === 0n && metadata.data.prevHash !== '')) {
-    throw new CorruptEventError(record.streamId, record.revision, 'the binding no longer matches its hash');
-  }
   if (record.streamId !== keyBindingStreamId(event.data.data.clientId, event.data.data.idempotencyKey)) {
     throw new CorruptEventError(record.streamId, record.revision, 'the binding names another client or key than its stream');
   }
   return event.data;
+}
+
+/** A binding a command may trust: its schema, its place, and its hash. */
+export function decodeKeyBinding(record: RecordedEvent): IdempotencyKeyBound {
+  const binding = parseKeyBinding(record);
+  if (eventHash(record) !== record.metadata.hash || (record.revision === 0n && record.metadata.prevHash !== '')) {
+    throw new CorruptEventError(record.streamId, record.revision, 'the binding no longer matches its hash');
+  }
+  return binding;
 }
 
 /** A binding stream, as a command must see it before trusting it: every record checked. */

@@ -3,6 +3,7 @@
  * doubled, no order captured beyond its total.
  */
 import type { EventStore } from '../../src/eventstore/port.ts';
+import { KEY_BOUND_TYPE } from '../../src/events/binding-codec.ts';
 import { decodeEvent } from '../../src/events/codec.ts';
 import type { ClientRecord } from './payment-client.ts';
 
@@ -25,6 +26,7 @@ export async function checkLedger(store: EventStore, clients: readonly ClientRec
   const orders = new Map<string, { total: number; captured: number }>();
   let events = 0;
   for await (const record of store.readAll()) {
+    if (record.type === KEY_BOUND_TYPE) continue;
     const { event, metadata } = decodeEvent(record);
     events += 1;
     if (metadata.idempotencyKey !== undefined) {
