@@ -147,7 +147,11 @@ async function keyedCreateThenCapture(url: string, seconds: number, connections:
     {
       method: 'POST',
       body: JSON.stringify({ amount: 250, currency: 'EUR' }),
-      setupRequest: (request, context) => ({ ...request, headers: keyed(), path: `/orders/${String(context.orderId)}/payments` }),
+      setupRequest: (request, context) => ({
+        ...request,
+        headers: keyed(),
+        path: `/orders/${String(context.orderId)}/payments`,
+      }),
     },
   ];
   return throughput(await autocannon({ url, connections, duration: seconds, requests }));

@@ -37,7 +37,7 @@ const ApiKeys = z.string().transform((text, ctx) => {
     const separator = entry.indexOf(':');
     const clientId = entry.slice(0, separator);
     if (separator <= 0 || !CLIENT_ID.test(clientId)) {
-      return fail('entries must be clientId:secret or clientId:secret:auditor, the client id 1-64 of A-Z a-z 0-9 _ . -');
+      return fail('entries must be clientId:secret or clientId:secret:auditor (client ids: 1-64 of A-Z a-z 0-9 _ . -)');
     }
     let secret = entry.slice(separator + 1);
     const role = ROLE_SUFFIX.exec(secret)?.[1] as ClientRole | undefined;
@@ -46,7 +46,8 @@ const ApiKeys = z.string().transform((text, ctx) => {
       return fail(`the secret of client ${clientId} must be at least 16 printable characters without spaces or commas`);
     }
     if (keys.has(clientId)) return fail(`client ${clientId} is listed twice in LEDGER_API_KEYS`);
-    if ([...keys.values()].some((key) => key.secret === secret)) return fail(`two clients share a secret (${clientId})`);
+    const shared = [...keys.values()].some((key) => key.secret === secret);
+    if (shared) return fail(`two clients share a secret (${clientId})`);
     keys.set(clientId, { secret, role: role ?? 'client' });
   }
   return keys;

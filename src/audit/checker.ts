@@ -19,7 +19,10 @@ export interface CheckerResult {
     readonly eventsAfterAsOf: number;
     readonly orders: Readonly<Record<OrderStatus, number>>;
   };
-  /** Idempotency-Key bindings: how many, how many name an effect not (yet) in the log, and keyed events from before bindings. */
+  /**
+   * Idempotency-Key bindings: how many, how many name an effect not (yet) in the log, and how many
+   * keyed events were written before bindings existed.
+   */
   readonly keys: { readonly bindings: number; readonly pending: number; readonly legacyKeyedEvents: number };
   readonly currencies: Readonly<Record<string, CurrencyTotals>>;
   readonly daily: readonly DailyCaptured[];
@@ -46,6 +49,9 @@ interface OrderTotals {
   readonly payments: string[];
 }
 
+type OrderFacts = Extract<EventFacts['event'], { type: 'OrderCreated' | 'PaymentCaptured' }>;
+type BindingFacts = Extract<EventFacts['event'], { type: 'KeyBound' }>;
+
 interface StreamState {
   /** A number, not a bigint: compared and advanced once per event, and no stream nears 2^53 events. */
   nextRevision: number;
@@ -63,7 +69,7 @@ export function createChecker(options: CheckerOptions = {}) {
   const ids = new IdSet();
   const totals = new LedgerTotals();
   /** Bindings seen before their effect (the normal order), by the effect's event id; few at a time. */
-  const awaiting = new Map<string, { binding: Extract<EventFacts['event'], { type: 'KeyBound' }>; stream: string }[]>();
+  const awaiting = new Map<string, { binding: BindingFacts; stream: string }[]>();
   let bindings = 0;
   let legacyKeyed = 0;
   let events = 0;
@@ -88,23 +94,26 @@ export function createChecker(options: CheckerOptions = {}) {
     else checkEvent(f, state);
   }
 
-  function visitBinding(f: EventFacts, binding: Extract<EventFacts['event'], { type: 'KeyBound' }>): void {
+  function visitBinding(f: EventFacts, binding: BindingFacts): void {
     bindings += 1;
     if (!ids.has(binding.effectEventId)) {
-      awaiting.set(binding.effectEventId, [...(awaiting.get(binding.effectEventId) ?? []), { binding, stream: f.stream }]);
+      const named = awaiting.get(binding.effectEventId) ?? [];
+      awaiting.set(binding.effectEventId, [...named, { binding, stream: f.stream }]);
       return;
     }
     // Bound after its effect (an effect written before keys were bound, or by another request):
     // what the checker still holds of that stream is the order, its owner and its payment ids.
     const order = streams.get(binding.effectStream)?.order;
     const names = order && (binding.paymentId === '' || order.payments.includes(binding.paymentId));
-    if (!order || !names || order.owner !== binding.clientId || orderStreamId(binding.orderId) !== binding.effectStream) {
-      findings.add('binding-mismatch', at(f), `the binding names event ${binding.effectEventId} in ${binding.effectStream}, which is not its client's effect`);
+    const inPlace = orderStreamId(binding.orderId) === binding.effectStream;
+    if (!order || !names || order.owner !== binding.clientId || !inPlace) {
+      const effect = `event ${binding.effectEventId} in ${binding.effectStream}`;
+      findings.add('binding-mismatch', at(f), `the binding names ${effect}, which is not its client's effect`);
     }
   }
 
   /** An order event against the bindings that named it before it was written, and its own key binding. */
-  function checkOrigin(f: EventFacts, e: Extract<EventFacts['event'], { type: 'OrderCreated' | 'PaymentCaptured' }>): void {
+  function checkOrigin(f: EventFacts, e: OrderFacts): void {
     if (e.keyed && e.keyBinding === '') legacyKeyed += 1;
     const named = awaiting.get(f.id) ?? [];
     awaiting.delete(f.id);
@@ -116,10 +125,10 @@ export function createChecker(options: CheckerOptions = {}) {
         binding.effectRequestHash === e.requestHash &&
         binding.orderId === e.orderId &&
         binding.paymentId === paymentId;
-      if (!same) findings.add('binding-mismatch', at(f), 'a key binding names this event, but the event is not the effect the binding records');
+      if (!same) findings.add('binding-mismatch', at(f), 'a key binding names this event, not the effect it records');
     }
     if (e.keyBinding !== '' && !named.some((n) => n.stream === e.keyBinding)) {
-      findings.add('key-unbound', at(f), `written under key binding ${e.keyBinding}, which no earlier binding event matches`);
+      findings.add('key-unbound', at(f), `written under key binding ${e.keyBinding}, which no earlier binding matches`);
     }
   }
 
@@ -209,8 +218,9 @@ export function createChecker(options: CheckerOptions = {}) {
     for (const stream of heads) digest.update(`${stream} ${streams.get(stream)!.headHash}\n`);
     return {
       counts: { streams: heads.length, events, eventsAfterAsOf: afterAsOf, orders },
-      // A binding whose effect is not in the log is pending (a crash between reservation and effect): its key's retry writes it.
-      keys: { bindings, pending: [...awaiting.values()].reduce((n, list) => n + list.length, 0), legacyKeyedEvents: legacyKeyed },
+      // A binding whose effect is not in the log is pending (a crash between reservation and
+      // effect): its key's retry writes the effect.
+      keys: { bindings, pending: [...awaiting.values()].flat().length, legacyKeyedEvents: legacyKeyed },
       currencies: totals.currencies(),
       daily: totals.daily(),
       findings: findings.summary(),

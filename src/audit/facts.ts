@@ -30,7 +30,13 @@ export type FactEvent =
       /** The sum of the lines, or undefined when it leaves the exact integer range. */
       readonly linesTotal: number | undefined;
     } & Origin)
-  | ({ readonly type: 'PaymentCaptured'; readonly orderId: string; readonly paymentId: string; readonly amount: number; readonly currency: string } & Origin)
+  | ({
+      readonly type: 'PaymentCaptured';
+      readonly orderId: string;
+      readonly paymentId: string;
+      readonly amount: number;
+      readonly currency: string;
+    } & Origin)
   | {
       readonly type: 'KeyBound';
       readonly clientId: string;
@@ -155,24 +161,31 @@ export function packFacts(f: EventFacts): PackedFacts {
   const e = f.event;
   switch (e.type) {
     case 'OrderCreated':
-      return [...head, e.type, e.orderId, e.currency, e.total, e.linesTotal, e.clientId, e.requestHash, e.keyBinding, e.keyed];
+      return [...head, e.type, e.orderId, e.currency, e.total, e.linesTotal, ...packOrigin(e)];
     case 'PaymentCaptured':
-      return [...head, e.type, e.orderId, e.currency, e.amount, e.paymentId, e.clientId, e.requestHash, e.keyBinding, e.keyed];
-    case 'KeyBound':
-      return [...head, e.type, e.orderId, e.paymentId, 0, e.clientId, e.effectStream, e.effectEventId, e.effectRequestHash, ''];
+      return [...head, e.type, e.orderId, e.currency, e.amount, e.paymentId, ...packOrigin(e)];
+    case 'KeyBound': {
+      const effect = [e.effectStream, e.effectEventId, e.effectRequestHash] as const;
+      return [...head, e.type, e.orderId, e.paymentId, 0, e.clientId, ...effect, ''];
+    }
     case 'invalid':
       return [...head, e.type, e.problem, '', 0, undefined, '', '', '', false];
   }
 }
 
+const packOrigin = (o: Origin) => [o.clientId, o.requestHash, o.keyBinding, o.keyed] as const;
+
 export function unpackFacts(p: PackedFacts): EventFacts {
   const [id, stream, revision, position, time, hash, prevHash, hashValid, type, a, b, c, d, e, f, g, h] = p;
   const origin = (): Origin => ({ clientId: e, requestHash: f, keyBinding: g, keyed: h as boolean });
   let event: FactEvent;
-  if (type === 'OrderCreated') event = { type, orderId: a, currency: b, total: c, linesTotal: d as number | undefined, ...origin() };
-  else if (type === 'PaymentCaptured') event = { type, orderId: a, currency: b, amount: c, paymentId: d as string, ...origin() };
-  else if (type === 'KeyBound') {
-    event = { type, orderId: a, paymentId: b, clientId: d as string, effectStream: e, effectEventId: f, effectRequestHash: g };
+  if (type === 'OrderCreated') {
+    event = { type, orderId: a, currency: b, total: c, linesTotal: d as number | undefined, ...origin() };
+  } else if (type === 'PaymentCaptured') {
+    event = { type, orderId: a, currency: b, amount: c, paymentId: d as string, ...origin() };
+  } else if (type === 'KeyBound') {
+    const effect = { effectStream: e, effectEventId: f, effectRequestHash: g };
+    event = { type, orderId: a, paymentId: b, clientId: d as string, ...effect };
   } else event = { type, problem: a };
   return { id, stream, revision: BigInt(revision), position: BigInt(position), time, hash, prevHash, hashValid, event };
 }

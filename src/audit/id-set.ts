@@ -40,7 +40,8 @@ export class IdSet {
     let slot = slotOf(a, b, c, d) & mask;
     while (this.used[slot] === 1) {
       const at = slot * WORDS;
-      if (this.table[at] === a && this.table[at + 1] === b && this.table[at + 2] === c && this.table[at + 3] === d) return true;
+      const t = this.table;
+      if (t[at] === a && t[at + 1] === b && t[at + 2] === c && t[at + 3] === d) return true;
       slot = (slot + 1) & mask;
     }
     return false;
@@ -105,5 +106,6 @@ export class IdSet {
 
 /** Random UUIDs (v4, v5) are already uniform; the mix keeps sequential ones (v1, v7) spread too. */
 function slotOf(a: number, b: number, c: number, d: number): number {
-  return Math.imul(a ^ Math.imul(b, 0x9e3779b1) ^ Math.imul(c, 0x85ebca6b) ^ Math.imul(d, 0xc2b2ae35), 0x27d4eb2f) >>> 0;
+  const mixed = a ^ Math.imul(b, 0x9e3779b1) ^ Math.imul(c, 0x85ebca6b) ^ Math.imul(d, 0xc2b2ae35);
+  return Math.imul(mixed, 0x27d4eb2f) >>> 0;
 }

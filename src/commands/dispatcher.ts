@@ -28,7 +28,7 @@ export function createDispatcher(run: RunCommand, observe: (kind: CommandOutcome
       observe(outcome.replayed ? 'replayed' : 'created');
       return outcome;
     } catch (error) {
-      const rejected = error instanceof DomainRejection || error instanceof RevisionMismatchError || error instanceof IdempotencyKeyReused;
+      const rejected = [DomainRejection, RevisionMismatchError, IdempotencyKeyReused].some((t) => error instanceof t);
       observe(rejected ? 'rejected' : 'failed');
       throw error;
     }
@@ -44,7 +44,9 @@ function flightKey(request: CommandRequest): string {
   const { context, keyed } = request;
   const ifMatch = request.ifMatch?.toString() ?? null;
   const ownership = context.enforceOwnership ?? false;
-  if (keyed) return canonicalJson(['keyed', keyed.clientId, keyed.idempotencyKey, keyed.fingerprint, ifMatch, ownership]);
+  if (keyed) {
+    return canonicalJson(['keyed', keyed.clientId, keyed.idempotencyKey, keyed.fingerprint, ifMatch, ownership]);
+  }
   const command = request.command(request.ids);
   return canonicalJson([
     orderStreamId(command.orderId),

@@ -78,9 +78,16 @@ export function createCommandHandler(store: EventStore, config: CommandHandlerOp
   const step = config.onBindingStep ?? (() => {});
 
   /** Writes the effect, and the binding with it; a lost race on the binding stream is KeyBindingTakenError. */
-  async function write(streamId: string, records: EventToAppend[], expected: ExpectedRevision, binding?: BindingPlan, effect?: BoundEffect) {
+  async function write(
+    streamId: string,
+    records: EventToAppend[],
+    expected: ExpectedRevision,
+    binding?: BindingPlan,
+    effect?: BoundEffect,
+  ): Promise<AppendResult> {
     if (!binding || !effect) return store.append(streamId, records, expected);
-    const reservation = { streamId: binding.streamId, events: [binding.encode(effect)], expected: 'no_stream' as const };
+    const events = [binding.encode(effect)];
+    const reservation = { streamId: binding.streamId, events, expected: 'no_stream' as const };
     let result: AppendResult;
     try {
       if (atomic) {
@@ -92,7 +99,8 @@ export function createCommandHandler(store: EventStore, config: CommandHandlerOp
         result = await store.append(streamId, records, expected);
       }
     } catch (error) {
-      if (error instanceof WrongExpectedVersionError && error.streamId === binding.streamId) throw new KeyBindingTakenError(binding.streamId);
+      const lostBinding = error instanceof WrongExpectedVersionError && error.streamId === binding.streamId;
+      if (lostBinding) throw new KeyBindingTakenError(binding.streamId);
       throw error;
     }
     step('after-effect');
@@ -106,7 +114,8 @@ export function createCommandHandler(store: EventStore, config: CommandHandlerOp
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       const history = decodeStream(await store.readStream(streamId));
       const owner = history[0]?.metadata.clientId;
-      if (context.enforceOwnership && owner !== undefined && owner !== context.clientId) throw foreignOrderRejection(command);
+      const foreign = context.enforceOwnership && owner !== undefined && owner !== context.clientId;
+      if (foreign) throw foreignOrderRejection(command);
       const state = history.reduce((s, e) => evolve(s, e.event), initialState());
       const decided = decide(command, state);
       if (decided.length === 0) return replayOf(command, streamId, history, attempt);
@@ -118,7 +127,8 @@ export function createCommandHandler(store: EventStore, config: CommandHandlerOp
       }
       const written = encodeDecision(streamId, head, decided, command, commandDigest, context, now());
       const outcome = written.find((w) => isOutcomeOf(command, w.event));
-      const effect = outcome && { streamId, eventId: outcome.record.id, requestHash: context.requestHash ?? commandDigest };
+      const requestHash = context.requestHash ?? commandDigest;
+      const effect = outcome && { streamId, eventId: outcome.record.id, requestHash };
       try {
         const result = await write(
           streamId,
@@ -131,7 +141,11 @@ export function createCommandHandler(store: EventStore, config: CommandHandlerOp
         if (result.duplicate) continue;
         return {
           streamId,
-          events: written.map((w) => ({ id: w.record.id, event: w.event, metadata: w.record.metadata as unknown as EventMetadata })),
+          events: written.map((w) => ({
+            id: w.record.id,
+            event: w.event,
+            metadata: w.record.metadata as unknown as EventMetadata,
+          })),
           revision: result.nextExpectedRevision,
           position: result.position,
           replayed: false,

@@ -64,7 +64,7 @@ export interface RequestFingerprint {
   readonly route: string;
   readonly params: Readonly<Record<string, string>>;
   readonly bodyHash: string;
-  /** SHA-256 of the canonical JSON (RFC 8785) of method, route, params and body: key order and spacing do not matter. */
+  /** SHA-256 of the canonical JSON (RFC 8785) of method, route, params and body: key order and spacing don't count. */
   readonly fingerprint: string;
 }
 

@@ -14,6 +14,7 @@ import {
   decideKeyBinding,
   differenceFrom,
   type IdempotencyKeyBoundData,
+  type IdempotencyKeyReused,
   type KeyedRequest,
   keyReused,
   unboundKey,
@@ -24,7 +25,7 @@ import { WrongExpectedVersionError } from '../eventstore/errors.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { encodeKeyBinding, keyBindingStateOf, keyBindingStreamId } from '../events/binding-codec.ts';
 import { decodeStream } from '../events/codec.ts';
-import type { CommandContext } from '../events/metadata.ts';
+import type { CommandContext, EventMetadata } from '../events/metadata.ts';
 import { ConcurrencyExhaustedError, KeyBindingTakenError } from './errors.ts';
 import type { BindingPlan, BoundEffect, CommandHandler, CommandOutcome } from './handler.ts';
 
@@ -52,7 +53,11 @@ export type RunCommand = (request: CommandRequest) => Promise<CommandOutcome>;
 /** Each round reads the binding once; only a lost race for the binding starts another. */
 const MAX_BINDING_ROUNDS = 4;
 
-export function createKeyedRunner(store: EventStore, handle: CommandHandler, now: () => Date = () => new Date()): RunCommand {
+export function createKeyedRunner(
+  store: EventStore,
+  handle: CommandHandler,
+  now: () => Date = () => new Date(),
+): RunCommand {
   return async function run(request) {
     const { keyed, ifMatch } = request;
     const handleOptions = ifMatch === undefined ? {} : { ifMatch };
@@ -97,7 +102,13 @@ function idsOf(binding: IdempotencyKeyBoundData): ResourceIds {
   return { orderId: binding.orderId, ...(binding.paymentId !== undefined && { paymentId: binding.paymentId }) };
 }
 
-function bindingPlan(streamId: string, request: KeyedRequest, ids: ResourceIds, correlationId: string, now: () => Date): BindingPlan {
+function bindingPlan(
+  streamId: string,
+  request: KeyedRequest,
+  ids: ResourceIds,
+  correlationId: string,
+  now: () => Date,
+): BindingPlan {
   return {
     streamId,
     encode: (effect) => {
@@ -121,10 +132,8 @@ async function legacyResource(store: EventStore, request: CommandRequest): Promi
   const { legacyIds, keyed } = request;
   if (!legacyIds || !keyed) return undefined;
   const command = request.command(legacyIds);
-  const history = decodeStream(await store.readStream(orderStreamId(legacyIds.orderId)));
-  const effect = history.find((e) => isOutcomeOf(command, e.event));
-  const written = effect?.metadata.clientId === keyed.clientId && effect.metadata.idempotencyKey === keyed.idempotencyKey;
-  return written ? legacyIds : undefined;
+  const effect = await storedEffect(store, command);
+  return effect && writtenUnderKey(effect.metadata, keyed) ? legacyIds : undefined;
 }
 
 /**
@@ -134,8 +143,7 @@ async function legacyResource(store: EventStore, request: CommandRequest): Promi
 function checkLegacyEffect(outcome: CommandOutcome, request: CommandRequest): void {
   const keyed = request.keyed!;
   for (const { metadata } of outcome.events) {
-    const sameKey = metadata.clientId === keyed.clientId && metadata.idempotencyKey === keyed.idempotencyKey;
-    if (!sameKey || metadata.keyBinding !== undefined) continue;
+    if (!writtenUnderKey(metadata, keyed) || metadata.keyBinding !== undefined) continue;
     if (metadata.requestHash !== keyed.fingerprint && metadata.requestHash !== request.legacyRequestHash) {
       throw keyReused(keyed, keyed, 'body');
     }
@@ -146,11 +154,22 @@ function checkLegacyEffect(outcome: CommandOutcome, request: CommandRequest): vo
  * A rejection because the id is taken, where the taking effect was written under this key by
  * this client before keys were bound: the key was reused with another request.
  */
-async function legacyReuse(store: EventStore, rejection: DomainRejection, command: OrderCommand, request: CommandRequest) {
+async function legacyReuse(
+  store: EventStore,
+  rejection: DomainRejection,
+  command: OrderCommand,
+  request: CommandRequest,
+): Promise<IdempotencyKeyReused | undefined> {
   const keyed = request.keyed!;
   if (rejection.rule !== 'order-already-exists' && rejection.rule !== 'payment-already-captured') return undefined;
-  const history = decodeStream(await store.readStream(orderStreamId(command.orderId)));
-  const stored = history.find((e) => isOutcomeOf(command, e.event));
-  const reused = stored?.metadata.clientId === keyed.clientId && stored.metadata.idempotencyKey === keyed.idempotencyKey;
-  return reused ? keyReused(keyed, keyed, 'body') : undefined;
+  const stored = await storedEffect(store, command);
+  return stored && writtenUnderKey(stored.metadata, keyed) ? keyReused(keyed, keyed, 'body') : undefined;
 }
+
+async function storedEffect(store: EventStore, command: OrderCommand) {
+  const history = decodeStream(await store.readStream(orderStreamId(command.orderId)));
+  return history.find((e) => isOutcomeOf(command, e.event));
+}
+
+const writtenUnderKey = (metadata: EventMetadata, keyed: KeyedRequest): boolean =>
+  metadata.clientId === keyed.clientId && metadata.idempotencyKey === keyed.idempotencyKey;

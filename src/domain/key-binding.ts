@@ -34,10 +34,15 @@ export const IdempotencyKeyBoundData = KeyedRequest.extend({
 });
 export type IdempotencyKeyBoundData = z.infer<typeof IdempotencyKeyBoundData>;
 
-export const IdempotencyKeyBound = z.strictObject({ type: z.literal('IdempotencyKeyBound'), data: IdempotencyKeyBoundData });
+export const IdempotencyKeyBound = z.strictObject({
+  type: z.literal('IdempotencyKeyBound'),
+  data: IdempotencyKeyBoundData,
+});
 export type IdempotencyKeyBound = z.infer<typeof IdempotencyKeyBound>;
 
-export type KeyBindingState = { readonly status: 'absent' } | { readonly status: 'bound'; readonly binding: IdempotencyKeyBoundData };
+export type KeyBindingState =
+  | { readonly status: 'absent' }
+  | { readonly status: 'bound'; readonly binding: IdempotencyKeyBoundData };
 
 export const unboundKey = (): KeyBindingState => ({ status: 'absent' });
 
@@ -77,7 +82,7 @@ export function keyReused(binding: KeyedRequest, request: KeyedRequest, differs:
     differs === 'route'
       ? `Idempotency-Key ${key} is bound to a request to another route (${first}); use a new key for this one`
       : differs === 'resource'
-        ? `Idempotency-Key ${key} is bound to a request on another resource (${describeParams(binding.params)}); use a new key`
+        ? `Idempotency-Key ${key} is bound to a request on another resource (${describeParams(binding.params)})`
         : `Idempotency-Key ${key} is bound to a request with a different body; resend that body, or use a new key`;
   return new IdempotencyKeyReused(request.idempotencyKey, differs, detail);
 }
@@ -106,5 +111,6 @@ export function decideKeyBinding(command: BindKey, state: KeyBindingState): Idem
     return [];
   }
   const { request, orderId, paymentId, effect } = command;
-  return [{ type: 'IdempotencyKeyBound', data: { ...request, orderId, ...(paymentId !== undefined && { paymentId }), effect } }];
+  const data = { ...request, orderId, ...(paymentId !== undefined && { paymentId }), effect };
+  return [{ type: 'IdempotencyKeyBound', data }];
 }

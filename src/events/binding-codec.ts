@@ -53,7 +53,8 @@ export function encodeKeyBinding(streamId: string, bound: IdempotencyKeyBound, c
   }) as unknown as JsonObject;
   const hash = eventHash({ streamId, revision: 0n, type: event.type, data, metadata });
   const scope = `bind:${effect.streamId}:${effect.eventId}:${effect.requestHash}`;
-  return { id: deterministicEventId(streamId, scope, fingerprint, 0), type: event.type, data, metadata: { ...metadata, hash } };
+  const id = deterministicEventId(streamId, scope, fingerprint, 0);
+  return { id, type: event.type, data, metadata: { ...metadata, hash } };
 }
 
 /** The binding's schema and its place (the stream of its client and key), without the hash check. */
@@ -61,9 +62,11 @@ export function parseKeyBinding(record: RecordedEvent): IdempotencyKeyBound {
   const event = IdempotencyKeyBound.safeParse({ type: record.type, data: record.data });
   if (!event.success) throw new CorruptEventError(record.streamId, record.revision, `binding: ${event.error.message}`);
   const metadata = EventMetadata.safeParse(record.metadata);
-  if (!metadata.success) throw new CorruptEventError(record.streamId, record.revision, `binding metadata: ${metadata.error.message}`);
+  if (!metadata.success) {
+    throw new CorruptEventError(record.streamId, record.revision, `binding metadata: ${metadata.error.message}`);
+  }
   if (record.streamId !== keyBindingStreamId(event.data.data.clientId, event.data.data.idempotencyKey)) {
-    throw new CorruptEventError(record.streamId, record.revision, 'the binding names another client or key than its stream');
+    throw new CorruptEventError(record.streamId, record.revision, 'the binding names another client or key');
   }
   return event.data;
 }

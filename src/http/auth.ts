@@ -74,14 +74,19 @@ export function authenticate(policy: AuthPolicy): (request: FastifyRequest, repl
  * Both sides are hashed first so timingSafeEqual always compares equal lengths, and every
  * client is compared on every request so the time taken does not say which one matched.
  */
-function clientMatcher(clients: ReadonlyMap<string, ApiKey>): (token: string) => { clientId: string; role: ApiKey['role'] } | undefined {
+interface Identified {
+  readonly clientId: string;
+  readonly role: ApiKey['role'];
+}
+
+function clientMatcher(clients: ReadonlyMap<string, ApiKey>): (token: string) => Identified | undefined {
   const digest = (text: string) => createHash('sha256').update(text).digest();
   const known = [...clients].map(([clientId, key]) => ({ clientId, role: key.role, digest: digest(key.secret) }));
   return (token) => {
     const offered = digest(token);
-    let found: { clientId: string; role: ApiKey['role'] } | undefined;
-    for (const client of known) {
-      if (timingSafeEqual(offered, client.digest) && found === undefined) found = { clientId: client.clientId, role: client.role };
+    let found: Identified | undefined;
+    for (const { clientId, role, digest: expected } of known) {
+      if (timingSafeEqual(offered, expected) && found === undefined) found = { clientId, role };
     }
     return found;
   };

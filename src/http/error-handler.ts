@@ -48,7 +48,9 @@ export function sendProblem(reply: FastifyReply, problem: Problem, request: Fast
 
 export function problemFor(error: unknown): Problem {
   if (error instanceof Problem) return error;
-  if (error instanceof IdempotencyKeyReused) return new Problem('idempotency-key-reused', error.message, { differs: error.differs });
+  if (error instanceof IdempotencyKeyReused) {
+    return new Problem('idempotency-key-reused', error.message, { differs: error.differs });
+  }
   if (error instanceof DomainRejection) return new Problem(error.rule, error.message);
   if (error instanceof RevisionMismatchError) {
     const current = error.actual === 'no_stream' ? null : String(error.actual);

@@ -111,7 +111,8 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const key = requiredIdempotencyKey(request, 'POST /orders keeps the order id it chooses with it (or use PUT /orders/{orderId})');
+      const why = 'POST /orders keeps the order id it chooses with it (or use PUT /orders/{orderId})';
+      const key = requiredIdempotencyKey(request, why);
       const fresh = { orderId: randomUUID() };
       const legacy = { orderId: legacyDerivedOrderId(request.clientId, key) };
       const outcome = await execute(request, ORDERS_ROUTE, key, fresh, (ids) => createOrder(ids, request.body), legacy);
@@ -124,7 +125,7 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
     PAYMENTS_ROUTE,
     {
       schema: {
-        summary: 'Capture a payment on an order (paymentId from the body, else chosen and kept with your Idempotency-Key)',
+        summary: 'Capture a payment on an order (paymentId from the body, else chosen and kept with your key)',
         params: OrderIdParams,
         headers: CommandHeaders,
         body: PaymentBody,
@@ -137,10 +138,21 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const { orderId } = request.params;
       const { paymentId: chosen, amount, currency } = request.body;
-      const key = chosen === undefined ? requiredIdempotencyKey(request, 'the body has no paymentId to capture under') : optionalIdempotencyKey(request);
-      const capture = (ids: ResourceIds): OrderCommand => ({ type: 'CapturePayment', orderId, paymentId: ids.paymentId!, amount, currency });
-      const legacy = chosen === undefined ? { orderId, paymentId: legacyDerivedPaymentId(request.clientId, orderId, key!) } : undefined;
-      const outcome = await execute(request, PAYMENTS_ROUTE, key, { orderId, paymentId: chosen ?? randomUUID() }, capture, legacy);
+      const key =
+        chosen === undefined
+          ? requiredIdempotencyKey(request, 'the body has no paymentId to capture under')
+          : optionalIdempotencyKey(request);
+      const capture = (ids: ResourceIds): OrderCommand => ({
+        type: 'CapturePayment',
+        orderId,
+        paymentId: ids.paymentId!,
+        amount,
+        currency,
+      });
+      const legacyPaymentId = chosen ?? legacyDerivedPaymentId(request.clientId, orderId, key!);
+      const legacy = chosen === undefined ? { orderId, paymentId: legacyPaymentId } : undefined;
+      const ids = { orderId, paymentId: chosen ?? randomUUID() };
+      const outcome = await execute(request, PAYMENTS_ROUTE, key, ids, capture, legacy);
       const body = paymentBody(outcome);
       return created(reply, outcome, `/orders/${orderId}/payments/${body.paymentId}`, body);
     },
@@ -166,7 +178,7 @@ function execute(
   command: (ids: ResourceIds) => OrderCommand,
   legacy?: ResourceIds,
 ): Promise<CommandOutcome> {
-  if (request.readOnly) throw new Problem('forbidden', 'this API key has the auditor role: it may read, not send commands');
+  if (request.readOnly) throw new Problem('forbidden', 'this API key has the auditor role: it only reads');
   const ifMatch = parseIfMatch(request.headers['if-match']);
   const params = (request.params ?? {}) as Record<string, string>;
   const fingerprint = requestFingerprint({ method: request.method, route, params, body: request.body });
@@ -226,7 +238,11 @@ function paymentBody(outcome: CommandOutcome): z.input<typeof PaymentResponse> {
   };
 }
 
-type EffectOf<T extends OrderEvent['type']> = { id: string; event: Extract<OrderEvent, { type: T }>; metadata: EventMetadata };
+type EffectOf<T extends OrderEvent['type']> = {
+  id: string;
+  event: Extract<OrderEvent, { type: T }>;
+  metadata: EventMetadata;
+};
 
 function effectOf<T extends OrderEvent['type']>(outcome: CommandOutcome, type: T): EffectOf<T> {
   const effect = outcome.events.find((e) => e.event.type === type);
