@@ -15,6 +15,7 @@ import {
   differenceFrom,
   type IdempotencyKeyBoundData,
   type IdempotencyKeyReused,
+  type KeyBindingState,
   type KeyedRequest,
   keyReused,
   unboundKey,
@@ -53,11 +54,29 @@ export type RunCommand = (request: CommandRequest) => Promise<CommandOutcome>;
 /** Each round reads the binding once; only a lost race for the binding starts another. */
 const MAX_BINDING_ROUNDS = 4;
 
+/**
+ * Bindings already read, by stream. A binding never changes once written (the key is bound for
+ * ever), so a retry or a duplicate needs no read of it; only unbound keys are read every time.
+ */
+const BOUND_CACHE_SIZE = 10_000;
+
 export function createKeyedRunner(
   store: EventStore,
   handle: CommandHandler,
   now: () => Date = () => new Date(),
 ): RunCommand {
+  const bound = new Map<string, KeyBindingState>();
+  async function bindingOf(streamId: string): Promise<KeyBindingState> {
+    const cached = bound.get(streamId);
+    if (cached) return cached;
+    const state = keyBindingStateOf(await store.readStream(streamId));
+    if (state.status === 'bound') {
+      if (bound.size >= BOUND_CACHE_SIZE) bound.delete(bound.keys().next().value!);
+      bound.set(streamId, state);
+    }
+    return state;
+  }
+
   return async function run(request) {
     const { keyed, ifMatch } = request;
     const handleOptions = ifMatch === undefined ? {} : { ifMatch };
@@ -66,7 +85,7 @@ export function createKeyedRunner(
     const streamId = keyBindingStreamId(keyed.clientId, keyed.idempotencyKey);
     const context: CommandContext = { ...request.context, keyBinding: streamId };
     for (let round = 1; round <= MAX_BINDING_ROUNDS; round++) {
-      const state = keyBindingStateOf(await store.readStream(streamId));
+      const state = await bindingOf(streamId);
       if (state.status === 'bound') {
         const differs = differenceFrom(state.binding, keyed);
         if (differs) throw keyReused(state.binding, keyed, differs);
@@ -132,7 +151,12 @@ async function legacyResource(store: EventStore, request: CommandRequest): Promi
   const { legacyIds, keyed } = request;
   if (!legacyIds || !keyed) return undefined;
   const command = request.command(legacyIds);
-  const effect = await storedEffect(store, command);
+  const records = await store.readStream(orderStreamId(legacyIds.orderId));
+  // Most keys are new: only a stream holding the derived payment (or order) is worth decoding.
+  const { paymentId } = legacyIds;
+  const candidate = paymentId === undefined ? records.length > 0 : records.some((r) => r.data.paymentId === paymentId);
+  if (!candidate) return undefined;
+  const effect = decodeStream(records).find((e) => isOutcomeOf(command, e.event));
   return effect && writtenUnderKey(effect.metadata, keyed) ? legacyIds : undefined;
 }
 
