@@ -96,7 +96,13 @@ export async function runPaymentClient(options: ClientOptions, maxOrders: number
   for (let n = 0; n < maxOrders && !options.stop?.(); n++) {
     const create: SentCommand = { kind: 'create', key: randomUUID(), attempts: 0, replayedSeen: false, buggy };
     record.commands.push(create);
-    const order = (attempt: number) => ({ customerId: `cust-${(n + attempt) % 7}`, currency: 'EUR', lines: [{ sku: 'SKU-1', quantity: 4, unitPrice: 250 }] });
+    // A regenerated body never repeats an earlier one (a repeat would be an honest retry).
+    const customerId = (attempt: number) => (attempt === 0 ? `cust-${n % 7}` : `cust-${randomUUID()}`);
+    const order = (attempt: number) => ({
+      customerId: customerId(attempt),
+      currency: 'EUR',
+      lines: [{ sku: 'SKU-1', quantity: 4, unitPrice: 250 }],
+    });
     const created = await sendTracked(options, create, '/orders', bodies(order), record);
     if (!created || created.status !== 201) continue;
     const orderId = created.body.orderId as string;
