@@ -50,6 +50,8 @@ export interface StormFigures extends Latency {
 export interface HttpFigures {
   readonly ceiling: Throughput & { readonly burst: StormFigures };
   readonly createCapture: Throughput & { readonly ratioToCeiling: number };
+  /** POST /orders and a capture without paymentId, each under a fresh Idempotency-Key (ids from the key). */
+  readonly keyedCreateCapture: Throughput & { readonly ratioToCeiling: number };
   readonly duplicateStorm: {
     /** 1,000 connections, one identical capture each, all at once. */
     readonly burst: StormFigures & { readonly ratioToCeilingP99: number };
@@ -75,16 +77,21 @@ export async function run(options: { seconds?: number; connections?: number } = 
     }));
     const ledger = await withChild(['ledger', join(dir, 'ledger.db')], async (url) => {
       const createCapture = await createThenCapture(url, seconds, connections, 'ledger');
+      const keyedCreateCapture = await keyedCreateThenCapture(url, seconds, connections);
       await fetch(`${url}/orders/${STORM_ORDER}`, { method: 'PUT', headers: JSON_HEADERS, body: JSON.stringify(ORDER) });
       const burst = await storm(url, { connections: STORM_SIZE, amount: STORM_SIZE }, 'burst-key');
       const sustained = await storm(url, { connections, duration: seconds }, 'sustained-key');
       const stream = (await (await fetch(`${url}/orders/${STORM_ORDER}/events`)).json()) as { events: Array<{ type: string }> };
       const paymentEvents = stream.events.filter((e) => e.type === 'PaymentCaptured').length;
-      return { createCapture, burst, sustained, paymentEvents };
+      return { createCapture, keyedCreateCapture, burst, sustained, paymentEvents };
     });
     const result: HttpFigures = {
       ceiling,
       createCapture: { ...ledger.createCapture, ratioToCeiling: ledger.createCapture.requestsPerSecond / ceiling.requestsPerSecond },
+      keyedCreateCapture: {
+        ...ledger.keyedCreateCapture,
+        ratioToCeiling: ledger.keyedCreateCapture.requestsPerSecond / ceiling.requestsPerSecond,
+      },
       duplicateStorm: {
         burst: { ...ledger.burst, ratioToCeilingP99: ledger.burst.p99Ms / ceiling.burst.p99Ms },
         sustained: ledger.sustained,
@@ -118,6 +125,36 @@ async function createThenCapture(url: string, seconds: number, connections: numb
   ];
   const result = await autocannon({ url, connections, duration: seconds, requests });
   return throughput(result);
+}
+
+/**
+ * Each connection alternates: POST /orders under a fresh key, then capture on the order it got
+ * under another fresh key and no paymentId, so both ids come from the keys.
+ */
+async function keyedCreateThenCapture(url: string, seconds: number, connections: number): Promise<Throughput> {
+  let sequence = 0;
+  const keyed = () => ({ ...JSON_HEADERS, 'idempotency-key': `keyed-${process.pid}-${++sequence}` });
+  const requests: Request[] = [
+    {
+      method: 'POST',
+      path: '/orders',
+      body: JSON.stringify(ORDER),
+      setupRequest: (request, context) => ({ ...request, headers: keyed() }),
+      onResponse: (status, body, context) => {
+        context.orderId = status === 201 ? (JSON.parse(body) as { orderId: string }).orderId : 'missing';
+      },
+    },
+    {
+      method: 'POST',
+      body: JSON.stringify({ amount: 250, currency: 'EUR' }),
+      setupRequest: (request, context) => ({
+        ...request,
+        headers: keyed(),
+        path: `/orders/${String(context.orderId)}/payments`,
+      }),
+    },
+  ];
+  return throughput(await autocannon({ url, connections, duration: seconds, requests }));
 }
 
 /** Identical captures (one Idempotency-Key): `amount` of them, or as many as fit in `duration` seconds. */
@@ -158,7 +195,7 @@ const throughput = (result: Result): Throughput => ({
 });
 
 function print(figures: HttpFigures, seconds: number, connections: number): void {
-  const { ceiling, createCapture: ledger, duplicateStorm } = figures;
+  const { ceiling, createCapture: ledger, keyedCreateCapture: keyed, duplicateStorm } = figures;
   const { burst, sustained } = duplicateStorm;
   console.log(`HTTP, ${seconds} s per throughput run, ${connections} connections, each server in its own process on 127.0.0.1`);
   console.table({
@@ -169,6 +206,13 @@ function print(figures: HttpFigures, seconds: number, connections: number): void
       'p99 ms': ledger.p99Ms,
       non2xx: ledger.non2xx,
       '× ceiling': ledger.ratioToCeiling.toFixed(2),
+    },
+    'create+capture, ids from keys': {
+      'req/s': fmt(keyed.requestsPerSecond),
+      'p50 ms': keyed.p50Ms,
+      'p99 ms': keyed.p99Ms,
+      non2xx: keyed.non2xx,
+      '× ceiling': keyed.ratioToCeiling.toFixed(2),
     },
   });
   console.log('duplicate storms: identical captures, one Idempotency-Key per storm');

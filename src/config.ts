@@ -12,26 +12,47 @@ const StoreUrl = z
   })
   .refine((url) => !url.startsWith('sqlite:') || url.length > 'sqlite:'.length, { message: 'sqlite: needs a file path' });
 
-const ApiKeys = z
-  .string()
-  .transform((text, ctx) => {
-    const keys = new Map<string, string>();
-    for (const entry of text.split(',').map((s) => s.trim()).filter(Boolean)) {
-      const separator = entry.indexOf(':');
-      const clientId = entry.slice(0, separator);
-      const secret = entry.slice(separator + 1);
-      if (separator <= 0 || !/^[A-Za-z0-9_.-]{1,64}$/.test(clientId) || secret.length < 16) {
-        ctx.addIssue({ code: 'custom', message: 'entries must be clientId:secret with a secret of at least 16 characters' });
-        return z.NEVER;
-      }
-      if ([...keys.values()].includes(secret)) {
-        ctx.addIssue({ code: 'custom', message: `two clients share a secret (${clientId})` });
-        return z.NEVER;
-      }
-      keys.set(clientId, secret);
+export type ClientRole = 'client' | 'auditor';
+
+export interface ApiKey {
+  readonly secret: string;
+  readonly role: ClientRole;
+}
+
+const CLIENT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+/** Printable ASCII without spaces (and without the list's comma): what a Bearer token can carry verbatim. */
+const SECRET = /^[\x21-\x2b\x2d-\x7e]{16,}$/;
+const ROLE_SUFFIX = /:(client|auditor)$/;
+
+/**
+ * `clientId:secret` or `clientId:secret:auditor`, comma-separated. Issues never quote a secret:
+ * the message names the variable and the client, so it is safe in a log.
+ */
+const ApiKeys = z.string().transform((text, ctx) => {
+  const keys = new Map<string, ApiKey>();
+  const fail = (message: string) => {
+    ctx.addIssue({ code: 'custom', message });
+    return z.NEVER;
+  };
+  for (const entry of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const separator = entry.indexOf(':');
+    const clientId = entry.slice(0, separator);
+    if (separator <= 0 || !CLIENT_ID.test(clientId)) {
+      return fail('entries must be clientId:secret or clientId:secret:auditor (client ids: 1-64 of A-Z a-z 0-9 _ . -)');
     }
-    return keys;
-  });
+    let secret = entry.slice(separator + 1);
+    const role = ROLE_SUFFIX.exec(secret)?.[1] as ClientRole | undefined;
+    if (role) secret = secret.slice(0, -role.length - 1);
+    if (!SECRET.test(secret)) {
+      return fail(`the secret of client ${clientId} must be at least 16 printable characters without spaces or commas`);
+    }
+    if (keys.has(clientId)) return fail(`client ${clientId} is listed twice in LEDGER_API_KEYS`);
+    const shared = [...keys.values()].some((key) => key.secret === secret);
+    if (shared) return fail(`two clients share a secret (${clientId})`);
+    keys.set(clientId, { secret, role: role ?? 'client' });
+  }
+  return keys;
+});
 
 export const ConfigSchema = z.object({
   LEDGER_STORE: StoreUrl.default('sqlite:./data/ledger.db'),

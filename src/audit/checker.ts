@@ -19,6 +19,11 @@ export interface CheckerResult {
     readonly eventsAfterAsOf: number;
     readonly orders: Readonly<Record<OrderStatus, number>>;
   };
+  /**
+   * Idempotency-Key bindings: how many, how many name an effect not (yet) in the log, and how many
+   * keyed events were written before bindings existed.
+   */
+  readonly keys: { readonly bindings: number; readonly pending: number; readonly legacyKeyedEvents: number };
   readonly currencies: Readonly<Record<string, CurrencyTotals>>;
   readonly daily: readonly DailyCaptured[];
   readonly findings: FindingSummary;
@@ -35,12 +40,17 @@ export interface CheckerOptions {
 }
 
 interface OrderTotals {
+  /** The client that created the order: a binding to it must be that client's. */
+  readonly owner: string;
   readonly currency: string;
   readonly total: number;
   captured: number;
   /** Usually one to three ids: an array costs far less memory than a Set per order. */
   readonly payments: string[];
 }
+
+type OrderFacts = Extract<EventFacts['event'], { type: 'OrderCreated' | 'PaymentCaptured' }>;
+type BindingFacts = Extract<EventFacts['event'], { type: 'KeyBound' }>;
 
 interface StreamState {
   /** A number, not a bigint: compared and advanced once per event, and no stream nears 2^53 events. */
@@ -58,6 +68,10 @@ export function createChecker(options: CheckerOptions = {}) {
   const streams = new Map<string, StreamState>();
   const ids = new IdSet();
   const totals = new LedgerTotals();
+  /** Bindings seen before their effect (the normal order), by the effect's event id; few at a time. */
+  const awaiting = new Map<string, { binding: BindingFacts; stream: string }[]>();
+  let bindings = 0;
+  let legacyKeyed = 0;
   let events = 0;
   let afterAsOf = 0;
   let lastPosition: bigint | undefined;
@@ -76,7 +90,46 @@ export function createChecker(options: CheckerOptions = {}) {
 
     if (!ids.add(f.id)) findings.add('duplicate-event-id', at(f), `event id ${f.id} is used by an earlier event`);
     checkChain(f, state);
-    checkEvent(f, state);
+    if (f.event.type === 'KeyBound') visitBinding(f, f.event);
+    else checkEvent(f, state);
+  }
+
+  function visitBinding(f: EventFacts, binding: BindingFacts): void {
+    bindings += 1;
+    if (!ids.has(binding.effectEventId)) {
+      const named = awaiting.get(binding.effectEventId) ?? [];
+      awaiting.set(binding.effectEventId, [...named, { binding, stream: f.stream }]);
+      return;
+    }
+    // Bound after its effect (an effect written before keys were bound, or by another request):
+    // what the checker still holds of that stream is the order, its owner and its payment ids.
+    const order = streams.get(binding.effectStream)?.order;
+    const names = order && (binding.paymentId === '' || order.payments.includes(binding.paymentId));
+    const inPlace = orderStreamId(binding.orderId) === binding.effectStream;
+    if (!order || !names || order.owner !== binding.clientId || !inPlace) {
+      const effect = `event ${binding.effectEventId} in ${binding.effectStream}`;
+      findings.add('binding-mismatch', at(f), `the binding names ${effect}, which is not its client's effect`);
+    }
+  }
+
+  /** An order event against the bindings that named it before it was written, and its own key binding. */
+  function checkOrigin(f: EventFacts, e: OrderFacts): void {
+    if (e.keyed && e.keyBinding === '') legacyKeyed += 1;
+    const named = awaiting.get(f.id) ?? [];
+    awaiting.delete(f.id);
+    for (const { binding } of named) {
+      const paymentId = e.type === 'PaymentCaptured' ? e.paymentId : '';
+      const same =
+        binding.effectStream === f.stream &&
+        binding.clientId === e.clientId &&
+        binding.effectRequestHash === e.requestHash &&
+        binding.orderId === e.orderId &&
+        binding.paymentId === paymentId;
+      if (!same) findings.add('binding-mismatch', at(f), 'a key binding names this event, not the effect it records');
+    }
+    if (e.keyBinding !== '' && !named.some((n) => n.stream === e.keyBinding)) {
+      findings.add('key-unbound', at(f), `written under key binding ${e.keyBinding}, which no earlier binding matches`);
+    }
   }
 
   function checkChain(f: EventFacts, state: StreamState): void {
@@ -107,9 +160,11 @@ export function createChecker(options: CheckerOptions = {}) {
       findings.add('schema-invalid', at(f), e.problem);
       return;
     }
+    if (e.type === 'KeyBound') return;
     if (orderStreamId(e.orderId) !== f.stream) {
       findings.add('order-id-mismatch', at(f), `orderId ${e.orderId} does not belong in stream ${f.stream}`);
     }
+    checkOrigin(f, e);
     if (e.type === 'OrderCreated') {
       if (state.order) {
         findings.add('order-created-again', at(f), 'the order was already created earlier in this stream');
@@ -122,7 +177,7 @@ export function createChecker(options: CheckerOptions = {}) {
         const sum = e.linesTotal === undefined ? 'beyond the exact integer range' : String(e.linesTotal);
         findings.add('total-mismatch', at(f), `total ${e.total} is not the sum of the lines (${sum})`);
       }
-      state.order = { currency: e.currency, total: e.total, captured: 0, payments: [] };
+      state.order = { owner: e.clientId, currency: e.currency, total: e.total, captured: 0, payments: [] };
       totals.order(e.currency, e.total);
       return;
     }
@@ -165,6 +220,9 @@ export function createChecker(options: CheckerOptions = {}) {
     for (const stream of heads) digest.update(`${stream} ${streams.get(stream)!.headHash}\n`);
     return {
       counts: { streams: heads.length, events, eventsAfterAsOf: afterAsOf, orders },
+      // A binding whose effect is not in the log is pending (a crash between reservation and
+      // effect): its key's retry writes the effect.
+      keys: { bindings, pending: [...awaiting.values()].flat().length, legacyKeyedEvents: legacyKeyed },
       currencies: totals.currencies(),
       daily: totals.daily(),
       findings: findings.summary(),

@@ -19,6 +19,7 @@ import { ConcurrencyExhaustedError } from '../commands/errors.ts';
 import { createCommandHandler, type CommandOutcome } from '../commands/handler.ts';
 import { CorruptEventError, WrongExpectedVersionError } from '../eventstore/errors.ts';
 import type { EventStore, RecordedEvent } from '../eventstore/port.ts';
+import { KEY_BOUND_TYPE } from '../events/binding-codec.ts';
 import { decodeEvent, type LedgerEvent } from '../events/codec.ts';
 import type { CommandContext } from '../events/metadata.ts';
 import { FindingLog, type FindingCode, type FindingSummary } from './findings.ts';
@@ -82,6 +83,8 @@ async function replayAll(scratch: EventStore, options: CommandReplayOptions): Pr
 
   if (end > 0n) {
     for await (const record of scratch.readAll({ upTo: end })) {
+      // A key binding records a request, not a command's effect: the audit checks it against its effect.
+      if (record.type === KEY_BOUND_TYPE) continue;
       commands += 1;
       const job: Promise<void> = replayOne(scratch, record)
         .then(({ verdict, written }) => settle(record, verdict, written))

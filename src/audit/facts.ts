@@ -7,19 +7,46 @@
 import { orderTotal } from '../domain/commands.ts';
 import { CorruptEventError } from '../eventstore/errors.ts';
 import type { RecordedEvent } from '../eventstore/port.ts';
+import { KEY_BOUND_TYPE, parseKeyBinding } from '../events/binding-codec.ts';
 import { decodeEvent } from '../events/codec.ts';
 import { eventHash } from '../events/hash-chain.ts';
 
+/** Who wrote an order event, and under which Idempotency-Key binding: what a key binding is checked against. */
+export interface Origin {
+  readonly clientId: string;
+  readonly requestHash: string;
+  /** metadata.keyBinding, '' when the event was written without a binding. */
+  readonly keyBinding: string;
+  /** Whether the metadata carries an Idempotency-Key. */
+  readonly keyed: boolean;
+}
+
 export type FactEvent =
-  | {
+  | ({
       readonly type: 'OrderCreated';
       readonly orderId: string;
       readonly currency: string;
       readonly total: number;
       /** The sum of the lines, or undefined when it leaves the exact integer range. */
       readonly linesTotal: number | undefined;
+    } & Origin)
+  | ({
+      readonly type: 'PaymentCaptured';
+      readonly orderId: string;
+      readonly paymentId: string;
+      readonly amount: number;
+      readonly currency: string;
+    } & Origin)
+  | {
+      readonly type: 'KeyBound';
+      readonly clientId: string;
+      readonly orderId: string;
+      /** '' for a binding to an OrderCreated. */
+      readonly paymentId: string;
+      readonly effectStream: string;
+      readonly effectEventId: string;
+      readonly effectRequestHash: string;
     }
-  | { readonly type: 'PaymentCaptured'; readonly orderId: string; readonly paymentId: string; readonly amount: number; readonly currency: string }
   | { readonly type: 'invalid'; readonly problem: string };
 
 export interface EventFacts {
@@ -56,17 +83,38 @@ export function factsOf(record: RecordedEvent): EventFacts {
 function eventFacts(record: RecordedEvent): FactEvent {
   let decoded;
   try {
-    decoded = decodeEvent(record).event;
+    if (record.type === KEY_BOUND_TYPE) return keyBoundFacts(record);
+    decoded = decodeEvent(record);
   } catch (error) {
     if (error instanceof CorruptEventError) return { type: 'invalid', problem: error.problem };
     throw error;
   }
-  if (decoded.type === 'PaymentCaptured') {
-    const { orderId, paymentId, amount, currency } = decoded.data;
-    return { type: 'PaymentCaptured', orderId, paymentId, amount, currency };
+  const { metadata } = decoded;
+  const origin: Origin = {
+    clientId: metadata.clientId,
+    requestHash: metadata.requestHash,
+    keyBinding: metadata.keyBinding ?? '',
+    keyed: metadata.idempotencyKey !== undefined,
+  };
+  if (decoded.event.type === 'PaymentCaptured') {
+    const { orderId, paymentId, amount, currency } = decoded.event.data;
+    return { type: 'PaymentCaptured', orderId, paymentId, amount, currency, ...origin };
   }
-  const { orderId, currency, total, lines } = decoded.data;
-  return { type: 'OrderCreated', orderId, currency, total, linesTotal: linesTotalOf(lines) };
+  const { orderId, currency, total, lines } = decoded.event.data;
+  return { type: 'OrderCreated', orderId, currency, total, linesTotal: linesTotalOf(lines), ...origin };
+}
+
+function keyBoundFacts(record: RecordedEvent): FactEvent {
+  const { data } = parseKeyBinding(record);
+  return {
+    type: 'KeyBound',
+    clientId: data.clientId,
+    orderId: data.orderId,
+    paymentId: data.paymentId ?? '',
+    effectStream: data.effect.streamId,
+    effectEventId: data.effect.eventId,
+    effectRequestHash: data.effect.requestHash,
+  };
 }
 
 function linesTotalOf(lines: Parameters<typeof orderTotal>[0]): number | undefined {
@@ -100,6 +148,11 @@ export type PackedFacts = readonly [
   b: string,
   c: number,
   d: number | string | undefined,
+  /** Origin of order events (client, request hash, key binding, keyed); the binding's effect for KeyBound. */
+  e: string,
+  f: string,
+  g: string,
+  h: boolean | string,
 ];
 
 export function packFacts(f: EventFacts): PackedFacts {
@@ -108,19 +161,31 @@ export function packFacts(f: EventFacts): PackedFacts {
   const e = f.event;
   switch (e.type) {
     case 'OrderCreated':
-      return [...head, e.type, e.orderId, e.currency, e.total, e.linesTotal];
+      return [...head, e.type, e.orderId, e.currency, e.total, e.linesTotal, ...packOrigin(e)];
     case 'PaymentCaptured':
-      return [...head, e.type, e.orderId, e.currency, e.amount, e.paymentId];
+      return [...head, e.type, e.orderId, e.currency, e.amount, e.paymentId, ...packOrigin(e)];
+    case 'KeyBound': {
+      const effect = [e.effectStream, e.effectEventId, e.effectRequestHash] as const;
+      return [...head, e.type, e.orderId, e.paymentId, 0, e.clientId, ...effect, ''];
+    }
     case 'invalid':
-      return [...head, e.type, e.problem, '', 0, undefined];
+      return [...head, e.type, e.problem, '', 0, undefined, '', '', '', false];
   }
 }
 
+const packOrigin = (o: Origin) => [o.clientId, o.requestHash, o.keyBinding, o.keyed] as const;
+
 export function unpackFacts(p: PackedFacts): EventFacts {
-  const [id, stream, revision, position, time, hash, prevHash, hashValid, type, a, b, c, d] = p;
+  const [id, stream, revision, position, time, hash, prevHash, hashValid, type, a, b, c, d, e, f, g, h] = p;
+  const origin = (): Origin => ({ clientId: e, requestHash: f, keyBinding: g, keyed: h as boolean });
   let event: FactEvent;
-  if (type === 'OrderCreated') event = { type, orderId: a, currency: b, total: c, linesTotal: d as number | undefined };
-  else if (type === 'PaymentCaptured') event = { type, orderId: a, currency: b, amount: c, paymentId: d as string };
-  else event = { type, problem: a };
+  if (type === 'OrderCreated') {
+    event = { type, orderId: a, currency: b, total: c, linesTotal: d as number | undefined, ...origin() };
+  } else if (type === 'PaymentCaptured') {
+    event = { type, orderId: a, currency: b, amount: c, paymentId: d as string, ...origin() };
+  } else if (type === 'KeyBound') {
+    const effect = { effectStream: e, effectEventId: f, effectRequestHash: g };
+    event = { type, orderId: a, paymentId: b, clientId: d as string, ...effect };
+  } else event = { type, problem: a };
   return { id, stream, revision: BigInt(revision), position: BigInt(position), time, hash, prevHash, hashValid, event };
 }

@@ -14,6 +14,9 @@ export type FindingCode =
   // Tamper evidence
   | 'hash-mismatch' // the event's content no longer matches its own hash: altered at rest
   | 'chain-broken' // prevHash is not the previous event's hash: an event rewritten, inserted or reordered
+  // Idempotency-Key bindings
+  | 'key-unbound' // an event written under a key binding that does not exist before it or does not name it
+  | 'binding-mismatch' // a key binding whose effect exists but is not what it says (stream, client, request, ids)
   // Money
   | 'duplicate-payment' // a paymentId captured twice in one order
   | 'over-captured' // captured more than the order's total

@@ -33,6 +33,20 @@ export class IdSet {
     return true;
   }
 
+  has(id: string): boolean {
+    if (!this.pack(id)) return this.others.has(id);
+    const mask = this.used.length - 1;
+    const [a, b, c, d] = this.key as unknown as [number, number, number, number];
+    let slot = slotOf(a, b, c, d) & mask;
+    while (this.used[slot] === 1) {
+      const at = slot * WORDS;
+      const t = this.table;
+      if (t[at] === a && t[at + 1] === b && t[at + 2] === c && t[at + 3] === d) return true;
+      slot = (slot + 1) & mask;
+    }
+    return false;
+  }
+
   /**
    * Parses a UUID into `key`; false for anything else. Only the canonical lower-case spelling is
    * packed: 'A…' and 'a…' are different ids to a store. One pass over the characters: this runs
@@ -63,8 +77,7 @@ export class IdSet {
 
   private insert(a: number, b: number, c: number, d: number): boolean {
     const mask = this.used.length - 1;
-    // Random UUIDs (v4, v5) are already uniform; the mix keeps sequential ones (v1, v7) spread too.
-    let slot = (Math.imul(a ^ Math.imul(b, 0x9e3779b1) ^ Math.imul(c, 0x85ebca6b) ^ Math.imul(d, 0xc2b2ae35), 0x27d4eb2f) >>> 0) & mask;
+    let slot = slotOf(a, b, c, d) & mask;
     while (this.used[slot] === 1) {
       const at = slot * WORDS;
       if (this.table[at] === a && this.table[at + 1] === b && this.table[at + 2] === c && this.table[at + 3] === d) return false;
@@ -89,4 +102,10 @@ export class IdSet {
       this.insert(table[at]!, table[at + 1]!, table[at + 2]!, table[at + 3]!);
     }
   }
+}
+
+/** Random UUIDs (v4, v5) are already uniform; the mix keeps sequential ones (v1, v7) spread too. */
+function slotOf(a: number, b: number, c: number, d: number): number {
+  const mixed = a ^ Math.imul(b, 0x9e3779b1) ^ Math.imul(c, 0x85ebca6b) ^ Math.imul(d, 0xc2b2ae35);
+  return Math.imul(mixed, 0x27d4eb2f) >>> 0;
 }

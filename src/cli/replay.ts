@@ -118,6 +118,7 @@ export function formatReport(report: ReplayReport): string {
     `  ${n(counts.events)} events in ${n(counts.streams)} streams, last position ${report.lastPosition ?? '-'}` +
       (counts.eventsAfterAsOf > 0 ? ` (${n(counts.eventsAfterAsOf)} later events left out)` : ''),
     `  orders: ${n(counts.orders.pending)} pending, ${n(counts.orders.partially_paid)} partially paid, ${n(counts.orders.paid)} paid`,
+    keyLine(report.keys, n),
     ...Object.entries(report.currencies).map(
       ([code, c]) => `  ${code}: ordered ${n(c.ordered)} in ${n(c.orders)} orders, captured ${n(c.captured)} in ${n(c.payments)} payments (minor units)`,
     ),
@@ -128,6 +129,13 @@ export function formatReport(report: ReplayReport): string {
   else lines.push(...formatFindings(findings));
   if (report.comparison) lines.push(...formatComparison(report.comparison));
   return lines.join('\n');
+}
+
+/** A pending binding is a crash between reservation and effect: the key's retry completes it. */
+function keyLine(keys: ReplayReport['keys'], n: (value: number) => string): string {
+  const pending = keys.pending > 0 ? `, ${n(keys.pending)} pending (effect not written yet; the key's retry writes it)` : '';
+  const legacy = keys.legacyKeyedEvents > 0 ? `, ${n(keys.legacyKeyedEvents)} keyed events from before bindings` : '';
+  return `  Idempotency-Key bindings: ${n(keys.bindings)}${pending}${legacy}`;
 }
 
 export function formatFindings(findings: FindingSummary): string[] {

@@ -1,61 +1,59 @@
 /**
- * What a transport calls to run a command: the handler, plus the behaviour every caller wants
- * around it — identical in-flight commands coalesced, reused idempotency keys told apart from
- * business conflicts, and each outcome counted.
+ * What a transport calls to run a command: the key-binding runner, plus the behaviour every caller
+ * wants around it — identical in-flight requests coalesced, and each outcome counted.
  */
-import type { OrderCommand } from '../domain/commands.ts';
 import { orderStreamId } from '../domain/ids.ts';
+import { IdempotencyKeyReused } from '../domain/key-binding.ts';
 import { idempotencyScope } from '../domain/order.ts';
 import { DomainRejection } from '../domain/rejection.ts';
-import type { EventStore } from '../eventstore/port.ts';
 import { canonicalJson } from '../events/canonical.ts';
 import { commandDigestOf } from '../events/codec.ts';
-import type { CommandContext } from '../events/metadata.ts';
 import { RevisionMismatchError } from './errors.ts';
-import type { CommandHandler, CommandOutcome } from './handler.ts';
-import { keyReuseBehind } from './key-reuse.ts';
+import type { CommandOutcome } from './handler.ts';
+import type { CommandRequest, RunCommand } from './key-binding.ts';
 import { createSingleFlight } from './single-flight.ts';
 
 export type CommandOutcomeKind = 'created' | 'replayed' | 'rejected' | 'failed';
 
-export interface DispatchOptions {
-  readonly ifMatch?: bigint;
-  /** The resource id was derived from the Idempotency-Key (POST /orders, payments without paymentId). */
-  readonly idFromKey?: boolean;
-}
+export type Dispatch = (request: CommandRequest) => Promise<CommandOutcome>;
 
-export type Dispatch = (command: OrderCommand, context: CommandContext, options?: DispatchOptions) => Promise<CommandOutcome>;
-
-export function createDispatcher(store: EventStore, handle: CommandHandler, observe: (kind: CommandOutcomeKind) => void = () => {}): Dispatch {
+export function createDispatcher(run: RunCommand, observe: (kind: CommandOutcomeKind) => void = () => {}): Dispatch {
   const flights = createSingleFlight<CommandOutcome>();
 
-  return async function dispatch(command, context, options = {}) {
-    const handleOptions = options.ifMatch === undefined ? {} : { ifMatch: options.ifMatch };
+  return async function dispatch(request) {
     try {
-      const { value, shared } = await flights.run(flightKey(command, context, options), () => handle(command, context, handleOptions));
+      const { value, shared } = await flights.run(flightKey(request), () => run(request));
       // A command that joined another's flight wrote nothing itself: to its client it is a replay.
       const outcome = shared && !value.replayed ? { ...value, replayed: true } : value;
       observe(outcome.replayed ? 'replayed' : 'created');
       return outcome;
     } catch (error) {
-      const rejected = error instanceof DomainRejection || error instanceof RevisionMismatchError;
+      const rejected = [DomainRejection, RevisionMismatchError, IdempotencyKeyReused].some((t) => error instanceof t);
       observe(rejected ? 'rejected' : 'failed');
-      if (error instanceof DomainRejection) {
-        throw (await keyReuseBehind(error, command, context, options.idFromKey ?? false, store)) ?? error;
-      }
       throw error;
     }
   };
 }
 
-/** Two commands share a flight only when everything that could change their outcome is equal. */
-function flightKey(command: OrderCommand, context: CommandContext, options: DispatchOptions): string {
+/**
+ * Two requests share a flight only when everything that could change their outcome is equal. A
+ * keyed request is named by its key and fingerprint, not by its ids: a first request's fresh ids
+ * differ from one copy to the next, and the binding decides which of them the key gets.
+ */
+function flightKey(request: CommandRequest): string {
+  const { context, keyed } = request;
+  const ifMatch = request.ifMatch?.toString() ?? null;
+  const ownership = context.enforceOwnership ?? false;
+  if (keyed) {
+    return canonicalJson(['keyed', keyed.clientId, keyed.idempotencyKey, keyed.fingerprint, ifMatch, ownership]);
+  }
+  const command = request.command(request.ids);
   return canonicalJson([
     orderStreamId(command.orderId),
     idempotencyScope(command),
     context.requestHash ?? commandDigestOf(command),
     context.clientId,
-    context.idempotencyKey ?? null,
-    options.ifMatch?.toString() ?? null,
+    ifMatch,
+    ownership,
   ]);
 }

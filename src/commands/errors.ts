@@ -20,3 +20,11 @@ export class ConcurrencyExhaustedError extends Error {
     super(`stream ${streamId} kept changing under ${attempts} attempts`);
   }
 }
+
+/** The key's binding stream already holds a binding (another request won the key): re-read it. */
+export class KeyBindingTakenError extends Error {
+  override readonly name = 'KeyBindingTakenError';
+  constructor(readonly streamId: string) {
+    super(`key binding ${streamId} is already taken`);
+  }
+}

@@ -7,18 +7,18 @@ import type { OrderCommand } from '../domain/commands.ts';
 import { OrderCommand as OrderCommandSchema } from '../domain/commands.ts';
 import type { OrderEvent } from '../domain/events.ts';
 import { orderStreamId } from '../domain/ids.ts';
-import { decide, evolve, idempotencyScope, initialState, isOutcomeOf } from '../domain/order.ts';
+import { decide, evolve, foreignOrderRejection, idempotencyScope, initialState, isOutcomeOf } from '../domain/order.ts';
 import { WrongExpectedVersionError } from '../eventstore/errors.ts';
-import type { EventStore, ExpectedRevision } from '../eventstore/port.ts';
+import type { AppendResult, EventStore, EventToAppend, ExpectedRevision } from '../eventstore/port.ts';
 import { commandDigestOf, decodeStream, deterministicEventId, encodeEvent, type LedgerEvent } from '../events/codec.ts';
 import { EVENT_SCHEMA_VERSION } from '../domain/events.ts';
 import type { CommandContext, EventMetadata } from '../events/metadata.ts';
-import { ConcurrencyExhaustedError, RevisionMismatchError } from './errors.ts';
+import { ConcurrencyExhaustedError, KeyBindingTakenError, RevisionMismatchError } from './errors.ts';
 
 export interface CommandOutcome {
   readonly streamId: string;
   /** The events that are this command's effect, as stored (the original ones on a replay). */
-  readonly events: readonly { readonly event: OrderEvent; readonly metadata: EventMetadata }[];
+  readonly events: readonly { readonly id: string; readonly event: OrderEvent; readonly metadata: EventMetadata }[];
   /** Revision and global position of the last of those events. */
   readonly revision: bigint;
   readonly position: bigint;
@@ -28,16 +28,44 @@ export interface CommandOutcome {
   readonly attempts: number;
 }
 
+/** The effect a key binding names: its stream, its event, and the request hash that event carries. */
+export interface BoundEffect {
+  readonly streamId: string;
+  readonly eventId: string;
+  readonly requestHash: string;
+}
+
+/** A key binding to write with the command's effect (its stream must not exist yet). */
+export interface BindingPlan {
+  readonly streamId: string;
+  readonly encode: (effect: BoundEffect) => EventToAppend;
+}
+
 export interface HandleOptions {
   /** If-Match: the stream must be at exactly this revision (checked after the replay check). */
   readonly ifMatch?: bigint;
+  /** Bind the request's Idempotency-Key to the effect, if the command has one to write. */
+  readonly binding?: BindingPlan;
 }
+
+/**
+ * How a binding and its effect reach the store: in one transaction where the store can commit two
+ * streams atomically, else reservation first (`no_stream`), then the effect. A crash between the two
+ * leaves a binding whose effect is missing; the key's retry finds it and writes the effect.
+ */
+export type BindingProtocol = 'atomic' | 'two-step';
+
+/** The points between the durable steps of a keyed write (where a crash test stops the process). */
+export type BindingStep = 'after-reservation' | 'after-effect';
 
 export interface CommandHandlerOptions {
   readonly maxAttempts?: number;
   readonly now?: () => Date;
   readonly random?: () => number;
   readonly onConflict?: (streamId: string, attempt: number) => void;
+  /** Defaults to atomic when the store offers appendAtomically. */
+  readonly bindingProtocol?: BindingProtocol;
+  readonly onBindingStep?: (step: BindingStep) => void;
 }
 
 export type CommandHandler = (command: OrderCommand, context: CommandContext, options?: HandleOptions) => Promise<CommandOutcome>;
@@ -46,6 +74,38 @@ export function createCommandHandler(store: EventStore, config: CommandHandlerOp
   const maxAttempts = config.maxAttempts ?? 12;
   const now = config.now ?? (() => new Date());
   const random = config.random ?? Math.random;
+  const atomic = config.bindingProtocol !== 'two-step' ? store.appendAtomically?.bind(store) : undefined;
+  const step = config.onBindingStep ?? (() => {});
+
+  /** Writes the effect, and the binding with it; a lost race on the binding stream is KeyBindingTakenError. */
+  async function write(
+    streamId: string,
+    records: EventToAppend[],
+    expected: ExpectedRevision,
+    binding?: BindingPlan,
+    effect?: BoundEffect,
+  ): Promise<AppendResult> {
+    if (!binding || !effect) return store.append(streamId, records, expected);
+    const events = [binding.encode(effect)];
+    const reservation = { streamId: binding.streamId, events, expected: 'no_stream' as const };
+    let result: AppendResult;
+    try {
+      if (atomic) {
+        // The binding goes first, so in the log it always precedes the effect it names.
+        result = (await atomic([reservation, { streamId, events: records, expected }]))[1]!;
+      } else {
+        await store.append(reservation.streamId, reservation.events, reservation.expected);
+        step('after-reservation');
+        result = await store.append(streamId, records, expected);
+      }
+    } catch (error) {
+      const lostBinding = error instanceof WrongExpectedVersionError && error.streamId === binding.streamId;
+      if (lostBinding) throw new KeyBindingTakenError(binding.streamId);
+      throw error;
+    }
+    step('after-effect');
+    return result;
+  }
 
   return async function handle(input, context, options = {}) {
     const command = OrderCommandSchema.parse(input);
@@ -53,6 +113,9 @@ export function createCommandHandler(store: EventStore, config: CommandHandlerOp
     const commandDigest = commandDigestOf(command);
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       const history = decodeStream(await store.readStream(streamId));
+      const owner = history[0]?.metadata.clientId;
+      const foreign = context.enforceOwnership && owner !== undefined && owner !== context.clientId;
+      if (foreign) throw foreignOrderRejection(command);
       const state = history.reduce((s, e) => evolve(s, e.event), initialState());
       const decided = decide(command, state);
       if (decided.length === 0) return replayOf(command, streamId, history, attempt);
@@ -63,17 +126,26 @@ export function createCommandHandler(store: EventStore, config: CommandHandlerOp
         throw new RevisionMismatchError(streamId, options.ifMatch, expected);
       }
       const written = encodeDecision(streamId, head, decided, command, commandDigest, context, now());
+      const outcome = written.find((w) => isOutcomeOf(command, w.event));
+      const requestHash = context.requestHash ?? commandDigest;
+      const effect = outcome && { streamId, eventId: outcome.record.id, requestHash };
       try {
-        const result = await store.append(
+        const result = await write(
           streamId,
           written.map((w) => w.record),
           expected,
+          options.binding,
+          effect,
         );
         // An idempotent re-append (a twin of this very decision won the race): report the twin's result.
         if (result.duplicate) continue;
         return {
           streamId,
-          events: written.map((w) => ({ event: w.event, metadata: w.record.metadata as unknown as EventMetadata })),
+          events: written.map((w) => ({
+            id: w.record.id,
+            event: w.event,
+            metadata: w.record.metadata as unknown as EventMetadata,
+          })),
           revision: result.nextExpectedRevision,
           position: result.position,
           replayed: false,
@@ -111,6 +183,7 @@ function encodeDecision(
       ...(context.idempotencyKey !== undefined && { idempotencyKey: context.idempotencyKey }),
       requestHash: context.requestHash ?? commandDigest,
       ...(context.causationId !== undefined && { causationId: context.causationId }),
+      ...(context.keyBinding !== undefined && { keyBinding: context.keyBinding }),
       prevHash,
     };
     const record = encodeEvent({
@@ -133,7 +206,7 @@ function replayOf(command: OrderCommand, streamId: string, history: readonly Led
   if (!last) throw new Error(`decider returned no events for ${command.type} but the stream holds no outcome`);
   return {
     streamId,
-    events: outcome.map((e) => ({ event: e.event, metadata: e.metadata })),
+    events: outcome.map((e) => ({ id: e.id, event: e.event, metadata: e.metadata })),
     revision: last.revision,
     position: last.position,
     replayed: true,

@@ -53,10 +53,37 @@ export interface FingerprintInput {
   readonly method: string;
   /** The route template (`/orders/:orderId/payments`), so one key cannot mean two different routes. */
   readonly route: string;
+  /** The path parameters, so one key cannot mean two resources of one route. */
+  readonly params: Readonly<Record<string, string>>;
   readonly body: unknown;
 }
 
-/** SHA-256 of the canonical JSON (RFC 8785) of method, route and body: key order and spacing do not matter. */
-export function requestFingerprint(input: FingerprintInput): string {
+/** A request as its key binds it: each part hashed apart, so a mismatch can say which part differs. */
+export interface RequestFingerprint {
+  readonly method: string;
+  readonly route: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly bodyHash: string;
+  /** SHA-256 of the canonical JSON (RFC 8785) of method, route, params and body: key order and spacing don't count. */
+  readonly fingerprint: string;
+}
+
+export function requestFingerprint(input: FingerprintInput): RequestFingerprint {
+  const method = input.method.toUpperCase();
+  const body = input.body ?? null;
+  return {
+    method,
+    route: input.route,
+    params: { ...input.params },
+    bodyHash: sha256Hex(canonicalJson(body)),
+    fingerprint: sha256Hex(canonicalJson({ method, route: input.route, params: input.params, body })),
+  };
+}
+
+/**
+ * The request hash the release before key bindings recorded (method, route and body, without the
+ * path parameters): how an effect it wrote under a key is recognised as this same request.
+ */
+export function legacyRequestHash(input: Omit<FingerprintInput, 'params'>): string {
   return sha256Hex(canonicalJson({ method: input.method.toUpperCase(), route: input.route, body: input.body ?? null }));
 }

@@ -55,14 +55,14 @@ export function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
 function decideCreate(command: CreateOrder, state: OrderState): OrderCreated[] {
   if (state.status === 'open') {
     if (sameOrder(command, state)) return [];
-    throw new DomainRejection('order-already-exists', `order ${command.orderId} already exists with different details`);
+    throw orderAlreadyExists(command.orderId);
   }
   const { orderId, customerId, currency, lines } = command;
   return [{ type: 'OrderCreated', data: { orderId, customerId, currency, lines, total: orderTotal(lines) } }];
 }
 
 function decideCapture(command: CapturePayment, state: OrderState): PaymentCaptured[] {
-  if (state.status !== 'open') throw new DomainRejection('order-not-found', `order ${command.orderId} does not exist`);
+  if (state.status !== 'open') throw orderNotFound(command.orderId);
   const previous = state.payments.get(command.paymentId);
   if (previous) {
     if (previous.amount === command.amount && previous.currency === command.currency) return [];
@@ -83,6 +83,21 @@ function decideCapture(command: CapturePayment, state: OrderState): PaymentCaptu
   }
   const { orderId, paymentId, amount, currency } = command;
   return [{ type: 'PaymentCaptured', data: { orderId, paymentId, amount, currency } }];
+}
+
+const orderNotFound = (orderId: string) => new DomainRejection('order-not-found', `order ${orderId} does not exist`);
+
+const orderAlreadyExists = (orderId: string) =>
+  new DomainRejection('order-already-exists', `order ${orderId} already exists with different details`);
+
+/**
+ * A command on an order another client owns gets exactly the answer it would get if the order
+ * were absent, word for word, so the answer does not tell that it exists. Creating it is the one
+ * exception: order ids are global, so the id is taken, and the answer is the one its own client
+ * gets for different details, which reveals nothing of the order.
+ */
+export function foreignOrderRejection(command: OrderCommand): DomainRejection {
+  return command.type === 'CreateOrder' ? orderAlreadyExists(command.orderId) : orderNotFound(command.orderId);
 }
 
 /** The same request, judged by what it asks for; this is what the request hash fingerprints. */

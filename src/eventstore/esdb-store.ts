@@ -48,8 +48,8 @@ import type {
 export interface EsdbStoreOptions {
   /** Upper bound (ms) for one append, stream read, page of $all or ping. Default 5000. */
   readonly timeoutMs?: number;
-  /** Which streams are the ledger's; everything else in $all is skipped. Default 'order-'. */
-  readonly streamPrefix?: string;
+  /** Which streams are the ledger's; everything else in $all is skipped. Default: orders and key bindings. */
+  readonly streamPrefixes?: readonly string[];
 }
 
 const DEFAULT_TIMEOUT_MS = 5_000;
@@ -103,7 +103,8 @@ export function openEsdbStore(connectionString: string, options: EsdbStoreOption
   }
   const client = EventStoreDBClient.connectionString(connectionString);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const prefix = options.streamPrefix ?? 'order-';
+  const prefixes = options.streamPrefixes ?? ['order-', 'idempotency-'];
+  const isLedgerStream = (streamId: string) => prefixes.some((prefix) => streamId.startsWith(prefix));
   const inflight = new Set<Promise<unknown>>();
   const shutdown = new AbortController();
   let closing: Promise<void> | undefined;
@@ -160,7 +161,7 @@ export function openEsdbStore(connectionString: string, options: EsdbStoreOption
       for (const raw of records) {
         // Forward reads include the record at `from`: skip it (and anything not past `after`).
         if (from !== START && comparePositions(raw.position, from) <= 0) continue;
-        if (!raw.streamId.startsWith(prefix)) continue;
+        if (!isLedgerStream(raw.streamId)) continue;
         if (after !== undefined && raw.position.commit <= after) continue;
         if (upTo !== undefined && raw.position.commit > upTo) return;
         if (signal?.aborted) return;
@@ -248,7 +249,7 @@ export function openEsdbStore(connectionString: string, options: EsdbStoreOption
         // in between), filtered server-side to the ledger's streams.
         const sub = client.subscribeToAll({
           fromPosition: last === undefined ? START : { commit: last, prepare: last },
-          filter: streamNameFilter({ prefixes: [prefix] }),
+          filter: streamNameFilter({ prefixes: [...prefixes] }),
         });
         let released = false;
         release = () => {
@@ -264,7 +265,7 @@ export function openEsdbStore(connectionString: string, options: EsdbStoreOption
         for await (const resolved of sub) {
           if (stop.signal.aborted) return;
           const raw = resolved.event;
-          if (!raw || !raw.streamId.startsWith(prefix)) continue;
+          if (!raw || !isLedgerStream(raw.streamId)) continue;
           const event = toRecorded(raw);
           if (last !== undefined && event.position <= last) continue;
           last = event.position;
@@ -289,7 +290,7 @@ export function openEsdbStore(connectionString: string, options: EsdbStoreOption
         const { records, more } = await readAllPage(from, BACKWARDS);
         for (const raw of records) {
           if (from !== END && comparePositions(raw.position, from) >= 0) continue;
-          if (raw.streamId.startsWith(prefix)) return raw.position.commit;
+          if (isLedgerStream(raw.streamId)) return raw.position.commit;
         }
         const last = records.at(-1);
         if (!more || last === undefined) return undefined;

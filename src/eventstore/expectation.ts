@@ -1,5 +1,5 @@
 import { WrongExpectedVersionError } from './errors.ts';
-import type { ExpectedRevision } from './port.ts';
+import type { ExpectedRevision, StreamWrite } from './port.ts';
 
 export interface StoredRef {
   readonly id: string;
@@ -34,4 +34,11 @@ export function resolveExpectation(
     }
   }
   throw new WrongExpectedVersionError(streamId, expected, actual);
+}
+
+/** A multi-stream append names each stream once: two writes to one stream would fence each other. */
+export function assertDistinctStreams(writes: readonly StreamWrite[]): void {
+  const names = new Set(writes.map((w) => w.streamId));
+  if (names.size !== writes.length) throw new Error('an atomic append names a stream twice');
+  if (writes.some((w) => w.events.length === 0)) throw new Error('an atomic append has a write without events');
 }

@@ -10,26 +10,31 @@ export type AppendOutcome = 'written' | 'duplicate' | 'conflict' | 'error';
 export type AppendObserver = (seconds: number, outcome: AppendOutcome) => void;
 
 export function instrumentAppends(store: EventStore, observe: AppendObserver): EventStore {
+  async function timed<T>(append: () => Promise<T>, duplicate: (result: T) => boolean): Promise<T> {
+    const started = process.hrtime.bigint();
+    const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
+    try {
+      const result = await append();
+      observe(elapsed(), duplicate(result) ? 'duplicate' : 'written');
+      return result;
+    } catch (error) {
+      observe(elapsed(), error instanceof WrongExpectedVersionError ? 'conflict' : 'error');
+      throw error;
+    }
+  }
+  const atomic = store.appendAtomically?.bind(store);
   return decorateStore(store, {
-    async append(streamId, events, expected) {
-      const started = process.hrtime.bigint();
-      const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
-      try {
-        const result = await store.append(streamId, events, expected);
-        observe(elapsed(), result.duplicate ? 'duplicate' : 'written');
-        return result;
-      } catch (error) {
-        observe(elapsed(), error instanceof WrongExpectedVersionError ? 'conflict' : 'error');
-        throw error;
-      }
-    },
+    append: (streamId, events, expected) => timed(() => store.append(streamId, events, expected), (r) => r.duplicate),
+    ...(atomic && { appendAtomically: (writes) => timed(() => atomic(writes), (rs) => rs.every((r) => r.duplicate)) }),
   });
 }
 
-/** The store with some methods replaced; the rest delegate to it. */
+/** The store with some methods replaced; the rest delegate to it (capabilities included). */
 export function decorateStore(store: EventStore, overrides: Partial<Omit<EventStore, 'kind'>>): EventStore {
+  const atomic = store.appendAtomically?.bind(store);
   return {
     kind: store.kind,
+    ...(atomic && { appendAtomically: (writes) => atomic(writes) }),
     // Explicit delegation rather than a spread: adapters written as classes keep their `this`.
     append: (streamId, events, expected) => store.append(streamId, events, expected),
     readStream: (streamId) => store.readStream(streamId),

@@ -1,7 +1,17 @@
 import { StoreUnavailableError } from './errors.ts';
 import { resolveExpectation } from './expectation.ts';
 import { CommitSignal, pollingSubscription } from './polling-subscription.ts';
-import type { AppendResult, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, RecordedEvent, SubscribeOptions } from './port.ts';
+import { assertDistinctStreams } from './expectation.ts';
+import type {
+  AppendResult,
+  EventStore,
+  EventToAppend,
+  ExpectedRevision,
+  ReadAllOptions,
+  RecordedEvent,
+  StreamWrite,
+  SubscribeOptions,
+} from './port.ts';
 
 /** For tests and throwaway runs: the same rules as the durable stores, nothing kept. */
 export function openMemoryStore(): EventStore {
@@ -18,40 +28,54 @@ export function openMemoryStore(): EventStore {
     kind: 'memory',
 
     async append(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
+      const [result] = await store.appendAtomically!([{ streamId, events, expected }]);
+      return result!;
+    },
+
+    async appendAtomically(writes: readonly StreamWrite[]): Promise<AppendResult[]> {
       assertOpen();
-      const stream = streams.get(streamId) ?? [];
-      const head = stream[stream.length - 1];
-      const outcome = resolveExpectation(
-        streamId,
-        expected,
-        head ? head.revision : 'no_stream',
-        events.map((e) => e.id),
-        (first, count) => stream.slice(Number(first), Number(first) + count),
-      );
-      if (outcome.kind === 'duplicate') {
-        return { nextExpectedRevision: outcome.last.revision, position: outcome.last.position, duplicate: true };
-      }
+      assertDistinctStreams(writes);
+      // Every expectation is resolved before anything is written: all or nothing.
+      const outcomes = writes.map((write) => {
+        const stream = streams.get(write.streamId) ?? [];
+        const head = stream[stream.length - 1];
+        return resolveExpectation(
+          write.streamId,
+          write.expected,
+          head ? head.revision : 'no_stream',
+          write.events.map((e) => e.id),
+          (first, count) => stream.slice(Number(first), Number(first) + count),
+        );
+      });
       const createdAt = new Date();
-      let revision = outcome.firstRevision;
-      for (const e of events) {
-        const recorded: RecordedEvent = {
-          id: e.id,
-          streamId,
-          revision,
-          position: BigInt(log.length + 1),
-          type: e.type,
-          data: structuredClone(e.data),
-          metadata: structuredClone(e.metadata),
-          createdAt,
-        };
-        log.push(recorded);
-        stream.push(recorded);
-        revision += 1n;
-      }
-      streams.set(streamId, stream);
+      const results = writes.map((write, i): AppendResult => {
+        const outcome = outcomes[i]!;
+        if (outcome.kind === 'duplicate') {
+          return { nextExpectedRevision: outcome.last.revision, position: outcome.last.position, duplicate: true };
+        }
+        const stream = streams.get(write.streamId) ?? [];
+        let revision = outcome.firstRevision;
+        for (const e of write.events) {
+          const recorded: RecordedEvent = {
+            id: e.id,
+            streamId: write.streamId,
+            revision,
+            position: BigInt(log.length + 1),
+            type: e.type,
+            data: structuredClone(e.data),
+            metadata: structuredClone(e.metadata),
+            createdAt,
+          };
+          log.push(recorded);
+          stream.push(recorded);
+          revision += 1n;
+        }
+        streams.set(write.streamId, stream);
+        const last = stream[stream.length - 1]!;
+        return { nextExpectedRevision: last.revision, position: last.position, duplicate: false };
+      });
       commits.notify();
-      const last = stream[stream.length - 1]!;
-      return { nextExpectedRevision: last.revision, position: last.position, duplicate: false };
+      return results;
     },
 
     async readStream(streamId: string): Promise<RecordedEvent[]> {

@@ -43,6 +43,13 @@ export interface AppendResult {
   readonly duplicate: boolean;
 }
 
+/** One stream's part of a multi-stream append. */
+export interface StreamWrite {
+  readonly streamId: string;
+  readonly events: readonly EventToAppend[];
+  readonly expected: ExpectedRevision;
+}
+
 export interface ReadAllOptions {
   /** Only events whose position is strictly greater than this (a checkpoint). */
   readonly after?: bigint;
@@ -65,6 +72,14 @@ export interface EventStore {
   /** Which adapter this is, for logs and readiness ("sqlite", "memory", "esdb"). */
   readonly kind: string;
   append(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult>;
+  /**
+   * A capability, present only where the store can commit several streams in one transaction
+   * (memory, SQLite): every write is checked against its own expectation (idempotent re-appends
+   * included, per stream), and either all of them are committed, in the order given, or none is.
+   * A failed expectation throws WrongExpectedVersionError naming that stream. Results follow the
+   * order of `writes`; no stream may appear twice.
+   */
+  appendAtomically?(writes: readonly StreamWrite[]): Promise<AppendResult[]>;
   /** All events of one stream in revision order; an empty array when the stream does not exist. */
   readStream(streamId: string): Promise<RecordedEvent[]>;
   /** The ledger's events across streams in global order. */

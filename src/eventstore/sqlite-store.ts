@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { CorruptEventError, StoreUnavailableError, WrongExpectedVersionError } from './errors.ts';
-import { resolveExpectation, type StoredRef } from './expectation.ts';
+import { assertDistinctStreams, resolveExpectation, type StoredRef } from './expectation.ts';
 import { CommitSignal, pollingSubscription } from './polling-subscription.ts';
 import { sqliteHealth, withWriteHealth } from './sqlite-health.ts';
 import type {
@@ -20,6 +20,7 @@ import type {
   JsonObject,
   ReadAllOptions,
   RecordedEvent,
+  StreamWrite,
   SubscribeOptions,
 } from './port.ts';
 
@@ -41,11 +42,10 @@ export interface SqliteEventStore extends EventStore {
   readonly database: Database.Database;
 }
 
+/** One unit of a group commit: a single append, or the writes of one atomic multi-stream append. */
 interface PendingAppend {
-  readonly streamId: string;
-  readonly events: readonly EventToAppend[];
-  readonly expected: ExpectedRevision;
-  readonly resolve: (result: AppendResult) => void;
+  readonly writes: readonly StreamWrite[];
+  readonly resolve: (results: AppendResult[]) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -108,8 +108,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   let idle: Promise<void> = Promise.resolve();
   let markIdle: () => void = () => {};
 
-  /** One append inside the open transaction; throws WrongExpectedVersionError without writing. */
-  function applyAppend(append: PendingAppend, createdAt: string): AppendResult {
+  /** One stream's write inside the open transaction; throws WrongExpectedVersionError without writing. */
+  function applyAppend(append: StreamWrite, createdAt: string): AppendResult {
     const head = statements.head.get(append.streamId) as bigint | undefined;
     const outcome = resolveExpectation(
       append.streamId,
@@ -144,17 +144,17 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     const batch = pending.splice(0, maxBatch);
     if (pending.length > 0) scheduleFlush();
     if (batch.length === 0) return;
-    const outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }> = [];
+    const outcomes: Array<{ ok: true; result: AppendResult[] } | { ok: false; error: unknown }> = [];
     const createdAt = new Date().toISOString();
     try {
       statements.begin.run();
       for (const append of batch) {
         // The expectation is checked before any insert, and a failed single insert undoes itself;
-        // only a multi-event append can leave a partial write to undo, so only it pays for a savepoint.
-        const savepoint = append.events.length > 1;
+        // only a multi-event unit can leave a partial write to undo, so only it pays for a savepoint.
+        const savepoint = append.writes.length > 1 || append.writes[0]!.events.length > 1;
         if (savepoint) statements.savepoint.run();
         try {
-          outcomes.push({ ok: true, result: applyAppend(append, createdAt) });
+          outcomes.push({ ok: true, result: append.writes.map((write) => applyAppend(write, createdAt)) });
           if (savepoint) statements.release.run();
         } catch (error) {
           // Only the append's own failures stay its own; a storage fault fails the whole batch
@@ -188,6 +188,16 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     });
     commits.notify();
     settleIfIdle();
+  }
+
+  /** Queues a unit for the next group commit: it joins the batch under its own savepoint. */
+  function enqueue(writes: readonly StreamWrite[]): Promise<AppendResult[]> {
+    if (closed) return Promise.reject(new StoreUnavailableError('the event store is closed', 'closed'));
+    if (pending.length === 0 && !flushScheduled) idle = new Promise((resolve) => (markIdle = resolve));
+    return new Promise<AppendResult[]>((resolve, reject) => {
+      pending.push({ writes, resolve, reject });
+      scheduleFlush();
+    });
   }
 
   function scheduleFlush(): void {
@@ -232,13 +242,18 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     kind: 'sqlite',
     database: db,
 
-    append(streamId, events, expected) {
-      if (closed) return Promise.reject(new StoreUnavailableError('the event store is closed', 'closed'));
-      if (pending.length === 0 && !flushScheduled) idle = new Promise((resolve) => (markIdle = resolve));
-      return new Promise<AppendResult>((resolve, reject) => {
-        pending.push({ streamId, events, expected, resolve, reject });
-        scheduleFlush();
-      });
+    async append(streamId, events, expected) {
+      const [result] = await enqueue([{ streamId, events, expected }]);
+      return result!;
+    },
+
+    appendAtomically(writes) {
+      try {
+        assertDistinctStreams(writes);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return enqueue(writes);
     },
 
     async readStream(streamId) {

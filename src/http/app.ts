@@ -10,6 +10,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPlug
 import { type ZodTypeProvider, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { createDispatcher, type Dispatch } from '../commands/dispatcher.ts';
 import { createCommandHandler, type CommandHandlerOptions } from '../commands/handler.ts';
+import { createKeyedRunner } from '../commands/key-binding.ts';
 import type { Config } from '../config.ts';
 import { instrumentAppends } from '../eventstore/instrumented-store.ts';
 import type { EventStore } from '../eventstore/port.ts';
@@ -54,7 +55,7 @@ export interface BuildAppOptions {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any plugin options and type provider
   readonly extraRoutes?: readonly FastifyPluginAsync<any, RawServerDefault, any>[];
   readonly readiness?: readonly ReadinessCheck[];
-  /** Retry bounds and clock for the command handler (tests). */
+  /** Retry bounds, clock and key-binding protocol for the command handler (tests). */
   readonly commandHandler?: Omit<CommandHandlerOptions, 'onConflict'>;
 }
 
@@ -68,10 +69,12 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
   const { store, config } = options;
   const auth = resolveAuthPolicy(config);
   const metrics = createMetrics(store.kind);
-  const handle = createCommandHandler(instrumentAppends(store, metrics.observeAppend), {
+  const instrumented = instrumentAppends(store, metrics.observeAppend);
+  const handle = createCommandHandler(instrumented, {
     ...options.commandHandler,
     onConflict: () => metrics.countCommand('retried_on_conflict'),
   });
+  const run = createKeyedRunner(instrumented, handle, options.commandHandler?.now);
 
   const app = Fastify({
     loggerInstance: options.logger ?? createLogger(config.LOG_LEVEL),
@@ -99,7 +102,7 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
     store,
     config,
     metrics,
-    dispatch: createDispatcher(store, handle, metrics.countCommand),
+    dispatch: createDispatcher(run, metrics.countCommand),
     readiness: [...(options.readiness ?? [])],
   } satisfies LedgerServices);
 

@@ -6,7 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ConfigError, type Config } from '../config.ts';
+import { type ApiKey, ConfigError, type Config } from '../config.ts';
 import { Problem } from './problem.ts';
 
 export const ANONYMOUS_CLIENT = 'anonymous';
@@ -19,12 +19,12 @@ export const ANONYMOUS_CLIENT = 'anonymous';
 const EXEMPT_ROUTES = new Set(['/health', '/problems', '/problems/:slug']);
 
 export type AuthPolicy =
-  | { readonly mode: 'keys'; readonly clients: ReadonlyMap<string, string> }
+  | { readonly mode: 'keys'; readonly clients: ReadonlyMap<string, ApiKey> }
   | { readonly mode: 'off'; readonly notice: string };
 
 /** Decides how requests are authenticated, or refuses a configuration that would expose an open ledger. */
 export function resolveAuthPolicy(config: Pick<Config, 'LEDGER_API_KEYS' | 'LEDGER_AUTH' | 'HOST'>): AuthPolicy {
-  const clients = config.LEDGER_API_KEYS ?? new Map<string, string>();
+  const clients = config.LEDGER_API_KEYS ?? new Map<string, ApiKey>();
   if (clients.size > 0) {
     if (config.LEDGER_AUTH === 'off') {
       throw new ConfigError('LEDGER_AUTH=off contradicts LEDGER_API_KEYS: unset one of them');
@@ -49,20 +49,24 @@ export function isLoopbackHost(host: string): boolean {
   return bare === 'localhost' || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare);
 }
 
-/** The onRequest hook: sets request.clientId, or answers 401. */
+/**
+ * The onRequest hook: sets request.clientId, or answers 401. A client reads and commands only its
+ * own orders; an auditor reads every client's and may not command.
+ */
 export function authenticate(policy: AuthPolicy): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
   if (policy.mode === 'off') return async () => {};
   const identify = clientMatcher(policy.clients);
   return async (request, reply) => {
     if (EXEMPT_ROUTES.has(request.routeOptions.url ?? '')) return;
     const match = /^Bearer +([^ ]+) *$/i.exec(request.headers.authorization ?? '');
-    const clientId = match ? identify(match[1]!) : undefined;
-    if (clientId === undefined) {
+    const client = match ? identify(match[1]!) : undefined;
+    if (client === undefined) {
       reply.header('www-authenticate', 'Bearer realm="order-ledger"');
       throw new Problem('unauthorized', match ? 'the bearer token matches no configured API key' : 'send Authorization: Bearer <secret>');
     }
-    request.clientId = clientId;
-    request.readsAll = false;
+    request.clientId = client.clientId;
+    request.readsAll = client.role === 'auditor';
+    request.readOnly = client.role === 'auditor';
   };
 }
 
@@ -70,14 +74,19 @@ export function authenticate(policy: AuthPolicy): (request: FastifyRequest, repl
  * Both sides are hashed first so timingSafeEqual always compares equal lengths, and every
  * client is compared on every request so the time taken does not say which one matched.
  */
-function clientMatcher(clients: ReadonlyMap<string, string>): (token: string) => string | undefined {
+interface Identified {
+  readonly clientId: string;
+  readonly role: ApiKey['role'];
+}
+
+function clientMatcher(clients: ReadonlyMap<string, ApiKey>): (token: string) => Identified | undefined {
   const digest = (text: string) => createHash('sha256').update(text).digest();
-  const known = [...clients].map(([clientId, secret]) => ({ clientId, digest: digest(secret) }));
+  const known = [...clients].map(([clientId, key]) => ({ clientId, role: key.role, digest: digest(key.secret) }));
   return (token) => {
     const offered = digest(token);
-    let found: string | undefined;
-    for (const client of known) {
-      if (timingSafeEqual(offered, client.digest) && found === undefined) found = client.clientId;
+    let found: Identified | undefined;
+    for (const { clientId, role, digest: expected } of known) {
+      if (timingSafeEqual(offered, expected) && found === undefined) found = { clientId, role };
     }
     return found;
   };

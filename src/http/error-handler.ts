@@ -6,7 +6,7 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ConcurrencyExhaustedError, RevisionMismatchError } from '../commands/errors.ts';
-import { IdempotencyKeyReusedError } from '../commands/key-reuse.ts';
+import { IdempotencyKeyReused } from '../domain/key-binding.ts';
 import { DomainRejection } from '../domain/rejection.ts';
 import { CorruptEventError, StoreUnavailableError, WrongExpectedVersionError } from '../eventstore/errors.ts';
 import { WaitCapacityError } from '../projections/wait.ts';
@@ -56,7 +56,9 @@ export function sendProblem(reply: FastifyReply, problem: Problem, request: Fast
 
 export function problemFor(error: unknown): Problem {
   if (error instanceof Problem) return error;
-  if (error instanceof IdempotencyKeyReusedError) return new Problem('idempotency-key-reused', error.message);
+  if (error instanceof IdempotencyKeyReused) {
+    return new Problem('idempotency-key-reused', error.message, { differs: error.differs });
+  }
   if (error instanceof DomainRejection) return new Problem(error.rule, error.message);
   if (error instanceof RevisionMismatchError) {
     const current = error.actual === 'no_stream' ? null : String(error.actual);

@@ -9,14 +9,31 @@ export const PROBLEM_TYPES = {
   'idempotency-key-missing': { status: 400, title: 'An Idempotency-Key header is required', description: 'This route creates something whose identity comes from your key. Send `Idempotency-Key` with a unique value per logical operation, and the same value on every retry of it.' },
   'idempotency-key-invalid': { status: 400, title: 'The Idempotency-Key header is malformed', description: 'Keys are 1–255 printable ASCII characters, sent bare or as a quoted structured-field string.' },
   unauthorized: { status: 401, title: 'Authentication is required', description: 'Send `Authorization: Bearer <secret>` with one of the API keys this ledger was configured with.' },
-  'order-not-found': { status: 404, title: 'The order does not exist', description: 'No order has this id. Create it first with PUT /orders/{orderId} or POST /orders.' },
+  forbidden: {
+    status: 403,
+    title: 'This API key may not do that',
+    description: 'The key has the auditor role: it reads all orders, events and reports, and sends no commands.',
+  },
+  'order-not-found': {
+    status: 404,
+    title: 'The order does not exist',
+    description: 'No order of yours has this id. Create it first with PUT /orders/{orderId} or POST /orders.',
+  },
   'customer-not-found': { status: 404, title: 'The customer has no orders', description: 'Customers appear in the read model with their first order; none was found under this id.' },
   'not-found': { status: 404, title: 'No such resource', description: 'Nothing is served at this path.' },
   'order-already-exists': { status: 409, title: 'The order already exists with different details', description: 'An order with this id was created by a different request. Use a new order id, or resend the original request to get the original result.' },
   'payment-already-captured': { status: 409, title: 'This payment id was already captured with a different amount or currency', description: 'A paymentId names one capture. Resend the original request to get its result, or use a new paymentId for a new capture.' },
   'currency-mismatch': { status: 409, title: 'The payment currency differs from the order currency', description: 'Captures must be in the order’s currency.' },
   'capture-exceeds-outstanding': { status: 409, title: 'The capture exceeds what is outstanding on the order', description: 'The amount is larger than the order total less what was already captured.' },
-  'idempotency-key-reused': { status: 422, title: 'This Idempotency-Key was used with a different request', description: 'A key names one operation. Reusing it with another payload is refused; use a fresh key for a new operation.' },
+  'idempotency-key-reused': {
+    status: 422,
+    title: 'This Idempotency-Key was used with a different request',
+    description:
+      'A key is bound, for ever, to the first request that used it: method, route, path parameters and body. ' +
+      'Resending that request returns its original answer; any other request with the key is refused ' +
+      '(`differs` says whether the route, the resource or the body differs) and nothing is written. ' +
+      'Use a fresh key for a new operation.',
+  },
   'revision-mismatch': { status: 412, title: 'The order has changed since the revision in If-Match', description: 'Re-read the order, check your decision against its current state, and retry with the new ETag.' },
   'payload-too-large': { status: 413, title: 'The request body is too large', description: 'Bodies are limited to 64 KiB.' },
   'unsupported-media-type': { status: 415, title: 'The request body must be application/json', description: 'Send `Content-Type: application/json` (UTF-8: no other charset), without `Content-Encoding`.' },

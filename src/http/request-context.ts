@@ -14,6 +14,8 @@ declare module 'fastify' {
      * off (one trusted tenant). Otherwise reads and commands see only the caller's own orders.
      */
     readsAll: boolean;
+    /** An auditor's key: it reads (readsAll) and every command answers 403. */
+    readOnly: boolean;
     correlationId: string;
   }
 }
@@ -26,6 +28,7 @@ const ECHOABLE = /^[\x20-\x7e]{1,1024}$/;
 export function registerRequestContext(app: FastifyInstance): void {
   app.decorateRequest('clientId', ANONYMOUS_CLIENT);
   app.decorateRequest('readsAll', true);
+  app.decorateRequest('readOnly', false);
   app.decorateRequest('correlationId', '');
   app.addHook('onRequest', (request, reply, done) => {
     const offered = request.headers['x-correlation-id'];

@@ -23,8 +23,16 @@ function fact(stream: string, event: FactEvent, overrides: Partial<EventFacts> =
   return { id: `id-${position}`, stream, revision, position, time: Number(position) * 1_000, hash, prevHash: head?.hash ?? '', hashValid: true, event, ...overrides };
 }
 
-const created = (orderId: string, total = 100, currency = 'EUR'): FactEvent => ({ type: 'OrderCreated', orderId, currency, total, linesTotal: total });
-const captured = (orderId: string, paymentId: string, amount: number, currency = 'EUR'): FactEvent => ({ type: 'PaymentCaptured', orderId, paymentId, amount, currency });
+const unkeyed = { clientId: 'alice', requestHash: 'h'.repeat(64), keyBinding: '', keyed: false };
+const created = (orderId: string, total = 100, currency = 'EUR'): FactEvent => ({ type: 'OrderCreated', orderId, currency, total, linesTotal: total, ...unkeyed });
+const captured = (orderId: string, paymentId: string, amount: number, currency = 'EUR'): FactEvent => ({
+  type: 'PaymentCaptured',
+  orderId,
+  paymentId,
+  amount,
+  currency,
+  ...unkeyed,
+});
 
 function codes(checker: ReturnType<typeof createChecker>) {
   return checker.finish().findings.listed.map((f) => `${f.code}@${f.stream}:${f.revision}`);
@@ -126,9 +134,72 @@ test('facts survive the trip between threads unchanged, whatever their kind', ()
     fact('order-p', created('p', 5)),
     { ...fact('order-p', captured('p', 'p1', 5)), position: 2n ** 60n },
     fact('order-q', { type: 'invalid', problem: 'data.amount: too small' }, { hashValid: false, hash: '' }),
-    fact('order-r', { type: 'OrderCreated', orderId: 'r', currency: 'JPY', total: 1, linesTotal: undefined }),
+    fact('order-r', { type: 'OrderCreated', orderId: 'r', currency: 'JPY', total: 1, linesTotal: undefined, ...unkeyed }),
+    fact('idempotency-k', bound('r', '', 'order-r', 'id-9')),
   ];
   for (const f of kinds) assert.equal(unpackFacts(packFacts(f)), f);
+});
+
+const keyStream = (n: number) => `idempotency-${n.toString(16).padStart(64, '0')}`;
+const KEY = keyStream(1);
+const bound = (orderId: string, paymentId: string, effectStream: string, effectEventId: string, requestHash = 'r'.repeat(64)): FactEvent => ({
+  type: 'KeyBound',
+  clientId: 'alice',
+  orderId,
+  paymentId,
+  effectStream,
+  effectEventId,
+  effectRequestHash: requestHash,
+});
+const underKey = (event: FactEvent, overrides: Partial<typeof unkeyed> = {}): FactEvent => ({
+  ...event,
+  ...unkeyed,
+  keyed: true,
+  keyBinding: KEY,
+  requestHash: 'r'.repeat(64),
+  ...overrides,
+}) as FactEvent;
+
+test('a key binding and the effect it names, written together: clean, nothing pending', () => {
+  const checker = createChecker();
+  checker.visit(fact(KEY, bound('k1', '', 'order-k1', 'effect-1')));
+  checker.visit(fact('order-k1', underKey(created('k1')), { id: 'effect-1' }));
+  const result = checker.finish();
+  assert.equal(codes(checker), []);
+  assert.equal(result.keys, { bindings: 1, pending: 0, legacyKeyedEvents: 0 });
+});
+
+test('a binding whose effect differs from what it records: binding-mismatch at the effect', () => {
+  const checker = createChecker();
+  checker.visit(fact(keyStream(2), bound('k2', 'p-1', 'order-k2', 'effect-2')));
+  checker.visit(fact('order-k2', created('k2', 500)));
+  checker.visit(fact('order-k2', underKey(captured('k2', 'p-1', 5), { requestHash: 'x'.repeat(64), keyBinding: keyStream(2) }), { id: 'effect-2' }));
+  assert.equal(codes(checker), ['binding-mismatch@order-k2:1']);
+});
+
+test('a binding whose effect is not in the log: pending, not a finding', () => {
+  const checker = createChecker();
+  checker.visit(fact(keyStream(3), bound('k3', '', 'order-k3', 'effect-3')));
+  const result = checker.finish();
+  assert.equal(codes(checker), []);
+  assert.is(result.keys.pending, 1);
+});
+
+test('an event written under a key binding that does not exist: key-unbound', () => {
+  const checker = createChecker();
+  checker.visit(fact('order-k4', underKey(created('k4'))));
+  assert.equal(codes(checker), ['key-unbound@order-k4:0']);
+});
+
+test('a binding written after its effect: checked against the order, its owner and its payments', () => {
+  const checker = createChecker();
+  checker.visit(fact('order-k5', { ...created('k5', 500), keyed: true } as FactEvent, { id: 'legacy-5' }));
+  checker.visit(fact('order-k5', captured('k5', 'p-5', 5), { id: 'legacy-6' }));
+  checker.visit(fact(keyStream(5), bound('k5', 'p-5', 'order-k5', 'legacy-6', 'h'.repeat(64))));
+  checker.visit(fact(keyStream(6), { ...bound('k5', '', 'order-k5', 'legacy-5'), clientId: 'mallory' } as FactEvent));
+  const result = checker.finish();
+  assert.equal(codes(checker), [`binding-mismatch@${keyStream(6)}:0`]);
+  assert.equal(result.keys, { bindings: 2, pending: 0, legacyKeyedEvents: 1 });
 });
 
 test.run();

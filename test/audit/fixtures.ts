@@ -256,7 +256,7 @@ export function partlyPaidOrder(path: string): PartlyPaid {
   for (const row of rows(path)) {
     if (row.type === 'OrderCreated') {
       orders.set(row.stream, { orderId: row.data.orderId as string, currency: row.data.currency as string, total: row.data.total as number, captured: 0 });
-    } else {
+    } else if (row.type === 'PaymentCaptured') {
       const order = orders.get(row.stream)!;
       order.captured += row.data.amount as number;
       order.lastPayment = row;

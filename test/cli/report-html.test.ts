@@ -12,6 +12,7 @@ const report: ReplayReport = {
   source: 'file:<b>log</b>.ndjson',
   scope: { asOf: '2024-03-02T00:00:00.000Z' },
   counts: { streams: 2, events: 5, eventsAfterAsOf: 1, orders: { pending: 0, partially_paid: 1, paid: 1 } },
+  keys: { bindings: 0, pending: 0, legacyKeyedEvents: 0 },
   currencies: { EUR: { ordered: '9007199254740993', captured: '300', orders: 2, payments: 3 } },
   daily: [
     { day: '2024-03-01', currency: 'EUR', amount: '100', payments: 1 },

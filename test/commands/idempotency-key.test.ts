@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { derivedOrderId, derivedPaymentId } from '../../src/commands/derived-ids.ts';
-import { parseIdempotencyKey, requestFingerprint } from '../../src/commands/idempotency-key.ts';
+import { legacyDerivedOrderId as derivedOrderId, legacyDerivedPaymentId as derivedPaymentId } from '../../src/commands/derived-ids.ts';
+import { legacyRequestHash, parseIdempotencyKey, requestFingerprint } from '../../src/commands/idempotency-key.ts';
 import { createSingleFlight } from '../../src/commands/single-flight.ts';
 import { EntityId } from '../../src/domain/ids.ts';
 
@@ -22,18 +22,28 @@ test('keys: bare or quoted structured-field strings of 1-255 printable ASCII cha
   assert.is(key('a', 'b').kind, 'invalid', 'two header lines');
 });
 
-test('fingerprint: canonical (key order and spacing do not matter), and bound to method and route', () => {
-  const base = { method: 'POST', route: '/orders', body: { a: 1, b: [1, 2], c: { x: 'y' } } };
-  const fingerprint = requestFingerprint(base);
+test('fingerprint: canonical (key order and spacing do not matter), and bound to method, route and path parameters', () => {
+  const base = { method: 'POST', route: '/orders/:orderId', params: { orderId: 'a' }, body: { a: 1, b: [1, 2], c: { x: 'y' } } };
+  const of = (input: typeof base) => requestFingerprint(input).fingerprint;
+  const fingerprint = of(base);
   assert.match(fingerprint, /^[0-9a-f]{64}$/);
-  assert.is(requestFingerprint({ ...base, body: { c: { x: 'y' }, b: [1, 2], a: 1 } }), fingerprint);
-  assert.is(requestFingerprint({ ...base, method: 'post' }), fingerprint);
-  assert.is.not(requestFingerprint({ ...base, body: { ...base.body, b: [2, 1] } }), fingerprint);
-  assert.is.not(requestFingerprint({ ...base, route: '/orders/:orderId' }), fingerprint);
-  assert.is.not(requestFingerprint({ ...base, method: 'PUT' }), fingerprint);
+  assert.is(of({ ...base, body: { c: { x: 'y' }, b: [1, 2], a: 1 } }), fingerprint);
+  assert.is(of({ ...base, method: 'post' }), fingerprint);
+  assert.is.not(of({ ...base, body: { ...base.body, b: [2, 1] } }), fingerprint);
+  assert.is.not(of({ ...base, route: '/orders/:orderId/payments' }), fingerprint);
+  assert.is.not(of({ ...base, method: 'PUT' }), fingerprint);
+  assert.is.not(of({ ...base, params: { orderId: 'b' } }), fingerprint);
+  assert.is(requestFingerprint({ ...base, body: { c: { x: 'y' }, b: [1, 2], a: 1 } }).bodyHash, requestFingerprint(base).bodyHash);
 });
 
-test('derived ids: stable, valid entity ids, scoped to client, order and route', () => {
+test('legacy request hash: the 0.1.0 formula (method, route, body), stable for the stored fixture', () => {
+  const body = { customerId: 'cust-a', currency: 'EUR', lines: [{ sku: 'SKU-1', quantity: 2, unitPrice: 1500 }] };
+  const hash = legacyRequestHash({ method: 'put', route: '/orders/:orderId', body });
+  assert.is(hash, legacyRequestHash({ method: 'PUT', route: '/orders/:orderId', body: { lines: body.lines, currency: 'EUR', customerId: 'cust-a' } }));
+  assert.is.not(hash, requestFingerprint({ method: 'PUT', route: '/orders/:orderId', params: { orderId: 'fx-put-1' }, body }).fingerprint);
+});
+
+test('legacy derived ids (0.1.0): stable, valid entity ids, scoped to client, order and route', () => {
   const order = derivedOrderId('alice', 'k');
   assert.is(derivedOrderId('alice', 'k'), order);
   assert.ok(EntityId.safeParse(order).success);

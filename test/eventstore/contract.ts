@@ -198,6 +198,90 @@ export function runEventStoreContract(
     assert.is((await store.readStream(stream)).length, 1);
   });
 
+  const atomicTest = (title: string, body: (store: EventStore, atomic: NonNullable<EventStore['appendAtomically']>) => Promise<void>) =>
+    test(`appendAtomically: ${title}`, async ({ store }) => {
+      // A capability: stores that cannot commit two streams together (EventStoreDB) do not offer it.
+      if (!store.appendAtomically) return;
+      await body(store, store.appendAtomically.bind(store));
+    });
+
+  atomicTest('commits every stream, in order, with consecutive positions', async (store, atomic) => {
+    const [a, b] = [streamName(), streamName()];
+    await store.append(b, [event('b0')], 'no_stream');
+    const results = await atomic([
+      { streamId: a, events: [event('a0')], expected: 'no_stream' },
+      { streamId: b, events: [event('b1'), event('b2')], expected: 0n },
+    ]);
+    assert.equal(results.map((r) => r.nextExpectedRevision), [0n, 2n]);
+    assert.equal(results.map((r) => r.duplicate), [false, false]);
+    const [inA, inB] = [await store.readStream(a), await store.readStream(b)];
+    assert.is(inA[0]!.position, results[0]!.position);
+    assert.is(inB[1]!.position, inA[0]!.position + 1n);
+    assert.is(inB[2]!.position, results[1]!.position);
+  });
+
+  atomicTest('one failed expectation writes nothing to any stream and names its stream', async (store, atomic) => {
+    const [a, b] = [streamName(), streamName()];
+    await store.append(b, [event('b0')], 'no_stream');
+    const head = await store.headPosition();
+    const error = await rejection(
+      atomic([
+        { streamId: a, events: [event('a0'), event('a1')], expected: 'no_stream' },
+        { streamId: b, events: [event('b1')], expected: 'no_stream' },
+      ]),
+    );
+    assert.instance(error, WrongExpectedVersionError);
+    assert.is((error as WrongExpectedVersionError).streamId, b);
+    assert.is((error as WrongExpectedVersionError).actual, 0n);
+    assert.equal(await store.readStream(a), []);
+    assert.is(await store.headPosition(), head);
+  });
+
+  atomicTest('re-sending the same writes is an idempotent success per stream', async (store, atomic) => {
+    const [a, b] = [streamName(), streamName()];
+    const writes = [
+      { streamId: a, events: [event('a0')], expected: 'no_stream' as const },
+      { streamId: b, events: [event('b0')], expected: 'no_stream' as const },
+    ];
+    const first = await atomic(writes);
+    const again = await atomic(writes);
+    assert.equal(again.map((r) => r.position), first.map((r) => r.position));
+    assert.equal(again.map((r) => r.duplicate), [true, true]);
+    assert.is((await store.readStream(a)).length + (await store.readStream(b)).length, 2);
+  });
+
+  atomicTest('a stream named twice is refused before anything is written', async (store, atomic) => {
+    const a = streamName();
+    const error = await rejection(
+      atomic([
+        { streamId: a, events: [event('x')], expected: 'no_stream' },
+        { streamId: a, events: [event('y')], expected: 'no_stream' },
+      ]),
+    );
+    assert.ok(error instanceof Error && !(error instanceof WrongExpectedVersionError));
+    assert.equal(await store.readStream(a), []);
+  });
+
+  atomicTest('N racing pairs that share one reservation stream: exactly one pair is committed whole', async (store, atomic) => {
+    const reservation = streamName();
+    const effects = Array.from({ length: 50 }, () => streamName());
+    const results = await Promise.allSettled(
+      effects.map((effect, i) =>
+        atomic([
+          { streamId: reservation, events: [event(`claim-${i}`)], expected: 'no_stream' },
+          { streamId: effect, events: [event(`effect-${i}`)], expected: 'no_stream' },
+        ]),
+      ),
+    );
+    const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+    assert.is(winners.length, 1);
+    for (const r of results) if (r.status === 'rejected') assert.instance(r.reason, WrongExpectedVersionError);
+    const claim = await store.readStream(reservation);
+    assert.equal(claim.map((e) => e.data.label), [`claim-${winners[0]}`]);
+    const written = await Promise.all(effects.map((effect) => store.readStream(effect)));
+    assert.equal(written.flatMap((events, i) => (events.length > 0 ? [i] : [])), winners);
+  });
+
   test.run();
 }
 

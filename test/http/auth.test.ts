@@ -73,7 +73,7 @@ test('startServer refuses a non-loopback host without keys, before opening anyth
 });
 
 test('auth policy: explicit LEDGER_AUTH=off allows any host; contradictions are refused', () => {
-  const keys = new Map([['alice', ALICE]]);
+  const keys = new Map([['alice', { secret: ALICE, role: 'client' as const }]]);
   assert.is(resolveAuthPolicy({ HOST: '0.0.0.0', LEDGER_AUTH: 'off', LEDGER_API_KEYS: undefined }).mode, 'off');
   assert.is(resolveAuthPolicy({ HOST: '127.0.0.1', LEDGER_AUTH: undefined, LEDGER_API_KEYS: undefined }).mode, 'off');
   assert.is(resolveAuthPolicy({ HOST: '0.0.0.0', LEDGER_AUTH: undefined, LEDGER_API_KEYS: keys }).mode, 'keys');

@@ -3,6 +3,7 @@
  * doubled, no order captured beyond its total.
  */
 import type { EventStore } from '../../src/eventstore/port.ts';
+import { KEY_BOUND_TYPE } from '../../src/events/binding-codec.ts';
 import { decodeEvent } from '../../src/events/codec.ts';
 import type { ClientRecord } from './payment-client.ts';
 
@@ -15,6 +16,9 @@ export interface RunSummary {
   over_captured: number;
   unresolved: number;
   unexpected: number;
+  /** Regenerated retries refused as a reused key (422), and answered otherwise than 422 or the original. */
+  key_reused: number;
+  regenerated_wrong: number;
   kills: number;
   events: number;
 }
@@ -25,6 +29,7 @@ export async function checkLedger(store: EventStore, clients: readonly ClientRec
   const orders = new Map<string, { total: number; captured: number }>();
   let events = 0;
   for await (const record of store.readAll()) {
+    if (record.type === KEY_BOUND_TYPE) continue;
     const { event, metadata } = decodeEvent(record);
     events += 1;
     if (metadata.idempotencyKey !== undefined) {
@@ -54,7 +59,10 @@ export async function checkLedger(store: EventStore, clients: readonly ClientRec
     duplicated,
     over_captured: [...orders.values()].filter((o) => o.captured > o.total).length,
     unresolved: commands.filter((c) => c.status === undefined).length,
-    unexpected: commands.filter((c) => c.status !== undefined && c.status !== 201).length,
+    // A buggy client's command may end in 422: its key was bound to an earlier attempt's body.
+    unexpected: commands.filter((c) => c.status !== undefined && c.status !== 201 && !(c.buggy && c.status === 422)).length,
+    key_reused: clients.reduce((n, c) => n + c.keyReused, 0),
+    regenerated_wrong: clients.reduce((n, c) => n + c.regeneratedWrong, 0),
     kills,
     events,
   };

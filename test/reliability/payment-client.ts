@@ -2,6 +2,8 @@
  * A client that behaves like a real payment integration: every command carries an
  * Idempotency-Key, and on a network error, a timeout or a 503 it retries the *same* request with
  * the same key (bounded exponential back-off with jitter) until it gets a definite answer.
+ * A buggy one keeps the key but regenerates the body on every retry (a fresh paymentId, another
+ * customer): each such retry must be refused (422) or be the one request the key took effect for.
  */
 import { randomUUID } from 'node:crypto';
 import { sleep } from './server-process.ts';
@@ -10,6 +12,8 @@ export interface SentCommand {
   readonly kind: 'create' | 'capture';
   readonly key: string;
   readonly orderId?: string;
+  /** Sent by a client that regenerates the body on retry: 422 is then a correct definite answer. */
+  readonly buggy?: boolean;
   /** Filled from a 2xx answer. */
   resource?: { orderId: string; paymentId?: string; amount?: number; total?: number };
   /** The final, definite status (undefined when the client gave up). */
@@ -27,11 +31,16 @@ export interface ClientOptions {
   /** Also send every command once more after its success, to prove the replay is harmless. */
   readonly resendAfterSuccess?: boolean;
   readonly stop?: () => boolean;
+  /** Regenerate the body (keeping the key) on every retry and re-send. */
+  readonly regenerateOnRetry?: boolean;
 }
 
 export interface ClientRecord {
   readonly commands: SentCommand[];
   retries: number;
+  /** Answers to regenerated retries: refused as a reused key, or anything else than 422 or the original. */
+  keyReused: number;
+  regeneratedWrong: number;
   /** 503 answers, and how many of them lacked the Retry-After a client needs. */
   unavailable: number;
   unavailableWithoutRetryAfter: number;
@@ -44,7 +53,7 @@ async function sendUntilDefinite(
   options: ClientOptions,
   command: SentCommand,
   path: string,
-  body: unknown,
+  bodyOf: (attempt: number) => unknown,
   record: ClientRecord,
 ): Promise<{ status: number; body: any; replayed: boolean } | undefined> {
   const giveUpAt = Date.now() + (options.giveUpAfterMs ?? 60_000);
@@ -58,7 +67,7 @@ async function sendUntilDefinite(
       const response = await fetch(`${url}${path}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'idempotency-key': command.key },
-        body: JSON.stringify(body),
+        body: JSON.stringify(bodyOf(command.attempts - 1)),
         signal: AbortSignal.timeout(options.requestTimeoutMs ?? 5_000),
       });
       const text = await response.text();
@@ -80,36 +89,62 @@ async function sendUntilDefinite(
 
 /** One client's life: create orders and capture them in full, in 250-unit slices, until told to stop. */
 export async function runPaymentClient(options: ClientOptions, maxOrders: number): Promise<ClientRecord> {
-  const record: ClientRecord = { commands: [], retries: 0, unavailable: 0, unavailableWithoutRetryAfter: 0 };
+  const record: ClientRecord = { commands: [], retries: 0, keyReused: 0, regeneratedWrong: 0, unavailable: 0, unavailableWithoutRetryAfter: 0 };
+  const buggy = options.regenerateOnRetry ?? false;
+  // A correct client sends the same body on every attempt; a buggy one makes it anew on each.
+  const bodies = (make: (attempt: number) => unknown) => (buggy ? make : () => make(0));
   for (let n = 0; n < maxOrders && !options.stop?.(); n++) {
-    const create: SentCommand = { kind: 'create', key: randomUUID(), attempts: 0, replayedSeen: false };
+    const create: SentCommand = { kind: 'create', key: randomUUID(), attempts: 0, replayedSeen: false, buggy };
     record.commands.push(create);
-    const order = { customerId: `cust-${n % 7}`, currency: 'EUR', lines: [{ sku: 'SKU-1', quantity: 4, unitPrice: 250 }] };
-    const created = await sendTracked(options, create, '/orders', order, record);
+    // A regenerated body never repeats an earlier one (a repeat would be an honest retry).
+    const customerId = (attempt: number) => (attempt === 0 ? `cust-${n % 7}` : `cust-${randomUUID()}`);
+    const order = (attempt: number) => ({
+      customerId: customerId(attempt),
+      currency: 'EUR',
+      lines: [{ sku: 'SKU-1', quantity: 4, unitPrice: 250 }],
+    });
+    const created = await sendTracked(options, create, '/orders', bodies(order), record);
     if (!created || created.status !== 201) continue;
     const orderId = created.body.orderId as string;
     create.resource = { orderId, total: created.body.total };
+    const firstPaymentIds = Array.from({ length: 4 }, () => randomUUID());
     for (let p = 0; p < 4; p++) {
-      const capture: SentCommand = { kind: 'capture', key: randomUUID(), orderId, attempts: 0, replayedSeen: false };
+      const capture: SentCommand = { kind: 'capture', key: randomUUID(), orderId, attempts: 0, replayedSeen: false, buggy };
       record.commands.push(capture);
-      const answer = await sendTracked(options, capture, `/orders/${orderId}/payments`, { amount: 250, currency: 'EUR' }, record);
+      // The buggy client names its payments, and names them anew on each retry.
+      const payment = (attempt: number) => ({ paymentId: attempt === 0 ? firstPaymentIds[p] : randomUUID(), amount: 250, currency: 'EUR' });
+      const correct = () => ({ amount: 250, currency: 'EUR' });
+      const answer = await sendTracked(options, capture, `/orders/${orderId}/payments`, buggy ? payment : correct, record);
       if (answer?.status === 201) capture.resource = { orderId, paymentId: answer.body.paymentId, amount: answer.body.amount };
     }
   }
   return record;
 }
 
-async function sendTracked(options: ClientOptions, command: SentCommand, path: string, body: unknown, record: ClientRecord) {
-  const answer = await sendUntilDefinite(options, command, path, body, record);
+async function sendTracked(options: ClientOptions, command: SentCommand, path: string, bodyOf: (attempt: number) => unknown, record: ClientRecord) {
+  const answer = await sendUntilDefinite(options, command, path, bodyOf, record);
   if (!answer) return undefined;
   command.status = answer.status;
   command.replayedSeen ||= answer.replayed;
+  if (command.buggy && command.attempts > 1) countRegenerated(record, answer);
   if (answer.status === 201 && options.resendAfterSuccess) {
-    const again = await sendUntilDefinite(options, command, path, body, record);
-    if (again && (again.status !== 201 || !again.replayed || JSON.stringify(again.body) !== JSON.stringify(answer.body))) {
+    const again = await sendUntilDefinite(options, command, path, bodyOf, record);
+    if (command.buggy) {
+      // The re-send carries a regenerated body: the key is bound to the one that succeeded.
+      if (again) countRegenerated(record, again, answer);
+    } else if (again && (again.status !== 201 || !again.replayed || JSON.stringify(again.body) !== JSON.stringify(answer.body))) {
       // A replay must be the original answer; anything else is recorded as a definite failure.
       command.status = -again.status;
     }
   }
   return answer;
+}
+
+/**
+ * A regenerated retry is answered correctly by 422, or by 201 when it is the first of the key's
+ * requests to reach the ledger (then it is the key's request, and re-sends must replay it).
+ */
+function countRegenerated(record: ClientRecord, answer: { status: number; body: any; replayed: boolean }, original?: { body: any }): void {
+  if (answer.status === 422 && answer.body?.type?.endsWith('/idempotency-key-reused')) record.keyReused += 1;
+  else if (answer.status !== 201 || original !== undefined) record.regeneratedWrong += 1;
 }

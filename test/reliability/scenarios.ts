@@ -20,6 +20,8 @@ export interface CrashOptions {
   readonly killEveryMs: number;
   /** Keep going past the duration until at least this many kills have happened. */
   readonly minKills?: number;
+  /** How many of the clients are buggy: they keep the key but regenerate the body on every retry. */
+  readonly buggyClients?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -34,7 +36,7 @@ export async function crashUnderLoad(options: CrashOptions): Promise<ScenarioRes
   const server = new ServerProcess({ store: `sqlite:${storePath}`, port: await freePort() });
   await server.start();
   let stop = false;
-  const clients = startClients(options.clients, { urls: [server.url], stop: () => stop, resendAfterSuccess: true });
+  const clients = startClients(options.clients, { urls: [server.url], stop: () => stop, resendAfterSuccess: true, buggy: options.buggyClients ?? 0 });
   const endAt = Date.now() + options.durationMs;
   const more = () => Date.now() < endAt || server.kills < (options.minKills ?? 0);
   while (more()) {
@@ -64,14 +66,14 @@ export async function twoServersOneStore(options: { dir: string; clients: number
 
 async function startClients(
   count: number,
-  options: Parameters<typeof runPaymentClient>[0] & { alternate?: boolean },
+  options: Parameters<typeof runPaymentClient>[0] & { alternate?: boolean; buggy?: number },
   ordersPerClient = Number.MAX_SAFE_INTEGER,
 ): Promise<ClientRecord[]> {
   return Promise.all(
     Array.from({ length: count }, (_, i) => {
       // Alternate which server a client starts on, so each duplicate pair spans both.
       const urls = options.alternate && i % 2 === 1 ? [...options.urls].reverse() : options.urls;
-      return runPaymentClient({ ...options, urls }, ordersPerClient);
+      return runPaymentClient({ ...options, urls, regenerateOnRetry: i < (options.buggy ?? 0) }, ordersPerClient);
     }),
   );
 }
@@ -153,7 +155,7 @@ export async function gracefulShutdown(options: { dir: string; requests: number 
   const storePath = join(options.dir, 'graceful.db');
   const server = new ServerProcess({ store: `sqlite:${storePath}`, port: await freePort() });
   await server.start();
-  const record: ClientRecord = { commands: [], retries: 0, unavailable: 0, unavailableWithoutRetryAfter: 0 };
+  const record: ClientRecord = { commands: [], retries: 0, keyReused: 0, regeneratedWrong: 0, unavailable: 0, unavailableWithoutRetryAfter: 0 };
   // Connections are opened (and accepted) before the load, so the requests race only the server's reads.
   const agent = new Agent({ keepAlive: true, maxSockets: options.requests });
   await Promise.all(Array.from({ length: options.requests }, () => getOnce(agent, `${server.url}/health`)));

@@ -10,6 +10,8 @@ export interface ServerProcessOptions {
   readonly store: string;
   readonly port: number;
   readonly env?: Record<string, string>;
+  /** The server's entry (default `npm start`'s, src/main.ts); crash tests use test/support/crash-server.ts. */
+  readonly entry?: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -35,7 +37,7 @@ export class ServerProcess {
   /** Starts the process and waits until /health answers. */
   async start(timeoutMs = 30_000): Promise<void> {
     this.output = '';
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', this.options.entry ?? 'src/main.ts'], {
       env: {
         ...process.env,
         LEDGER_STORE: this.options.store,
@@ -61,6 +63,16 @@ export class ServerProcess {
       await sleep(50);
     }
     throw new Error(`server did not become healthy in ${timeoutMs} ms:\n${this.output}`);
+  }
+
+  /** Resolves when the process has exited by itself (a crash seam that killed it). */
+  async exited(timeoutMs = 10_000): Promise<NodeJS.Signals | number | null> {
+    const child = this.child;
+    if (!child) return null;
+    if (child.exitCode === null && child.signalCode === null) {
+      await Promise.race([once(child, 'exit'), sleep(timeoutMs)]);
+    }
+    return child.signalCode ?? child.exitCode;
   }
 
   /** A crash: no shutdown hook runs, in-flight requests are cut. */

@@ -3,16 +3,19 @@
  * 201 with the resource as the stream recorded it: a replay therefore returns the original
  * body byte for byte (times come from the stored event's metadata, not from the clock).
  */
+import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { derivedOrderId, derivedPaymentId } from '../../commands/derived-ids.ts';
+import { legacyDerivedOrderId, legacyDerivedPaymentId } from '../../commands/derived-ids.ts';
 import type { CommandOutcome } from '../../commands/handler.ts';
-import { requestFingerprint } from '../../commands/idempotency-key.ts';
+import { legacyRequestHash, requestFingerprint } from '../../commands/idempotency-key.ts';
+import type { CommandRequest, ResourceIds } from '../../commands/key-binding.ts';
 import { type OrderCommand, OrderRequest, RequestedAmount } from '../../domain/commands.ts';
 import { type OrderEvent, OrderLine, PaymentCapturedData } from '../../domain/events.ts';
 import type { CommandContext, EventMetadata } from '../../events/metadata.ts';
 import { etagOf, optionalIdempotencyKey, parseIfMatch, requiredIdempotencyKey } from '../headers.ts';
+import { Problem } from '../problem.ts';
 import { DecimalString, OrderIdParams, problemResponses } from '../schemas.ts';
 
 const ORDER_ROUTE = '/orders/:orderId';
@@ -23,7 +26,10 @@ const CommandHeaders = z.looseObject({
   'idempotency-key': z
     .string()
     .optional()
-    .describe('1-255 printable ASCII characters, bare or as a quoted structured-field string; scoped to your API key and this route'),
+    .describe(
+      '1-255 printable ASCII characters, bare or as a quoted structured-field string; scoped to your API key, ' +
+        'bound for ever to the first request that used it (method, route, path parameters, body)',
+    ),
   'if-match': z.string().optional().describe('"<revision>" (an ETag from this API): 412 if the order has moved on'),
   'x-correlation-id': z.string().optional().describe('echoed, and recorded in the event metadata'),
 });
@@ -35,7 +41,9 @@ export const OrderBody = OrderRequest.meta({
 
 export const PaymentBody = z
   .strictObject({
-    paymentId: PaymentCapturedData.shape.paymentId.optional().describe('omit it to derive the id from Idempotency-Key'),
+    paymentId: PaymentCapturedData.shape.paymentId
+      .optional()
+      .describe('omit it to let the ledger choose a random id, kept with your Idempotency-Key'),
     amount: RequestedAmount,
     currency: PaymentCapturedData.shape.currency,
   })
@@ -66,6 +74,7 @@ const COMMON_PROBLEMS = [
   'validation-failed',
   'idempotency-key-invalid',
   'unauthorized',
+  'forbidden',
   'revision-mismatch',
   'payload-too-large',
   'unsupported-media-type',
@@ -89,9 +98,9 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const key = optionalIdempotencyKey(request);
-      const command = { type: 'CreateOrder' as const, orderId: request.params.orderId, ...request.body };
-      const outcome = await execute(request, ORDER_ROUTE, command, key, false);
-      return created(reply, outcome, `/orders/${command.orderId}`, orderBody(outcome));
+      const { orderId } = request.params;
+      const outcome = await execute(request, ORDER_ROUTE, key, { orderId }, (ids) => createOrder(ids, request.body));
+      return created(reply, outcome, `/orders/${orderId}`, orderBody(outcome));
     },
   );
 
@@ -99,17 +108,20 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
     ORDERS_ROUTE,
     {
       schema: {
-        summary: 'Create an order whose id is derived from your Idempotency-Key',
+        summary: 'Create an order; the ledger chooses its id, kept with your Idempotency-Key',
         headers: CommandHeaders,
         body: OrderBody,
         response: { ...createResponses, ...problemResponses('idempotency-key-missing') },
       },
     },
     async (request, reply) => {
-      const key = requiredIdempotencyKey(request, 'POST /orders derives the order id from it (or use PUT /orders/{orderId})');
-      const command = { type: 'CreateOrder' as const, orderId: derivedOrderId(request.clientId, key), ...request.body };
-      const outcome = await execute(request, ORDERS_ROUTE, command, key, true);
-      return created(reply, outcome, `/orders/${command.orderId}`, orderBody(outcome));
+      const why = 'POST /orders keeps the order id it chooses with it (or use PUT /orders/{orderId})';
+      const key = requiredIdempotencyKey(request, why);
+      const fresh = { orderId: randomUUID() };
+      const legacy = { orderId: legacyDerivedOrderId(request.clientId, key) };
+      const outcome = await execute(request, ORDERS_ROUTE, key, fresh, (ids) => createOrder(ids, request.body), legacy);
+      const body = orderBody(outcome);
+      return created(reply, outcome, `/orders/${body.orderId}`, body);
     },
   );
 
@@ -117,7 +129,7 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
     PAYMENTS_ROUTE,
     {
       schema: {
-        summary: 'Capture a payment on an order (paymentId from the body, else derived from Idempotency-Key)',
+        summary: 'Capture a payment on an order (paymentId from the body, else chosen and kept with your key)',
         params: OrderIdParams,
         headers: CommandHeaders,
         body: PaymentBody,
@@ -128,27 +140,71 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const key = optionalIdempotencyKey(request);
       const { orderId } = request.params;
       const { paymentId: chosen, amount, currency } = request.body;
-      const paymentId =
-        chosen ?? derivedPaymentId(request.clientId, orderId, requiredIdempotencyKey(request, 'the body has no paymentId to capture under'));
-      const command = { type: 'CapturePayment' as const, orderId, paymentId, amount, currency };
-      const outcome = await execute(request, PAYMENTS_ROUTE, command, key, chosen === undefined);
-      return created(reply, outcome, `/orders/${orderId}/payments/${paymentId}`, paymentBody(outcome));
+      const key =
+        chosen === undefined
+          ? requiredIdempotencyKey(request, 'the body has no paymentId to capture under')
+          : optionalIdempotencyKey(request);
+      const capture = (ids: ResourceIds): OrderCommand => ({
+        type: 'CapturePayment',
+        orderId,
+        paymentId: ids.paymentId!,
+        amount,
+        currency,
+      });
+      const legacyPaymentId = chosen ?? legacyDerivedPaymentId(request.clientId, orderId, key!);
+      const legacy = chosen === undefined ? { orderId, paymentId: legacyPaymentId } : undefined;
+      const ids = { orderId, paymentId: chosen ?? randomUUID() };
+      const outcome = await execute(request, PAYMENTS_ROUTE, key, ids, capture, legacy);
+      const body = paymentBody(outcome);
+      return created(reply, outcome, `/orders/${orderId}/payments/${body.paymentId}`, body);
     },
   );
 };
 
-function execute(request: FastifyRequest, route: string, command: OrderCommand, key: string | undefined, idFromKey: boolean): Promise<CommandOutcome> {
+const createOrder = (ids: ResourceIds, details: z.infer<typeof OrderBody>): OrderCommand => ({
+  type: 'CreateOrder',
+  orderId: ids.orderId,
+  ...details,
+});
+
+/**
+ * Builds the command request and runs it. `ids` are those of a first request; where the key names
+ * the resource, a retry runs on the ids its binding holds instead, and `legacy` are the ids the
+ * release before bindings derived from the key.
+ */
+function execute(
+  request: FastifyRequest,
+  route: string,
+  key: string | undefined,
+  ids: ResourceIds,
+  command: (ids: ResourceIds) => OrderCommand,
+  legacy?: ResourceIds,
+): Promise<CommandOutcome> {
+  if (request.readOnly) throw new Problem('forbidden', 'this API key has the auditor role: it only reads');
   const ifMatch = parseIfMatch(request.headers['if-match']);
+  const params = (request.params ?? {}) as Record<string, string>;
+  const fingerprint = requestFingerprint({ method: request.method, route, params, body: request.body });
   const context: CommandContext = {
     clientId: request.clientId,
     correlationId: request.correlationId,
-    requestHash: requestFingerprint({ method: request.method, route, body: request.body }),
+    requestHash: fingerprint.fingerprint,
+    enforceOwnership: !request.readsAll,
     ...(key !== undefined && { idempotencyKey: key }),
   };
-  return request.server.ledger.dispatch(command, context, { idFromKey, ...(ifMatch !== undefined && { ifMatch }) });
+  const commandRequest: CommandRequest = {
+    context,
+    ids,
+    command,
+    ...(ifMatch !== undefined && { ifMatch }),
+    ...(key !== undefined && {
+      keyed: { clientId: request.clientId, idempotencyKey: key, ...fingerprint },
+      legacyRequestHash: legacyRequestHash({ method: request.method, route, body: request.body }),
+    }),
+    ...(key !== undefined && legacy !== undefined && { legacyIds: legacy }),
+  };
+  return request.server.ledger.dispatch(commandRequest);
 }
 
 function created<T>(reply: FastifyReply, outcome: CommandOutcome, location: string, body: T): T {
@@ -186,7 +242,11 @@ function paymentBody(outcome: CommandOutcome): z.input<typeof PaymentResponse> {
   };
 }
 
-type EffectOf<T extends OrderEvent['type']> = { event: Extract<OrderEvent, { type: T }>; metadata: EventMetadata };
+type EffectOf<T extends OrderEvent['type']> = {
+  id: string;
+  event: Extract<OrderEvent, { type: T }>;
+  metadata: EventMetadata;
+};
 
 function effectOf<T extends OrderEvent['type']>(outcome: CommandOutcome, type: T): EffectOf<T> {
   const effect = outcome.events.find((e) => e.event.type === type);

@@ -1,0 +1,49 @@
+/** LEDGER_API_KEYS: roles, secrets a Bearer token can carry, and refusals that name the variable, never a secret. */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+const test = suite('config: API keys');
+
+const A = 'alice-secret-0123456789';
+const B = 'bob:secret-with-colon-0123';
+const AUDIT = 'audit-secret-0123456789xyz';
+
+function refusal(keys: string): string {
+  try {
+    loadConfig({ LEDGER_API_KEYS: keys });
+  } catch (error) {
+    assert.instance(error, ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error(`LEDGER_API_KEYS=${keys} was accepted`);
+}
+
+test('client and auditor entries; a secret may hold colons', () => {
+  const keys = loadConfig({ LEDGER_API_KEYS: `alice:${A}, bob:${B},audit:${AUDIT}:auditor,carol:${A}x:client` }).LEDGER_API_KEYS!;
+  assert.equal(Object.fromEntries(keys), {
+    alice: { secret: A, role: 'client' },
+    bob: { secret: B, role: 'client' },
+    audit: { secret: AUDIT, role: 'auditor' },
+    carol: { secret: `${A}x`, role: 'client' },
+  });
+});
+
+test('secrets of fewer than 16 printable characters, or with spaces, are refused without being echoed', () => {
+  for (const secret of ['short-secret', 'has a space in it 0123', 'tab\tinside-0123456789', 'ünicode-secret-0123456']) {
+    const message = refusal(`alice:${secret}`);
+    assert.match(message, /LEDGER_API_KEYS/);
+    assert.match(message, /alice/);
+    assert.not.ok(message.includes(secret), `the secret leaked: ${message}`);
+  }
+});
+
+test('a client id listed twice is refused at start-up, naming LEDGER_API_KEYS and not the secrets', () => {
+  const message = refusal(`alice:${A},alice:${AUDIT}:auditor`);
+  assert.match(message, /LEDGER_API_KEYS/);
+  assert.match(message, /alice is listed twice/);
+  assert.not.ok(message.includes(A) || message.includes(AUDIT));
+  assert.not.ok(refusal(`alice:${A},bob:${A}`).includes(A), 'a shared secret is refused without quoting it');
+});
+
+test.run();
