@@ -5,7 +5,8 @@
  * are small and hold no event body, so the checker's memory never grows with event sizes.
  */
 import { orderTotal } from '../domain/commands.ts';
-import { CorruptEventError } from '../eventstore/errors.ts';
+import { CorruptEventError, type StoredRevision } from '../eventstore/errors.ts';
+import type { LogEntry } from '../eventstore/log-entries.ts';
 import type { RecordedEvent } from '../eventstore/port.ts';
 import { decodeEvent } from '../events/codec.ts';
 import { eventHash } from '../events/hash-chain.ts';
@@ -20,12 +21,16 @@ export type FactEvent =
       readonly linesTotal: number | undefined;
     }
   | { readonly type: 'PaymentCaptured'; readonly orderId: string; readonly paymentId: string; readonly amount: number; readonly currency: string }
-  | { readonly type: 'invalid'; readonly problem: string };
+  | { readonly type: 'invalid'; readonly problem: string }
+  /** The stored row itself cannot be read (not JSON, wrong column types, a bad time or revision). */
+  | { readonly type: 'unreadable'; readonly problem: string };
 
 export interface EventFacts {
+  /** '' when the record cannot be read. */
   readonly id: string;
   readonly stream: string;
-  readonly revision: bigint;
+  /** A bigint for every readable record; the stored text only for an unreadable one. */
+  readonly revision: StoredRevision;
   readonly position: bigint;
   /** Epoch ms of metadata.recordedAt (the ledger's own, hashed clock); the store's createdAt when unreadable. */
   readonly time: number;
@@ -34,12 +39,17 @@ export interface EventFacts {
   readonly prevHash: string;
   /** Whether recomputing the hash over the stored record gives metadata.hash. */
   readonly hashValid: boolean;
+  /** The hash recomputed from the stored content ('' when the record cannot be read): what the digest is made of. */
+  readonly contentHash: string;
   readonly event: FactEvent;
 }
 
-export function factsOf(record: RecordedEvent): EventFacts {
+export function factsOf(entry: LogEntry): EventFacts {
+  if (entry instanceof CorruptEventError) return unreadableFacts(entry);
+  const record = entry;
   const hash = stringField(record.metadata.hash);
   const recordedAt = Date.parse(stringField(record.metadata.recordedAt));
+  const contentHash = eventHash(record);
   return {
     id: record.id,
     stream: record.streamId,
@@ -48,8 +58,25 @@ export function factsOf(record: RecordedEvent): EventFacts {
     time: Number.isNaN(recordedAt) ? record.createdAt.getTime() : recordedAt,
     hash,
     prevHash: stringField(record.metadata.prevHash),
-    hashValid: hash !== '' && eventHash(record) === hash,
+    hashValid: hash !== '' && contentHash === hash,
+    contentHash,
     event: eventFacts(record),
+  };
+}
+
+/** Nothing of an unreadable record is trusted but where it is; its time is unknown (NaN: inside any --as-of). */
+function unreadableFacts(error: CorruptEventError): EventFacts {
+  return {
+    id: '',
+    stream: error.streamId,
+    revision: error.revision,
+    position: error.position,
+    time: Number.NaN,
+    hash: '',
+    prevHash: '',
+    hashValid: false,
+    contentHash: '',
+    event: { type: 'unreadable', problem: error.problem },
   };
 }
 
@@ -95,6 +122,7 @@ export type PackedFacts = readonly [
   hash: string,
   prevHash: string,
   hashValid: boolean,
+  contentHash: string,
   type: FactEvent['type'],
   a: string,
   b: string,
@@ -104,7 +132,8 @@ export type PackedFacts = readonly [
 
 export function packFacts(f: EventFacts): PackedFacts {
   const position = f.position <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(f.position) : f.position.toString();
-  const head = [f.id, f.stream, f.revision.toString(), position, f.time, f.hash, f.prevHash, f.hashValid] as const;
+  // A revision always travels as text: digits for a bigint, anything else is an unreadable record's stored value.
+  const head = [f.id, f.stream, f.revision.toString(), position, f.time, f.hash, f.prevHash, f.hashValid, f.contentHash] as const;
   const e = f.event;
   switch (e.type) {
     case 'OrderCreated':
@@ -112,15 +141,17 @@ export function packFacts(f: EventFacts): PackedFacts {
     case 'PaymentCaptured':
       return [...head, e.type, e.orderId, e.currency, e.amount, e.paymentId];
     case 'invalid':
+    case 'unreadable':
       return [...head, e.type, e.problem, '', 0, undefined];
   }
 }
 
 export function unpackFacts(p: PackedFacts): EventFacts {
-  const [id, stream, revision, position, time, hash, prevHash, hashValid, type, a, b, c, d] = p;
+  const [id, stream, revision, position, time, hash, prevHash, hashValid, contentHash, type, a, b, c, d] = p;
   let event: FactEvent;
   if (type === 'OrderCreated') event = { type, orderId: a, currency: b, total: c, linesTotal: d as number | undefined };
   else if (type === 'PaymentCaptured') event = { type, orderId: a, currency: b, amount: c, paymentId: d as string };
   else event = { type, problem: a };
-  return { id, stream, revision: BigInt(revision), position: BigInt(position), time, hash, prevHash, hashValid, event };
+  const stored = /^\d+$/.test(revision) ? BigInt(revision) : revision;
+  return { id, stream, revision: stored, position: BigInt(position), time, hash, prevHash, hashValid, contentHash, event };
 }

@@ -2,9 +2,11 @@
  * What an audit can find. Every code names one broken rule, so a test, a script or an auditor
  * can match on it; the message says the specifics in words.
  */
+import type { StoredRevision } from '../eventstore/errors.ts';
 
 export type FindingCode =
   // The log's shape
+  | 'record-unreadable' // the stored row cannot be read at all (not JSON, wrong column types, a bad time or revision)
   | 'schema-invalid' // the stored event fails its schema (type, data or metadata)
   | 'revision-gap' // a stream's revisions are not 0, 1, 2, … (an event removed, or out of place)
   | 'stream-not-created' // a stream whose first event is not OrderCreated
@@ -53,7 +55,7 @@ export class FindingLog {
 
   constructor(private readonly limit = 10_000) {}
 
-  add(code: FindingCode, at: { readonly stream: string; readonly revision: bigint; readonly position: bigint }, message: string): void {
+  add(code: FindingCode, at: { readonly stream: string; readonly revision: StoredRevision; readonly position: bigint }, message: string): void {
     this.total += 1;
     this.byCode[code] = (this.byCode[code] ?? 0) + 1;
     if (this.listed.length < this.limit) {

@@ -73,9 +73,11 @@ export function encodeEvent(input: EncodeInput): EventToAppend {
 
 export function decodeEvent(record: RecordedEvent): LedgerEvent {
   const event = OrderEvent.safeParse({ type: record.type, data: record.data });
-  if (!event.success) throw new CorruptEventError(record.streamId, record.revision, describe(event.error));
+  if (!event.success) throw new CorruptEventError(record.streamId, record.revision, record.position, describe(event.error));
   const metadata = EventMetadata.safeParse(record.metadata);
-  if (!metadata.success) throw new CorruptEventError(record.streamId, record.revision, `metadata: ${describe(metadata.error)}`);
+  if (!metadata.success) {
+    throw new CorruptEventError(record.streamId, record.revision, record.position, `metadata: ${describe(metadata.error)}`);
+  }
   return {
     id: record.id,
     streamId: record.streamId,

@@ -20,7 +20,7 @@ function fact(stream: string, event: FactEvent, overrides: Partial<EventFacts> =
   position += 1n;
   const hash = position.toString(16).padStart(64, '0');
   heads.set(stream, { revision, hash });
-  return { id: `id-${position}`, stream, revision, position, time: Number(position) * 1_000, hash, prevHash: head?.hash ?? '', hashValid: true, event, ...overrides };
+  return { id: `id-${position}`, stream, revision, position, time: Number(position) * 1_000, hash, prevHash: head?.hash ?? '', hashValid: true, contentHash: hash, event, ...overrides };
 }
 
 const created = (orderId: string, total = 100, currency = 'EUR'): FactEvent => ({ type: 'OrderCreated', orderId, currency, total, linesTotal: total });
