@@ -9,7 +9,7 @@ import { OrderEvent } from '../domain/events.ts';
 import { CorruptEventError } from '../eventstore/errors.ts';
 import type { EventToAppend, JsonObject, RecordedEvent } from '../eventstore/port.ts';
 import { canonicalJson, sha256Hex } from './canonical.ts';
-import { eventHash } from './hash-chain.ts';
+import { eventHash, verifyChain } from './hash-chain.ts';
 import { EventMetadata } from './metadata.ts';
 
 /** Fixed namespace for the ledger's UUID v5 event ids. Changing it would break idempotent re-appends. */
@@ -90,11 +90,14 @@ export function decodeEvent(record: RecordedEvent): LedgerEvent {
 }
 
 /**
- * A whole stream, as the command path must see it before deciding on it: every record decoded.
- * The one entry point for "the history of a stream", so stronger checks land in every caller.
+ * A whole stream, as the command path must see it before deciding on it: every record decoded,
+ * and the stream's hash chain intact (see verifyChain). The one entry point for "the history of
+ * a stream", so whatever decides on a history decides only on one that can be trusted.
  */
 export function decodeStream(records: readonly RecordedEvent[]): LedgerEvent[] {
-  return records.map(decodeEvent);
+  const events = records.map(decodeEvent);
+  verifyChain(records);
+  return events;
 }
 
 export function commandDigestOf(command: unknown): string {
