@@ -1,0 +1,80 @@
+/**
+ * The ways a stored row can be broken, each done with plain SQL on the file (as a bad disk, a
+ * bad migration or a hand edit would), and what the ledger must then say about it. Every kind
+ * is applied to one chosen row, addressed by its position.
+ */
+import Database from 'better-sqlite3';
+
+export interface CorruptionKind {
+  readonly name: string;
+  /** The statement that breaks the row at :position. */
+  readonly sql: string;
+  /** Whether the row itself can no longer be read (else it reads, and fails its event schema). */
+  readonly unreadable: boolean;
+  /** How the broken record's revision is named afterwards, given the revision it had. */
+  readonly revisionAfter: (revision: bigint) => string;
+}
+
+const same = (revision: bigint) => revision.toString();
+
+export const CORRUPTIONS: readonly CorruptionKind[] = [
+  { name: 'data that is not JSON', sql: `UPDATE events SET data = '{"orderId": "x",' WHERE position = :position`, unreadable: true, revisionAfter: same },
+  { name: 'metadata that is not JSON', sql: `UPDATE events SET metadata = 'hash=abc' WHERE position = :position`, unreadable: true, revisionAfter: same },
+  { name: 'data that is JSON but not an object', sql: `UPDATE events SET data = '[1, 2, 3]' WHERE position = :position`, unreadable: true, revisionAfter: same },
+  { name: 'data stored as a blob', sql: `UPDATE events SET data = X'7B7D00FF' WHERE position = :position`, unreadable: true, revisionAfter: same },
+  {
+    name: 'a field of the wrong type',
+    sql: `UPDATE events SET data = json_set(data, '$.amount', '250') WHERE position = :position`,
+    unreadable: false,
+    revisionAfter: same,
+  },
+  { name: 'a created_at that is not a time', sql: `UPDATE events SET created_at = 'yesterday-ish' WHERE position = :position`, unreadable: true, revisionAfter: same },
+  { name: 'a revision that is text', sql: `UPDATE events SET revision = 'one' WHERE position = :position`, unreadable: true, revisionAfter: () => '"one"' },
+  { name: 'a revision that is a fraction', sql: `UPDATE events SET revision = 1.5 WHERE position = :position`, unreadable: true, revisionAfter: () => '1.5' },
+];
+
+export function corrupt(path: string, kind: CorruptionKind, position: bigint): void {
+  const db = new Database(path);
+  try {
+    const changed = db.prepare(kind.sql).run({ position }).changes;
+    if (changed !== 1) throw new Error(`${kind.name}: no row at position ${position}`);
+  } finally {
+    db.close();
+  }
+}
+
+/** The row of `stream` at `revision`, by position. */
+export function positionOf(path: string, stream: string, revision: number): bigint {
+  const db = new Database(path, { readonly: true });
+  try {
+    const row = db.prepare('SELECT position FROM events WHERE stream = ? AND revision = ?').safeIntegers(true).get(stream, revision) as
+      | { position: bigint }
+      | undefined;
+    if (!row) throw new Error(`no ${stream}@${revision}`);
+    return row.position;
+  } finally {
+    db.close();
+  }
+}
+
+export function eventCount(path: string): number {
+  const db = new Database(path, { readonly: true });
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+/** Rejects when `work` takes longer than `ms`: every path must end, never hang. */
+export async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not end within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
