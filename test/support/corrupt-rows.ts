@@ -3,7 +3,11 @@
  * bad migration or a hand edit would), and what the ledger must then say about it. Every kind
  * is applied to one chosen row, addressed by its position.
  */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import type { OrderCommand } from '../../src/domain/commands.ts';
 
 export interface CorruptionKind {
   readonly name: string;
@@ -77,4 +81,11 @@ export async function within<T>(ms: number, what: string, work: Promise<T>): Pro
   } finally {
     clearTimeout(timer);
   }
+}
+
+const WRITER = fileURLToPath(new URL('./fixtures/write-log-process.ts', import.meta.url));
+
+/** Writes `commands` into a new SQLite file at `path` from another process (see write-log-process.ts). */
+export async function writeInChild(path: string, commands: readonly OrderCommand[]): Promise<void> {
+  await promisify(execFile)(process.execPath, ['--import', 'tsx', WRITER, path, JSON.stringify(commands)]);
 }
