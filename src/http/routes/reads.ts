@@ -91,7 +91,14 @@ const Generation = z.object({
   version: z.number().int(),
   checkpoint: DecimalString.nullable().describe('position of the last event applied; null before the first'),
   lag: z.object({ events: z.number().int(), ms: z.number().int() }),
-  failure: z.object({ streamId: z.string(), revision: DecimalString, position: DecimalString, message: z.string() }).optional(),
+  failure: z
+    .object({
+      streamId: z.string(),
+      revision: z.string().describe('a decimal string; for a stored row whose revision is not an integer, that value as stored'),
+      position: DecimalString,
+      message: z.string(),
+    })
+    .optional(),
 });
 const ProjectionsResponse = z.object({
   projections: z.array(
