@@ -82,6 +82,28 @@ test('--as-of keeps each stream a prefix: once past the instant, a stream takes 
   assert.is(result.findings.total, 0);
 });
 
+test("the digest depends on every event's recomputed content hash, even where the stored hashes are unchanged", () => {
+  const first = fact('order-j', created('j'));
+  const second = fact('order-j', captured('j', 'p1', 10));
+  const digestOf = (...facts: EventFacts[]) => {
+    const checker = createChecker();
+    for (const f of facts) checker.visit(f);
+    return checker.finish().digest;
+  };
+  const clean = digestOf(first, second);
+  assert.is(digestOf(first, second), clean, 'the same log, the same digest');
+  // Not the head, and its stored hash untouched: only its content changed.
+  assert.is.not(digestOf({ ...first, contentHash: 'e'.repeat(64), hashValid: false }, second), clean);
+});
+
+test('an unreadable record: record-unreadable, once; the event after it is not blamed for its link', () => {
+  const checker = createChecker();
+  checker.visit(fact('order-u', created('u')));
+  checker.visit(fact('order-u', { type: 'unreadable', problem: 'data is not JSON' }, { id: '', hash: '', hashValid: false, contentHash: '', revision: '"one"' }));
+  checker.visit(fact('order-u', captured('u', 'p2', 10), { prevHash: 'a'.repeat(64) }));
+  assert.equal(codes(checker), ['record-unreadable@order-u:"one"']);
+});
+
 test('the digest depends on every stream head and not on the order streams were seen in', () => {
   const a = createChecker();
   const b = createChecker();
@@ -114,6 +136,8 @@ test('facts survive the trip between threads unchanged, whatever their kind', ()
     { ...fact('order-p', captured('p', 'p1', 5)), position: 2n ** 60n },
     fact('order-q', { type: 'invalid', problem: 'data.amount: too small' }, { hashValid: false, hash: '' }),
     fact('order-r', { type: 'OrderCreated', orderId: 'r', currency: 'JPY', total: 1, linesTotal: undefined }),
+    fact('order-s', { type: 'unreadable', problem: 'revision is "one"' }, { id: '', revision: '"one"', hash: '', hashValid: false, contentHash: '' }),
+    fact('order-s', { type: 'unreadable', problem: 'data is not JSON' }, { id: '', hash: '', hashValid: false, contentHash: '', time: Number.NaN }),
   ];
   for (const f of kinds) assert.equal(unpackFacts(packFacts(f)), f);
 });
