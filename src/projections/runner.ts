@@ -3,7 +3,8 @@
  * then follow it live. Every batch is one transaction (ProjectionEngine.apply); when another
  * runner moved a checkpoint, or a rebuilt generation was swapped in, it feeds again from the
  * lowest checkpoint. Store or database faults are retried with back-off; handler failures stop
- * only their projection.
+ * only their projection, and a record that cannot be read stops the projections at it (it is fed
+ * to them as its error, never retried as a fault).
  */
 import type { LogEntry } from '../eventstore/log-entries.ts';
 import type { EventStore } from '../eventstore/port.ts';
