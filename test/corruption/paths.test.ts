@@ -3,7 +3,7 @@
  * (test/support/corrupt-rows.ts), on a copy of a log another process wrote, every path that meets
  * it must name it (stream, revision, position) and end within a bound: a command on its stream
  * (other streams unaffected), its events route, a read, the projection runner, `ledger replay`,
- * `ledger export` (with and without --skip-corrupt) and `ledger projections rebuild`.
+ * `ledger replay-commands`, `ledger export` (with and without --skip-corrupt) and `ledger projections rebuild`.
  */
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -82,11 +82,12 @@ CORRUPTIONS.forEach((kind, index) => {
     }
   });
 
-  test(`${kind.name}: replay, export and projections rebuild name it, exit 1, and end`, async () => {
+  test(`${kind.name}: replay, replay-commands, export and projections rebuild name it, exit 1, and end`, async () => {
     const broken = breakRow(kind, index);
     const store = `sqlite:${broken.path}`;
-    const [replay, exported, skipping, rebuild] = await Promise.all([
+    const [replay, replayCommands, exported, skipping, rebuild] = await Promise.all([
       ledger(['replay', '--store', store, '--json'], {}, BOUND_MS),
+      ledger(['replay-commands', '--store', store, '--json'], {}, BOUND_MS),
       ledger(['export', '--store', store, '--out', join(dir, `refused-${index}.ndjson`)], {}, BOUND_MS),
       ledger(['export', '--store', store, '--out', join(dir, `skipped-${index}.ndjson`), '--skip-corrupt', '--json'], {}, BOUND_MS),
       ledger(['projections', 'rebuild', '--store', store, '--json'], {}, BOUND_MS),
@@ -97,6 +98,11 @@ CORRUPTIONS.forEach((kind, index) => {
     const code = kind.unreadable ? 'record-unreadable' : 'schema-invalid';
     const finding = replay.json.findings.listed.find((f: { code: string; position: string }) => f.code === code && f.position === broken.position);
     assert.equal({ stream: finding?.stream, revision: finding?.revision }, { stream: broken.stream, revision: broken.revision }, code);
+
+    assert.is(replayCommands.code, 1, replayCommands.stderr);
+    noStackTrace(replayCommands.stderr);
+    const unrebuildable = replayCommands.json.findings.listed.find((f: { position: string }) => f.position === broken.position);
+    assert.equal([unrebuildable?.code, unrebuildable?.stream, unrebuildable?.revision], ['command-unrebuildable', broken.stream, broken.revision]);
 
     assert.is(exported.code, 1, exported.stderr);
     noStackTrace(exported.stderr);
