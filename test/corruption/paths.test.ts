@@ -58,6 +58,8 @@ CORRUPTIONS.forEach((kind, index) => {
       // The runner stops every projection there (each reads captures), visibly, and soon.
       const failures = await within(BOUND_MS, 'the projections stopping', stoppedProjections(server.url));
       assert.equal(failures, PROJECTIONS.map((name) => ({ name, state: 'failed', at: named(broken) })));
+      const metrics = await send(server.url, 'GET', '/metrics');
+      for (const name of PROJECTIONS) assert.match(metrics.text, `ledger_projection_state{projection="${name}",state="failed"} 1`);
 
       const before = eventCount(broken.path);
       const refused = await send(server.url, 'POST', `/orders/${broken.orderId}/payments`, { body: { paymentId: 'p-3', amount: 100, currency: 'EUR' } });
