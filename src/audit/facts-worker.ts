@@ -30,7 +30,9 @@ port.on('message', async (request: ChunkRequest | 'close') => {
   }
   try {
     const facts: PackedFacts[] = [];
-    for await (const entry of readAllEntries(store, { after: request.after, upTo: request.upTo })) facts.push(packFacts(factsOf(entry)));
+    for await (const entry of readAllEntries(store, { after: request.after, upTo: request.upTo })) {
+      facts.push(packFacts(factsOf(entry)));
+    }
     port.postMessage({ chunk: request.chunk, facts } satisfies ChunkReply);
   } catch (error) {
     port.postMessage({ chunk: request.chunk, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) } satisfies ChunkReply);

@@ -133,7 +133,8 @@ export type PackedFacts = readonly [
 export function packFacts(f: EventFacts): PackedFacts {
   const position = f.position <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(f.position) : f.position.toString();
   // A revision always travels as text: digits for a bigint, anything else is an unreadable record's stored value.
-  const head = [f.id, f.stream, f.revision.toString(), position, f.time, f.hash, f.prevHash, f.hashValid, f.contentHash] as const;
+  const revision = f.revision.toString();
+  const head = [f.id, f.stream, revision, position, f.time, f.hash, f.prevHash, f.hashValid, f.contentHash] as const;
   const e = f.event;
   switch (e.type) {
     case 'OrderCreated':
@@ -153,5 +154,6 @@ export function unpackFacts(p: PackedFacts): EventFacts {
   else if (type === 'PaymentCaptured') event = { type, orderId: a, currency: b, amount: c, paymentId: d as string };
   else event = { type, problem: a };
   const stored = /^\d+$/.test(revision) ? BigInt(revision) : revision;
-  return { id, stream, revision: stored, position: BigInt(position), time, hash, prevHash, hashValid, contentHash, event };
+  const at = { id, stream, revision: stored, position: BigInt(position), time };
+  return { ...at, hash, prevHash, hashValid, contentHash, event };
 }

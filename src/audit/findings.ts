@@ -36,6 +36,13 @@ export interface Finding {
   readonly message: string;
 }
 
+/** Where a finding is: the record's stream, revision (as stored, for an unreadable one) and position. */
+export interface FindingPlace {
+  readonly stream: string;
+  readonly revision: StoredRevision;
+  readonly position: bigint;
+}
+
 export interface FindingSummary {
   readonly total: number;
   readonly byCode: Readonly<Partial<Record<FindingCode, number>>>;
@@ -55,7 +62,7 @@ export class FindingLog {
 
   constructor(private readonly limit = 10_000) {}
 
-  add(code: FindingCode, at: { readonly stream: string; readonly revision: StoredRevision; readonly position: bigint }, message: string): void {
+  add(code: FindingCode, at: FindingPlace, message: string): void {
     this.total += 1;
     this.byCode[code] = (this.byCode[code] ?? 0) + 1;
     if (this.listed.length < this.limit) {

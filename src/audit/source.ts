@@ -41,7 +41,11 @@ export async function* recordsOf(source: LogSource, scope: LogScope, onProgress?
 }
 
 /** The source's entries within `toPosition`, in log order, a record that cannot be read included as its error. */
-export async function* entriesOf(source: LogSource, scope: LogScope, onProgress?: ProgressListener): AsyncGenerator<LogEntry> {
+export async function* entriesOf(
+  source: LogSource,
+  scope: LogScope,
+  onProgress?: ProgressListener,
+): AsyncGenerator<LogEntry> {
   if (source.kind === 'store') {
     const end = await scopeEnd(source, scope);
     if (end === 0n) return;

@@ -91,20 +91,25 @@ export const exportCommand: CliCommand = {
   options: {
     out: { type: 'string', value: 'file', description: "where to write ('-' for stdout); required" },
     'to-position': { type: 'string', value: 'P', description: 'only the log up to global position P' },
-    'skip-corrupt': { type: 'boolean', description: 'leave out records that cannot be read or fail their schema, and list them' },
+    'skip-corrupt': {
+      type: 'boolean',
+      description: 'leave out records that cannot be read or fail their schema, and list them',
+    },
   },
   details: [
-    'Each line: {stream, revision, id, type, data, metadata, position, createdAt}; the last two are assigned by the store.',
-    'Exit codes: 0 exported; 1 the log holds a record that cannot be read or fails its schema: without --skip-corrupt',
-    'the export stops at it, names it and writes no file; with it, the rest is exported and the records left out are listed;',
-    '2 usage or store errors.',
+    'Each line: {stream, revision, id, type, data, metadata, position, createdAt};',
+    'the last two are assigned by the store.',
+    'Exit codes: 0 exported; 1 the log holds a record that cannot be read or fails its schema:',
+    'without --skip-corrupt the export stops at it, names it and writes no file; with it, the rest',
+    'is exported and the records left out are listed; 2 usage or store errors.',
   ].join('\n'),
   async run(context) {
     const out = stringOption(context.options.out);
     if (out === undefined) throw new UsageError("--out <file> is required ('-' writes to stdout)");
     if (out === '-' && context.out.json) throw new UsageError('--json would mix the summary into the export on stdout: use --out <file>');
     const toPosition = positionOption(context.options['to-position'], 'to-position');
-    const scope = { ...(toPosition !== undefined && { toPosition }), skipCorrupt: context.options['skip-corrupt'] === true };
+    const skipCorrupt = context.options['skip-corrupt'] === true;
+    const scope = { ...(toPosition !== undefined && { toPosition }), skipCorrupt };
     const started = performance.now();
     const result = await withStore(context.storeUrl, true, async (store) => {
       if (out === '-') return exportLog(store, context.storeUrl, context.io.stdout, scope);
@@ -132,12 +137,13 @@ export const exportCommand: CliCommand = {
       skipped: result.skipped,
       seconds: (performance.now() - started) / 1000,
     };
-    const skippedLines = summary.skipped.map((r) => `  skipped ${r.stream}@${r.revision} (position ${r.position}): ${r.problem}`);
+    const skippedLines = summary.skipped.map(
+      (r) => `  skipped ${r.stream}@${r.revision} (position ${r.position}): ${r.problem}`,
+    );
     if (out === '-') context.out.note([`exported ${summary.events} events`, ...skippedLines].join('\n'));
     else {
-      context.out.result(summary, () =>
-        [`Exported ${summary.events} events (up to position ${summary.lastPosition ?? '-'}) to ${out}`, ...skippedLines].join('\n'),
-      );
+      const done = `Exported ${summary.events} events (up to position ${summary.lastPosition ?? '-'}) to ${out}`;
+      context.out.result(summary, () => [done, ...skippedLines].join('\n'));
     }
     return summary.skipped.length > 0 ? EXIT.findings : EXIT.clean;
   },

@@ -40,9 +40,10 @@ export class ImportRefusedError extends Error {
 export async function importLog(store: EventStore, file: string, progress?: Progress): Promise<{ events: number; streams: number }> {
   const head = await store.headPosition();
   if (head !== undefined) throw new StoreNotEmptyError(`the target store is not empty (its log reaches position ${head})`);
-  const report = await audit({ source: { kind: 'file', path: file }, workers: 0, ...(progress && { onProgress: progress.update }) });
+  const source = { kind: 'file', path: file } as const;
+  const report = await audit({ source, workers: 0, ...(progress && { onProgress: progress.update }) });
   if (report.findings.total > 0) throw new ImportRefusedError(file, report.findings);
-  await copyLog(recordsOf({ kind: 'file', path: file }, {}, progress?.update), store);
+  await copyLog(recordsOf(source, {}, progress?.update), store);
   return { events: report.counts.events, streams: report.counts.streams };
 }
 
@@ -54,7 +55,8 @@ export const importCommand: CliCommand = {
   },
   details: [
     'The whole file is audited first (as ledger replay --from-file does); any finding refuses it.',
-    'exit codes: 0 imported; 1 the file has findings (listed); 2 usage, a malformed export, or a non-empty target store.',
+    'exit codes: 0 imported; 1 the file has findings (listed);',
+    '2 usage, a malformed export, or a non-empty target store.',
     'Nothing is written unless the exit code is 0.',
   ].join('\n'),
   async run(context) {
@@ -76,7 +78,8 @@ export const importCommand: CliCommand = {
       }
     });
     if (result instanceof ImportRefusedError) {
-      context.out.result({ in: file, imported: false, findings: result.findings }, () => [result.message, ...formatFindings(result.findings)].join('\n'));
+      const refusal = { in: file, imported: false, findings: result.findings };
+      context.out.result(refusal, () => [result.message, ...formatFindings(result.findings)].join('\n'));
       return EXIT.findings;
     }
     const summary: ImportSummary = { in: file, ...result, seconds: (performance.now() - started) / 1000 };

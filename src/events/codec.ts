@@ -73,11 +73,11 @@ export function encodeEvent(input: EncodeInput): EventToAppend {
 
 export function decodeEvent(record: RecordedEvent): LedgerEvent {
   const event = OrderEvent.safeParse({ type: record.type, data: record.data });
-  if (!event.success) throw new CorruptEventError(record.streamId, record.revision, record.position, describe(event.error));
+  const { streamId, revision, position } = record;
+  const corrupt = (problem: string) => new CorruptEventError(streamId, revision, position, problem);
+  if (!event.success) throw corrupt(describe(event.error));
   const metadata = EventMetadata.safeParse(record.metadata);
-  if (!metadata.success) {
-    throw new CorruptEventError(record.streamId, record.revision, record.position, `metadata: ${describe(metadata.error)}`);
-  }
+  if (!metadata.success) throw corrupt(`metadata: ${describe(metadata.error)}`);
   return {
     id: record.id,
     streamId: record.streamId,

@@ -57,16 +57,24 @@ export function verifyChain(records: readonly RecordedEvent[]): void {
   let prevHash = '';
   records.forEach((record, index) => {
     const fail = (problem: string) => new CorruptEventError(record.streamId, record.revision, record.position, problem);
-    if (record.revision !== BigInt(index)) throw fail(`revision ${record.revision} where ${index} was expected: an event is missing or out of place`);
+    if (record.revision !== BigInt(index)) {
+      throw fail(`revision ${record.revision} where ${index} was expected: an event is missing or out of place`);
+    }
     const hash = record.metadata.hash;
     const linked = record.metadata.prevHash;
     if (linked !== prevHash) {
-      throw fail(index === 0 ? 'the first event of the stream links to a previous one' : `prevHash is not the hash of revision ${index - 1}: an event was rewritten, inserted or reordered`);
+      throw fail(
+        index === 0
+          ? 'the first event of the stream links to a previous one'
+          : `prevHash is not the hash of revision ${index - 1}: an event was rewritten, inserted or reordered`,
+      );
     }
     if (typeof hash !== 'string') throw fail('it carries no hash');
     const key = `${record.streamId}\n${record.revision}\n${record.position}\n${record.id}\n${hash}`;
     if (!verified.has(key)) {
-      if (eventHash(record) !== hash) throw fail('its content no longer matches its hash: it was altered after it was written');
+      if (eventHash(record) !== hash) {
+        throw fail('its content no longer matches its hash: it was altered after it was written');
+      }
       verified.add(key);
     }
     prevHash = hash;

@@ -356,7 +356,8 @@ function toRecorded(e: EsdbRecordedEvent): RecordedEvent {
   if (!isJsonObject(metadata)) problems.push('metadata is not a JSON object');
   if (Number.isNaN(e.created.getTime()) || e.created.getTime() === 0) problems.push('it has no creation time');
   if (problems.length > 0) {
-    throw new CorruptEventError(e.streamId, e.revision, e.position.commit, `the stored record cannot be read: ${problems.join('; ')}`);
+    const problem = `the stored record cannot be read: ${problems.join('; ')}`;
+    throw new CorruptEventError(e.streamId, e.revision, e.position.commit, problem);
   }
   return {
     id: e.id,

@@ -13,11 +13,18 @@ export type LogEntry = RecordedEvent | CorruptEventError;
 
 export type LiveEntry = SubscriptionItem | { readonly kind: 'corrupt'; readonly error: CorruptEventError };
 
-export async function* readAllEntries(store: Pick<EventStore, 'readAll'>, options: ReadAllOptions = {}): AsyncGenerator<LogEntry> {
+export async function* readAllEntries(
+  store: Pick<EventStore, 'readAll'>,
+  options: ReadAllOptions = {},
+): AsyncGenerator<LogEntry> {
   let after = options.after;
   let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
   while (remaining > 0) {
-    const page = { ...options, ...(after !== undefined && { after }), ...(Number.isFinite(remaining) && { maxCount: remaining }) };
+    const page = {
+      ...options,
+      ...(after !== undefined && { after }),
+      ...(Number.isFinite(remaining) && { maxCount: remaining }),
+    };
     try {
       for await (const record of store.readAll(page)) {
         after = record.position;
@@ -35,7 +42,10 @@ export async function* readAllEntries(store: Pick<EventStore, 'readAll'>, option
 }
 
 /** A live subscription whose unreadable records are entries too; it resumes right after each one. */
-export async function* subscribeEntries(store: Pick<EventStore, 'subscribe'>, options: SubscribeOptions): AsyncGenerator<LiveEntry> {
+export async function* subscribeEntries(
+  store: Pick<EventStore, 'subscribe'>,
+  options: SubscribeOptions,
+): AsyncGenerator<LiveEntry> {
   let after = options.after;
   for (;;) {
     try {

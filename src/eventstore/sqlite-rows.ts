@@ -24,7 +24,9 @@ const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2
 
 export function toRecorded(row: EventRow): RecordedEvent {
   // The position is the rowid (INTEGER PRIMARY KEY): SQLite refuses anything but an integer there.
-  if (typeof row.position !== 'bigint') throw new TypeError(`events row without an integer position: ${describe(row.position)}`);
+  if (typeof row.position !== 'bigint') {
+    throw new TypeError(`events row without an integer position: ${describe(row.position)}`);
+  }
   const problems: string[] = [];
   const text = (column: string, value: unknown): string => {
     if (typeof value === 'string' && value !== '') return value;
@@ -40,9 +42,11 @@ export function toRecorded(row: EventRow): RecordedEvent {
   const metadata = jsonObject('metadata', row.metadata, problems);
   const createdAt = timeOf(row.created_at, problems);
   if (problems.length > 0 || typeof revision !== 'bigint') {
-    throw new CorruptEventError(streamId, revision, row.position, `the stored row cannot be read: ${problems.join('; ')}`);
+    const problem = `the stored row cannot be read: ${problems.join('; ')}`;
+    throw new CorruptEventError(streamId, revision, row.position, problem);
   }
-  return { id, streamId, revision, position: row.position, type, data: data!, metadata: metadata!, createdAt: createdAt! };
+  const position = row.position;
+  return { id, streamId, revision, position, type, data: data!, metadata: metadata!, createdAt: createdAt! };
 }
 
 function revisionOf(value: unknown, problems: string[]): StoredRevision {

@@ -66,7 +66,8 @@ export function problemFor(error: unknown): Problem {
   }
   if (error instanceof CorruptEventError) {
     const at = { streamId: error.streamId, revision: String(error.revision), position: error.position.toString() };
-    return new Problem('event-corrupt', `event ${at.streamId}@${at.revision} (position ${at.position}) cannot be trusted; the ledger will not decide on it`, at);
+    const record = `event ${at.streamId}@${at.revision} (position ${at.position})`;
+    return new Problem('event-corrupt', `${record} cannot be trusted; the ledger will not decide on it`, at);
   }
   if (error instanceof z.ZodError) return validationProblem(error.issues.map((issue) => ({ path: pathOf('', issue.path), message: issue.message })));
   if (hasValidation(error)) {

@@ -25,7 +25,14 @@ export const PROBLEM_TYPES = {
   'store-unavailable': { status: 503, title: 'The event store is unavailable', description: 'The store is down, full or busy. Nothing was written. Retry after the delay in Retry-After with the same request and Idempotency-Key.' },
   'not-ready': { status: 503, title: 'The ledger is not ready to serve', description: 'A readiness check failed (the event store or a projection). `checks` lists each one. Retry after the delay in Retry-After.' },
   'projection-lagging': { status: 503, title: 'The read model has not reached the requested position yet', description: 'The projection is behind `minPosition`. Retry after the delay in Retry-After.' },
-  'event-corrupt': { status: 500, title: 'A stored event cannot be trusted', description: 'A stored record of this order cannot be decoded, fails its schema or breaks its hash chain, so the ledger refuses to decide on it; nothing was written. `streamId`, `revision` and `position` name the record. Operators: run `ledger replay` to see every such record.' },
+  'event-corrupt': {
+    status: 500,
+    title: 'A stored event cannot be trusted',
+    description:
+      'A stored record of this order cannot be decoded, fails its schema or breaks its hash chain, so the ledger ' +
+      'refuses to decide on it; nothing was written. `streamId`, `revision` and `position` name the record. ' +
+      'Operators: run `ledger replay` to see every such record.',
+  },
   'internal-error': { status: 500, title: 'Internal error', description: 'Something failed inside the ledger. The request id in the logs identifies it.' },
 } as const satisfies Record<string, { status: number; title: string; description: string }>;
 

@@ -22,7 +22,8 @@ export interface FedEvent {
 /** Decodes only what some projection handles: other records (tests' events, future types) just advance checkpoints. */
 export function fedFromRecord(record: LogEntry, handled: ReadonlySet<string>): FedEvent {
   if (record instanceof CorruptEventError) {
-    return { position: record.position, streamId: record.streamId, revision: record.revision, type: undefined, decoded: record };
+    const { position, streamId, revision } = record;
+    return { position, streamId, revision, type: undefined, decoded: record };
   }
   let decoded: LedgerEvent | Error | undefined;
   if (handled.has(record.type)) {
@@ -40,14 +41,24 @@ export function fedFromLedgerEvent(event: LedgerEvent): FedEvent {
 }
 
 /** One catch-up page of the log after `after`: at most `maxCount` entries, unreadable rows included. */
-export async function catchUpPage(store: Pick<EventStore, 'readAll'>, after: bigint | undefined, maxCount: number): Promise<LogEntry[]> {
+export async function catchUpPage(
+  store: Pick<EventStore, 'readAll'>,
+  after: bigint | undefined,
+  maxCount: number,
+): Promise<LogEntry[]> {
   const entries: LogEntry[] = [];
-  for await (const entry of readAllEntries(store, { ...(after !== undefined && { after }), maxCount })) entries.push(entry);
+  for await (const entry of readAllEntries(store, { ...(after !== undefined && { after }), maxCount })) {
+    entries.push(entry);
+  }
   return entries;
 }
 
 /** The live log after `after`, unreadable rows included as entries. */
-export function liveEntries(store: Pick<EventStore, 'subscribe'>, after: bigint | undefined, signal: AbortSignal): AsyncIterable<LiveEntry> {
+export function liveEntries(
+  store: Pick<EventStore, 'subscribe'>,
+  after: bigint | undefined,
+  signal: AbortSignal,
+): AsyncIterable<LiveEntry> {
   return subscribeEntries(store, { ...(after !== undefined && { after }), signal });
 }
 
@@ -68,7 +79,11 @@ const TICK = Symbol('tick');
  * stream of small commits that turns many one-event transactions into a few larger ones (each
  * transaction has a fixed cost), at the price of that much read-your-writes latency.
  */
-export async function* liveBatches(items: AsyncIterable<LiveEntry>, maxBatch: number, lingerMs = 0): AsyncGenerator<LiveBatch> {
+export async function* liveBatches(
+  items: AsyncIterable<LiveEntry>,
+  maxBatch: number,
+  lingerMs = 0,
+): AsyncGenerator<LiveBatch> {
   const iterator = items[Symbol.asyncIterator]();
   let caughtUp = false;
   let next = iterator.next();

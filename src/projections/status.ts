@@ -90,7 +90,9 @@ async function lagOf(
   const after = checkpoint !== undefined ? { after: checkpoint } : {};
   let oldest: Date | undefined;
   // Entries, not records: a projection stopped at an unreadable row has exactly that row next.
-  for await (const entry of readAllEntries(store, { ...after, maxCount: 1 })) oldest = entry instanceof CorruptEventError ? undefined : entry.createdAt;
+  for await (const entry of readAllEntries(store, { ...after, maxCount: 1 })) {
+    oldest = entry instanceof CorruptEventError ? undefined : entry.createdAt;
+  }
   const ms = oldest ? Math.max(0, now() - oldest.getTime()) : 0;
   if (DENSE_POSITION_STORES.has(store.kind)) return { events: Number(head - (checkpoint ?? 0n)), ms };
   let events = 0;

@@ -94,7 +94,7 @@ const Generation = z.object({
   failure: z
     .object({
       streamId: z.string(),
-      revision: z.string().describe('a decimal string; for a stored row whose revision is not an integer, that value as stored'),
+      revision: z.string().describe('a decimal string; for a row whose revision is no integer, the value stored'),
       position: DecimalString,
       message: z.string(),
     })
