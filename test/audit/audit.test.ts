@@ -178,7 +178,7 @@ test('an event that fails its schema is a finding, not a crash', async ({ ledger
   assert.match(report.findings.listed[1]!.message, /amount/);
 });
 
-test('rows that cannot be read: record-unreadable at each, the rest audited, the same on worker threads', async ({ ledger, clean }) => {
+test('unreadable rows: record-unreadable at each, the rest audited, alike on threads', async ({ ledger, clean }) => {
   const path = ledger.copy('unreadable');
   const kinds = CORRUPTIONS.filter((kind) => kind.unreadable);
   // One payment with a later event in its stream per kind, each in its own stream.
@@ -193,7 +193,11 @@ test('rows that cannot be read: record-unreadable at each, the rest audited, the
   const inline = await auditFile(path, { workers: 0 });
   const parallel = await auditFile(path, { workers: 2 });
   const expected = kinds
-    .map((kind, i) => ({ code: 'record-unreadable', stream: targets[i]!.stream, revision: kind.revisionAfter(BigInt(targets[i]!.revision)), position: String(targets[i]!.position) }))
+    .map((kind, i) => {
+      const { stream, revision, position } = targets[i]!;
+      const named = kind.revisionAfter(BigInt(revision));
+      return { code: 'record-unreadable', stream, revision: named, position: String(position) };
+    })
     .sort((a, b) => Number(a.position) - Number(b.position));
   // Each named once; what follows it in its stream is not blamed for a link that cannot be judged.
   assert.equal(named(inline), expected);

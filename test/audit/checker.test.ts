@@ -20,8 +20,12 @@ function fact(stream: string, event: FactEvent, overrides: Partial<EventFacts> =
   position += 1n;
   const hash = position.toString(16).padStart(64, '0');
   heads.set(stream, { revision, hash });
-  return { id: `id-${position}`, stream, revision, position, time: Number(position) * 1_000, hash, prevHash: head?.hash ?? '', hashValid: true, contentHash: hash, event, ...overrides };
+  const at = { id: `id-${position}`, stream, revision, position, time: Number(position) * 1_000 };
+  return { ...at, hash, prevHash: head?.hash ?? '', hashValid: true, contentHash: hash, event, ...overrides };
 }
+
+/** What an unreadable record's facts hold besides its place: nothing. */
+const UNREADABLE = { id: '', hash: '', hashValid: false, contentHash: '' } as const;
 
 const created = (orderId: string, total = 100, currency = 'EUR'): FactEvent => ({ type: 'OrderCreated', orderId, currency, total, linesTotal: total });
 const captured = (orderId: string, paymentId: string, amount: number, currency = 'EUR'): FactEvent => ({ type: 'PaymentCaptured', orderId, paymentId, amount, currency });
@@ -99,7 +103,8 @@ test("the digest depends on every event's recomputed content hash, even where th
 test('an unreadable record: record-unreadable, once; the event after it is not blamed for its link', () => {
   const checker = createChecker();
   checker.visit(fact('order-u', created('u')));
-  checker.visit(fact('order-u', { type: 'unreadable', problem: 'data is not JSON' }, { id: '', hash: '', hashValid: false, contentHash: '', revision: '"one"' }));
+  const unreadable: FactEvent = { type: 'unreadable', problem: 'data is not JSON' };
+  checker.visit(fact('order-u', unreadable, { ...UNREADABLE, revision: '"one"' }));
   checker.visit(fact('order-u', captured('u', 'p2', 10), { prevHash: 'a'.repeat(64) }));
   assert.equal(codes(checker), ['record-unreadable@order-u:"one"']);
 });
@@ -136,8 +141,8 @@ test('facts survive the trip between threads unchanged, whatever their kind', ()
     { ...fact('order-p', captured('p', 'p1', 5)), position: 2n ** 60n },
     fact('order-q', { type: 'invalid', problem: 'data.amount: too small' }, { hashValid: false, hash: '' }),
     fact('order-r', { type: 'OrderCreated', orderId: 'r', currency: 'JPY', total: 1, linesTotal: undefined }),
-    fact('order-s', { type: 'unreadable', problem: 'revision is "one"' }, { id: '', revision: '"one"', hash: '', hashValid: false, contentHash: '' }),
-    fact('order-s', { type: 'unreadable', problem: 'data is not JSON' }, { id: '', hash: '', hashValid: false, contentHash: '', time: Number.NaN }),
+    fact('order-s', { type: 'unreadable', problem: 'revision is "one"' }, { ...UNREADABLE, revision: '"one"' }),
+    fact('order-s', { type: 'unreadable', problem: 'data is not JSON' }, { ...UNREADABLE, time: Number.NaN }),
   ];
   for (const f of kinds) assert.equal(unpackFacts(packFacts(f)), f);
 });

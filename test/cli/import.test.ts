@@ -43,13 +43,20 @@ function line(stream: string, event: OrderEvent, hash?: string): string {
   });
   const metadata = { ...encoded.metadata, ...(hash !== undefined && { hash }) };
   heads.set(stream, { revision, hash: metadata.hash as string });
-  const record: RecordedEvent = { ...encoded, metadata, streamId: stream, revision, position, createdAt: new Date('2024-05-01T10:00:00.000Z') };
+  const createdAt = new Date('2024-05-01T10:00:00.000Z');
+  const record: RecordedEvent = { ...encoded, metadata, streamId: stream, revision, position, createdAt };
   return toLine(record);
 }
 
 const created = (orderId: string): OrderEvent => ({
   type: 'OrderCreated',
-  data: { orderId, customerId: 'cust-1', currency: 'EUR', lines: [{ sku: 'SKU-1', quantity: 4, unitPrice: 250 }], total: 1_000 },
+  data: {
+    orderId,
+    customerId: 'cust-1',
+    currency: 'EUR',
+    lines: [{ sku: 'SKU-1', quantity: 4, unitPrice: 250 }],
+    total: 1_000,
+  },
 });
 const captured = (orderId: string, paymentId: string, amount: number): OrderEvent => ({
   type: 'PaymentCaptured',
@@ -97,7 +104,8 @@ test('the same file without the forgeries imports, exit 0', async () => {
   position = 0n;
   heads.clear();
   const file = join(dir, 'honest.ndjson');
-  writeFileSync(file, [line('order-ok', created('ok')), line('order-ok', captured('ok', 'p-1', 1_000))].join('\n') + '\n');
+  const lines = [line('order-ok', created('ok')), line('order-ok', captured('ok', 'p-1', 1_000))];
+  writeFileSync(file, lines.join('\n') + '\n');
   const run = await ledger(['import', '--store', `sqlite:${join(dir, 'honest.db')}`, '--in', file, '--json']);
   assert.is(run.code, 0, run.stdout + run.stderr);
   assert.equal([run.json.events, run.json.streams], [2, 1]);

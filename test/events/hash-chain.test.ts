@@ -46,7 +46,8 @@ async function refusal(path: string, order: string, revision: bigint, problem: R
   const store = openSqliteStore(path);
   try {
     const before = eventCount(path);
-    const error = await createCommandHandler(store)(capturePayment(order, 'p-4', 250), context()).catch((e: unknown) => e);
+    const handle = createCommandHandler(store);
+    const error = await handle(capturePayment(order, 'p-4', 250), context()).catch((e: unknown) => e);
     assert.instance(error, CorruptEventError);
     const e = error as CorruptEventError;
     assert.equal([e.streamId, e.revision, e.position], [stream, revision, positionOf(path, stream, Number(revision))]);
@@ -92,7 +93,7 @@ test('an event removed from the middle: the revision after the gap is refused', 
   await refusal(path, 'gap', 2n, /revision 2 where 1 was expected/);
 });
 
-test('each event is hashed once per process: a later edit that keeps the stored hash is left to the audit', async () => {
+test('each event is hashed once per process: a later edit keeping the stored hash is left to the audit', async () => {
   const path = await chainFile();
   const store = openSqliteStore(path);
   try {

@@ -21,20 +21,23 @@ export interface CorruptionKind {
 
 const same = (revision: bigint) => revision.toString();
 
+/** `set` is the SET clause that breaks the row; an unreadable row can no longer be read at all. */
+const kind = (name: string, set: string, unreadable: boolean, revisionAfter = same): CorruptionKind => ({
+  name,
+  sql: `UPDATE events SET ${set} WHERE position = :position`,
+  unreadable,
+  revisionAfter,
+});
+
 export const CORRUPTIONS: readonly CorruptionKind[] = [
-  { name: 'data that is not JSON', sql: `UPDATE events SET data = '{"orderId": "x",' WHERE position = :position`, unreadable: true, revisionAfter: same },
-  { name: 'metadata that is not JSON', sql: `UPDATE events SET metadata = 'hash=abc' WHERE position = :position`, unreadable: true, revisionAfter: same },
-  { name: 'data that is JSON but not an object', sql: `UPDATE events SET data = '[1, 2, 3]' WHERE position = :position`, unreadable: true, revisionAfter: same },
-  { name: 'data stored as a blob', sql: `UPDATE events SET data = X'7B7D00FF' WHERE position = :position`, unreadable: true, revisionAfter: same },
-  {
-    name: 'a field of the wrong type',
-    sql: `UPDATE events SET data = json_set(data, '$.amount', '250') WHERE position = :position`,
-    unreadable: false,
-    revisionAfter: same,
-  },
-  { name: 'a created_at that is not a time', sql: `UPDATE events SET created_at = 'yesterday-ish' WHERE position = :position`, unreadable: true, revisionAfter: same },
-  { name: 'a revision that is text', sql: `UPDATE events SET revision = 'one' WHERE position = :position`, unreadable: true, revisionAfter: () => '"one"' },
-  { name: 'a revision that is a fraction', sql: `UPDATE events SET revision = 1.5 WHERE position = :position`, unreadable: true, revisionAfter: () => '1.5' },
+  kind('data that is not JSON', `data = '{"orderId": "x",'`, true),
+  kind('metadata that is not JSON', `metadata = 'hash=abc'`, true),
+  kind('data that is JSON but not an object', `data = '[1, 2, 3]'`, true),
+  kind('data stored as a blob', `data = X'7B7D00FF'`, true),
+  kind('a field of the wrong type', `data = json_set(data, '$.amount', '250')`, false),
+  kind('a created_at that is not a time', `created_at = 'yesterday-ish'`, true),
+  kind('a revision that is text', `revision = 'one'`, true, () => '"one"'),
+  kind('a revision that is a fraction', `revision = 1.5`, true, () => '1.5'),
 ];
 
 export function corrupt(path: string, kind: CorruptionKind, position: bigint): void {
@@ -51,9 +54,8 @@ export function corrupt(path: string, kind: CorruptionKind, position: bigint): v
 export function positionOf(path: string, stream: string, revision: number): bigint {
   const db = new Database(path, { readonly: true });
   try {
-    const row = db.prepare('SELECT position FROM events WHERE stream = ? AND revision = ?').safeIntegers(true).get(stream, revision) as
-      | { position: bigint }
-      | undefined;
+    const query = db.prepare('SELECT position FROM events WHERE stream = ? AND revision = ?').safeIntegers(true);
+    const row = query.get(stream, revision) as { position: bigint } | undefined;
     if (!row) throw new Error(`no ${stream}@${revision}`);
     return row.position;
   } finally {
