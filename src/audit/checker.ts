@@ -3,7 +3,7 @@
  * the rules need: per stream its next revision, head hash and order totals (payment ids
  * included, to catch a double capture), and the set of event ids; never an event body.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { statusOf, type OrderStatus } from '../../projections/order-summary.ts';
 import { orderStreamId } from '../domain/ids.ts';
 import type { EventFacts } from './facts.ts';
@@ -196,7 +196,8 @@ function newStream(): StreamState {
  * anywhere in the stream changes the digest even when the stored hashes were left as they were.
  */
 function foldEvent(chain: string, f: EventFacts): string {
-  return createHash('sha256').update(`${chain} ${f.id} ${f.contentHash} ${f.hash}`).digest('hex');
+  // The one-shot hash: half the cost of a Hash object, and this runs once per event on the audit's main thread.
+  return hash('sha256', `${chain} ${f.id} ${f.contentHash} ${f.hash}`);
 }
 
 function at(f: EventFacts) {

@@ -122,6 +122,7 @@ export type PackedFacts = readonly [
   hash: string,
   prevHash: string,
   hashValid: boolean,
+  /** '' when it equals the stored hash (hashValid). */
   contentHash: string,
   type: FactEvent['type'],
   a: string,
@@ -134,7 +135,9 @@ export function packFacts(f: EventFacts): PackedFacts {
   const position = f.position <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(f.position) : f.position.toString();
   // A revision always travels as text: digits for a bigint, anything else is an unreadable record's stored value.
   const revision = f.revision.toString();
-  const head = [f.id, f.stream, revision, position, f.time, f.hash, f.prevHash, f.hashValid, f.contentHash] as const;
+  // The content hash only when it differs from the stored one: one string fewer per event in the usual case.
+  const contentHash = f.hashValid ? '' : f.contentHash;
+  const head = [f.id, f.stream, revision, position, f.time, f.hash, f.prevHash, f.hashValid, contentHash] as const;
   const e = f.event;
   switch (e.type) {
     case 'OrderCreated':
@@ -148,7 +151,8 @@ export function packFacts(f: EventFacts): PackedFacts {
 }
 
 export function unpackFacts(p: PackedFacts): EventFacts {
-  const [id, stream, revision, position, time, hash, prevHash, hashValid, contentHash, type, a, b, c, d] = p;
+  const [id, stream, revision, position, time, hash, prevHash, hashValid, otherContentHash, type, a, b, c, d] = p;
+  const contentHash = hashValid ? hash : otherContentHash;
   let event: FactEvent;
   if (type === 'OrderCreated') event = { type, orderId: a, currency: b, total: c, linesTotal: d as number | undefined };
   else if (type === 'PaymentCaptured') event = { type, orderId: a, currency: b, amount: c, paymentId: d as string };

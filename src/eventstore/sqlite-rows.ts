@@ -27,27 +27,39 @@ export function toRecorded(row: EventRow): RecordedEvent {
   if (typeof row.position !== 'bigint') {
     throw new TypeError(`events row without an integer position: ${describe(row.position)}`);
   }
+  // Every row of a whole log passes here: the usual case is checked in one go, the diagnosis is for the rest.
+  const { id, stream, revision, type } = row;
+  if (isText(id) && isText(stream) && typeof revision === 'bigint' && revision >= 0n && isText(type)) {
+    const data = objectOf(row.data);
+    const metadata = objectOf(row.metadata);
+    const createdAt = timeOf(row.created_at);
+    if (data && metadata && createdAt) {
+      return { id, streamId: stream, revision, position: row.position, type, data, metadata, createdAt };
+    }
+  }
+  throw unreadable(row, row.position);
+}
+
+/** Why the row cannot be read, every column that is wrong named. */
+function unreadable(row: EventRow, position: bigint): CorruptEventError {
   const problems: string[] = [];
-  const text = (column: string, value: unknown): string => {
-    if (typeof value === 'string' && value !== '') return value;
-    problems.push(`${column} is ${describe(value)}, not a non-empty text`);
-    return '';
-  };
-  const streamId = typeof row.stream === 'string' && row.stream !== '' ? row.stream : describe(row.stream);
+  const streamId = isText(row.stream) ? row.stream : describe(row.stream);
   if (streamId !== row.stream) problems.push(`stream is ${streamId}, not a non-empty text`);
   const revision = revisionOf(row.revision, problems);
-  const id = text('id', row.id);
-  const type = text('type', row.type);
-  const data = jsonObject('data', row.data, problems);
-  const metadata = jsonObject('metadata', row.metadata, problems);
-  const createdAt = timeOf(row.created_at, problems);
-  if (problems.length > 0 || typeof revision !== 'bigint') {
-    const problem = `the stored row cannot be read: ${problems.join('; ')}`;
-    throw new CorruptEventError(streamId, revision, row.position, problem);
+  for (const column of ['id', 'type'] as const) {
+    if (!isText(row[column])) problems.push(`${column} is ${describe(row[column])}, not a non-empty text`);
   }
-  const position = row.position;
-  return { id, streamId, revision, position, type, data: data!, metadata: metadata!, createdAt: createdAt! };
+  for (const column of ['data', 'metadata'] as const) {
+    const value = row[column];
+    if (typeof value !== 'string') problems.push(`${column} is ${describe(value)}, not JSON text`);
+    else if (!objectOf(value)) problems.push(`${column} is not a JSON object`);
+  }
+  if (!timeOf(row.created_at)) problems.push(`created_at is ${describe(row.created_at)}, not an ISO 8601 time`);
+  const problem = `the stored row cannot be read: ${problems.join('; ')}`;
+  return new CorruptEventError(streamId, revision, position, problem);
 }
+
+const isText = (value: unknown): value is string => typeof value === 'string' && value !== '';
 
 function revisionOf(value: unknown, problems: string[]): StoredRevision {
   if (typeof value === 'bigint' && value >= 0n) return value;
@@ -55,28 +67,20 @@ function revisionOf(value: unknown, problems: string[]): StoredRevision {
   return typeof value === 'bigint' ? value : describe(value);
 }
 
-function jsonObject(column: string, value: unknown, problems: string[]): JsonObject | undefined {
-  if (typeof value !== 'string') {
-    problems.push(`${column} is ${describe(value)}, not JSON text`);
-    return undefined;
-  }
+function objectOf(value: unknown): JsonObject | undefined {
+  if (typeof value !== 'string') return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);
   } catch {
-    problems.push(`${column} is not JSON`);
     return undefined;
   }
-  if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as JsonObject;
-  problems.push(`${column} is JSON but not an object`);
-  return undefined;
+  return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as JsonObject) : undefined;
 }
 
-function timeOf(value: unknown, problems: string[]): Date | undefined {
+function timeOf(value: unknown): Date | undefined {
   const time = typeof value === 'string' && ISO_TIME.test(value) ? new Date(value) : undefined;
-  if (time && !Number.isNaN(time.getTime())) return time;
-  problems.push(`created_at is ${describe(value)}, not an ISO 8601 time`);
-  return undefined;
+  return time && !Number.isNaN(time.getTime()) ? time : undefined;
 }
 
 /** A stored value in words, short: enough to recognise it, never a whole (possibly huge) column. */
