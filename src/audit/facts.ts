@@ -157,7 +157,17 @@ export function unpackFacts(p: PackedFacts): EventFacts {
   if (type === 'OrderCreated') event = { type, orderId: a, currency: b, total: c, linesTotal: d as number | undefined };
   else if (type === 'PaymentCaptured') event = { type, orderId: a, currency: b, amount: c, paymentId: d as string };
   else event = { type, problem: a };
-  const stored = /^\d+$/.test(revision) ? BigInt(revision) : revision;
-  const at = { id, stream, revision: stored, position: BigInt(position), time };
-  return { ...at, hash, prevHash, hashValid, contentHash, event };
+  // One object literal: this runs once per event on the audit's main thread.
+  return {
+    id,
+    stream,
+    revision: /^\d+$/.test(revision) ? BigInt(revision) : revision,
+    position: BigInt(position),
+    time,
+    hash,
+    prevHash,
+    hashValid,
+    contentHash,
+    event,
+  };
 }
