@@ -347,7 +347,7 @@ function isJsonObject(value: unknown): value is JsonObject {
  * or bytes, metadata as bytes, a missing time as the epoch. Each of those is a record the ledger
  * cannot read, named the same way the SQLite adapter names an unreadable row.
  */
-function toRecorded(e: EsdbRecordedEvent): RecordedEvent {
+export function toRecorded(e: EsdbRecordedEvent): RecordedEvent {
   // Stream reads only carry positions from server 22.6 on; without them we cannot honour the port.
   if (!e.position) throw new Error(`EventStoreDB returned ${e.streamId}@${e.revision} without a position (server 22.6+ required)`);
   const metadata = e.metadata ?? {};
