@@ -6,7 +6,7 @@
 import { createChecker, type CheckerResult } from './checker.ts';
 import { factsOf, type EventFacts } from './facts.ts';
 import { parallelFacts } from './parallel-facts.ts';
-import { describeSource, recordsOf, scopeEnd, type LogScope, type LogSource, type ProgressListener } from './source.ts';
+import { describeSource, entriesOf, scopeEnd, type LogScope, type LogSource, type ProgressListener } from './source.ts';
 
 export interface AuditOptions {
   readonly source: LogSource;
@@ -81,8 +81,8 @@ async function* factBatches(
     }
   }
   let batch: EventFacts[] = [];
-  for await (const record of recordsOf(source, scope, onProgress)) {
-    batch.push(factsOf(record));
+  for await (const entry of entriesOf(source, scope, onProgress)) {
+    batch.push(factsOf(entry));
     if (batch.length === INLINE_BATCH) {
       yield batch;
       batch = [];

@@ -18,6 +18,7 @@ import { ZodError } from 'zod';
 import { ConcurrencyExhaustedError } from '../commands/errors.ts';
 import { createCommandHandler, type CommandOutcome } from '../commands/handler.ts';
 import { CorruptEventError, WrongExpectedVersionError } from '../eventstore/errors.ts';
+import { readAllEntries, type LogEntry } from '../eventstore/log-entries.ts';
 import type { EventStore, RecordedEvent } from '../eventstore/port.ts';
 import { KEY_BOUND_TYPE } from '../events/binding-codec.ts';
 import { decodeEvent, type LedgerEvent } from '../events/codec.ts';
@@ -74,7 +75,7 @@ async function replayAll(scratch: EventStore, options: CommandReplayOptions): Pr
   let replays = 0;
   let newEvents = 0;
 
-  const settle = (record: RecordedEvent, verdict: Verdict, written: number) => {
+  const settle = (record: LogEntry, verdict: Verdict, written: number) => {
     newEvents += written;
     if (verdict.replay) replays += 1;
     else findings.add(verdict.code, { stream: record.streamId, revision: record.revision, position: record.position }, verdict.message);
@@ -82,10 +83,14 @@ async function replayAll(scratch: EventStore, options: CommandReplayOptions): Pr
   };
 
   if (end > 0n) {
-    for await (const record of scratch.readAll({ upTo: end })) {
+    for await (const record of readAllEntries(scratch, { upTo: end })) {
       // A key binding records a request, not a command's effect: the audit checks it against its effect.
-      if (record.type === KEY_BOUND_TYPE) continue;
+      if (!(record instanceof CorruptEventError) && record.type === KEY_BOUND_TYPE) continue;
       commands += 1;
+      if (record instanceof CorruptEventError) {
+        settle(record, { replay: false, code: 'command-unrebuildable', message: record.problem }, 0);
+        continue;
+      }
       const job: Promise<void> = replayOne(scratch, record)
         .then(({ verdict, written }) => settle(record, verdict, written))
         .finally(() => running.delete(job));

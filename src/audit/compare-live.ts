@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { projections as allProjections } from '../../projections/index.ts';
 import type { Projection } from '../../projections/projection.ts';
 import { CorruptEventError } from '../eventstore/errors.ts';
+import { readAllEntries } from '../eventstore/log-entries.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { canonicalJson } from '../events/canonical.ts';
 import { decodeEvent, type LedgerEvent } from '../events/codec.ts';
@@ -131,12 +132,13 @@ function openLive(path: string): Database.Database {
   return db;
 }
 
-/** The log up to `upTo`, decoded; events that fail their schema are left to the audit's findings. */
+/** The log up to `upTo`, decoded; records that cannot be read or fail their schema are left to the audit's findings. */
 async function* decodedEvents(store: EventStore, upTo: bigint | undefined): AsyncGenerator<LedgerEvent> {
   if (upTo === undefined) return;
-  for await (const record of store.readAll({ upTo })) {
+  for await (const entry of readAllEntries(store, { upTo })) {
+    if (entry instanceof CorruptEventError) continue;
     try {
-      yield decodeEvent(record);
+      yield decodeEvent(entry);
     } catch (error) {
       if (!(error instanceof CorruptEventError)) throw error;
     }

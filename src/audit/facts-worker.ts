@@ -4,6 +4,7 @@
  * facts travel back.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { readAllEntries } from '../eventstore/log-entries.ts';
 import { openStore } from '../eventstore/open-store.ts';
 import { factsOf, packFacts, type PackedFacts } from './facts.ts';
 
@@ -29,7 +30,9 @@ port.on('message', async (request: ChunkRequest | 'close') => {
   }
   try {
     const facts: PackedFacts[] = [];
-    for await (const record of store.readAll({ after: request.after, upTo: request.upTo })) facts.push(packFacts(factsOf(record)));
+    for await (const entry of readAllEntries(store, { after: request.after, upTo: request.upTo })) {
+      facts.push(packFacts(factsOf(entry)));
+    }
     port.postMessage({ chunk: request.chunk, facts } satisfies ChunkReply);
   } catch (error) {
     port.postMessage({ chunk: request.chunk, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) } satisfies ChunkReply);

@@ -5,7 +5,8 @@
  * are small and hold no event body, so the checker's memory never grows with event sizes.
  */
 import { orderTotal } from '../domain/commands.ts';
-import { CorruptEventError } from '../eventstore/errors.ts';
+import { CorruptEventError, type StoredRevision } from '../eventstore/errors.ts';
+import type { LogEntry } from '../eventstore/log-entries.ts';
 import type { RecordedEvent } from '../eventstore/port.ts';
 import { KEY_BOUND_TYPE, parseKeyBinding } from '../events/binding-codec.ts';
 import { decodeEvent } from '../events/codec.ts';
@@ -47,12 +48,16 @@ export type FactEvent =
       readonly effectEventId: string;
       readonly effectRequestHash: string;
     }
-  | { readonly type: 'invalid'; readonly problem: string };
+  | { readonly type: 'invalid'; readonly problem: string }
+  /** The stored row itself cannot be read (not JSON, wrong column types, a bad time or revision). */
+  | { readonly type: 'unreadable'; readonly problem: string };
 
 export interface EventFacts {
+  /** '' when the record cannot be read. */
   readonly id: string;
   readonly stream: string;
-  readonly revision: bigint;
+  /** A bigint for every readable record; the stored text only for an unreadable one. */
+  readonly revision: StoredRevision;
   readonly position: bigint;
   /** Epoch ms of metadata.recordedAt (the ledger's own, hashed clock); the store's createdAt when unreadable. */
   readonly time: number;
@@ -61,11 +66,16 @@ export interface EventFacts {
   readonly prevHash: string;
   /** Whether recomputing the hash over the stored record gives metadata.hash. */
   readonly hashValid: boolean;
+  /** The hash recomputed from the stored content ('' when the record cannot be read): what the digest is made of. */
+  readonly contentHash: string;
   readonly event: FactEvent;
 }
 
-export function factsOf(record: RecordedEvent): EventFacts {
+export function factsOf(entry: LogEntry): EventFacts {
+  if (entry instanceof CorruptEventError) return unreadableFacts(entry);
+  const record = entry;
   const hash = stringField(record.metadata.hash);
+  const contentHash = eventHash(record);
   const recordedAt = Date.parse(stringField(record.metadata.recordedAt));
   return {
     id: record.id,
@@ -75,10 +85,28 @@ export function factsOf(record: RecordedEvent): EventFacts {
     time: Number.isNaN(recordedAt) ? record.createdAt.getTime() : recordedAt,
     hash,
     prevHash: stringField(record.metadata.prevHash),
-    hashValid: hash !== '' && eventHash(record) === hash,
+    hashValid: hash !== '' && contentHash === hash,
+    contentHash,
     event: eventFacts(record),
   };
 }
+
+/** Nothing of an unreadable record is trusted but where it is; its time is unknown (NaN: inside any --as-of). */
+function unreadableFacts(error: CorruptEventError): EventFacts {
+  return {
+    id: '',
+    stream: error.streamId,
+    revision: error.revision,
+    position: error.position,
+    time: Number.NaN,
+    hash: '',
+    prevHash: '',
+    hashValid: false,
+    contentHash: '',
+    event: { type: 'unreadable', problem: error.problem },
+  };
+}
+
 
 function eventFacts(record: RecordedEvent): FactEvent {
   let decoded;
@@ -143,6 +171,8 @@ export type PackedFacts = readonly [
   hash: string,
   prevHash: string,
   hashValid: boolean,
+  /** '' when it equals the stored hash (hashValid). */
+  contentHash: string,
   type: FactEvent['type'],
   a: string,
   b: string,
@@ -157,7 +187,11 @@ export type PackedFacts = readonly [
 
 export function packFacts(f: EventFacts): PackedFacts {
   const position = f.position <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(f.position) : f.position.toString();
-  const head = [f.id, f.stream, f.revision.toString(), position, f.time, f.hash, f.prevHash, f.hashValid] as const;
+  // A revision always travels as text: digits for a bigint, anything else is an unreadable record's stored value.
+  const revision = f.revision.toString();
+  // The content hash only when it differs from the stored one: one string fewer per event in the usual case.
+  const contentHash = f.hashValid ? '' : f.contentHash;
+  const head = [f.id, f.stream, revision, position, f.time, f.hash, f.prevHash, f.hashValid, contentHash] as const;
   const e = f.event;
   switch (e.type) {
     case 'OrderCreated':
@@ -169,6 +203,7 @@ export function packFacts(f: EventFacts): PackedFacts {
       return [...head, e.type, e.orderId, e.paymentId, 0, e.clientId, ...effect, ''];
     }
     case 'invalid':
+    case 'unreadable':
       return [...head, e.type, e.problem, '', 0, undefined, '', '', '', false];
   }
 }
@@ -176,7 +211,9 @@ export function packFacts(f: EventFacts): PackedFacts {
 const packOrigin = (o: Origin) => [o.clientId, o.requestHash, o.keyBinding, o.keyed] as const;
 
 export function unpackFacts(p: PackedFacts): EventFacts {
-  const [id, stream, revision, position, time, hash, prevHash, hashValid, type, a, b, c, d, e, f, g, h] = p;
+  const [id, stream, revision, position, time, hash, prevHash, hashValid, otherContentHash, type, a, b, c, d, e, f, g, h] =
+    p;
+  const contentHash = hashValid ? hash : otherContentHash;
   const origin = (): Origin => ({ clientId: e, requestHash: f, keyBinding: g, keyed: h as boolean });
   let event: FactEvent;
   if (type === 'OrderCreated') {
@@ -187,5 +224,17 @@ export function unpackFacts(p: PackedFacts): EventFacts {
     const effect = { effectStream: e, effectEventId: f, effectRequestHash: g };
     event = { type, orderId: a, paymentId: b, clientId: d as string, ...effect };
   } else event = { type, problem: a };
-  return { id, stream, revision: BigInt(revision), position: BigInt(position), time, hash, prevHash, hashValid, event };
+  // One object literal: this runs once per event on the audit's main thread.
+  return {
+    id,
+    stream,
+    revision: /^\d+$/.test(revision) ? BigInt(revision) : revision,
+    position: BigInt(position),
+    time,
+    hash,
+    prevHash,
+    hashValid,
+    contentHash,
+    event,
+  };
 }

@@ -2,9 +2,11 @@
  * What an audit can find. Every code names one broken rule, so a test, a script or an auditor
  * can match on it; the message says the specifics in words.
  */
+import type { StoredRevision } from '../eventstore/errors.ts';
 
 export type FindingCode =
   // The log's shape
+  | 'record-unreadable' // the stored row cannot be read at all (not JSON, wrong column types, a bad time or revision)
   | 'schema-invalid' // the stored event fails its schema (type, data or metadata)
   | 'revision-gap' // a stream's revisions are not 0, 1, 2, … (an event removed, or out of place)
   | 'stream-not-created' // a stream whose first event is not OrderCreated
@@ -37,6 +39,13 @@ export interface Finding {
   readonly message: string;
 }
 
+/** Where a finding is: the record's stream, revision (as stored, for an unreadable one) and position. */
+export interface FindingPlace {
+  readonly stream: string;
+  readonly revision: StoredRevision;
+  readonly position: bigint;
+}
+
 export interface FindingSummary {
   readonly total: number;
   readonly byCode: Readonly<Partial<Record<FindingCode, number>>>;
@@ -56,7 +65,7 @@ export class FindingLog {
 
   constructor(private readonly limit = 10_000) {}
 
-  add(code: FindingCode, at: { readonly stream: string; readonly revision: bigint; readonly position: bigint }, message: string): void {
+  add(code: FindingCode, at: FindingPlace, message: string): void {
     this.total += 1;
     this.byCode[code] = (this.byCode[code] ?? 0) + 1;
     if (this.listed.length < this.limit) {

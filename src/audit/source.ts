@@ -3,6 +3,8 @@
  * the EventStore port, or an NDJSON export with no store at all.
  */
 import { statSync } from 'node:fs';
+import { CorruptEventError } from '../eventstore/errors.ts';
+import { readAllEntries, type LogEntry } from '../eventstore/log-entries.ts';
 import type { EventStore, RecordedEvent } from '../eventstore/port.ts';
 import { redactSecrets } from '../redact.ts';
 import { readExport } from './ndjson.ts';
@@ -31,14 +33,26 @@ export async function scopeEnd(source: Extract<LogSource, { kind: 'store' }>, sc
   return scope.toPosition !== undefined && scope.toPosition < head ? scope.toPosition : head;
 }
 
-/** The source's records within `toPosition`, in log order. */
+/** The source's records within `toPosition`, in log order; a record that cannot be read throws. */
 export async function* recordsOf(source: LogSource, scope: LogScope, onProgress?: ProgressListener): AsyncGenerator<RecordedEvent> {
+  for await (const entry of entriesOf(source, scope, onProgress)) {
+    if (entry instanceof CorruptEventError) throw entry;
+    yield entry;
+  }
+}
+
+/** The source's entries within `toPosition`, in log order, a record that cannot be read included as its error. */
+export async function* entriesOf(
+  source: LogSource,
+  scope: LogScope,
+  onProgress?: ProgressListener,
+): AsyncGenerator<LogEntry> {
   if (source.kind === 'store') {
     const end = await scopeEnd(source, scope);
     if (end === 0n) return;
-    for await (const record of source.store.readAll({ upTo: end })) {
-      onProgress?.(Number(record.position), Number(end));
-      yield record;
+    for await (const entry of readAllEntries(source.store, { upTo: end })) {
+      onProgress?.(Number(entry.position), Number(end));
+      yield entry;
     }
     return;
   }

@@ -1,16 +1,19 @@
 /**
  * `ledger import --in file.ndjson`: load an export into an empty store, through the EventStore
  * port with an exact expected revision on every append (so it works on any store, and nothing
- * can interleave unnoticed). It refuses a store that holds anything, and it reads the whole file
- * once before writing, so a malformed export is refused without writing a single event.
+ * can interleave unnoticed). It refuses a store that holds anything, and it audits the whole
+ * file first, exactly as `ledger replay --from-file` does (schemas, revisions, ids, hash chains,
+ * payments, totals): a file with any finding is refused without writing a single event, because
+ * an import is the one way into a store that bypasses the command handler's decisions.
  */
+import { audit } from '../audit/audit.ts';
 import { copyLog } from '../audit/copy-log.ts';
-import { IdSet } from '../audit/id-set.ts';
-import { NdjsonError, readExport } from '../audit/ndjson.ts';
+import type { FindingSummary } from '../audit/findings.ts';
 import { recordsOf } from '../audit/source.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { EXIT, UsageError, inputFileOption, withStore, type CliCommand } from './command.ts';
 import type { Progress } from './output.ts';
+import { formatFindings } from './replay.ts';
 
 export interface ImportSummary {
   readonly in: string;
@@ -23,29 +26,25 @@ export class StoreNotEmptyError extends Error {
   override readonly name = 'StoreNotEmptyError';
 }
 
+/** The file's audit found something: nothing was written. */
+export class ImportRefusedError extends Error {
+  override readonly name = 'ImportRefusedError';
+  constructor(
+    readonly file: string,
+    readonly findings: FindingSummary,
+  ) {
+    super(`${file} does not audit clean (${findings.total} finding(s)): nothing was imported`);
+  }
+}
+
 export async function importLog(store: EventStore, file: string, progress?: Progress): Promise<{ events: number; streams: number }> {
   const head = await store.headPosition();
   if (head !== undefined) throw new StoreNotEmptyError(`the target store is not empty (its log reaches position ${head})`);
-  const { events, streams } = await validate(file);
-  await copyLog(recordsOf({ kind: 'file', path: file }, {}, progress?.update), store);
-  return { events, streams };
-}
-
-/** Every line well formed, each stream's revisions 0, 1, 2… in file order, no id twice. */
-async function validate(file: string): Promise<{ events: number; streams: number }> {
-  const next = new Map<string, bigint>();
-  const ids = new IdSet();
-  let events = 0;
-  for await (const { record, line } of readExport(file)) {
-    const expected = next.get(record.streamId) ?? 0n;
-    if (record.revision !== expected) {
-      throw new NdjsonError(file, line, `${record.streamId} revision ${record.revision} where ${expected} was expected: an export holds every stream whole and in order`);
-    }
-    if (!ids.add(record.id)) throw new NdjsonError(file, line, `event id ${record.id} appears twice`);
-    next.set(record.streamId, expected + 1n);
-    events += 1;
-  }
-  return { events, streams: next.size };
+  const source = { kind: 'file', path: file } as const;
+  const report = await audit({ source, workers: 0, ...(progress && { onProgress: progress.update }) });
+  if (report.findings.total > 0) throw new ImportRefusedError(file, report.findings);
+  await copyLog(recordsOf(source, {}, progress?.update), store);
+  return { events: report.counts.events, streams: report.counts.streams };
 }
 
 export const importCommand: CliCommand = {
@@ -54,7 +53,12 @@ export const importCommand: CliCommand = {
   options: {
     in: { type: 'string', value: 'file', description: 'the export to load; required' },
   },
-  details: 'exit codes: 0 imported; 2 usage, a malformed export, or a non-empty target store (nothing is written in those cases).',
+  details: [
+    'The whole file is audited first (as ledger replay --from-file does); any finding refuses it.',
+    'exit codes: 0 imported; 1 the file has findings (listed);',
+    '2 usage, a malformed export, or a non-empty target store.',
+    'Nothing is written unless the exit code is 0.',
+  ].join('\n'),
   async run(context) {
     const file = inputFileOption(context.options.in, 'in');
     if (file === undefined) throw new UsageError('--in <file> is required');
@@ -67,11 +71,17 @@ export const importCommand: CliCommand = {
         return await importLog(store, file, progress);
       } catch (error) {
         if (error instanceof StoreNotEmptyError) throw new UsageError(`${error.message}: nothing was written\nimport only into an empty store: choose a new --store path`);
+        if (error instanceof ImportRefusedError) return error;
         throw error;
       } finally {
         progress.stop();
       }
     });
+    if (result instanceof ImportRefusedError) {
+      const refusal = { in: file, imported: false, findings: result.findings };
+      context.out.result(refusal, () => [result.message, ...formatFindings(result.findings)].join('\n'));
+      return EXIT.findings;
+    }
     const summary: ImportSummary = { in: file, ...result, seconds: (performance.now() - started) / 1000 };
     context.out.result(summary, () => `Imported ${summary.events} events in ${summary.streams} streams from ${file} into ${context.storeUrl}`);
     return EXIT.clean;

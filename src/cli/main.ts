@@ -5,7 +5,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { NdjsonError } from '../audit/ndjson.ts';
-import { StoreUnavailableError } from '../eventstore/errors.ts';
+import { CorruptEventError, StoreUnavailableError } from '../eventstore/errors.ts';
 import { redactSecrets } from '../redact.ts';
 import { EXIT, UsageError, prepare, type CliCommand } from './command.ts';
 import type { CliIo } from './output.ts';
@@ -34,6 +34,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const context = prepare(command, argv.slice(entry.name.split(' ').length), io);
     return context ? await command.run(context) : EXIT.clean;
   } catch (error) {
+    if (error instanceof CorruptEventError) {
+      // Evidence, not a usage error: the log holds a record the command will not work from.
+      io.stderr.write(`ledger: ${error.message}\nrun 'ledger replay' to list every record that cannot be trusted\n`);
+      return EXIT.findings;
+    }
     const message = explain(error);
     if (message === undefined) throw error;
     io.stderr.write(`ledger: ${redactSecrets(message)}\n`);

@@ -70,8 +70,17 @@ export const replayCommand: CliCommand = {
   },
   details: [
     'exit codes: 0 clean, 1 findings (or read-model differences), 2 usage or store errors.',
-    'The digest hashes every stream\'s head hash in stream-name order: two audits of the same log give the same digest,',
-    'so a digest written down earlier proves that no stream was rewritten or truncated since.',
+    '',
+    'The digest: SHA-256 over every stream, in stream-name order, of a chain folded over its events, each link',
+    "made of the event's id, the hash recomputed from its stored content and its stored hash. Two audits give",
+    'the same digest exactly when they saw the same streams holding the same events (ids and content) in the same',
+    'order, whatever the stored hashes say: an event edited, inserted, reordered or removed changes it. Positions',
+    'and store times are not part of it, so an export, and an import of that export, keep the digest.',
+    '',
+    'What it cannot tell by itself is what the log should hold: a log cut short, or missing a whole stream,',
+    'audits clean with a digest of its own. Detecting that needs a record kept outside the ledger: write down',
+    "the digest and the last position of an audit; later, 'ledger replay --to-position <that position>' must",
+    'show the same digest and the same last position, else something at or before it was changed or removed.',
   ].join('\n'),
   async run(context) {
     const compare = context.options['compare-live'] === true;

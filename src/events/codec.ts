@@ -9,7 +9,7 @@ import { OrderEvent } from '../domain/events.ts';
 import { CorruptEventError } from '../eventstore/errors.ts';
 import type { EventToAppend, JsonObject, RecordedEvent } from '../eventstore/port.ts';
 import { canonicalJson, sha256Hex } from './canonical.ts';
-import { eventHash } from './hash-chain.ts';
+import { eventHash, verifyChain } from './hash-chain.ts';
 import { EventMetadata } from './metadata.ts';
 
 /** Fixed namespace for the ledger's UUID v5 event ids. Changing it would break idempotent re-appends. */
@@ -73,9 +73,11 @@ export function encodeEvent(input: EncodeInput): EventToAppend {
 
 export function decodeEvent(record: RecordedEvent): LedgerEvent {
   const event = OrderEvent.safeParse({ type: record.type, data: record.data });
-  if (!event.success) throw new CorruptEventError(record.streamId, record.revision, describe(event.error));
+  const { streamId, revision, position } = record;
+  const corrupt = (problem: string) => new CorruptEventError(streamId, revision, position, problem);
+  if (!event.success) throw corrupt(describe(event.error));
   const metadata = EventMetadata.safeParse(record.metadata);
-  if (!metadata.success) throw new CorruptEventError(record.streamId, record.revision, `metadata: ${describe(metadata.error)}`);
+  if (!metadata.success) throw corrupt(`metadata: ${describe(metadata.error)}`);
   return {
     id: record.id,
     streamId: record.streamId,
@@ -88,11 +90,14 @@ export function decodeEvent(record: RecordedEvent): LedgerEvent {
 }
 
 /**
- * A whole stream, as the command path must see it before deciding on it: every record decoded.
- * The one entry point for "the history of a stream", so stronger checks land in every caller.
+ * A whole stream, as the command path must see it before deciding on it: every record decoded,
+ * and the stream's hash chain intact (see verifyChain). The one entry point for "the history of
+ * a stream", so whatever decides on a history decides only on one that can be trusted.
  */
 export function decodeStream(records: readonly RecordedEvent[]): LedgerEvent[] {
-  return records.map(decodeEvent);
+  const events = records.map(decodeEvent);
+  verifyChain(records);
+  return events;
 }
 
 export function commandDigestOf(command: unknown): string {

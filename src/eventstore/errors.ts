@@ -25,14 +25,25 @@ export class StoreUnavailableError extends Error {
   }
 }
 
-/** A stored record that no longer satisfies its schema: a fact we cannot trust. */
+/**
+ * A revision as stored: a bigint, or, when the stored value is not a revision at all (a text or
+ * a fraction where an integer belongs), that value as text, so that it can still be named.
+ */
+export type StoredRevision = bigint | string;
+
+/**
+ * A stored record the ledger cannot trust: the row cannot be decoded (not JSON, wrong column
+ * types, a bad time or revision), it fails its schema, or it breaks its stream's hash chain.
+ * It names the record by stream, revision and global position, so it can be found in the log.
+ */
 export class CorruptEventError extends Error {
   override readonly name = 'CorruptEventError';
   constructor(
     readonly streamId: string,
-    readonly revision: bigint,
+    readonly revision: StoredRevision,
+    readonly position: bigint,
     readonly problem: string,
   ) {
-    super(`event ${streamId}@${revision} fails its schema: ${problem}`);
+    super(`event ${streamId}@${String(revision)} (position ${position}) is corrupt: ${problem}`);
   }
 }

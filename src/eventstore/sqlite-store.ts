@@ -17,12 +17,12 @@ import type {
   EventStore,
   EventToAppend,
   ExpectedRevision,
-  JsonObject,
   ReadAllOptions,
   RecordedEvent,
   StreamWrite,
   SubscribeOptions,
 } from './port.ts';
+import { toRecorded, type EventRow } from './sqlite-rows.ts';
 
 export type SynchronousMode = 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
 
@@ -47,17 +47,6 @@ interface PendingAppend {
   readonly writes: readonly StreamWrite[];
   readonly resolve: (results: AppendResult[]) => void;
   readonly reject: (error: unknown) => void;
-}
-
-interface EventRow {
-  position: bigint;
-  id: string;
-  stream: string;
-  revision: bigint;
-  type: string;
-  data: string;
-  metadata: string;
-  created_at: string;
 }
 
 const SCHEMA = `
@@ -215,19 +204,6 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     if (closed) throw new StoreUnavailableError('the event store is closed', 'closed');
   }
 
-  function toRecorded(row: EventRow): RecordedEvent {
-    return {
-      id: row.id,
-      streamId: row.stream,
-      revision: row.revision,
-      position: row.position,
-      type: row.type,
-      data: parseJson(row, row.data),
-      metadata: parseJson(row, row.metadata),
-      createdAt: new Date(row.created_at),
-    };
-  }
-
   function guarded<T>(read: () => T): T {
     assertOpen();
     try {
@@ -270,7 +246,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         const rows = guarded(() => statements.page.all(after, upTo, limit) as EventRow[]);
         for (const row of rows) yield toRecorded(row);
         if (rows.length < limit) return;
-        after = rows[rows.length - 1]!.position;
+        after = rows[rows.length - 1]!.position as bigint;
         remaining -= rows.length;
       }
     },
@@ -297,16 +273,6 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
   };
   return path === ':memory:' ? store : withWriteHealth(store, sqliteHealth(path));
-}
-
-function parseJson(row: EventRow, text: string): JsonObject {
-  try {
-    const value: unknown = JSON.parse(text);
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as JsonObject;
-  } catch {
-    // fall through: reported below with the stream and revision
-  }
-  throw new CorruptEventError(row.stream, row.revision, 'stored JSON is not an object');
 }
 
 function isConstraintViolation(error: unknown): boolean {

@@ -79,7 +79,9 @@ export function problemFor(error: unknown): Problem {
     return new Problem('projection-lagging', detail, { retryAfterSeconds: 1 });
   }
   if (error instanceof CorruptEventError) {
-    return new Problem('event-corrupt', `event ${error.revision} of stream ${error.streamId} fails its schema; the ledger will not decide on it`);
+    const at = { streamId: error.streamId, revision: String(error.revision), position: error.position.toString() };
+    const record = `event ${at.streamId}@${at.revision} (position ${at.position})`;
+    return new Problem('event-corrupt', `${record} cannot be trusted; the ledger will not decide on it`, at);
   }
   if (error instanceof z.ZodError) return validationProblem(error.issues.map((issue) => ({ path: pathOf('', issue.path), message: issue.message })));
   if (hasValidation(error)) {
@@ -137,7 +139,8 @@ function pathOf(root: string, segments: readonly PropertyKey[]): string {
 
 function logProblem(log: FastifyBaseLogger, problem: Problem, error: unknown): void {
   if (error instanceof CorruptEventError) {
-    log.error({ streamId: error.streamId, revision: String(error.revision), problem: error.problem }, 'stored event fails its schema');
+    const at = { streamId: error.streamId, revision: String(error.revision), position: error.position.toString() };
+    log.error({ ...at, problem: error.problem }, 'stored event cannot be trusted (decoding, schema or hash chain)');
   } else if (problem.status >= 500) {
     log.error({ err: error, problem: problem.slug }, problem.detail);
   } else {

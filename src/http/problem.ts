@@ -52,7 +52,14 @@ export const PROBLEM_TYPES = {
       'It is a bug in the ledger, not in your request: other reads and every command still work. ' +
       'Operators: `GET /projections` and the logs name the event.',
   },
-  'event-corrupt': { status: 500, title: 'A stored event fails its schema', description: 'The ledger refused to decide on a record it cannot trust. Operators: run `ledger replay` to locate it.' },
+  'event-corrupt': {
+    status: 500,
+    title: 'A stored event cannot be trusted',
+    description:
+      'A stored record of this order cannot be decoded, fails its schema or breaks its hash chain, so the ledger ' +
+      'refuses to decide on it; nothing was written. `streamId`, `revision` and `position` name the record. ' +
+      'Operators: run `ledger replay` to see every such record.',
+  },
   'internal-error': { status: 500, title: 'Internal error', description: 'Something failed inside the ledger. The request id in the logs identifies it.' },
 } as const satisfies Record<string, { status: number; title: string; description: string }>;
 

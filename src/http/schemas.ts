@@ -19,6 +19,9 @@ export const ProblemBody = z
     detail: z.string(),
     instance: z.string().optional(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    streamId: z.string().optional().describe('event-corrupt: the stream of the record that cannot be trusted'),
+    revision: z.string().optional().describe('event-corrupt: its revision (as stored, when that is not an integer)'),
+    position: z.string().optional().describe('event-corrupt: its global position'),
   })
   .describe(PROBLEM_BODY);
 

@@ -3,13 +3,15 @@
  * inside the batch's transaction, so a batch that another runner already applied changes nothing.
  */
 import type Database from 'better-sqlite3';
+import type { StoredRevision } from '../eventstore/errors.ts';
 
 export type GenerationStatus = 'building' | 'active' | 'retired';
 
 /** The event a projection's handler failed on: enough to find it in the log. */
 export interface ProjectionFailure {
   readonly streamId: string;
-  readonly revision: bigint;
+  /** The stored text when the record's revision is not a revision at all (an unreadable row). */
+  readonly revision: StoredRevision;
   readonly position: bigint;
   readonly message: string;
 }
@@ -151,7 +153,7 @@ function toGeneration(row: Row): GenerationRow {
     position: row.position ?? undefined,
     failure: failure && {
       streamId: failure.streamId,
-      revision: BigInt(failure.revision),
+      revision: /^\d+$/.test(failure.revision) ? BigInt(failure.revision) : failure.revision,
       position: row.failed_position ?? 0n,
       message: failure.message,
     },

@@ -264,7 +264,7 @@ export class ProjectionEngine {
     for (const fed of batch) {
       if (applied >= limit) break;
       if (to !== undefined && fed.position <= to) continue;
-      if (lane.handles.has(fed.type)) {
+      if (fed.type === undefined || lane.handles.has(fed.type)) {
         try {
           if (fed.decoded === undefined || fed.decoded instanceof Error) throw fed.decoded ?? new Error(`${fed.type} was not decoded`);
           docs.applyEvent(lane.projection.apply(fed.decoded, docs));

@@ -1,21 +1,30 @@
 /**
  * What the runner feeds to projections: log records in global order, decoded once for all of
- * them, and grouped into batches so one transaction covers many events.
+ * them, and grouped into batches so one transaction covers many events. A stored row that cannot
+ * be read at all reaches the projections as its error, in its place, so that each of them stops
+ * there (recording stream, revision and position) instead of the feed failing over and over.
  */
 import { decodeEvent, type LedgerEvent } from '../events/codec.ts';
-import type { RecordedEvent, SubscriptionItem } from '../eventstore/port.ts';
+import { CorruptEventError, type StoredRevision } from '../eventstore/errors.ts';
+import { readAllEntries, subscribeEntries, type LiveEntry, type LogEntry } from '../eventstore/log-entries.ts';
+import type { EventStore } from '../eventstore/port.ts';
 
 export interface FedEvent {
   readonly position: bigint;
   readonly streamId: string;
-  readonly revision: bigint;
-  readonly type: string;
+  readonly revision: StoredRevision;
+  /** undefined for a row that cannot be read: its type is not known, so every projection must stop at it. */
+  readonly type: string | undefined;
   /** The decoded event, the reason it could not be decoded, or undefined when no projection handles its type. */
   readonly decoded: LedgerEvent | Error | undefined;
 }
 
 /** Decodes only what some projection handles: other records (tests' events, future types) just advance checkpoints. */
-export function fedFromRecord(record: RecordedEvent, handled: ReadonlySet<string>): FedEvent {
+export function fedFromRecord(record: LogEntry, handled: ReadonlySet<string>): FedEvent {
+  if (record instanceof CorruptEventError) {
+    const { position, streamId, revision } = record;
+    return { position, streamId, revision, type: undefined, decoded: record };
+  }
   let decoded: LedgerEvent | Error | undefined;
   if (handled.has(record.type)) {
     try {
@@ -31,8 +40,30 @@ export function fedFromLedgerEvent(event: LedgerEvent): FedEvent {
   return { position: event.position, streamId: event.streamId, revision: event.revision, type: event.event.type, decoded: event };
 }
 
+/** One catch-up page of the log after `after`: at most `maxCount` entries, unreadable rows included. */
+export async function catchUpPage(
+  store: Pick<EventStore, 'readAll'>,
+  after: bigint | undefined,
+  maxCount: number,
+): Promise<LogEntry[]> {
+  const entries: LogEntry[] = [];
+  for await (const entry of readAllEntries(store, { ...(after !== undefined && { after }), maxCount })) {
+    entries.push(entry);
+  }
+  return entries;
+}
+
+/** The live log after `after`, unreadable rows included as entries. */
+export function liveEntries(
+  store: Pick<EventStore, 'subscribe'>,
+  after: bigint | undefined,
+  signal: AbortSignal,
+): AsyncIterable<LiveEntry> {
+  return subscribeEntries(store, { ...(after !== undefined && { after }), signal });
+}
+
 export interface LiveBatch {
-  readonly events: RecordedEvent[];
+  readonly events: LogEntry[];
   /** The subscription has reported reaching the head of the log at least once. */
   readonly caughtUp: boolean;
   /** Nothing more was immediately available: the batch ends at what the subscription has seen. */
@@ -48,14 +79,18 @@ const TICK = Symbol('tick');
  * stream of small commits that turns many one-event transactions into a few larger ones (each
  * transaction has a fixed cost), at the price of that much read-your-writes latency.
  */
-export async function* liveBatches(items: AsyncIterable<SubscriptionItem>, maxBatch: number, lingerMs = 0): AsyncGenerator<LiveBatch> {
+export async function* liveBatches(
+  items: AsyncIterable<LiveEntry>,
+  maxBatch: number,
+  lingerMs = 0,
+): AsyncGenerator<LiveBatch> {
   const iterator = items[Symbol.asyncIterator]();
   let caughtUp = false;
   let next = iterator.next();
   try {
     for (;;) {
       let result = await next;
-      const events: RecordedEvent[] = [];
+      const events: LogEntry[] = [];
       let idle = false;
       let lingered = lingerMs <= 0;
       for (;;) {
@@ -63,7 +98,9 @@ export async function* liveBatches(items: AsyncIterable<SubscriptionItem>, maxBa
           if (events.length > 0) yield { events, caughtUp, idle: true };
           return;
         }
-        if (result.value.kind === 'event') events.push(result.value.event);
+        const item = result.value;
+        if (item.kind === 'event') events.push(item.event);
+        else if (item.kind === 'corrupt') events.push(item.error);
         else caughtUp = true;
         next = iterator.next();
         if (events.length >= maxBatch) break;

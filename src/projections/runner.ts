@@ -3,12 +3,14 @@
  * then follow it live. Every batch is one transaction (ProjectionEngine.apply); when another
  * runner moved a checkpoint, or a rebuilt generation was swapped in, it feeds again from the
  * lowest checkpoint. Store or database faults are retried with back-off; handler failures stop
- * only their projection.
+ * only their projection, and a record that cannot be read stops the projections at it (it is fed
+ * to them as its error, never retried as a fault).
  */
-import type { EventStore, RecordedEvent } from '../eventstore/port.ts';
+import type { LogEntry } from '../eventstore/log-entries.ts';
+import type { EventStore } from '../eventstore/port.ts';
 import { CommitSignal } from '../eventstore/polling-subscription.ts';
 import type { PreparedBatch, ProjectionEngine, ProjectionLogger } from './engine.ts';
-import { fedFromRecord, liveBatches } from './feed.ts';
+import { catchUpPage, fedFromRecord, liveBatches, liveEntries } from './feed.ts';
 
 export interface RunnerOptions {
   readonly store: EventStore;
@@ -55,7 +57,7 @@ export function runProjections(options: RunnerOptions): ProjectionRunner {
   let purging: Promise<void> | undefined;
 
   /** One batch through the engine; true when the feed must start again from the lowest checkpoint. */
-  async function applyRecords(records: readonly RecordedEvent[], feedPosition: bigint): Promise<boolean> {
+  async function applyRecords(records: readonly LogEntry[], feedPosition: bigint): Promise<boolean> {
     const prepared = engine.prepare(records.map((record) => fedFromRecord(record, engine.handledTypes)));
     const outcome = await commitWithoutBlocking(prepared);
     advanced.notify();
@@ -116,8 +118,7 @@ export function runProjections(options: RunnerOptions): ProjectionRunner {
     let feedPosition = after;
     // Catch-up reads whole pages straight from the log: no per-event wake-ups, full batches.
     for (;;) {
-      const records: RecordedEvent[] = [];
-      for await (const record of store.readAll({ ...(feedPosition !== undefined && { after: feedPosition }), maxCount: batchSize })) records.push(record);
+      const records = await catchUpPage(store, feedPosition, batchSize);
       if (signal.aborted) return 'stopped';
       const last = records[records.length - 1];
       if (last) {
@@ -133,7 +134,7 @@ export function runProjections(options: RunnerOptions): ProjectionRunner {
     const stopLive = () => live.abort();
     signal.addEventListener('abort', stopLive, { once: true });
     try {
-      const items = store.subscribe({ ...(feedPosition !== undefined && { after: feedPosition }), signal: live.signal });
+      const items = liveEntries(store, feedPosition, live.signal);
       for await (const batch of liveBatches(items, batchSize, options.lingerMs ?? 2)) {
         if (signal.aborted) return 'stopped';
         const last = batch.events[batch.events.length - 1];

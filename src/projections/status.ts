@@ -4,6 +4,8 @@
  * here too.
  */
 import type { Projection } from '../../projections/projection.ts';
+import { CorruptEventError } from '../eventstore/errors.ts';
+import { readAllEntries } from '../eventstore/log-entries.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import type { Checkpoints, GenerationRow, ProjectionFailure } from './checkpoints.ts';
 
@@ -87,11 +89,14 @@ async function lagOf(
   if (head === undefined || (checkpoint !== undefined && checkpoint >= head)) return { events: 0, ms: 0 };
   const after = checkpoint !== undefined ? { after: checkpoint } : {};
   let oldest: Date | undefined;
-  for await (const event of store.readAll({ ...after, maxCount: 1 })) oldest = event.createdAt;
+  // Entries, not records: a projection stopped at an unreadable row has exactly that row next.
+  for await (const entry of readAllEntries(store, { ...after, maxCount: 1 })) {
+    oldest = entry instanceof CorruptEventError ? undefined : entry.createdAt;
+  }
   const ms = oldest ? Math.max(0, now() - oldest.getTime()) : 0;
   if (DENSE_POSITION_STORES.has(store.kind)) return { events: Number(head - (checkpoint ?? 0n)), ms };
   let events = 0;
-  for await (const _ of store.readAll({ ...after, maxCount: LAG_COUNT_CAP })) events += 1;
+  for await (const _ of readAllEntries(store, { ...after, maxCount: LAG_COUNT_CAP })) events += 1;
   return { events, ms };
 }
 

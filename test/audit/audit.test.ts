@@ -9,6 +9,7 @@ import { audit, type AuditReport } from '../../src/audit/audit.ts';
 import { main } from '../../src/cli/main.ts';
 import type { FindingCode } from '../../src/audit/findings.ts';
 import type { LogScope } from '../../src/audit/source.ts';
+import { CORRUPTIONS, corrupt } from '../support/corrupt-rows.ts';
 import { buildLedger, deleteEvent, expectedOf, insertCapture, onStore, partlyPaidOrder, rehash, rewrite, rows, START, type Ledger } from './fixtures.ts';
 
 const test = suite<{ ledger: Ledger; clean: AuditReport }>('audit');
@@ -80,13 +81,15 @@ function paymentWithSuccessor(path: string) {
   throw new Error('no stream with two payments');
 }
 
-test('a changed amount: hash-mismatch at that event, and only that', async ({ ledger }) => {
+test('a changed amount: hash-mismatch at that event, and only that; the digest changes', async ({ ledger, clean }) => {
   const path = ledger.copy('amount');
   const { payment } = paymentWithSuccessor(path);
   rewrite(path, payment.position, (row) => ({ data: { ...row.data, amount: (row.data.amount as number) - 1 } }));
   const report = await auditFile(path);
   assert.equal(named(report), [at('hash-mismatch', payment)]);
   assert.is(report.counts.events, 10_000);
+  // Its stored hash, and every other, is as it was: the digest is made of hashes recomputed from content.
+  assert.is.not(report.digest, clean.digest);
 });
 
 test('a changed amount whose hash was recomputed: the chain breaks at the next event', async ({ ledger }) => {
@@ -173,6 +176,36 @@ test('an event that fails its schema is a finding, not a crash', async ({ ledger
     ['hash-mismatch', 'schema-invalid'],
   );
   assert.match(report.findings.listed[1]!.message, /amount/);
+});
+
+test('unreadable rows: record-unreadable at each, the rest audited, alike on threads', async ({ ledger, clean }) => {
+  const path = ledger.copy('unreadable');
+  const kinds = CORRUPTIONS.filter((kind) => kind.unreadable);
+  // One payment with a later event in its stream per kind, each in its own stream.
+  const byStream = new Map<string, ReturnType<typeof rows>>();
+  for (const row of rows(path)) byStream.set(row.stream, [...(byStream.get(row.stream) ?? []), row]);
+  const targets = [...byStream.values()]
+    .map((events) => events.find((e, i) => e.type === 'PaymentCaptured' && i + 1 < events.length))
+    .filter((row) => row !== undefined)
+    .slice(0, kinds.length);
+  kinds.forEach((kind, i) => corrupt(path, kind, BigInt(targets[i]!.position)));
+
+  const inline = await auditFile(path, { workers: 0 });
+  const parallel = await auditFile(path, { workers: 2 });
+  const expected = kinds
+    .map((kind, i) => {
+      const { stream, revision, position } = targets[i]!;
+      const named = kind.revisionAfter(BigInt(revision));
+      return { code: 'record-unreadable', stream, revision: named, position: String(position) };
+    })
+    .sort((a, b) => Number(a.position) - Number(b.position));
+  // Each named once; what follows it in its stream is not blamed for a link that cannot be judged.
+  assert.equal(named(inline), expected);
+  const { timing: _a, ...a } = inline;
+  const { timing: _b, ...b } = parallel;
+  assert.equal(a, b);
+  assert.is(inline.counts.events, 10_000);
+  assert.is.not(inline.digest, clean.digest);
 });
 
 test('--as-of between two captures: the state at that time', async ({ ledger }) => {

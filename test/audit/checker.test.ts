@@ -20,8 +20,12 @@ function fact(stream: string, event: FactEvent, overrides: Partial<EventFacts> =
   position += 1n;
   const hash = position.toString(16).padStart(64, '0');
   heads.set(stream, { revision, hash });
-  return { id: `id-${position}`, stream, revision, position, time: Number(position) * 1_000, hash, prevHash: head?.hash ?? '', hashValid: true, event, ...overrides };
+  const at = { id: `id-${position}`, stream, revision, position, time: Number(position) * 1_000 };
+  return { ...at, hash, prevHash: head?.hash ?? '', hashValid: true, contentHash: hash, event, ...overrides };
 }
+
+/** What an unreadable record's facts hold besides its place: nothing. */
+const UNREADABLE = { id: '', hash: '', hashValid: false, contentHash: '' } as const;
 
 const unkeyed = { clientId: 'alice', requestHash: 'h'.repeat(64), keyBinding: '', keyed: false };
 const created = (orderId: string, total = 100, currency = 'EUR'): FactEvent => ({ type: 'OrderCreated', orderId, currency, total, linesTotal: total, ...unkeyed });
@@ -103,6 +107,29 @@ test('--as-of keeps each stream a prefix: once past the instant, a stream takes 
   assert.is(result.findings.total, 0);
 });
 
+test("the digest depends on every event's recomputed content hash, even where the stored hashes are unchanged", () => {
+  const first = fact('order-j', created('j'));
+  const second = fact('order-j', captured('j', 'p1', 10));
+  const digestOf = (...facts: EventFacts[]) => {
+    const checker = createChecker();
+    for (const f of facts) checker.visit(f);
+    return checker.finish().digest;
+  };
+  const clean = digestOf(first, second);
+  assert.is(digestOf(first, second), clean, 'the same log, the same digest');
+  // Not the head, and its stored hash untouched: only its content changed.
+  assert.is.not(digestOf({ ...first, contentHash: 'e'.repeat(64), hashValid: false }, second), clean);
+});
+
+test('an unreadable record: record-unreadable, once; the event after it is not blamed for its link', () => {
+  const checker = createChecker();
+  checker.visit(fact('order-u', created('u')));
+  const unreadable: FactEvent = { type: 'unreadable', problem: 'data is not JSON' };
+  checker.visit(fact('order-u', unreadable, { ...UNREADABLE, revision: '"one"' }));
+  checker.visit(fact('order-u', captured('u', 'p2', 10), { prevHash: 'a'.repeat(64) }));
+  assert.equal(codes(checker), ['record-unreadable@order-u:"one"']);
+});
+
 test('the digest depends on every stream head and not on the order streams were seen in', () => {
   const a = createChecker();
   const b = createChecker();
@@ -136,6 +163,8 @@ test('facts survive the trip between threads unchanged, whatever their kind', ()
     fact('order-q', { type: 'invalid', problem: 'data.amount: too small' }, { hashValid: false, hash: '' }),
     fact('order-r', { type: 'OrderCreated', orderId: 'r', currency: 'JPY', total: 1, linesTotal: undefined, ...unkeyed }),
     fact('idempotency-k', bound('r', '', 'order-r', 'id-9')),
+    fact('order-s', { type: 'unreadable', problem: 'revision is "one"' }, { ...UNREADABLE, revision: '"one"' }),
+    fact('order-s', { type: 'unreadable', problem: 'data is not JSON' }, { ...UNREADABLE, time: Number.NaN }),
   ];
   for (const f of kinds) assert.equal(unpackFacts(packFacts(f)), f);
 });

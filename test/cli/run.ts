@@ -13,12 +13,13 @@ export interface CliRun {
   readonly json: any;
 }
 
-export function ledger(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
+/** `timeoutMs`: the run is killed past it and the promise rejects, so a hang fails the test instead of stalling it. */
+export function ledger(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 0): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       ['--import', 'tsx', ENTRY, ...args],
-      { cwd: ROOT, env: { ...withoutStore(process.env), ...env }, maxBuffer: 64 * 1024 * 1024 },
+      { cwd: ROOT, env: { ...withoutStore(process.env), ...env }, maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
         if (code === -1) return reject(error);

@@ -80,6 +80,8 @@ const COMMON_PROBLEMS = [
   'unsupported-media-type',
   'idempotency-key-reused',
   'store-unavailable',
+  // A stored record of the order cannot be trusted (decoding, schema or hash chain): nothing is decided.
+  'event-corrupt',
 ] as const;
 
 const createResponses = { 201: OrderResponse, ...problemResponses(...COMMON_PROBLEMS, 'order-already-exists') };

@@ -102,7 +102,14 @@ const Generation = z.object({
   version: z.number().int(),
   checkpoint: DecimalString.nullable().describe('position of the last event applied; null before the first'),
   lag: z.object({ events: z.number().int(), ms: z.number().int() }),
-  failure: z.object({ streamId: z.string(), revision: DecimalString, position: DecimalString, message: z.string() }).optional(),
+  failure: z
+    .object({
+      streamId: z.string(),
+      revision: z.string().describe('a decimal string; for a row whose revision is no integer, the value stored'),
+      position: DecimalString,
+      message: z.string(),
+    })
+    .optional(),
 });
 const ProjectionsResponse = z.object({
   projections: z.array(
