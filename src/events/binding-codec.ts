@@ -3,11 +3,10 @@
  * hash-chained like every event, with ids that make a retried binding an idempotent re-append.
  */
 import {
-  evolveKeyBinding,
   IdempotencyKeyBound,
   KEY_BINDING_STREAM_PREFIX,
   type KeyBindingState,
-  unboundKey,
+  keyBindingDecider,
 } from '../domain/key-binding.ts';
 import { EVENT_SCHEMA_VERSION } from '../domain/events.ts';
 import { CorruptEventError } from '../eventstore/errors.ts';
@@ -82,5 +81,5 @@ export function decodeKeyBinding(record: RecordedEvent): IdempotencyKeyBound {
 
 /** A binding stream, as a command must see it before trusting it: every record checked. */
 export function keyBindingStateOf(records: readonly RecordedEvent[]): KeyBindingState {
-  return records.map(decodeKeyBinding).reduce(evolveKeyBinding, unboundKey());
+  return records.map(decodeKeyBinding).reduce(keyBindingDecider.evolve, keyBindingDecider.initialState());
 }
