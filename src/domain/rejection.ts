@@ -1,10 +1,13 @@
-/** Business rules a command can break; each slug is also the HTTP problem type. */
-export type RejectionRule =
-  | 'order-already-exists'
-  | 'order-not-found'
-  | 'payment-already-captured'
-  | 'currency-mismatch'
-  | 'capture-exceeds-outstanding';
+/** Business rules an order command can break; each slug is also the HTTP problem type. */
+export const ORDER_REJECTIONS = [
+  'order-already-exists',
+  'order-not-found',
+  'payment-already-captured',
+  'currency-mismatch',
+  'capture-exceeds-outstanding',
+] as const;
+
+export type RejectionRule = (typeof ORDER_REJECTIONS)[number];
 
 export class DomainRejection extends Error {
   override readonly name = 'DomainRejection';
