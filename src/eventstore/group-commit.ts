@@ -68,13 +68,17 @@ export function groupCommit(options: GroupCommitOptions): GroupCommit {
   function flush(): void {
     scheduled = false;
     const batch = pending.splice(0, options.maxBatch);
-    if (batch.length === 0) return settleIfIdle();
+    if (batch.length === 0) {
+      settleIfIdle();
+      return;
+    }
     inFlight = true;
     let outcomes: UnitOutcome[] | Promise<UnitOutcome[]>;
     try {
       outcomes = options.commitBatch(batch.map((p) => p.unit));
     } catch (error) {
-      return failed(batch, error);
+      failed(batch, error);
+      return;
     }
     if (outcomes instanceof Promise) outcomes.then((done) => committed(batch, done), (error) => failed(batch, error));
     else committed(batch, outcomes);
