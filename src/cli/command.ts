@@ -129,16 +129,11 @@ export async function openCliStore(location: StoreLocation, { mustExist, sqlite 
     return store;
   } catch (error) {
     await store?.close().catch(() => {});
-    if (error instanceof StoreUnavailableError || isOpenFailure(error)) {
+    if (error instanceof StoreUnavailableError) {
       throw new UsageError(`cannot use the event store at ${location.url}: ${(error as Error).message}\ncheck that it is running and that --store or LEDGER_STORE points at it`);
     }
     throw error;
   }
-}
-
-function isOpenFailure(error: unknown): boolean {
-  // better-sqlite3 refuses a path that is a directory or not a database with its own error class.
-  return error instanceof Error && (error.name === 'SqliteError' || /SQLITE_|not a database|unable to open/i.test(error.message));
 }
 
 export interface StoreOpening {

@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { sqliteStoreError } from './sqlite-errors.ts';
 
 export type SynchronousMode = 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
 
@@ -19,12 +20,18 @@ const SCHEMA = `
   );
 `;
 
-/** Opens (creating if needed) the file and its schema. */
+/** Opens (creating if needed) the file and its schema; a file SQLite cannot use is a StoreUnavailableError. */
 export function openLogDatabase(path: string, synchronous: SynchronousMode, busyTimeoutMs: number): Database.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path, { timeout: busyTimeoutMs });
-  db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${synchronous}`);
-  db.exec(SCHEMA);
-  return db;
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { timeout: busyTimeoutMs });
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${synchronous}`);
+    db.exec(SCHEMA);
+    return db;
+  } catch (error) {
+    db?.close();
+    throw sqliteStoreError(error);
+  }
 }
