@@ -24,7 +24,8 @@ const WORKER_URL = new URL('./facts-worker.ts', import.meta.url);
 export async function* parallelFacts(options: ParallelFactsOptions): AsyncGenerator<readonly EventFacts[]> {
   const width = options.chunkWidth ?? 4_096n;
   const chunks = Number((options.upTo - options.after + width - 1n) / width);
-  const workers = Array.from({ length: options.workers }, () => startWorker(WORKER_URL, { location: options.location }));
+  const workerData = { location: options.location };
+  const workers = Array.from({ length: options.workers }, () => startWorker(WORKER_URL, workerData));
   const done = new Map<number, readonly EventFacts[]>();
   let failure: Error | undefined;
   let wake: () => void = () => {};

@@ -78,7 +78,8 @@ export function prepare(command: CliCommand, args: readonly string[], io: CliIo)
     return undefined;
   }
   const out = createOutput(io, options.json === true);
-  return { options, positionals: parsed.positionals, out, io, storeLocation: resolveStore(options.store as string | undefined, io.env) };
+  const storeLocation = resolveStore(options.store as string | undefined, io.env);
+  return { options, positionals: parsed.positionals, out, io, storeLocation };
 }
 
 export function helpOf(command: CliCommand): string {

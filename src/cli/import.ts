@@ -84,7 +84,8 @@ export const importCommand: CliCommand = {
       return EXIT.findings;
     }
     const summary: ImportSummary = { in: file, ...result, seconds: (performance.now() - started) / 1000 };
-    context.out.result(summary, () => `Imported ${summary.events} events in ${summary.streams} streams from ${file} into ${redactSecrets(context.storeLocation.url)}`);
+    context.out.result(summary, () =>
+        `Imported ${summary.events} events in ${summary.streams} streams from ${file} into ${redactSecrets(context.storeLocation.url)}`);
     return EXIT.clean;
   },
 };

@@ -35,7 +35,10 @@ export const projectionsRebuildCommand: CliCommand = {
     if (storeLocation.kind === 'memory') out.note('note: a memory: store starts empty in every process; this rebuild sees no events');
     const location =
       stringOption(options['read-models']) ??
-      readModelLocation(storeLocation, ConfigSchema.shape.LEDGER_READ_MODELS.parse(io.env.LEDGER_READ_MODELS || undefined));
+      readModelLocation(
+        storeLocation,
+        ConfigSchema.shape.LEDGER_READ_MODELS.parse(io.env.LEDGER_READ_MODELS || undefined),
+      );
 
     return withStore(storeLocation, true, async (store) => {
       const head = (await store.headPosition()) ?? 0n;

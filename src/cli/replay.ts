@@ -97,7 +97,10 @@ export const replayCommand: CliCommand = {
 function liveReadModels(context: CommandContext): string {
   return (
     stringOption(context.options['read-models']) ??
-    readModelLocation(context.storeLocation, ConfigSchema.shape.LEDGER_READ_MODELS.parse(context.io.env.LEDGER_READ_MODELS))
+    readModelLocation(
+      context.storeLocation,
+      ConfigSchema.shape.LEDGER_READ_MODELS.parse(context.io.env.LEDGER_READ_MODELS),
+    )
   );
 }
 

@@ -18,7 +18,16 @@ const GRPC_CANCELLED = 1;
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_ABORTED = 10;
 const GRPC_UNAVAILABLE = 14;
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
 
 /**
  * Translates whatever the client threw into the port's typed errors. Pure, so it can be
@@ -29,13 +38,19 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOST
 export function esdbStoreError(err: unknown, streamId?: string, expected?: ExpectedRevision): Error {
   if (err instanceof StoreUnavailableError || err instanceof WrongExpectedVersionError) return err;
   if (err instanceof EsdbWrongExpectedVersionError) {
-    const exp = expected ?? (err.expectedVersion === NO_STREAM || typeof err.expectedVersion === 'bigint' ? err.expectedVersion : undefined);
+    const exp =
+      expected ??
+      (err.expectedVersion === NO_STREAM || typeof err.expectedVersion === 'bigint' ? err.expectedVersion : undefined);
     // 'any' / 'stream_exists' cannot occur in our appends; if they do, keep the client's error rather than lie.
     return exp === undefined ? err : new WrongExpectedVersionError(streamId ?? err.streamName, exp, err.actualVersion);
   }
   if (!(err instanceof Error)) return new Error(`EventStoreDB call failed: ${String(err)}`);
   const unavailable = (reason: 'unreachable' | 'busy') =>
-    new StoreUnavailableError(`EventStoreDB ${reason === 'busy' ? 'is busy' : 'is unreachable'}: ${err.message}`, reason, { cause: err });
+    new StoreUnavailableError(
+      `EventStoreDB ${reason === 'busy' ? 'is busy' : 'is unreachable'}: ${err.message}`,
+      reason,
+      { cause: err },
+    );
   // Retryable "try again": a follower answered a leader-only call (the client reconnects to the leader),
   // or the server timed the write out internally (ABORTED) under load.
   if (err instanceof NotLeaderError || err instanceof TimeoutError) return unavailable('busy');
@@ -44,7 +59,8 @@ export function esdbStoreError(err: unknown, streamId?: string, expected?: Expec
   }
   const code = (err as { code?: unknown }).code;
   if (code === GRPC_ABORTED) return unavailable('busy');
-  if (code === GRPC_UNAVAILABLE || code === GRPC_DEADLINE_EXCEEDED || code === GRPC_CANCELLED) return unavailable('unreachable');
+  if (code === GRPC_UNAVAILABLE || code === GRPC_DEADLINE_EXCEEDED || code === GRPC_CANCELLED)
+    return unavailable('unreachable');
   if (typeof code === 'string' && NETWORK_CODES.has(code)) return unavailable('unreachable');
   // Cluster discovery gives up with a plain Error after maxDiscoverAttempts.
   if (/^Failed to discover after \d+ attempts/.test(err.message)) return unavailable('unreachable');

@@ -21,7 +21,8 @@ function isJsonObject(value: unknown): value is JsonObject {
  */
 export function toRecorded(e: EsdbRecordedEvent): RecordedEvent {
   // Stream reads only carry positions from server 22.6 on; without them we cannot honour the port.
-  if (!e.position) throw new Error(`EventStoreDB returned ${e.streamId}@${e.revision} without a position (server 22.6+ required)`);
+  if (!e.position)
+    throw new Error(`EventStoreDB returned ${e.streamId}@${e.revision} without a position (server 22.6+ required)`);
   const metadata = e.metadata ?? {};
   const problems: string[] = [];
   if (!e.isJson || !isJsonObject(e.data)) problems.push('data is not a JSON object');

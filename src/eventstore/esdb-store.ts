@@ -12,8 +12,9 @@
  *
  * Bounds. A dead or black-holed server could hang a call for a long time, so every one-shot
  * call (append, stream read, page of $all, ping) is also raced against a timer (esdb-bounded.ts),
- * which answers StoreUnavailableError. A timed-out append has an unknown outcome; retrying it is safe because the expectation is
- * explicit and the event ids are deterministic (the server recognises the same events).
+ * which answers StoreUnavailableError. A timed-out append has an unknown outcome; retrying it
+ * is safe because the expectation is explicit and the event ids are deterministic (the server
+ * recognises the same events).
  */
 import { EventStoreDBClient, NO_STREAM, jsonEvent } from '@eventstore/db-client';
 import { bounded } from './esdb-bounded.ts';
@@ -71,7 +72,8 @@ export function openEsdbStore(connectionString: string, options: EsdbStoreOption
           );
           // The bound is a little longer than the gRPC deadline, so the deadline's typed error wins when it fires.
           const result = await bounded(appending, `append to ${streamId}`, timeoutMs + 500);
-          const position = result.position?.commit ?? (await positionOf(context, streamId, result.nextExpectedRevision));
+          const position =
+            result.position?.commit ?? (await positionOf(context, streamId, result.nextExpectedRevision));
           // ESDB answers an idempotent re-append (same ids at those revisions) exactly like a fresh one,
           // so we cannot tell a duplicate apart: `duplicate` is always false here.
           return { nextExpectedRevision: result.nextExpectedRevision, position, duplicate: false };

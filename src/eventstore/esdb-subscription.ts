@@ -53,7 +53,11 @@ export async function* subscribeLedger(
  * Live: a catch-up subscription from where the reads ended (it replays anything appended in
  * between), filtered server-side to the ledger's streams; ends when `stop` aborts.
  */
-async function* liveEvents(context: EsdbSubscriptionContext, after: bigint | undefined, stop: AbortSignal): AsyncGenerator<RecordedEvent> {
+async function* liveEvents(
+  context: EsdbSubscriptionContext,
+  after: bigint | undefined,
+  stop: AbortSignal,
+): AsyncGenerator<RecordedEvent> {
   const sub = context.client.subscribeToAll({
     fromPosition: after === undefined ? START : { commit: after, prepare: after },
     filter: streamNameFilter({ prefixes: [...context.prefixes] }),

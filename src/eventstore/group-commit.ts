@@ -80,7 +80,11 @@ export function groupCommit(options: GroupCommitOptions): GroupCommit {
       failed(batch, error);
       return;
     }
-    if (outcomes instanceof Promise) outcomes.then((done) => committed(batch, done), (error) => failed(batch, error));
+    if (outcomes instanceof Promise)
+      outcomes.then(
+        (done) => committed(batch, done),
+        (error) => failed(batch, error),
+      );
     else committed(batch, outcomes);
   }
 

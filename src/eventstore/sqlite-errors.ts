@@ -15,8 +15,15 @@ export function sqliteStoreError(error: unknown): Error {
   if (error instanceof WrongExpectedVersionError) return error;
   if (error instanceof Database.SqliteError) {
     const code = error.code;
-    const reason = code === 'SQLITE_FULL' ? 'full' : code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED') ? 'busy' : 'io';
-    return new StoreUnavailableError(`the event store cannot write (${code}): ${error.message}`, reason, { cause: error });
+    const reason =
+      code === 'SQLITE_FULL'
+        ? 'full'
+        : code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')
+          ? 'busy'
+          : 'io';
+    return new StoreUnavailableError(`the event store cannot write (${code}): ${error.message}`, reason, {
+      cause: error,
+    });
   }
   if (error instanceof TypeError && /database connection is not open/.test(error.message)) {
     return new StoreUnavailableError('the event store is closed', 'closed', { cause: error });

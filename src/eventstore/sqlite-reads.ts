@@ -12,7 +12,11 @@ export function readStream(statements: SqliteStatements, guarded: Guard, streamI
   return guarded(() => (statements.stream.all(streamId) as EventRow[]).map(toRecorded));
 }
 
-export async function* readAll(statements: SqliteStatements, guarded: Guard, options: ReadAllOptions = {}): AsyncGenerator<RecordedEvent> {
+export async function* readAll(
+  statements: SqliteStatements,
+  guarded: Guard,
+  options: ReadAllOptions = {},
+): AsyncGenerator<RecordedEvent> {
   const upTo = options.upTo ?? BigInt(Number.MAX_SAFE_INTEGER);
   let after = options.after ?? 0n;
   let remaining = options.maxCount ?? Infinity;

@@ -6,7 +6,10 @@ export type SqliteStatements = ReturnType<typeof prepareStatements>;
 
 export function prepareStatements(db: Database.Database) {
   return {
-    head: db.prepare('SELECT revision FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1').pluck().safeIntegers(true),
+    head: db
+      .prepare('SELECT revision FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1')
+      .pluck()
+      .safeIntegers(true),
     refsFrom: db
       .prepare('SELECT id, revision, position FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?')
       .safeIntegers(true),
@@ -14,7 +17,9 @@ export function prepareStatements(db: Database.Database) {
       'INSERT INTO events (id, stream, revision, type, data, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
     stream: db.prepare('SELECT * FROM events WHERE stream = ? ORDER BY revision').safeIntegers(true),
-    page: db.prepare('SELECT * FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?').safeIntegers(true),
+    page: db
+      .prepare('SELECT * FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?')
+      .safeIntegers(true),
     headPosition: db.prepare('SELECT max(position) FROM events').pluck().safeIntegers(true),
     ping: db.prepare('SELECT 1'),
   };

@@ -21,7 +21,8 @@ export const StoreUrlSchema = z.string().transform((url, ctx): StoreLocation => 
     ctx.addIssue({ code: 'custom', message: 'sqlite: needs a file path' });
     return z.NEVER;
   }
-  if (url.startsWith('esdb://') || url.startsWith('esdb+discover://')) return { kind: 'esdb', url, connectionString: url };
+  if (url.startsWith('esdb://') || url.startsWith('esdb+discover://'))
+    return { kind: 'esdb', url, connectionString: url };
   ctx.addIssue({ code: 'custom', message: `must be ${STORE_URL_FORMS}` });
   return z.NEVER;
 });

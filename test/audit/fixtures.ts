@@ -161,7 +161,10 @@ export async function buildLedger(events: number, label: string, seed?: number):
 }
 
 /** Runs `work` on the SQLite store at `path` (its location alongside), closing it afterwards. */
-export async function onStore<T>(path: string, work: (store: SqliteEventStore, location: StoreLocation) => Promise<T>): Promise<T> {
+export async function onStore<T>(
+  path: string,
+  work: (store: SqliteEventStore, location: StoreLocation) => Promise<T>,
+): Promise<T> {
   const store = openSqliteStore(path);
   try {
     return await work(store, sqliteLocation(path));

@@ -33,31 +33,50 @@ function recordingCommit(answer: (unit: CommitUnit, index: number) => UnitOutcom
     inFlight -= 1;
     return units.map((unit, i) => answer(unit, i));
   };
-  const ok = (): UnitOutcome => ({ ok: true, results: [{ nextExpectedRevision: 0n, position: ++position, duplicate: false }] });
+  const ok = (): UnitOutcome => ({
+    ok: true,
+    results: [{ nextExpectedRevision: 0n, position: ++position, duplicate: false }],
+  });
   return { commitBatch, batches, mostInFlight: () => mostInFlight, ok };
 }
 
 test('appends of one turn share one batch; the next batch waits for the one in flight', async () => {
   const recorder = recordingCommit(() => recorder.ok());
   let committed = 0;
-  const queue = groupCommit({ commitBatch: recorder.commitBatch, toStoreError: (e) => e as Error, maxBatch: 3, onCommitted: () => committed++ });
+  const queue = groupCommit({
+    commitBatch: recorder.commitBatch,
+    toStoreError: (e) => e as Error,
+    maxBatch: 3,
+    onCommitted: () => committed++,
+  });
   const first = ['a', 'b', 'c', 'd', 'e'].map((s) => queue.commit([write(s)]));
   await tick();
   const later = queue.commit([write('f')]); // arrives while the first batch is in flight
   const results = await Promise.all([...first, later]);
-  assert.equal(recorder.batches, [['a', 'b', 'c'], ['d', 'e', 'f']]);
+  assert.equal(recorder.batches, [
+    ['a', 'b', 'c'],
+    ['d', 'e', 'f'],
+  ]);
   assert.is(recorder.mostInFlight(), 1, 'one batch at a time');
-  assert.equal(results.map(([r]) => r!.position), [1n, 2n, 3n, 4n, 5n, 6n]);
+  assert.equal(
+    results.map(([r]) => r!.position),
+    [1n, 2n, 3n, 4n, 5n, 6n],
+  );
   assert.is(committed, 2);
   await queue.close();
 });
 
 test("a unit's expectation failure fails that unit only; its neighbours are committed", async () => {
   const conflict = new WrongExpectedVersionError('b', 'no_stream', 0n);
-  const recorder = recordingCommit((unit) => (unit[0]!.streamId === 'b' ? { ok: false, error: conflict } : recorder.ok()));
+  const recorder = recordingCommit((unit) =>
+    unit[0]!.streamId === 'b' ? { ok: false, error: conflict } : recorder.ok(),
+  );
   const queue = groupCommit({ commitBatch: recorder.commitBatch, toStoreError: (e) => e as Error, maxBatch: 10 });
   const settled = await Promise.allSettled(['a', 'b', 'c'].map((s) => queue.commit([write(s)])));
-  assert.equal(settled.map((s) => s.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.equal(
+    settled.map((s) => s.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
   assert.is((settled[1] as PromiseRejectedResult).reason, conflict);
   await queue.close();
 });
@@ -69,7 +88,8 @@ test('a fault fails every unit of the batch with the adapter’s typed error; th
     if (calls === 1) throw new Error('driver: connection reset');
     return units.map(() => ({ ok: true, results: [{ nextExpectedRevision: 0n, position: 1n, duplicate: false }] }));
   };
-  const toStoreError = (error: unknown) => new StoreUnavailableError(`mapped: ${(error as Error).message}`, 'unreachable', { cause: error });
+  const toStoreError = (error: unknown) =>
+    new StoreUnavailableError(`mapped: ${(error as Error).message}`, 'unreachable', { cause: error });
   const queue = groupCommit({ commitBatch, toStoreError, maxBatch: 10 });
   const settled = await Promise.allSettled(['a', 'b'].map((s) => queue.commit([write(s)])));
   for (const s of settled) {

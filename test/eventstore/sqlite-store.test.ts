@@ -25,22 +25,32 @@ async function all(events: AsyncIterable<RecordedEvent>): Promise<RecordedEvent[
   return out;
 }
 
-test('an event id already stored in another stream: that append fails as an expectation, its batch goes on', async () => {
+test('an event id stored in another stream: that append fails as an expectation, its batch goes on', async () => {
   const store = openSqliteStore(freshPath());
   await store.append('order-first', [event('00000000-0000-4000-8000-000000000001')], 'no_stream');
   // One turn: the three appends share a group commit; the middle one reuses a stored id.
   const settled = await Promise.allSettled([
     store.append('order-a', [event('00000000-0000-4000-8000-00000000000a')], 'no_stream'),
-    store.append('order-clash', [event('00000000-0000-4000-8000-000000000002'), event('00000000-0000-4000-8000-000000000001')], 'no_stream'),
+    store.append(
+      'order-clash',
+      [event('00000000-0000-4000-8000-000000000002'), event('00000000-0000-4000-8000-000000000001')],
+      'no_stream',
+    ),
     store.append('order-b', [event('00000000-0000-4000-8000-00000000000b')], 'no_stream'),
   ]);
-  assert.equal(settled.map((s) => s.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.equal(
+    settled.map((s) => s.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
   const reason = (settled[1] as PromiseRejectedResult).reason;
   assert.instance(reason, WrongExpectedVersionError);
   assert.is((reason as WrongExpectedVersionError).streamId, 'order-clash');
   assert.is((reason as WrongExpectedVersionError).actual, 'no_stream');
   assert.equal(await store.readStream('order-clash'), [], 'nothing of the refused append is written');
-  assert.equal((await all(store.readAll())).map((e) => e.streamId), ['order-first', 'order-a', 'order-b']);
+  assert.equal(
+    (await all(store.readAll())).map((e) => e.streamId),
+    ['order-first', 'order-a', 'order-b'],
+  );
   await store.close();
 });
 
@@ -60,7 +70,8 @@ test('a file that is not a SQLite database: StoreUnavailableError, never a raw S
 
 test('snapshotTo: a consistent copy that opens where it says, and that later appends do not reach', async () => {
   const store = openSqliteStore(freshPath());
-  for (let i = 0; i < 5; i++) await store.append(`order-${i}`, [event(`00000000-0000-4000-8000-00000000010${i}`)], 'no_stream');
+  for (let i = 0; i < 5; i++)
+    await store.append(`order-${i}`, [event(`00000000-0000-4000-8000-00000000010${i}`)], 'no_stream');
   const progress: Array<[number, number]> = [];
   const target = join(dir, `snapshot-${files}.db`);
   const location = await store.snapshotTo(target, (done, total) => progress.push([done, total]));
@@ -69,7 +80,10 @@ test('snapshotTo: a consistent copy that opens where it says, and that later app
   await store.append('order-late', [event('00000000-0000-4000-8000-000000000200')], 'no_stream');
   const copy = await openStore(location);
   const copied = await all(copy.readAll());
-  assert.equal(copied.map((e) => e.streamId), ['order-0', 'order-1', 'order-2', 'order-3', 'order-4']);
+  assert.equal(
+    copied.map((e) => e.streamId),
+    ['order-0', 'order-1', 'order-2', 'order-3', 'order-4'],
+  );
   assert.equal(copied, (await all(store.readAll())).slice(0, 5), 'the same records, positions included');
   await copy.close();
   await store.close();
