@@ -9,6 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
 import type { OrderCommand } from '../src/domain/commands.ts';
 import { EVENT_SCHEMA_VERSION } from '../src/domain/events.ts';
 import { orderStreamId } from '../src/domain/ids.ts';
@@ -64,8 +65,11 @@ export async function seedLog(options: SeedOptions): Promise<SeedSummary> {
   // Written beside the target and renamed at the end, so an interrupted run never leaves a half log to be reused.
   const partial = `${options.path}.partial`;
   for (const suffix of ['', '-wal', '-shm']) rmSync(partial + suffix, { force: true });
-  const store = openSqliteStore(partial, { synchronous: 'OFF' });
-  const db = store.database;
+  // The store creates the schema; the rows go in through a connection of this tool's own, in bulk.
+  await openSqliteStore(partial, { synchronous: 'OFF' }).close();
+  const db = new Database(partial);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = OFF');
   const insert = db.prepare('INSERT INTO events (id, stream, revision, type, data, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
 
   const open: OpenOrder[] = [];
@@ -138,9 +142,8 @@ export async function seedLog(options: SeedOptions): Promise<SeedSummary> {
     batch(Math.min(TRANSACTION_ROWS, options.events - written));
     options.onProgress?.(written);
   }
-  // The store, not just its connection: the store may still have appends to flush. Closing the last
-  // connection checkpoints the WAL into the file and removes it, so the rename moves everything.
-  await store.close();
+  // Closing the last connection checkpoints the WAL into the file and removes it, so the rename moves everything.
+  db.close();
   renameSync(partial, options.path);
   return { path: options.path, events: written, orders, seconds: (performance.now() - started) / 1000 };
 }

@@ -3,14 +3,8 @@
  * stops the process with a message naming the variable, instead of failing later mid-request.
  */
 import { z } from 'zod';
+import { StoreUrlSchema } from './eventstore/store-url.ts';
 import { redactSecrets } from './redact.ts';
-
-const StoreUrl = z
-  .string()
-  .refine((url) => url === 'memory:' || url.startsWith('sqlite:') || url.startsWith('esdb://') || url.startsWith('esdb+discover://'), {
-    message: 'must be sqlite:<path>, memory: or an esdb:// connection string',
-  })
-  .refine((url) => !url.startsWith('sqlite:') || url.length > 'sqlite:'.length, { message: 'sqlite: needs a file path' });
 
 export type ClientRole = 'client' | 'auditor';
 
@@ -55,7 +49,7 @@ const ApiKeys = z.string().transform((text, ctx) => {
 });
 
 export const ConfigSchema = z.object({
-  LEDGER_STORE: StoreUrl.default('sqlite:./data/ledger.db'),
+  LEDGER_STORE: StoreUrlSchema.prefault('sqlite:./data/ledger.db'),
   LEDGER_READ_MODELS: z.string().min(1).default('./data/read-models.db'),
   LEDGER_SYNCHRONOUS: z.enum(['FULL', 'EXTRA', 'NORMAL']).default('FULL'),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),

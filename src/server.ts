@@ -48,7 +48,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   try {
     projections = startProjections({
       store,
-      readModels: readModelLocation(config),
+      readModels: readModelLocation(config.LEDGER_STORE, config.LEDGER_READ_MODELS),
       logger,
       maxWaitingReads: config.LEDGER_MAX_WAITING_READS,
     });

@@ -72,7 +72,8 @@ async function* factBatches(
     scope = { ...scope, toPosition: end };
     // Workers only on SQLite: its positions are dense (chunks by position are even) and each worker can open the file.
     if (source.store.kind === 'sqlite' && workers.count > 0 && end >= workers.minEvents) {
-      for await (const batch of parallelFacts({ url: source.url, after: 0n, upTo: end, workers: workers.count })) {
+      const chunks = parallelFacts({ location: source.location, after: 0n, upTo: end, workers: workers.count });
+      for await (const batch of chunks) {
         const last = batch[batch.length - 1];
         if (last) onProgress?.(Number(last.position), Number(end));
         yield batch;

@@ -18,6 +18,7 @@ import { ZodError } from 'zod';
 import { ConcurrencyExhaustedError } from '../commands/errors.ts';
 import { createCommandHandler, type CommandOutcome } from '../commands/handler.ts';
 import { CorruptEventError, WrongExpectedVersionError } from '../eventstore/errors.ts';
+import { decorateStore } from '../eventstore/instrumented-store.ts';
 import { readAllEntries, type LogEntry } from '../eventstore/log-entries.ts';
 import type { EventStore, RecordedEvent } from '../eventstore/port.ts';
 import { KEY_BOUND_TYPE } from '../events/binding-codec.ts';
@@ -170,8 +171,7 @@ function rewound(store: EventStore, position: bigint) {
   let rewinding = true;
   let first: AppendSeen = 'none';
   let written = 0;
-  const view: EventStore = {
-    kind: store.kind,
+  const view = decorateStore(store, {
     async readStream(streamId) {
       const events = await store.readStream(streamId);
       if (!rewinding) return events;
@@ -189,13 +189,12 @@ function rewound(store: EventStore, position: bigint) {
         throw error;
       }
     },
-    readAll: (options) => store.readAll(options),
-    subscribe: (options) => store.subscribe(options),
-    headPosition: () => store.headPosition(),
-    ping: () => store.ping(),
+    // Every write goes through `append` above, so each one is seen and counted.
+    appendAtomically: undefined,
+    snapshotTo: undefined,
     // The view never owns the store.
     close: async () => {},
-  };
+  });
   return { store: view, firstAppend: () => first, written: () => written };
 }
 

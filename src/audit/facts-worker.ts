@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { readAllEntries } from '../eventstore/log-entries.ts';
 import { openStore } from '../eventstore/open-store.ts';
+import type { StoreLocation } from '../eventstore/store-url.ts';
 import { factsOf, packFacts, type PackedFacts } from './facts.ts';
 
 export interface ChunkRequest {
@@ -20,7 +21,7 @@ export type ChunkReply =
 
 const port = parentPort;
 if (!port) throw new Error('facts-worker.ts runs only as a worker thread');
-const store = await openStore((workerData as { url: string }).url);
+const store = await openStore((workerData as { location: StoreLocation }).location);
 
 port.on('message', async (request: ChunkRequest | 'close') => {
   if (request === 'close') {

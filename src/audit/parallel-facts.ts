@@ -5,12 +5,13 @@
  * in flight at a time, which bounds the memory whatever the size of the log.
  */
 import { Worker } from 'node:worker_threads';
+import type { StoreLocation } from '../eventstore/store-url.ts';
 import { unpackFacts, type EventFacts } from './facts.ts';
 import type { ChunkReply, ChunkRequest } from './facts-worker.ts';
 
 export interface ParallelFactsOptions {
   /** A store URL each worker can open on its own (SQLite: its own connection to the same file). */
-  readonly url: string;
+  readonly location: StoreLocation;
   readonly after: bigint;
   readonly upTo: bigint;
   readonly workers: number;
@@ -23,7 +24,8 @@ const WORKER_URL = new URL('./facts-worker.ts', import.meta.url);
 export async function* parallelFacts(options: ParallelFactsOptions): AsyncGenerator<readonly EventFacts[]> {
   const width = options.chunkWidth ?? 4_096n;
   const chunks = Number((options.upTo - options.after + width - 1n) / width);
-  const workers = Array.from({ length: options.workers }, () => startWorker(WORKER_URL, { url: options.url }));
+  const workerData = { location: options.location };
+  const workers = Array.from({ length: options.workers }, () => startWorker(WORKER_URL, workerData));
   const done = new Map<number, readonly EventFacts[]>();
   let failure: Error | undefined;
   let wake: () => void = () => {};

@@ -6,11 +6,12 @@ import { statSync } from 'node:fs';
 import { CorruptEventError } from '../eventstore/errors.ts';
 import { readAllEntries, type LogEntry } from '../eventstore/log-entries.ts';
 import type { EventStore, RecordedEvent } from '../eventstore/port.ts';
+import type { StoreLocation } from '../eventstore/store-url.ts';
 import { redactSecrets } from '../redact.ts';
 import { readExport } from './ndjson.ts';
 
 export type LogSource =
-  | { readonly kind: 'store'; readonly store: EventStore; readonly url: string }
+  | { readonly kind: 'store'; readonly store: EventStore; readonly location: StoreLocation }
   | { readonly kind: 'file'; readonly path: string };
 
 export interface LogScope {
@@ -24,7 +25,7 @@ export interface LogScope {
 export type ProgressListener = (done: number, total: number) => void;
 
 export function describeSource(source: LogSource): string {
-  return source.kind === 'store' ? redactSecrets(source.url) : `file:${source.path}`;
+  return source.kind === 'store' ? redactSecrets(source.location.url) : `file:${source.path}`;
 }
 
 /** The last position the scope can reach, read once so that events appended meanwhile stay out. */

@@ -9,6 +9,7 @@ import { StoreUnavailableError } from '../eventstore/errors.ts';
 import { openStore } from '../eventstore/open-store.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import type { SqliteStoreOptions } from '../eventstore/sqlite-store.ts';
+import type { StoreLocation } from '../eventstore/store-url.ts';
 import { createOutput, type CliIo, type Output } from './output.ts';
 
 export const EXIT = { clean: 0, findings: 1, usage: 2 } as const;
@@ -32,7 +33,7 @@ export interface CommandContext {
   readonly out: Output;
   readonly io: CliIo;
   /** --store, else LEDGER_STORE, else the default: validated like the server's configuration. */
-  readonly storeUrl: string;
+  readonly storeLocation: StoreLocation;
 }
 
 export interface CliCommand {
@@ -77,7 +78,8 @@ export function prepare(command: CliCommand, args: readonly string[], io: CliIo)
     return undefined;
   }
   const out = createOutput(io, options.json === true);
-  return { options, positionals: parsed.positionals, out, io, storeUrl: resolveStoreUrl(options.store as string | undefined, io.env) };
+  const storeLocation = resolveStore(options.store as string | undefined, io.env);
+  return { options, positionals: parsed.positionals, out, io, storeLocation };
 }
 
 export function helpOf(command: CliCommand): string {
@@ -103,7 +105,7 @@ function allOptions(command: CliCommand): Record<string, OptionSpec> {
   return { ...(command.usesStore === false ? {} : STORE), ...command.options, ...COMMON };
 }
 
-function resolveStoreUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+function resolveStore(flag: string | undefined, env: NodeJS.ProcessEnv): StoreLocation {
   // An empty variable is an unset one (`LEDGER_STORE= ledger replay`), as shells treat it.
   const parsed = ConfigSchema.shape.LEDGER_STORE.safeParse(flag ?? (env.LEDGER_STORE || undefined));
   if (!parsed.success) {
@@ -117,27 +119,22 @@ function resolveStoreUrl(flag: string | undefined, env: NodeJS.ProcessEnv): stri
  * Opens the store and proves it answers. `mustExist`: a SQLite path that does not exist is a
  * mistake (opening it would silently create an empty log and audit nothing).
  */
-export async function openCliStore(url: string, { mustExist, sqlite }: StoreOpening): Promise<EventStore> {
-  if (mustExist && url.startsWith('sqlite:') && !existsSync(url.slice('sqlite:'.length))) {
-    throw new UsageError(`no event store at ${url.slice('sqlite:'.length)}: pass --store sqlite:<path> or set LEDGER_STORE`);
+export async function openCliStore(location: StoreLocation, { mustExist, sqlite }: StoreOpening): Promise<EventStore> {
+  if (mustExist && location.kind === 'sqlite' && !existsSync(location.path)) {
+    throw new UsageError(`no event store at ${location.path}: pass --store sqlite:<path> or set LEDGER_STORE`);
   }
   let store: EventStore | undefined;
   try {
-    store = await openStore(url, sqlite);
+    store = await openStore(location, sqlite);
     await store.ping();
     return store;
   } catch (error) {
     await store?.close().catch(() => {});
-    if (error instanceof StoreUnavailableError || isOpenFailure(error)) {
-      throw new UsageError(`cannot use the event store at ${url}: ${(error as Error).message}\ncheck that it is running and that --store or LEDGER_STORE points at it`);
+    if (error instanceof StoreUnavailableError) {
+      throw new UsageError(`cannot use the event store at ${location.url}: ${(error as Error).message}\ncheck that it is running and that --store or LEDGER_STORE points at it`);
     }
     throw error;
   }
-}
-
-function isOpenFailure(error: unknown): boolean {
-  // better-sqlite3 refuses a path that is a directory or not a database with its own error class.
-  return error instanceof Error && (error.name === 'SqliteError' || /SQLITE_|not a database|unable to open/i.test(error.message));
 }
 
 export interface StoreOpening {
@@ -146,8 +143,12 @@ export interface StoreOpening {
 }
 
 /** Runs `work` with the store, closing it whatever happens. A boolean is short for { mustExist }. */
-export async function withStore<T>(url: string, opening: boolean | StoreOpening, work: (store: EventStore) => Promise<T>): Promise<T> {
-  const store = await openCliStore(url, typeof opening === 'boolean' ? { mustExist: opening } : opening);
+export async function withStore<T>(
+  location: StoreLocation,
+  opening: boolean | StoreOpening,
+  work: (store: EventStore) => Promise<T>,
+): Promise<T> {
+  const store = await openCliStore(location, typeof opening === 'boolean' ? { mustExist: opening } : opening);
   try {
     return await work(store);
   } finally {

@@ -12,6 +12,7 @@ import { toLine } from '../audit/ndjson.ts';
 import { entriesOf } from '../audit/source.ts';
 import { CorruptEventError } from '../eventstore/errors.ts';
 import type { EventStore, RecordedEvent } from '../eventstore/port.ts';
+import type { StoreLocation } from '../eventstore/store-url.ts';
 import { KEY_BOUND_TYPE, parseKeyBinding } from '../events/binding-codec.ts';
 import { decodeEvent } from '../events/codec.ts';
 import { EXIT, UsageError, positionOption, stringOption, withStore, type CliCommand } from './command.ts';
@@ -38,7 +39,7 @@ const CHUNK_CHARS = 1 << 20;
 
 export async function exportLog(
   store: EventStore,
-  url: string,
+  location: StoreLocation,
   target: Writable | Stream,
   options: { toPosition?: bigint; skipCorrupt?: boolean; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<{ events: number; lastPosition: bigint | undefined; skipped: SkippedRecord[] }> {
@@ -55,7 +56,7 @@ export async function exportLog(
     if (drained === false && 'once' in target) await once(target, 'drain');
   };
   const scope = options.toPosition === undefined ? {} : { toPosition: options.toPosition };
-  for await (const entry of entriesOf({ kind: 'store', store, url }, scope, options.onProgress)) {
+  for await (const entry of entriesOf({ kind: 'store', store, location }, scope, options.onProgress)) {
     const record = trusted(entry);
     if (record instanceof CorruptEventError) {
       if (!options.skipCorrupt) throw record;
@@ -113,13 +114,13 @@ export const exportCommand: CliCommand = {
     const skipCorrupt = context.options['skip-corrupt'] === true;
     const scope = { ...(toPosition !== undefined && { toPosition }), skipCorrupt };
     const started = performance.now();
-    const result = await withStore(context.storeUrl, true, async (store) => {
-      if (out === '-') return exportLog(store, context.storeUrl, context.io.stdout, scope);
+    const result = await withStore(context.storeLocation, true, async (store) => {
+      if (out === '-') return exportLog(store, context.storeLocation, context.io.stdout, scope);
       const progress = context.out.progress('Exporting');
       const partial = `${out}.partial`;
       const file = createWriteStream(partial);
       try {
-        const written = await exportLog(store, context.storeUrl, file, { ...scope, onProgress: progress.update });
+        const written = await exportLog(store, context.storeLocation, file, { ...scope, onProgress: progress.update });
         file.end();
         await once(file, 'finish');
         renameSync(partial, out);

@@ -11,6 +11,7 @@ import { copyLog } from '../audit/copy-log.ts';
 import type { FindingSummary } from '../audit/findings.ts';
 import { recordsOf } from '../audit/source.ts';
 import type { EventStore } from '../eventstore/port.ts';
+import { redactSecrets } from '../redact.ts';
 import { EXIT, UsageError, inputFileOption, withStore, type CliCommand } from './command.ts';
 import type { Progress } from './output.ts';
 import { formatFindings } from './replay.ts';
@@ -65,7 +66,7 @@ export const importCommand: CliCommand = {
     const started = performance.now();
     // NORMAL: an interrupted import is redone into a fresh store anyway, and closing checkpoints
     // (and syncs) the whole file; FULL would fsync every group commit.
-    const result = await withStore(context.storeUrl, { mustExist: false, sqlite: { synchronous: 'NORMAL' } }, async (store) => {
+    const result = await withStore(context.storeLocation, { mustExist: false, sqlite: { synchronous: 'NORMAL' } }, async (store) => {
       const progress = context.out.progress('Importing');
       try {
         return await importLog(store, file, progress);
@@ -83,7 +84,8 @@ export const importCommand: CliCommand = {
       return EXIT.findings;
     }
     const summary: ImportSummary = { in: file, ...result, seconds: (performance.now() - started) / 1000 };
-    context.out.result(summary, () => `Imported ${summary.events} events in ${summary.streams} streams from ${file} into ${context.storeUrl}`);
+    context.out.result(summary, () =>
+        `Imported ${summary.events} events in ${summary.streams} streams from ${file} into ${redactSecrets(context.storeLocation.url)}`);
     return EXIT.clean;
   },
 };

@@ -27,17 +27,20 @@ export const projectionsRebuildCommand: CliCommand = {
     `Projections: ${projections.map((p) => p.name).join(', ')} (all when no name is given).`,
     'Exit codes: 0 every projection rebuilt and swapped in; 1 a projection handler failed (the old read model keeps serving); 2 usage or store errors.',
   ].join('\n'),
-  async run({ positionals, options, out, io, storeUrl }) {
+  async run({ positionals, options, out, io, storeLocation }) {
     const [name, ...extra] = positionals;
     if (extra.length > 0) throw new UsageError(`one projection at most, not ${positionals.join(' ')}`);
     const chosen = name === undefined ? projections : projections.filter((p) => p.name === name);
     if (chosen.length === 0) throw new UsageError(`no projection named ${JSON.stringify(name)}; choose from ${projections.map((p) => p.name).join(', ')}`);
-    if (storeUrl === 'memory:') out.note('note: a memory: store starts empty in every process; this rebuild sees no events');
+    if (storeLocation.kind === 'memory') out.note('note: a memory: store starts empty in every process; this rebuild sees no events');
     const location =
       stringOption(options['read-models']) ??
-      readModelLocation({ LEDGER_STORE: storeUrl, LEDGER_READ_MODELS: ConfigSchema.shape.LEDGER_READ_MODELS.parse(io.env.LEDGER_READ_MODELS || undefined) });
+      readModelLocation(
+        storeLocation,
+        ConfigSchema.shape.LEDGER_READ_MODELS.parse(io.env.LEDGER_READ_MODELS || undefined),
+      );
 
-    return withStore(storeUrl, true, async (store) => {
+    return withStore(storeLocation, true, async (store) => {
       const head = (await store.headPosition()) ?? 0n;
       const progress = out.progress(`rebuilding ${name ?? 'all projections'}`);
       const started = performance.now();

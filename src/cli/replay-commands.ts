@@ -34,7 +34,9 @@ export const replayCommandsCommand: CliCommand = {
     const report =
       file !== undefined
         ? await replayWithProgress(context, { kind: 'file', path: file })
-        : await withStore(context.storeUrl, true, (store) => replayWithProgress(context, { kind: 'store', store, url: context.storeUrl }));
+        : await withStore(context.storeLocation, true, (store) =>
+            replayWithProgress(context, { kind: 'store', store, location: context.storeLocation }),
+          );
     context.out.result(report, () => formatCommandReplay(report));
     return report.findings.total > 0 || report.newEvents > 0 ? EXIT.findings : EXIT.clean;
   },

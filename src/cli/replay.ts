@@ -49,8 +49,8 @@ export async function auditFromOptions(
   const progress = out.progress(file ? 'Auditing export' : 'Auditing log');
   const run = (source: LogSource) => audit({ source, scope, workers, onProgress: progress.update }).finally(() => progress.stop());
   if (file !== undefined) return run({ kind: 'file', path: file });
-  return withStore(context.storeUrl, true, async (store) => {
-    const report = await run({ kind: 'store', store, url: context.storeUrl });
+  return withStore(context.storeLocation, true, async (store) => {
+    const report = await run({ kind: 'store', store, location: context.storeLocation });
     return { ...report, ...(await more?.(store)) };
   });
 }
@@ -97,7 +97,10 @@ export const replayCommand: CliCommand = {
 function liveReadModels(context: CommandContext): string {
   return (
     stringOption(context.options['read-models']) ??
-    readModelLocation({ LEDGER_STORE: context.storeUrl, LEDGER_READ_MODELS: ConfigSchema.shape.LEDGER_READ_MODELS.parse(context.io.env.LEDGER_READ_MODELS) })
+    readModelLocation(
+      context.storeLocation,
+      ConfigSchema.shape.LEDGER_READ_MODELS.parse(context.io.env.LEDGER_READ_MODELS),
+    )
   );
 }
 

@@ -14,7 +14,7 @@ export const serveCommand: CliCommand = {
     const { createLogger } = await import('../log.ts');
     let config;
     try {
-      config = loadConfig({ ...context.io.env, LEDGER_STORE: context.storeUrl });
+      config = loadConfig({ ...context.io.env, LEDGER_STORE: context.storeLocation.url });
     } catch (error) {
       if (error instanceof ConfigError) throw new UsageError(`${error.message}\nfix the environment variable named above`);
       throw error;
@@ -22,7 +22,7 @@ export const serveCommand: CliCommand = {
     const logger = createLogger(config.LOG_LEVEL);
     const server = await startServer(config, { logger });
     exitOnSignals(server, config.LEDGER_SHUTDOWN_TIMEOUT_MS, logger);
-    context.out.note(`ledger serving ${redactSecrets(context.storeUrl)} at ${server.url}`);
+    context.out.note(`ledger serving ${redactSecrets(context.storeLocation.url)} at ${server.url}`);
     // exitOnSignals ends the process; until then the open server keeps it alive.
     await new Promise<never>(() => {});
     return EXIT.clean;

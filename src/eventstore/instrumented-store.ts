@@ -29,12 +29,17 @@ export function instrumentAppends(store: EventStore, observe: AppendObserver): E
   });
 }
 
-/** The store with some methods replaced; the rest delegate to it (capabilities included). */
+/**
+ * The store with some methods replaced; the rest delegate to it, capabilities included. An
+ * override of `undefined` withdraws a capability (the decorated store then does without it).
+ */
 export function decorateStore(store: EventStore, overrides: Partial<Omit<EventStore, 'kind'>>): EventStore {
   const atomic = store.appendAtomically?.bind(store);
-  return {
+  const snapshot = store.snapshotTo?.bind(store);
+  const decorated: EventStore = {
     kind: store.kind,
     ...(atomic && { appendAtomically: (writes) => atomic(writes) }),
+    ...(snapshot && { snapshotTo: (path, onProgress) => snapshot(path, onProgress) }),
     // Explicit delegation rather than a spread: adapters written as classes keep their `this`.
     append: (streamId, events, expected) => store.append(streamId, events, expected),
     readStream: (streamId) => store.readStream(streamId),
@@ -45,4 +50,8 @@ export function decorateStore(store: EventStore, overrides: Partial<Omit<EventSt
     close: () => store.close(),
     ...overrides,
   };
+  for (const capability of ['appendAtomically', 'snapshotTo'] as const) {
+    if (capability in overrides && overrides[capability] === undefined) delete decorated[capability];
+  }
+  return decorated;
 }

@@ -3,6 +3,7 @@
  * a stream's first event has revision 0, and "the stream does not exist" is its own
  * expectation, so an ETag means the same thing whatever the store behind it.
  */
+import type { StoreLocation } from './store-url.ts';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -80,6 +81,12 @@ export interface EventStore {
    * order of `writes`; no stream may appear twice.
    */
   appendAtomically?(writes: readonly StreamWrite[]): Promise<AppendResult[]>;
+  /**
+   * A capability, present where the store can copy its whole log into a new store of its kind
+   * (SQLite: an online backup, consistent while others write): writes the copy at `path` and
+   * answers where to open it. For scratch copies that nothing done to them can reach the live log.
+   */
+  snapshotTo?(path: string, onProgress?: (done: number, total: number) => void): Promise<StoreLocation>;
   /** All events of one stream in revision order; an empty array when the stream does not exist. */
   readStream(streamId: string): Promise<RecordedEvent[]>;
   /** The ledger's events across streams in global order. */

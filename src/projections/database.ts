@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { DocumentIndex, Projection } from '../../projections/projection.ts';
+import type { StoreLocation } from '../eventstore/store-url.ts';
 
 export interface ReadModelDatabase {
   readonly db: Database.Database;
@@ -104,10 +105,13 @@ export function indexName(projection: string, generation: number, index: Documen
 
 const indexPrefix = (projection: string, generation: number): string => `rmx_${projection}_g${Math.trunc(generation)}_`;
 
-/** Where the read models live for a LEDGER_STORE URL: the event file for sqlite:, memory for memory:, else LEDGER_READ_MODELS. */
-export function readModelLocation(config: { readonly LEDGER_STORE: string; readonly LEDGER_READ_MODELS: string }): string {
-  if (config.LEDGER_STORE.startsWith('sqlite:')) return config.LEDGER_STORE.slice('sqlite:'.length);
+/**
+ * Where the read models live for a store: a SQLite log shares its file with them (one file to
+ * back up, one WAL); a memory log keeps them in memory; any other store, `readModelsPath`.
+ */
+export function readModelLocation(store: StoreLocation, readModelsPath: string): string {
+  if (store.kind === 'sqlite') return store.path;
   // A memory log starts empty on every run: read models kept in a file would be ahead of it.
-  if (config.LEDGER_STORE === 'memory:') return ':memory:';
-  return config.LEDGER_READ_MODELS;
+  if (store.kind === 'memory') return ':memory:';
+  return readModelsPath;
 }

@@ -121,8 +121,8 @@ export class ProjectionEngine {
    * when some lane's checkpoint had been moved by another runner: that lane's part was rolled
    * back, lanes were re-planned, and the caller must feed again from feedStart().
    */
-  apply(batch: readonly FedEvent[]): 'applied' | 'moved' {
-    return this.commit(this.prepare(batch)) as 'applied' | 'moved';
+  apply(batch: readonly FedEvent[]): BatchOutcome {
+    return this.commit(this.prepare(batch));
   }
 
   /** The handlers' side of a batch, outside the write lock (document reads only). */
@@ -136,7 +136,9 @@ export class ProjectionEngine {
    * With `nowait`, a write lock held elsewhere (another process's store or runner) gives
    * 'busy' at once instead of a synchronous wait on this thread; the batch can be committed later.
    */
-  commit(prepared: PreparedBatch, options: { readonly nowait?: boolean } = {}): 'applied' | 'moved' | 'busy' {
+  commit(prepared: PreparedBatch): BatchOutcome;
+  commit(prepared: PreparedBatch, options: { readonly nowait: true }): BatchOutcome | 'busy';
+  commit(prepared: PreparedBatch, options: { readonly nowait?: boolean } = {}): BatchOutcome | 'busy' {
     const { batch, passes } = prepared;
     if (passes.length === 0) return 'applied';
     const results: Array<{ lane: Lane; to: bigint | undefined; failure: ProjectionFailure | undefined }> = [];
@@ -309,6 +311,9 @@ export class ProjectionEngine {
     );
   }
 }
+
+/** A committed batch: 'moved' when another runner had moved a lane's checkpoint (feed again). */
+export type BatchOutcome = 'applied' | 'moved';
 
 /** A batch whose handlers have run, waiting for its write transaction. */
 export interface PreparedBatch {

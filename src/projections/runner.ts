@@ -77,7 +77,7 @@ export function runProjections(options: RunnerOptions): ProjectionRunner {
       if (outcome !== 'busy') return outcome;
       await new Promise((resolve) => setTimeout(resolve, pause));
     }
-    return engine.commit(prepared) as 'applied' | 'moved';
+    return engine.commit(prepared);
   }
 
   /**

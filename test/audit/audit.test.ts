@@ -15,7 +15,7 @@ import { buildLedger, deleteEvent, expectedOf, insertCapture, onStore, partlyPai
 const test = suite<{ ledger: Ledger; clean: AuditReport }>('audit');
 
 function auditFile(path: string, options: { scope?: LogScope; workers?: number } = {}): Promise<AuditReport> {
-  return onStore(path, (store, url) => audit({ source: { kind: 'store', store, url }, minEventsForWorkers: 0, ...options }));
+  return onStore(path, (store, location) => audit({ source: { kind: 'store', store, location }, minEventsForWorkers: 0, ...options }));
 }
 
 /** The findings as (code, stream, revision, position), to compare whole. */

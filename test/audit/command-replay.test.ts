@@ -20,7 +20,7 @@ const dir = tempDir('command-replay');
 let copies = 0;
 
 function replayFile(path: string): Promise<CommandReplayResult> {
-  return onStore(path, (store, url) => replayCommands({ source: { kind: 'store', store, url } }));
+  return onStore(path, (store, location) => replayCommands({ source: { kind: 'store', store, location } }));
 }
 
 function copy(path: string): string {
@@ -118,7 +118,7 @@ test('a payment repeated under a new event id: the repeat is found, the original
 test('an export replays without any store (through a memory copy)', async ({ path }) => {
   const file = join(dir, 'export.ndjson');
   const out = createWriteStream(file);
-  await onStore(path, (store, url) => exportLog(store, url, out));
+  await onStore(path, (store, location) => exportLog(store, location, out));
   out.end();
   await once(out, 'finish');
   const result = await replayCommands({ source: { kind: 'file', path: file } });

@@ -12,6 +12,7 @@ import { createCommandHandler } from '../../src/commands/handler.ts';
 import type { OrderCommand } from '../../src/domain/commands.ts';
 import type { OrderEvent } from '../../src/domain/events.ts';
 import { openSqliteStore, type SqliteEventStore } from '../../src/eventstore/sqlite-store.ts';
+import { sqliteLocation, type StoreLocation } from '../../src/eventstore/store-url.ts';
 import type { JsonObject } from '../../src/eventstore/port.ts';
 import { encodeEvent } from '../../src/events/codec.ts';
 import { eventHash } from '../../src/events/hash-chain.ts';
@@ -159,11 +160,14 @@ export async function buildLedger(events: number, label: string, seed?: number):
   };
 }
 
-/** Runs `work` on the SQLite store at `path` (its URL alongside), closing it afterwards. */
-export async function onStore<T>(path: string, work: (store: SqliteEventStore, url: string) => Promise<T>): Promise<T> {
+/** Runs `work` on the SQLite store at `path` (its location alongside), closing it afterwards. */
+export async function onStore<T>(
+  path: string,
+  work: (store: SqliteEventStore, location: StoreLocation) => Promise<T>,
+): Promise<T> {
   const store = openSqliteStore(path);
   try {
-    return await work(store, `sqlite:${path}`);
+    return await work(store, sqliteLocation(path));
   } finally {
     await store.close();
   }

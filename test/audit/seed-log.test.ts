@@ -15,7 +15,7 @@ const test = suite('bench seed log');
 const dir = tempDir('seed-log');
 
 function auditOf(path: string): Promise<AuditReport> {
-  return onStore(path, (store, url) => audit({ source: { kind: 'store', store, url } }));
+  return onStore(path, (store, location) => audit({ source: { kind: 'store', store, location } }));
 }
 
 test('the same seed gives the same log; another seed another one; both clean', async () => {
@@ -32,7 +32,7 @@ test('the same seed gives the same log; another seed another one; both clean', a
 
 test('every seeded event is what the handler would decide: all its commands replay', async () => {
   const { path } = await seedLog({ path: join(dir, 'replay.db'), events: 2_000, seed: 9 });
-  const result = await onStore(path, (store, url) => replayCommands({ source: { kind: 'store', store, url } }));
+  const result = await onStore(path, (store, location) => replayCommands({ source: { kind: 'store', store, location } }));
   assert.equal([result.commands, result.replays, result.newEvents, result.findings.total], [2_000, 2_000, 0, 0]);
 });
 

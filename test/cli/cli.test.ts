@@ -65,6 +65,15 @@ test('replay on a tampered log: exit 1 and the finding named', async ({ log }) =
   assert.match(words.stdout, new RegExp(`hash-mismatch  ${payment.stream}@${payment.revision} \\(position ${payment.position}\\)`));
 });
 
+test('a --store file that is not a SQLite database: exit 2 naming it, no stack trace', async ({ dir }) => {
+  const path = join(dir, 'not-a-database.db');
+  writeFileSync(path, 'plain text, long enough to be read as a database header and refused as one');
+  const run = await ledger(['replay', '--store', `sqlite:${path}`]);
+  assert.is(run.code, 2, run.stderr);
+  assert.match(run.stderr, /cannot use the event store at sqlite:.*not-a-database\.db: .*SQLITE_NOTADB/);
+  assert.not.match(run.stderr, /\n\s+at /, 'no stack trace');
+});
+
 test('usage and store errors from the binary: exit 2 with what to do', async ({ log, dir }) => {
   const cases: [string[], RegExp][] = [
     [['replay', '--store', log.url, '--frobnicate'], /Unknown option '--frobnicate'[\s\S]*ledger replay --help/],

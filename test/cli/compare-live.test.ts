@@ -44,7 +44,7 @@ test.before(async (context) => {
   context.log = await buildLedger(1_500, 'compare-live');
   const live = context.log.copy('live');
   const store = openSqliteStore(live);
-  const running = startProjections({ store, readModels: store.database });
+  const running = startProjections({ store, readModels: live });
   try {
     const reached = await running.waitForPosition((await store.headPosition())!, projections.map((p) => p.name), { timeoutMs: 30_000 });
     assert.ok(reached, 'the projection runner caught up');
@@ -105,7 +105,7 @@ test('a live projection stopped by a failing handler: a finding, exit 1, naming 
   });
   const running = startProjections({
     store,
-    readModels: store.database,
+    readModels: path,
     projections: [orderSummary, customerActivity, brokenDaily],
   });
   try {

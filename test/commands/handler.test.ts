@@ -155,8 +155,7 @@ test('a storage failure in a group commit fails every append of the batch and wr
   const handle = createCommandHandler(store);
   await handle(createOrder('seed'), context());
   const before = (await allEvents(store)).length;
-  const pages = store.database.pragma('page_count', { simple: true }) as number;
-  store.database.pragma(`max_page_count = ${pages}`);
+  store.limitGrowth(true);
   // Enough data in one batch to need new pages; they all arrive in the same turn, so share a commit.
   const big = Array.from({ length: 40 }, (_, i) =>
     handle(createOrder(`full-${i}`, { lines: Array.from({ length: 100 }, (_, l) => ({ sku: `SKU-${l}-${'x'.repeat(50)}`, quantity: 1, unitPrice: 1 })) }), context()),
@@ -169,7 +168,7 @@ test('a storage failure in a group commit fails every append of the batch and wr
     assert.is((reason as StoreUnavailableError).reason, 'full', (reason as Error).message);
   }
   assert.is((await allEvents(store)).length, before);
-  store.database.pragma('max_page_count = 1073741823');
+  store.limitGrowth(false);
   const after = await handle(createOrder('full-0', { lines: [{ sku: 'A', quantity: 1, unitPrice: 1 }] }), context());
   assert.is(after.replayed, false);
   await store.close();

@@ -6,7 +6,7 @@
 import type { RecordedEvent as EsdbRecordedEvent } from '@eventstore/db-client';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { toRecorded } from '../../src/eventstore/esdb-store.ts';
+import { toRecorded } from '../../src/eventstore/esdb-records.ts';
 import { CorruptEventError } from '../../src/eventstore/errors.ts';
 
 const test = suite('esdb: records the client could not parse');

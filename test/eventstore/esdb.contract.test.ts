@@ -19,7 +19,8 @@ import {
   WrongExpectedVersionError as EsdbWrongExpectedVersionError,
   jsonEvent,
 } from '@eventstore/db-client';
-import { openEsdbStore, toStoreError } from '../../src/eventstore/esdb-store.ts';
+import { esdbStoreError as toStoreError } from '../../src/eventstore/esdb-errors.ts';
+import { openEsdbStore } from '../../src/eventstore/esdb-store.ts';
 import { StoreUnavailableError, WrongExpectedVersionError } from '../../src/eventstore/errors.ts';
 import type { EventStore } from '../../src/eventstore/port.ts';
 

@@ -3,6 +3,7 @@
  * its problem type, 503s carry Retry-After, 500s carry no internals, and nothing is half-written.
  */
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { StoreUnavailableError, WrongExpectedVersionError } from '../../src/eventstore/errors.ts';
@@ -75,10 +76,13 @@ test('503 concurrency-conflict with Retry-After when every retry loses its race'
 });
 
 test('500 event-corrupt when a stored record fails its schema; the ledger does not decide on it', async () => {
-  const store = freshStore();
-  store.database
+  const path = join(dir, `faults-${++files}.db`);
+  const store = openSqliteStore(path, { synchronous: 'NORMAL' });
+  const raw = new Database(path);
+  raw
     .prepare('INSERT INTO events (id, stream, revision, type, data, metadata, created_at) VALUES (?, ?, 0, ?, ?, ?, ?)')
     .run('00000000-0000-4000-8000-000000000000', 'order-rotten', 'OrderCreated', '{"orderId":"rotten"}', '{}', new Date().toISOString());
+  raw.close();
   await withServer(store, {}, async (url) => {
     const before = await store.headPosition();
     assertProblem(await send(url, 'POST', '/orders/rotten/payments', { body: { paymentId: 'p', amount: 1, currency: 'EUR' } }), 500, 'event-corrupt');

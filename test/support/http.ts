@@ -39,7 +39,8 @@ export async function startTestServer(
   const { env, dbPath, ...serverOptions } = options;
   const config = testConfig(env, dbPath);
   const server = await startServer(config, serverOptions);
-  return { url: server.url, store: server.store, dbPath: config.LEDGER_STORE.slice('sqlite:'.length), close: server.close };
+  const file = config.LEDGER_STORE.kind === 'sqlite' ? config.LEDGER_STORE.path : '';
+  return { url: server.url, store: server.store, dbPath: file, close: server.close };
 }
 
 /** An app over a store the test controls (fault injection), listening on 127.0.0.1. */
