@@ -70,19 +70,24 @@ export function sqliteHealth(path: string): SqliteHealth {
  */
 export function withWriteHealth<S extends EventStore>(store: S, health: SqliteHealth): S {
   let checkedAt = -Infinity;
+  // Every write, single- or multi-stream, is checked before and after: a commit to a file that is no
+  // longer the one at the path must not be acknowledged, since a restart would not find it.
+  async function guarded<T>(write: () => Promise<T>): Promise<T> {
+    if (performance.now() - checkedAt >= WRITABLE_CHECK_MS) {
+      health.assertWritable();
+      checkedAt = performance.now();
+    } else {
+      health.assertSameFile();
+    }
+    const result = await write();
+    health.assertSameFile();
+    return result;
+  }
+  const atomic = store.appendAtomically;
   return {
     ...store,
-    async append(streamId, events, expected) {
-      if (performance.now() - checkedAt >= WRITABLE_CHECK_MS) {
-        health.assertWritable();
-        checkedAt = performance.now();
-      } else {
-        health.assertSameFile();
-      }
-      const result = await store.append(streamId, events, expected);
-      health.assertSameFile();
-      return result;
-    },
+    append: (streamId, events, expected) => guarded(() => store.append(streamId, events, expected)),
+    ...(atomic && { appendAtomically: (writes) => guarded(() => atomic.call(store, writes)) }),
     async ping() {
       await store.ping();
       try {

@@ -56,6 +56,19 @@ test('rm -rf of the data directory: /ready 503 within 2 s, commands 503 store-un
   });
 });
 
+test('rm -rf of the data directory: a keyed command (key binding and effect in one write) answers 503, not 201', async () => {
+  const data = join(tempDir('ready-rm-keyed'), 'data');
+  mkdirSync(data);
+  await withServer(join(data, 'ledger.db'), async ({ url }) => {
+    rmSync(data, { recursive: true, force: true });
+    // No /ready first: the write path must see the removal on its own.
+    const created = await send(url, 'POST', '/orders', { body: orderBody(), headers: { 'idempotency-key': 'after-rm' } });
+    assertProblem(created, 503, 'store-unavailable');
+    const put = await send(url, 'PUT', '/orders/after-keyed', { body: orderBody(), headers: { 'idempotency-key': 'k2' } });
+    assertProblem(put, 503, 'store-unavailable');
+  });
+});
+
 test('the file replaced by another (a restore copied over it): /ready 503, commands 503', async () => {
   const dir = tempDir('ready-replaced');
   const dbPath = join(dir, 'ledger.db');
