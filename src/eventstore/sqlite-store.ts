@@ -10,7 +10,8 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { CorruptEventError, StoreUnavailableError, WrongExpectedVersionError } from './errors.ts';
 import { assertDistinctStreams, resolveExpectation, type StoredRef } from './expectation.ts';
-import { CommitSignal, pollingSubscription } from './polling-subscription.ts';
+import { CommitSignal } from '../commit-signal.ts';
+import { pollingSubscription } from './polling-subscription.ts';
 import { sqliteHealth, withWriteHealth } from './sqlite-health.ts';
 import type {
   AppendResult,

@@ -8,7 +8,7 @@
  */
 import type { LogEntry } from '../eventstore/log-entries.ts';
 import type { EventStore } from '../eventstore/port.ts';
-import { CommitSignal } from '../eventstore/polling-subscription.ts';
+import { CommitSignal } from '../commit-signal.ts';
 import type { PreparedBatch, ProjectionEngine, ProjectionLogger } from './engine.ts';
 import { catchUpPage, fedFromRecord, liveBatches, liveEntries } from './feed.ts';
 

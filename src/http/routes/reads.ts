@@ -11,7 +11,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { customerActivity } from '../../../projections/customer-activity.ts';
 import { dailyTotals } from '../../../projections/daily-totals.ts';
-import { orderSummary } from '../../../projections/order-summary.ts';
+import { ORDER_STATUSES, orderSummary } from '../../../projections/order-summary.ts';
 import { EntityId } from '../../domain/ids.ts';
 import { addToSum, Currency, subtractSums } from '../../domain/money.ts';
 import {
@@ -50,7 +50,7 @@ const Money = z.number().int().describe('integer minor units of one order (exact
 const MoneySum = DecimalString.describe(
   'integer minor units summed across orders, as a decimal string: exact at any size',
 );
-const OrderStatus = z.enum(['pending', 'partially_paid', 'paid']);
+const OrderStatus = z.enum(ORDER_STATUSES);
 
 const OrderSummaryResponse = z.object({
   orderId: z.string(),
