@@ -1,8 +1,9 @@
 /**
  * Builds the fastify app: zod for validation, serialization and the OpenAPI document; one
- * error handler; request context, auth and metrics hooks; then the route groups. Extra route
- * plugins (read models) are registered last, inside the same app, so they share the error
- * handler, the auth hook, the metrics and the OpenAPI document without editing this file.
+ * error handler; request context, auth and metrics hooks; then the route groups (the read routes
+ * when given the read models). Routes and plugins reach what they need through `app.ledger` only.
+ * Extra route plugins are registered last, inside the same app, so they share the error handler,
+ * the auth hook, the metrics and the OpenAPI document without editing this file.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
