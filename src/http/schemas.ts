@@ -39,5 +39,6 @@ export function problemResponses(...slugs: ProblemSlug[]): Record<number, z.ZodT
 }
 
 const problemBodyOf = (slugs: readonly ProblemSlug[]) =>
-  ProblemBody.extend({ type: z.enum(slugs.map(problemTypeUri)).describe('/problems/<slug>; a short page is served there') })
-    .describe(`${PROBLEM_BODY}; type one of ${slugs.join(', ')}`);
+  ProblemBody.extend({
+    type: z.enum(slugs.map(problemTypeUri)).describe('/problems/<slug>; a short page is served there'),
+  }).describe(`${PROBLEM_BODY}; type one of ${slugs.join(', ')}`);

@@ -76,7 +76,7 @@ export class ProjectionEngine {
     return this.blockedNow;
   }
 
-  /** Reads the checkpoints and decides which lanes run: once, before the first batch. A rebuild starts its generations here. */
+  /** Reads the checkpoints and decides which lanes run: once, before the first batch. A rebuild starts here. */
   plan(): void {
     this.planLanes(this.mode);
   }
@@ -180,7 +180,7 @@ export class ProjectionEngine {
     }
   }
 
-  /** The batch's writes inside the lock BEGIN IMMEDIATE took: a savepoint per lane, then COMMIT (ROLLBACK on any error). */
+  /** The batch's writes under the lock BEGIN IMMEDIATE took: a savepoint per lane, COMMIT (ROLLBACK on error). */
   private writeLocked({ batch, passes }: PreparedBatch): Committed {
     const results: Array<{ lane: Lane; to: bigint | undefined; failure: ProjectionFailure | undefined }> = [];
     let moved = false;

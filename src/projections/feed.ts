@@ -34,12 +34,14 @@ export function fedFromRecord(record: LogEntry, handled: ReadonlySet<string>): F
   try {
     return { position, streamId, revision, kind: 'decoded', type, event: decodeEvent(record) };
   } catch (error) {
-    return { position, streamId, revision, kind: 'undecodable', type, error: error instanceof Error ? error : new Error(String(error)) };
+    const reason = error instanceof Error ? error : new Error(String(error));
+    return { position, streamId, revision, kind: 'undecodable', type, error: reason };
   }
 }
 
 export function fedFromLedgerEvent(event: LedgerEvent): FedEvent {
-  return { position: event.position, streamId: event.streamId, revision: event.revision, kind: 'decoded', type: event.event.type, event };
+  const { position, streamId, revision } = event;
+  return { position, streamId, revision, kind: 'decoded', type: event.event.type, event };
 }
 
 /** One catch-up page of the log after `after`: at most `maxCount` entries, unreadable rows included. */

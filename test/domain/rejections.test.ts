@@ -14,7 +14,11 @@ import { DomainRejection, REJECTIONS, type RejectionRule } from '../../src/domai
 const currency = fc.constantFrom('EUR', 'USD');
 const paymentId = fc.constantFrom('pay-1', 'pay-2', 'pay-3');
 const lines = fc.array(
-  fc.record({ sku: fc.constantFrom('A', 'B'), quantity: fc.integer({ min: 1, max: 3 }), unitPrice: fc.integer({ min: 0, max: 500 }) }),
+  fc.record({
+    sku: fc.constantFrom('A', 'B'),
+    quantity: fc.integer({ min: 1, max: 3 }),
+    unitPrice: fc.integer({ min: 0, max: 500 }),
+  }),
   { minLength: 1, maxLength: 2 },
 );
 const create = fc.record({
@@ -33,7 +37,7 @@ const capture = fc.record({
 });
 const command: fc.Arbitrary<OrderCommand> = fc.oneof(create, capture);
 
-/** Where a sequence of commands leaves the order: each accepted one's events evolve the state, refusals change nothing. */
+/** Where a sequence of commands leaves the order: accepted ones' events evolve the state, refusals change nothing. */
 function stateAfter(commands: readonly OrderCommand[]): OrderState {
   let state = initialState();
   for (const earlier of commands) {

@@ -41,16 +41,18 @@ docs.after(async ({ server }) => {
 function documentedTypes(operation: Operation, status: number): string[] {
   const response = operation.responses[String(status)];
   if (!response) return [];
-  const schema = Object.values<{ schema: { properties?: { type?: { enum?: string[] } } } }>(response.content ?? {})[0]?.schema;
-  return schema?.properties?.type?.enum ?? [];
+  const [media] = Object.values<{ schema?: { properties?: { type?: { enum?: string[] } } } }>(response.content ?? {});
+  return media?.schema?.properties?.type?.enum ?? [];
 }
 
 function assertDocumented(operations: Map<string, Operation>, route: string, slug: ProblemSlug): void {
   const operation = operations.get(route);
   assert.ok(operation, `${route} is in the document`);
   const { status } = PROBLEM_TYPES[slug];
-  assert.ok(documentedTypes(operation, status).includes(`/problems/${slug}`), `${route} documents ${slug} under ${status}`);
-  assert.match(operation.responses[String(status)].description, slug, `${route}: the ${status} description names ${slug}`);
+  const documented = documentedTypes(operation, status);
+  assert.ok(documented.includes(`/problems/${slug}`), `${route} documents ${slug} under ${status}`);
+  const { description } = operation.responses[String(status)];
+  assert.match(description, slug, `${route}: the ${status} description names ${slug}`);
 }
 
 docs('every write operation in the document is a command route this test knows', ({ operations }) => {
@@ -58,7 +60,7 @@ docs('every write operation in the document is a command route this test knows',
   assert.equal(writes.sort(), Object.keys(COMMAND_ROUTES).sort());
 });
 
-docs("each command route documents every rejection of its command, slugs sharing a status included", ({ operations }) => {
+docs('each command route documents every rejection of its command, slugs sharing a status too', ({ operations }) => {
   for (const [route, command] of Object.entries(COMMAND_ROUTES)) {
     for (const slug of REJECTIONS[command]) assertDocumented(operations, route, slug);
   }
@@ -80,9 +82,11 @@ docs('the rejections the routes actually answer are the ones their documents lis
 
   answered(payments, 'order-not-found', await capture('doc-missing', { paymentId: 'p', amount: 1, currency: 'EUR' }));
   assert.is((await capture('doc-1', { paymentId: 'p-1', amount: 500, currency: 'EUR' })).status, 201);
-  answered(payments, 'payment-already-captured', await capture('doc-1', { paymentId: 'p-1', amount: 400, currency: 'EUR' }));
+  const recapture = await capture('doc-1', { paymentId: 'p-1', amount: 400, currency: 'EUR' });
+  answered(payments, 'payment-already-captured', recapture);
   answered(payments, 'currency-mismatch', await capture('doc-1', { paymentId: 'p-2', amount: 100, currency: 'USD' }));
-  answered(payments, 'capture-exceeds-outstanding', await capture('doc-1', { paymentId: 'p-3', amount: 1_501, currency: 'EUR' }));
+  const tooMuch = await capture('doc-1', { paymentId: 'p-3', amount: 1_501, currency: 'EUR' });
+  answered(payments, 'capture-exceeds-outstanding', tooMuch);
 });
 
 docs.run();

@@ -12,7 +12,10 @@ let tmpfsProbe: string | undefined | null = null;
 export function tmpfsUnavailable(): string | undefined {
   if (tmpfsProbe !== null) return tmpfsProbe;
   const uid = process.getuid?.();
-  if (uid !== 0) return (tmpfsProbe = `mounting a tmpfs needs root (running as uid ${uid ?? 'unknown'})`);
+  if (uid !== 0) {
+    tmpfsProbe = `mounting a tmpfs needs root (running as uid ${uid ?? 'unknown'})`;
+    return tmpfsProbe;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'tmpfs-probe-'));
   try {
     mountTmpfs(dir, '1m')();
