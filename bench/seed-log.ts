@@ -12,7 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { OrderCommand } from '../src/domain/commands.ts';
 import { EVENT_SCHEMA_VERSION } from '../src/domain/events.ts';
 import { orderStreamId } from '../src/domain/ids.ts';
-import { decide, evolve, idempotencyScope, initialState, type OrderState } from '../src/domain/order.ts';
+import { orderDecider, type OrderState } from '../src/domain/order.ts';
 import { openSqliteStore } from '../src/eventstore/sqlite-store.ts';
 import { commandDigestOf, deterministicEventId, encodeEvent } from '../src/events/codec.ts';
 
@@ -80,7 +80,7 @@ export async function seedLog(options: SeedOptions): Promise<SeedSummary> {
       const lines = Array.from({ length: int(1, 4) }, () => ({ sku: `SKU-${int(1, 500)}`, quantity: int(1, 5), unitPrice: int(100, 20_000) }));
       const currency = CURRENCIES[int(0, CURRENCIES.length - 1)]!;
       const command: OrderCommand = { type: 'CreateOrder', orderId, customerId: `c${int(1, 20_000)}`, currency, lines };
-      open.push({ orderId, state: initialState(), payments: 0, revision: -1, prevHash: '' });
+      open.push({ orderId, state: orderDecider.initialState(), payments: 0, revision: -1, prevHash: '' });
       return { command, order: open[open.length - 1]!, slot: open.length - 1 };
     }
     const slot = int(0, open.length - 1);
@@ -97,7 +97,7 @@ export async function seedLog(options: SeedOptions): Promise<SeedSummary> {
   function writeOne(): void {
     const { command, order, slot } = nextCommand();
     // The real decider: the log holds exactly what the handler would have written.
-    const [event] = decide(command, order.state);
+    const [event] = orderDecider.decide(command, order.state);
     if (!event) throw new Error(`${command.type} on ${order.orderId} decided nothing`);
     const streamId = orderStreamId(order.orderId);
     const digest = commandDigestOf(command);
@@ -107,7 +107,7 @@ export async function seedLog(options: SeedOptions): Promise<SeedSummary> {
     const record = encodeEvent({
       streamId,
       revision: BigInt(order.revision + 1),
-      id: deterministicEventId(streamId, idempotencyScope(command), digest, 0),
+      id: deterministicEventId(streamId, orderDecider.idempotencyScope(command), digest, 0),
       event,
       metadata: {
         schemaVersion: EVENT_SCHEMA_VERSION,
@@ -122,7 +122,7 @@ export async function seedLog(options: SeedOptions): Promise<SeedSummary> {
     insert.run(record.id, streamId, order.revision + 1, record.type, JSON.stringify(record.data), JSON.stringify(record.metadata), recordedAt);
     order.revision += 1;
     order.prevHash = record.metadata.hash as string;
-    order.state = evolve(order.state, event);
+    order.state = orderDecider.evolve(order.state, event);
     if (order.state.status === 'open' && order.state.captured === order.state.total) {
       // Settled: swap-remove, O(1); the PRNG decides the order anyway.
       open[slot] = open[open.length - 1]!;

@@ -2,9 +2,8 @@
  * What a transport calls to run a command: the key-binding runner, plus the behaviour every caller
  * wants around it — identical in-flight requests coalesced, and each outcome counted.
  */
-import { orderStreamId } from '../domain/ids.ts';
 import { IdempotencyKeyReused } from '../domain/key-binding.ts';
-import { idempotencyScope } from '../domain/order.ts';
+import { orderDecider } from '../domain/order.ts';
 import { DomainRejection } from '../domain/rejection.ts';
 import { canonicalJson } from '../events/canonical.ts';
 import { commandDigestOf } from '../events/codec.ts';
@@ -49,8 +48,8 @@ function flightKey(request: CommandRequest): string {
   }
   const command = request.command(request.ids);
   return canonicalJson([
-    orderStreamId(command.orderId),
-    idempotencyScope(command),
+    orderDecider.streamIdOf(command),
+    orderDecider.idempotencyScope(command),
     context.requestHash ?? commandDigestOf(command),
     context.clientId,
     ifMatch,

@@ -4,21 +4,20 @@
  * duplicates into a replay of the winner's result. Nothing is written unless decide says so.
  */
 import type { OrderCommand } from '../domain/commands.ts';
-import { OrderCommand as OrderCommandSchema } from '../domain/commands.ts';
+import type { CommandDecider, TypedEvent } from '../domain/decider.ts';
 import type { OrderEvent } from '../domain/events.ts';
-import { orderStreamId } from '../domain/ids.ts';
-import { decide, evolve, foreignOrderRejection, idempotencyScope, initialState, isOutcomeOf } from '../domain/order.ts';
+import { orderDecider } from '../domain/order.ts';
 import { WrongExpectedVersionError } from '../eventstore/errors.ts';
 import type { AppendResult, EventStore, EventToAppend, ExpectedRevision } from '../eventstore/port.ts';
-import { commandDigestOf, decodeStream, deterministicEventId, encodeEvent, type LedgerEvent } from '../events/codec.ts';
-import { EVENT_SCHEMA_VERSION } from '../domain/events.ts';
+import { commandDigestOf, decodeStream, type LedgerEvent } from '../events/codec.ts';
+import { encodeDecision } from '../events/encode-decision.ts';
 import type { CommandContext, EventMetadata } from '../events/metadata.ts';
 import { ConcurrencyExhaustedError, KeyBindingTakenError, RevisionMismatchError } from './errors.ts';
 
-export interface CommandOutcome {
+export interface CommandOutcome<Event = OrderEvent> {
   readonly streamId: string;
   /** The events that are this command's effect, as stored (the original ones on a replay). */
-  readonly events: readonly { readonly id: string; readonly event: OrderEvent; readonly metadata: EventMetadata }[];
+  readonly events: readonly { readonly id: string; readonly event: Event; readonly metadata: EventMetadata }[];
   /** Revision and global position of the last of those events. */
   readonly revision: bigint;
   readonly position: bigint;
@@ -68,9 +67,23 @@ export interface CommandHandlerOptions {
   readonly onBindingStep?: (step: BindingStep) => void;
 }
 
-export type CommandHandler = (command: OrderCommand, context: CommandContext, options?: HandleOptions) => Promise<CommandOutcome>;
+export type CommandHandler<Command = OrderCommand, Event = OrderEvent> = (
+  command: Command,
+  context: CommandContext,
+  options?: HandleOptions,
+) => Promise<CommandOutcome<Event>>;
 
+/** The order ledger's handler: the order decider's commands on the order streams. */
 export function createCommandHandler(store: EventStore, config: CommandHandlerOptions = {}): CommandHandler {
+  return createDeciderHandler(orderDecider, store, config);
+}
+
+/** A handler for any decider's commands: the decider says which stream a command is about and what it causes. */
+export function createDeciderHandler<Command, Event extends TypedEvent, State>(
+  decider: CommandDecider<Command, Event, State>,
+  store: EventStore,
+  config: CommandHandlerOptions = {},
+): CommandHandler<Command, Event> {
   const maxAttempts = config.maxAttempts ?? 12;
   const now = config.now ?? (() => new Date());
   const random = config.random ?? Math.random;
@@ -108,25 +121,34 @@ export function createCommandHandler(store: EventStore, config: CommandHandlerOp
   }
 
   return async function handle(input, context, options = {}) {
-    const command = OrderCommandSchema.parse(input);
-    const streamId = orderStreamId(command.orderId);
+    const command = decider.commandSchema.parse(input);
+    const streamId = decider.streamIdOf(command);
     const commandDigest = commandDigestOf(command);
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const history = decodeStream(await store.readStream(streamId));
+      const history = decodeStream(await store.readStream(streamId), decider.eventSchema);
       const owner = history[0]?.metadata.clientId;
       const foreign = context.enforceOwnership && owner !== undefined && owner !== context.clientId;
-      if (foreign) throw foreignOrderRejection(command);
-      const state = history.reduce((s, e) => evolve(s, e.event), initialState());
-      const decided = decide(command, state);
-      if (decided.length === 0) return replayOf(command, streamId, history, attempt);
+      if (foreign) throw decider.foreignRejection(command);
+      const state = history.reduce((s, e) => decider.evolve(s, e.event), decider.initialState());
+      const decided = decider.decide(command, state);
+      if (decided.length === 0) return replayOf(decider, command, streamId, history, attempt);
 
       const head = history[history.length - 1];
       const expected: ExpectedRevision = head ? head.revision : 'no_stream';
       if (options.ifMatch !== undefined && options.ifMatch !== head?.revision) {
         throw new RevisionMismatchError(streamId, options.ifMatch, expected);
       }
-      const written = encodeDecision(streamId, head, decided, command, commandDigest, context, now());
-      const outcome = written.find((w) => isOutcomeOf(command, w.event));
+      const written = encodeDecision({
+        streamId,
+        head,
+        events: decided,
+        schema: decider.eventSchema,
+        scope: decider.idempotencyScope(command),
+        commandDigest,
+        context,
+        recordedAt: now(),
+      });
+      const outcome = written.find((w) => decider.isOutcomeOf(command, w.event));
       const requestHash = context.requestHash ?? commandDigest;
       const effect = outcome && { streamId, eventId: outcome.record.id, requestHash };
       try {
@@ -162,48 +184,17 @@ export function createCommandHandler(store: EventStore, config: CommandHandlerOp
   };
 }
 
-function encodeDecision(
+function replayOf<Command, Event extends TypedEvent, State>(
+  decider: CommandDecider<Command, Event, State>,
+  command: Command,
   streamId: string,
-  head: LedgerEvent | undefined,
-  decided: readonly OrderEvent[],
-  command: OrderCommand,
-  commandDigest: string,
-  context: CommandContext,
-  at: Date,
-) {
-  let prevHash = head?.metadata.hash ?? '';
-  let revision = head ? head.revision + 1n : 0n;
-  const scope = idempotencyScope(command);
-  return decided.map((event, index) => {
-    const metadata = {
-      schemaVersion: EVENT_SCHEMA_VERSION,
-      recordedAt: at.toISOString(),
-      clientId: context.clientId,
-      correlationId: context.correlationId,
-      ...(context.idempotencyKey !== undefined && { idempotencyKey: context.idempotencyKey }),
-      requestHash: context.requestHash ?? commandDigest,
-      ...(context.causationId !== undefined && { causationId: context.causationId }),
-      ...(context.keyBinding !== undefined && { keyBinding: context.keyBinding }),
-      prevHash,
-    };
-    const record = encodeEvent({
-      streamId,
-      revision,
-      id: deterministicEventId(streamId, scope, commandDigest, index),
-      event,
-      metadata,
-    });
-    prevHash = record.metadata.hash as string;
-    revision += 1n;
-    return { event, record };
-  });
-}
-
-function replayOf(command: OrderCommand, streamId: string, history: readonly LedgerEvent[], attempts: number): CommandOutcome {
-  const outcome = history.filter((e) => isOutcomeOf(command, e.event));
+  history: readonly LedgerEvent<Event>[],
+  attempts: number,
+): CommandOutcome<Event> {
+  const outcome = history.filter((e) => decider.isOutcomeOf(command, e.event));
   const last = outcome[outcome.length - 1];
   // decide() returned nothing, so the effect must be in the stream; anything else is a decider bug.
-  if (!last) throw new Error(`decider returned no events for ${command.type} but the stream holds no outcome`);
+  if (!last) throw new Error(`the decider decided nothing on ${streamId}, yet the stream holds no outcome of the command`);
   return {
     streamId,
     events: outcome.map((e) => ({ id: e.id, event: e.event, metadata: e.metadata })),

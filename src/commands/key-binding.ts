@@ -9,18 +9,16 @@
  * Rejections write nothing, so they bind nothing: a key whose first request was refused is free.
  */
 import type { OrderCommand } from '../domain/commands.ts';
-import { orderStreamId } from '../domain/ids.ts';
 import {
-  decideKeyBinding,
   differenceFrom,
   type IdempotencyKeyBoundData,
   type IdempotencyKeyReused,
   type KeyBindingState,
   type KeyedRequest,
+  keyBindingDecider,
   keyReused,
-  unboundKey,
 } from '../domain/key-binding.ts';
-import { isOutcomeOf } from '../domain/order.ts';
+import { orderDecider } from '../domain/order.ts';
 import { DomainRejection } from '../domain/rejection.ts';
 import { WrongExpectedVersionError } from '../eventstore/errors.ts';
 import type { EventStore } from '../eventstore/port.ts';
@@ -131,14 +129,14 @@ function bindingPlan(
   return {
     streamId,
     encode: (effect) => {
-      const [bound] = decideKeyBinding({ request, ...ids, effect }, unboundKey());
+      const [bound] = keyBindingDecider.decide({ request, ...ids, effect }, keyBindingDecider.initialState());
       return encodeKeyBinding(streamId, bound!, { correlationId, recordedAt: now() });
     },
   };
 }
 
 function effectOf(outcome: CommandOutcome, command: OrderCommand): BoundEffect {
-  const effect = outcome.events.find((e) => isOutcomeOf(command, e.event));
+  const effect = outcome.events.find((e) => orderDecider.isOutcomeOf(command, e.event));
   if (!effect) throw new Error(`command outcome on ${outcome.streamId} holds no effect of ${command.type}`);
   return { streamId: outcome.streamId, eventId: effect.id, requestHash: effect.metadata.requestHash };
 }
@@ -151,12 +149,12 @@ async function legacyResource(store: EventStore, request: CommandRequest): Promi
   const { legacyIds, keyed } = request;
   if (!legacyIds || !keyed) return undefined;
   const command = request.command(legacyIds);
-  const records = await store.readStream(orderStreamId(legacyIds.orderId));
+  const records = await store.readStream(orderDecider.streamIdOf(command));
   // Most keys are new: only a stream holding the derived payment (or order) is worth decoding.
   const { paymentId } = legacyIds;
   const candidate = paymentId === undefined ? records.length > 0 : records.some((r) => r.data.paymentId === paymentId);
   if (!candidate) return undefined;
-  const effect = decodeStream(records).find((e) => isOutcomeOf(command, e.event));
+  const effect = decodeStream(records).find((e) => orderDecider.isOutcomeOf(command, e.event));
   return effect && writtenUnderKey(effect.metadata, keyed) ? legacyIds : undefined;
 }
 
@@ -191,8 +189,8 @@ async function legacyReuse(
 }
 
 async function storedEffect(store: EventStore, command: OrderCommand) {
-  const history = decodeStream(await store.readStream(orderStreamId(command.orderId)));
-  return history.find((e) => isOutcomeOf(command, e.event));
+  const history = decodeStream(await store.readStream(orderDecider.streamIdOf(command)));
+  return history.find((e) => orderDecider.isOutcomeOf(command, e.event));
 }
 
 const writtenUnderKey = (metadata: EventMetadata, keyed: KeyedRequest): boolean =>

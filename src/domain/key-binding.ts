@@ -5,6 +5,7 @@
  * first request win; nothing expires, and there is no in-progress state to get stuck in.
  */
 import { z } from 'zod';
+import type { Decider } from './decider.ts';
 import { EntityId } from './ids.ts';
 
 const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
@@ -44,10 +45,10 @@ export type KeyBindingState =
   | { readonly status: 'absent' }
   | { readonly status: 'bound'; readonly binding: IdempotencyKeyBoundData };
 
-export const unboundKey = (): KeyBindingState => ({ status: 'absent' });
+const unboundKey = (): KeyBindingState => ({ status: 'absent' });
 
 /** Bound once, bound for ever: a later event in the stream cannot rebind the key. */
-export function evolveKeyBinding(state: KeyBindingState, event: IdempotencyKeyBound): KeyBindingState {
+function evolveKeyBinding(state: KeyBindingState, event: IdempotencyKeyBound): KeyBindingState {
   return state.status === 'bound' ? state : { status: 'bound', binding: event.data };
 }
 
@@ -100,11 +101,7 @@ export interface BindKey {
   readonly effect: IdempotencyKeyBoundData['effect'];
 }
 
-/**
- * The decider of the index: an unbound key is bound to this request; a key bound to the same
- * request decides nothing (a retry); a key bound to another request is refused.
- */
-export function decideKeyBinding(command: BindKey, state: KeyBindingState): IdempotencyKeyBound[] {
+function decideKeyBinding(command: BindKey, state: KeyBindingState): IdempotencyKeyBound[] {
   if (state.status === 'bound') {
     const differs = differenceFrom(state.binding, command.request);
     if (differs) throw keyReused(state.binding, command.request, differs);
@@ -114,3 +111,13 @@ export function decideKeyBinding(command: BindKey, state: KeyBindingState): Idem
   const data = { ...request, orderId, ...(paymentId !== undefined && { paymentId }), effect };
   return [{ type: 'IdempotencyKeyBound', data }];
 }
+
+/**
+ * The decider of the index: an unbound key is bound to this request; a key bound to the same
+ * request decides nothing (a retry); a key bound to another request is refused.
+ */
+export const keyBindingDecider: Decider<BindKey, IdempotencyKeyBound, KeyBindingState> = {
+  initialState: unboundKey,
+  evolve: evolveKeyBinding,
+  decide: decideKeyBinding,
+};

@@ -2,11 +2,12 @@
  * The order decider: pure, no I/O. Idempotency lives here: a command whose effect is already
  * in the stream decides no events, so retries, duplicates and replays are no-ops by construction.
  */
-import type { CapturePayment, CreateOrder, OrderCommand } from './commands.ts';
-import { orderTotal } from './commands.ts';
-import type { OrderCreated, OrderEvent, OrderLine, PaymentCaptured } from './events.ts';
+import { type CapturePayment, type CreateOrder, OrderCommand, orderTotal } from './commands.ts';
+import type { CommandDecider } from './decider.ts';
+import { type OrderCreated, OrderEvent, type OrderLine, type PaymentCaptured } from './events.ts';
+import { orderStreamId } from './ids.ts';
 import { addMinorUnits } from './money.ts';
-import { DomainRejection } from './rejection.ts';
+import { DomainRejection, ORDER_REJECTIONS } from './rejection.ts';
 
 export interface CapturedPayment {
   readonly amount: number;
@@ -26,9 +27,9 @@ export type OrderState =
       readonly payments: ReadonlyMap<string, CapturedPayment>;
     };
 
-export const initialState = (): OrderState => ({ status: 'absent' });
+const initialState = (): OrderState => ({ status: 'absent' });
 
-export function evolve(state: OrderState, event: OrderEvent): OrderState {
+function evolve(state: OrderState, event: OrderEvent): OrderState {
   switch (event.type) {
     case 'OrderCreated': {
       const { orderId, customerId, currency, lines, total } = event.data;
@@ -43,7 +44,7 @@ export function evolve(state: OrderState, event: OrderEvent): OrderState {
   }
 }
 
-export function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
+function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
   switch (command.type) {
     case 'CreateOrder':
       return decideCreate(command, state);
@@ -96,7 +97,7 @@ const orderAlreadyExists = (orderId: string) =>
  * exception: order ids are global, so the id is taken, and the answer is the one its own client
  * gets for different details, which reveals nothing of the order.
  */
-export function foreignOrderRejection(command: OrderCommand): DomainRejection {
+function foreignOrderRejection(command: OrderCommand): DomainRejection {
   return command.type === 'CreateOrder' ? orderAlreadyExists(command.orderId) : orderNotFound(command.orderId);
 }
 
@@ -113,8 +114,7 @@ function sameOrder(command: CreateOrder, state: Extract<OrderState, { status: 'o
   );
 }
 
-/** Which stored event is the effect of this command: how a replay finds its original result. */
-export function isOutcomeOf(command: OrderCommand, event: OrderEvent): boolean {
+function isOutcomeOf(command: OrderCommand, event: OrderEvent): boolean {
   switch (command.type) {
     case 'CreateOrder':
       return event.type === 'OrderCreated';
@@ -123,8 +123,7 @@ export function isOutcomeOf(command: OrderCommand, event: OrderEvent): boolean {
   }
 }
 
-/** What makes two commands "the same decision": the scope of their deterministic event ids. */
-export function idempotencyScope(command: OrderCommand): string {
+function idempotencyScope(command: OrderCommand): string {
   switch (command.type) {
     case 'CreateOrder':
       return 'create';
@@ -132,3 +131,16 @@ export function idempotencyScope(command: OrderCommand): string {
       return `payment:${command.paymentId}`;
   }
 }
+
+export const orderDecider: CommandDecider<OrderCommand, OrderEvent, OrderState> = {
+  initialState,
+  evolve,
+  decide,
+  commandSchema: OrderCommand,
+  eventSchema: OrderEvent,
+  streamIdOf: (command) => orderStreamId(command.orderId),
+  isOutcomeOf,
+  idempotencyScope,
+  foreignRejection: foreignOrderRejection,
+  rejections: ORDER_REJECTIONS,
+};

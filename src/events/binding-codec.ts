@@ -3,17 +3,16 @@
  * hash-chained like every event, with ids that make a retried binding an idempotent re-append.
  */
 import {
-  evolveKeyBinding,
   IdempotencyKeyBound,
   KEY_BINDING_STREAM_PREFIX,
   type KeyBindingState,
-  unboundKey,
+  keyBindingDecider,
 } from '../domain/key-binding.ts';
 import { EVENT_SCHEMA_VERSION } from '../domain/events.ts';
 import { CorruptEventError } from '../eventstore/errors.ts';
-import type { EventToAppend, JsonObject, RecordedEvent } from '../eventstore/port.ts';
+import type { EventToAppend, RecordedEvent } from '../eventstore/port.ts';
 import { canonicalJson, sha256Hex } from './canonical.ts';
-import { deterministicEventId } from './codec.ts';
+import { deterministicEventId, encodeEvent } from './codec.ts';
 import { eventHash } from './hash-chain.ts';
 import { EventMetadata } from './metadata.ts';
 
@@ -33,28 +32,23 @@ export interface BindingContext {
   readonly recordedAt: Date;
 }
 
-const MetadataWithoutHash = EventMetadata.omit({ hash: true });
-
 /**
  * The binding is its stream's first and only event. Its id covers the request and the effect, so
  * the same binding sent twice is one event, and two bindings to different resources conflict.
  */
 export function encodeKeyBinding(streamId: string, bound: IdempotencyKeyBound, context: BindingContext): EventToAppend {
-  const event = IdempotencyKeyBound.parse(bound);
-  const { effect, fingerprint, clientId } = event.data;
-  const data = event.data as unknown as JsonObject;
-  const metadata = MetadataWithoutHash.parse({
+  const { effect, fingerprint, clientId } = bound.data;
+  const metadata = {
     schemaVersion: EVENT_SCHEMA_VERSION,
     recordedAt: context.recordedAt.toISOString(),
     clientId,
     correlationId: context.correlationId,
     requestHash: fingerprint,
     prevHash: '',
-  }) as unknown as JsonObject;
-  const hash = eventHash({ streamId, revision: 0n, type: event.type, data, metadata });
+  };
   const scope = `bind:${effect.streamId}:${effect.eventId}:${effect.requestHash}`;
   const id = deterministicEventId(streamId, scope, fingerprint, 0);
-  return { id, type: event.type, data, metadata: { ...metadata, hash } };
+  return encodeEvent({ streamId, revision: 0n, id, event: bound, metadata, schema: IdempotencyKeyBound });
 }
 
 /** The binding's schema and its place (the stream of its client and key), without the hash check. */
@@ -82,5 +76,5 @@ export function decodeKeyBinding(record: RecordedEvent): IdempotencyKeyBound {
 
 /** A binding stream, as a command must see it before trusting it: every record checked. */
 export function keyBindingStateOf(records: readonly RecordedEvent[]): KeyBindingState {
-  return records.map(decodeKeyBinding).reduce(evolveKeyBinding, unboundKey());
+  return records.map(decodeKeyBinding).reduce(keyBindingDecider.evolve, keyBindingDecider.initialState());
 }

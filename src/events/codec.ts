@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
 import { z } from 'zod';
+import type { TypedEvent } from '../domain/decider.ts';
 import { OrderEvent } from '../domain/events.ts';
 import { CorruptEventError } from '../eventstore/errors.ts';
 import type { EventToAppend, JsonObject, RecordedEvent } from '../eventstore/port.ts';
@@ -15,12 +16,13 @@ import { EventMetadata } from './metadata.ts';
 /** Fixed namespace for the ledger's UUID v5 event ids. Changing it would break idempotent re-appends. */
 const EVENT_ID_NAMESPACE = '3f0c1a52-8f0e-4c8a-9d67-0b6b1f4f3a10';
 
-export interface LedgerEvent {
+/** A stored event decoded: an order event unless another stream's schema decoded it. */
+export interface LedgerEvent<Event extends TypedEvent = OrderEvent> {
   readonly id: string;
   readonly streamId: string;
   readonly revision: bigint;
   readonly position: bigint;
-  readonly event: OrderEvent;
+  readonly event: Event;
   readonly metadata: EventMetadata;
   readonly createdAt: Date;
 }
@@ -52,27 +54,38 @@ function asciiUuidV5(name: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-export interface EncodeInput {
+export interface EncodeInput<Event extends TypedEvent = OrderEvent> {
   readonly streamId: string;
   readonly revision: bigint;
   readonly id: string;
-  readonly event: OrderEvent;
+  readonly event: Event;
   readonly metadata: Omit<EventMetadata, 'hash'>;
+  /** The schema the event must meet; the order events' when absent. */
+  readonly schema?: z.ZodType<Event>;
 }
 
 // Built once: zod v4 compiles a parser on a schema's first use, so deriving it per call costs a compile per event.
 const MetadataWithoutHash = EventMetadata.omit({ hash: true });
 
-export function encodeEvent(input: EncodeInput): EventToAppend {
-  const event = OrderEvent.parse(input.event);
+export function encodeEvent<Event extends TypedEvent = OrderEvent>(input: EncodeInput<Event>): EventToAppend {
+  const schema: z.ZodType<TypedEvent> = input.schema ?? OrderEvent;
+  const event = schema.parse(input.event);
   const data = event.data as unknown as JsonObject;
   const withoutHash = MetadataWithoutHash.parse(input.metadata) as unknown as JsonObject;
   const hash = eventHash({ streamId: input.streamId, revision: input.revision, type: event.type, data, metadata: withoutHash });
   return { id: input.id, type: event.type, data, metadata: { ...withoutHash, hash } };
 }
 
-export function decodeEvent(record: RecordedEvent): LedgerEvent {
-  const event = OrderEvent.safeParse({ type: record.type, data: record.data });
+export function decodeEvent(record: RecordedEvent): LedgerEvent;
+export function decodeEvent<Event extends TypedEvent>(
+  record: RecordedEvent,
+  schema: z.ZodType<Event>,
+): LedgerEvent<Event>;
+export function decodeEvent(
+  record: RecordedEvent,
+  schema: z.ZodType<TypedEvent> = OrderEvent,
+): LedgerEvent<TypedEvent> {
+  const event = schema.safeParse({ type: record.type, data: record.data });
   const { streamId, revision, position } = record;
   const corrupt = (problem: string) => new CorruptEventError(streamId, revision, position, problem);
   if (!event.success) throw corrupt(describe(event.error));
@@ -94,8 +107,16 @@ export function decodeEvent(record: RecordedEvent): LedgerEvent {
  * and the stream's hash chain intact (see verifyChain). The one entry point for "the history of
  * a stream", so whatever decides on a history decides only on one that can be trusted.
  */
-export function decodeStream(records: readonly RecordedEvent[]): LedgerEvent[] {
-  const events = records.map(decodeEvent);
+export function decodeStream(records: readonly RecordedEvent[]): LedgerEvent[];
+export function decodeStream<Event extends TypedEvent>(
+  records: readonly RecordedEvent[],
+  schema: z.ZodType<Event>,
+): LedgerEvent<Event>[];
+export function decodeStream(
+  records: readonly RecordedEvent[],
+  schema: z.ZodType<TypedEvent> = OrderEvent,
+): LedgerEvent<TypedEvent>[] {
+  const events = records.map((record) => decodeEvent(record, schema));
   verifyChain(records);
   return events;
 }

@@ -2,12 +2,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  decideKeyBinding,
-  evolveKeyBinding,
+  type IdempotencyKeyBound,
   IdempotencyKeyReused,
   type KeyedRequest,
-  unboundKey,
+  keyBindingDecider,
 } from '../../src/domain/key-binding.ts';
+import { deciderSpec } from '../support/decider-spec.ts';
 
 const test = suite('key-binding decider');
 
@@ -23,15 +23,20 @@ const request: KeyedRequest = {
 };
 const effect = { streamId: 'order-b', eventId: '6f1c2a9e-3b7d-5c4e-8f00-0123456789ab', requestHash: hex('2') };
 
+const given = deciderSpec(keyBindingDecider);
+const bound = (orderId: string, bound: KeyedRequest = request): IdempotencyKeyBound => ({
+  type: 'IdempotencyKeyBound',
+  data: { ...bound, orderId, effect },
+});
+
 test('an unbound key is bound to the request and the resource it produced', () => {
-  const [bound] = decideKeyBinding({ request, orderId: 'b', effect }, unboundKey());
-  assert.equal(bound, { type: 'IdempotencyKeyBound', data: { ...request, orderId: 'b', effect } });
+  given()
+    .when({ request, orderId: 'b', effect })
+    .then({ type: 'IdempotencyKeyBound', data: { ...request, orderId: 'b', effect } });
 });
 
 test('the same request again decides nothing; every other is refused with what differs', () => {
-  const [bound] = decideKeyBinding({ request, orderId: 'b', effect }, unboundKey());
-  const state = evolveKeyBinding(unboundKey(), bound!);
-  assert.equal(decideKeyBinding({ request, orderId: 'b', effect }, state), []);
+  given(bound('b')).when({ request, orderId: 'b', effect }).thenNothing();
   const cases: Array<[Partial<KeyedRequest>, string]> = [
     [{ method: 'POST' }, 'route'],
     [{ route: '/orders' }, 'route'],
@@ -39,20 +44,18 @@ test('the same request again decides nothing; every other is refused with what d
     [{ bodyHash: hex('4'), fingerprint: hex('5') }, 'body'],
   ];
   for (const [change, differs] of cases) {
-    try {
-      decideKeyBinding({ request: { ...request, ...change }, orderId: 'c', effect }, state);
-      assert.unreachable(differs);
-    } catch (error) {
-      assert.instance(error, IdempotencyKeyReused);
-      assert.is((error as IdempotencyKeyReused).differs, differs);
-    }
+    given(bound('b'))
+      .when({ request: { ...request, ...change }, orderId: 'c', effect })
+      .thenThrows((error) => {
+        assert.instance(error, IdempotencyKeyReused);
+        assert.is((error as IdempotencyKeyReused).differs, differs);
+      });
   }
 });
 
 test('once bound, a later binding event cannot rebind the key', () => {
-  const [first] = decideKeyBinding({ request, orderId: 'b', effect }, unboundKey());
-  const [second] = decideKeyBinding({ request: { ...request, params: { orderId: 'z' } }, orderId: 'z', effect }, unboundKey());
-  const state = evolveKeyBinding(evolveKeyBinding(unboundKey(), first!), second!);
+  const { evolve, initialState } = keyBindingDecider;
+  const state = evolve(evolve(initialState(), bound('b')), bound('z', { ...request, params: { orderId: 'z' } }));
   assert.is(state.status === 'bound' && state.binding.orderId, 'b');
 });
 

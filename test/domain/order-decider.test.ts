@@ -2,7 +2,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CapturePayment, CreateOrder, type OrderCommand } from '../../src/domain/commands.ts';
 import type { OrderEvent } from '../../src/domain/events.ts';
-import { given } from '../support/decider-spec.ts';
+import { orderDecider } from '../../src/domain/order.ts';
+import { deciderSpec } from '../support/decider-spec.ts';
+
+const given = deciderSpec(orderDecider);
 
 const create: OrderCommand = {
   type: 'CreateOrder',
@@ -74,6 +77,21 @@ decider('a capture above the outstanding amount is rejected, at the boundary it 
   given(created).when(capture('p-1', 3098)).thenRejected('capture-exceeds-outstanding');
   given(created).when(capture('p-1', 3097)).then(captured('p-1', 3097));
   given(created, captured('p-1', 3097)).when(capture('p-2', 1)).thenRejected('capture-exceeds-outstanding');
+});
+
+decider('every rule the decider lists is one its decide refuses under, and it lists each rule it refuses under', () => {
+  const refusals: Record<(typeof orderDecider.rejections)[number], () => void> = {
+    'order-already-exists': () =>
+      given(created).when({ ...create, customerId: 'c-2' }).thenRejected('order-already-exists'),
+    'order-not-found': () => given().when(capture('p-1', 100)).thenRejected('order-not-found'),
+    'payment-already-captured': () =>
+      given(created, captured('p-1', 1000)).when(capture('p-1', 999)).thenRejected('payment-already-captured'),
+    'currency-mismatch': () => given(created).when(capture('p-1', 100, 'USD')).thenRejected('currency-mismatch'),
+    'capture-exceeds-outstanding': () =>
+      given(created).when(capture('p-1', 3098)).thenRejected('capture-exceeds-outstanding'),
+  };
+  assert.equal(Object.keys(refusals).sort(), [...orderDecider.rejections].sort());
+  for (const refuse of Object.values(refusals)) refuse();
 });
 
 const validation = suite('command validation');
