@@ -2,7 +2,8 @@
 import { addMinorUnits } from '../src/domain/money.ts';
 import { collection, defineProjection, recordedAtUtc } from './projection.ts';
 
-export type OrderStatus = 'pending' | 'partially_paid' | 'paid';
+export const ORDER_STATUSES = ['pending', 'partially_paid', 'paid'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 export interface OrderPayment {
   readonly paymentId: string;

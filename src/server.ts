@@ -11,7 +11,6 @@ import { type BuildAppOptions, type LedgerApp, buildApp } from './http/app.ts';
 import { createLogger } from './log.ts';
 import { resolveAuthPolicy } from './http/auth.ts';
 import { trackUnfinishedRequests } from './http/unfinished-requests.ts';
-import { readRoutes } from './http/routes/reads.ts';
 import { readModelLocation } from './projections/database.ts';
 import { registerProjectionMetrics } from './projections/metrics.ts';
 import { type Projections, startProjections } from './projections/service.ts';
@@ -57,7 +56,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       store,
       config,
       logger,
-      extraRoutes: [readRoutes(projections), ...(options.extraRoutes ?? [])],
+      reads: projections,
       readiness: [projections.readiness, ...(options.readiness ?? [])],
     });
     registerProjectionMetrics(app.ledger.metrics.registry, projections.status);

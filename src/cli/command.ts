@@ -27,7 +27,8 @@ export interface OptionSpec {
   readonly short?: string;
 }
 
-export interface CommandContext {
+/** One run of a subcommand: its parsed arguments, where it writes, and the store it names. */
+export interface CliInvocation {
   readonly options: Readonly<Record<string, string | boolean | undefined>>;
   readonly positionals: readonly string[];
   readonly out: Output;
@@ -47,7 +48,7 @@ export interface CliCommand {
   readonly details?: string;
   /** False for commands that never touch a store (no --store in their help). */
   readonly usesStore?: boolean;
-  run(context: CommandContext): Promise<number>;
+  run(context: CliInvocation): Promise<number>;
 }
 
 const COMMON: Readonly<Record<string, OptionSpec>> = {
@@ -59,7 +60,7 @@ const STORE: Readonly<Record<string, OptionSpec>> = {
 };
 
 /** Parses a subcommand's arguments; returns undefined when --help was asked (and printed). */
-export function prepare(command: CliCommand, args: readonly string[], io: CliIo): CommandContext | undefined {
+export function prepare(command: CliCommand, args: readonly string[], io: CliIo): CliInvocation | undefined {
   const specs = allOptions(command);
   let parsed;
   try {

@@ -5,11 +5,11 @@
  */
 import { replayCommands, type CommandReplayResult } from '../audit/command-replay.ts';
 import type { LogSource } from '../audit/source.ts';
-import { EXIT, inputFileOption, withStore, type CliCommand, type CommandContext } from './command.ts';
+import { EXIT, inputFileOption, withStore, type CliCommand, type CliInvocation } from './command.ts';
 import { formatFindings } from './replay.ts';
 
 /** Runs the replay with a progress bar for each phase (copying, replaying). */
-function replayWithProgress(context: CommandContext, source: LogSource): Promise<CommandReplayResult> {
+function replayWithProgress(context: CliInvocation, source: LogSource): Promise<CommandReplayResult> {
   const copy = context.out.progress('Copying log');
   const replay = context.out.progress('Replaying commands');
   const onProgress = (done: number, total: number) => {

@@ -20,7 +20,7 @@ import {
   stringOption,
   withStore,
   type CliCommand,
-  type CommandContext,
+  type CliInvocation,
   type OptionSpec,
 } from './command.ts';
 
@@ -38,7 +38,7 @@ export interface ReplayReport extends AuditReport {
 
 /** Runs the audit the options describe; the store (if any) is handed to `more` before it is closed. */
 export async function auditFromOptions(
-  context: CommandContext,
+  context: CliInvocation,
   more?: (store: EventStore) => Promise<Partial<ReplayReport>>,
 ): Promise<ReplayReport> {
   const { options, out } = context;
@@ -94,7 +94,7 @@ export const replayCommand: CliCommand = {
 };
 
 /** Where the server keeps its read models for this store, unless --read-models says otherwise. */
-function liveReadModels(context: CommandContext): string {
+function liveReadModels(context: CliInvocation): string {
   return (
     stringOption(context.options['read-models']) ??
     readModelLocation(

@@ -3,19 +3,15 @@
  * capabilities and cluster gossip without one, so every one-shot call is raced against a timer.
  */
 import type { StreamingRead } from '@eventstore/db-client';
+import { withTimeout } from '../timeout.ts';
 import { StoreUnavailableError } from './errors.ts';
 
 /** Races a call against the bound; `onTimeout` releases whatever the call holds. */
 export function bounded<T>(work: Promise<T>, what: string, ms: number, onTimeout?: () => void): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onTimeout?.();
-      reject(new StoreUnavailableError(`${what}: no answer from EventStoreDB within ${ms} ms`, 'unreachable'));
-    }, ms);
+  return withTimeout(work, ms, () => {
+    onTimeout?.();
+    return new StoreUnavailableError(`${what}: no answer from EventStoreDB within ${ms} ms`, 'unreachable');
   });
-  // Promise.race subscribes to `work`, so its late rejection after a timeout is handled, not unhandled.
-  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -1,6 +1,7 @@
 import { StoreUnavailableError } from './errors.ts';
 import { resolveExpectation } from './expectation.ts';
-import { CommitSignal, pollingSubscription } from './polling-subscription.ts';
+import { CommitSignal } from '../commit-signal.ts';
+import { pollingSubscription } from './polling-subscription.ts';
 import { assertDistinctStreams } from './expectation.ts';
 import type {
   AppendResult,

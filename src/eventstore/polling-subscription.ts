@@ -31,27 +31,3 @@ export async function* pollingSubscription(
     await waitForCommit(options.signal, pollIntervalMs);
   }
 }
-
-/** A wake-up signal for local commits: every waiter resolves on the next notify, abort, or timeout. */
-export class CommitSignal {
-  private waiters = new Set<() => void>();
-
-  notify(): void {
-    const waiters = [...this.waiters];
-    this.waiters.clear();
-    for (const wake of waiters) wake();
-  }
-
-  wait = (signal: AbortSignal, timeoutMs: number): Promise<void> =>
-    new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        this.waiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      signal.addEventListener('abort', done, { once: true });
-      this.waiters.add(done);
-    });
-}

@@ -7,7 +7,8 @@
 import { StoreUnavailableError } from './errors.ts';
 import { assertDistinctStreams } from './expectation.ts';
 import { commitInSavepoints, groupCommit } from './group-commit.ts';
-import { CommitSignal, pollingSubscription } from './polling-subscription.ts';
+import { CommitSignal } from '../commit-signal.ts';
+import { pollingSubscription } from './polling-subscription.ts';
 import type { EventStore } from './port.ts';
 import { writeStream } from './sqlite-append.ts';
 import { sqliteStoreError } from './sqlite-errors.ts';

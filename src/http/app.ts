@@ -1,8 +1,9 @@
 /**
  * Builds the fastify app: zod for validation, serialization and the OpenAPI document; one
- * error handler; request context, auth and metrics hooks; then the route groups. Extra route
- * plugins (read models) are registered last, inside the same app, so they share the error
- * handler, the auth hook, the metrics and the OpenAPI document without editing this file.
+ * error handler; request context, auth and metrics hooks; then the route groups (the read routes
+ * when given the read models). Routes and plugins reach what they need through `app.ledger` only.
+ * Extra route plugins are registered last, inside the same app, so they share the error handler,
+ * the auth hook, the metrics and the OpenAPI document without editing this file.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -27,19 +28,22 @@ import { trackRouteMethods } from './route-methods.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { operationRoutes, type ReadinessCheck } from './routes/operations.ts';
 import { orderEventRoutes } from './routes/order-events.ts';
+import { type ReadRoutesDeps, readRoutes } from './routes/reads.ts';
 
 /** The app's type: plugins typed with FastifyPluginAsyncZod get the zod type provider. */
 export type LedgerApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
 
 /** What routes and plugins reach through `app.ledger`. */
 export interface LedgerServices {
-  /** The store as opened (reads, subscriptions, adapter extras such as the SQLite handle). */
+  /** The store behind the port: reads, subscriptions and its readiness ping. */
   readonly store: EventStore;
   readonly config: Config;
   readonly metrics: LedgerMetrics;
   readonly dispatch: Dispatch;
   /** Checks behind GET /ready; a plugin may push its own while it is registered. */
   readonly readiness: ReadinessCheck[];
+  /** What the read routes answer from; without it they are not served. */
+  readonly reads?: ReadRoutesDeps;
 }
 
 declare module 'fastify' {
@@ -55,6 +59,8 @@ export interface BuildAppOptions {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any plugin options and type provider
   readonly extraRoutes?: readonly FastifyPluginAsync<any, RawServerDefault, any>[];
   readonly readiness?: readonly ReadinessCheck[];
+  /** The projections' queries and waits: with them, the read routes are served. */
+  readonly reads?: ReadRoutesDeps;
   /** Retry bounds, clock and key-binding protocol for the command handler (tests). */
   readonly commandHandler?: Omit<CommandHandlerOptions, 'onConflict'>;
 }
@@ -104,6 +110,7 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
     metrics,
     dispatch: createDispatcher(run, metrics.countCommand),
     readiness: [...(options.readiness ?? [])],
+    ...(options.reads && { reads: options.reads }),
   } satisfies LedgerServices);
 
   registerRequestContext(app);
@@ -120,6 +127,7 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
   await app.register(operationRoutes);
   await app.register(commandRoutes);
   await app.register(orderEventRoutes);
+  if (options.reads) await app.register(readRoutes);
   for (const plugin of options.extraRoutes ?? []) await app.register(plugin);
 
   if (auth.mode === 'off') app.log.warn(auth.notice);

@@ -13,8 +13,8 @@ export const ANONYMOUS_CLIENT = 'anonymous';
 
 /**
  * Liveness must answer an orchestrator that holds no key, and problem pages are what error
- * responses link to. Docs and the OpenAPI document are NOT exempt: the issue asks for every
- * route but health, and the API's shape is the deployer's to publish, not ours.
+ * responses link to. Docs and the OpenAPI document are NOT exempt: every route but those needs a
+ * key, and the API's shape is the deployer's to publish, not ours.
  */
 const EXEMPT_ROUTES = new Set(['/health', '/problems', '/problems/:slug']);
 

@@ -1,7 +1,7 @@
 /** Zod schemas shared by several routes: they validate, serialize and document at once. */
 import { z } from 'zod';
 import { EntityId } from '../domain/ids.ts';
-import { PROBLEM_TYPES, type ProblemSlug } from './problem.ts';
+import { PROBLEM_TYPES, type ProblemSlug, problemTypeUri } from './problem.ts';
 
 /** Revisions and positions: bigint inside, decimal strings in JSON (they may exceed 2^53). */
 export const DecimalString = z.string().regex(/^\d+$/).describe('a non-negative integer as a decimal string');
@@ -26,15 +26,19 @@ export const ProblemBody = z
   .describe(PROBLEM_BODY);
 
 /**
- * The problem responses a route can give, for its OpenAPI entry, from the slugs it can raise;
- * several slugs share a status, so each status's description lists its slugs.
+ * The problem responses a route can give, for its OpenAPI entry, from the slugs it can raise. Several
+ * slugs share a status, so each status's body lists its slugs, as the enum of its `type` and in its description.
  */
-export function problemResponses(...slugs: ProblemSlug[]): Record<number, typeof ProblemBody> {
+export function problemResponses(...slugs: ProblemSlug[]): Record<number, z.ZodType> {
   const byStatus = new Map<number, ProblemSlug[]>();
-  for (const slug of slugs) {
+  for (const slug of new Set(slugs)) {
     const { status } = PROBLEM_TYPES[slug];
     byStatus.set(status, [...(byStatus.get(status) ?? []), slug]);
   }
-  const describe = (listed: ProblemSlug[]) => ProblemBody.describe(`${PROBLEM_BODY}; type one of ${listed.join(', ')}`);
-  return Object.fromEntries([...byStatus].map(([status, listed]) => [status, describe(listed)]));
+  return Object.fromEntries([...byStatus].map(([status, listed]) => [status, problemBodyOf(listed)]));
 }
+
+const problemBodyOf = (slugs: readonly ProblemSlug[]) =>
+  ProblemBody.extend({
+    type: z.enum(slugs.map(problemTypeUri)).describe('/problems/<slug>; a short page is served there'),
+  }).describe(`${PROBLEM_BODY}; type one of ${slugs.join(', ')}`);

@@ -5,6 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import type { Projection } from '../../projections/projection.ts';
+import type { LedgerEvent } from '../events/codec.ts';
 import { Checkpoints, type ProjectionFailure } from './checkpoints.ts';
 import { createIndexes, dropIndexes, type ReadModelDatabase } from './database.ts';
 import { BatchDocuments, DocumentCache, DocumentTable } from './documents.ts';
@@ -20,8 +21,11 @@ export interface ProjectionLogger {
 
 export const silentLogger: ProjectionLogger = { info() {}, warn() {}, error() {} };
 
+/** Serve: keep the active generations live, build new ones on a version change. Rebuild: build new ones only. */
+export type EngineMode = 'serve' | 'rebuild';
+
 export interface EngineOptions {
-  readonly mode?: LaneMode;
+  readonly mode?: EngineMode;
   readonly logger?: ProjectionLogger;
   /** Documents each lane keeps between batches (default 20 000): bounds memory, saves re-reading hot documents. */
   readonly cacheCapacity?: number;
@@ -42,7 +46,7 @@ export class ProjectionEngine {
   private readonly caches = new Map<string, DocumentCache>();
   private readonly cacheCapacity: number;
   private readonly db: Database.Database;
-  private mode: LaneMode;
+  private readonly mode: EngineMode;
   private readonly logger: ProjectionLogger;
 
   constructor(
@@ -72,11 +76,20 @@ export class ProjectionEngine {
     return this.blockedNow;
   }
 
-  /** Re-reads checkpoints (after start, a lost compare-and-set, or a swap) and decides which lanes run. */
+  /** Reads the checkpoints and decides which lanes run: once, before the first batch. A rebuild starts here. */
   plan(): void {
-    const mode = this.mode;
-    // A rebuild starts its generations once; later re-plans only finish them (else every swap would start another).
-    if (mode === 'rebuild') this.mode = 'finish-rebuild';
+    this.planLanes(this.mode);
+  }
+
+  /**
+   * Re-reads checkpoints after a lost compare-and-set or a swap. A rebuild only finishes the
+   * generations it started (starting more here would start another after every swap).
+   */
+  private replan(): void {
+    this.planLanes(this.mode === 'rebuild' ? 'finish-rebuild' : 'serve');
+  }
+
+  private planLanes(mode: LaneMode): void {
     this.db
       .transaction(() => {
         const lanes: Lane[] = [];
@@ -121,7 +134,7 @@ export class ProjectionEngine {
    * when some lane's checkpoint had been moved by another runner: that lane's part was rolled
    * back, lanes were re-planned, and the caller must feed again from feedStart().
    */
-  apply(batch: readonly FedEvent[]): BatchOutcome {
+  apply(batch: readonly FedEvent[]): Committed {
     return this.commit(this.prepare(batch));
   }
 
@@ -131,50 +144,69 @@ export class ProjectionEngine {
     return { batch, passes };
   }
 
+  /** One write transaction that compare-and-sets each lane's checkpoint and writes its documents. */
+  commit(prepared: PreparedBatch): Committed {
+    if (prepared.passes.length === 0) return 'applied';
+    this.db.exec('BEGIN IMMEDIATE');
+    return this.writeLocked(prepared);
+  }
+
   /**
-   * One write transaction that compare-and-sets each lane's checkpoint and writes its documents.
-   * With `nowait`, a write lock held elsewhere (another process's store or runner) gives
-   * 'busy' at once instead of a synchronous wait on this thread; the batch can be committed later.
+   * The same write, except that a write lock held elsewhere (another process's store or runner)
+   * answers 'busy' at once instead of a synchronous wait on this thread; the batch can be committed later.
    */
-  commit(prepared: PreparedBatch): BatchOutcome;
-  commit(prepared: PreparedBatch, options: { readonly nowait: true }): BatchOutcome | 'busy';
-  commit(prepared: PreparedBatch, options: { readonly nowait?: boolean } = {}): BatchOutcome | 'busy' {
-    const { batch, passes } = prepared;
-    if (passes.length === 0) return 'applied';
+  tryCommit(prepared: PreparedBatch): Committed | 'busy' {
+    if (prepared.passes.length === 0) return 'applied';
+    if (!this.lockWithoutWaiting()) return 'busy';
+    return this.writeLocked(prepared);
+  }
+
+  /**
+   * BEGIN IMMEDIATE, failing at once if another connection holds the write lock. SQLite waits for
+   * a lock as long as the connection's busy timeout and has no bound per statement, so the timeout
+   * is 0 for this one statement.
+   */
+  private lockWithoutWaiting(): boolean {
+    const usual = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma('busy_timeout = 0');
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      return true;
+    } catch (error) {
+      if (isBusy(error)) return false;
+      throw error;
+    } finally {
+      this.db.pragma(`busy_timeout = ${usual}`);
+    }
+  }
+
+  /** The batch's writes under the lock BEGIN IMMEDIATE took: a savepoint per lane, COMMIT (ROLLBACK on error). */
+  private writeLocked({ batch, passes }: PreparedBatch): Committed {
     const results: Array<{ lane: Lane; to: bigint | undefined; failure: ProjectionFailure | undefined }> = [];
     let moved = false;
-    let began = false;
-    const busyTimeout = options.nowait ? (this.db.pragma('busy_timeout', { simple: true }) as number) : undefined;
-    if (options.nowait) this.db.pragma('busy_timeout = 0');
     try {
-      this.db
-        .transaction(() => {
-          began = true;
-          for (const pass of passes) {
-            try {
-              results.push({ lane: pass.lane, ...this.commitLane(pass, batch) });
-            } catch (error) {
-              if (!(error instanceof CheckpointMoved)) throw error;
-              this.cacheOf(pass.lane).clear();
-              moved = true;
-            }
-          }
-        })
-        .immediate();
+      for (const pass of passes) {
+        try {
+          results.push({ lane: pass.lane, ...this.commitLane(pass, batch) });
+        } catch (error) {
+          if (!(error instanceof CheckpointMoved)) throw error;
+          this.cacheOf(pass.lane).clear();
+          moved = true;
+        }
+      }
+      this.db.exec('COMMIT');
     } catch (error) {
-      if (options.nowait && !began && isBusy(error)) return 'busy';
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
       // Rolled back: what the caches learned in this batch was never committed.
       for (const pass of passes) this.cacheOf(pass.lane).clear();
       throw error;
-    } finally {
-      if (busyTimeout !== undefined) this.db.pragma(`busy_timeout = ${busyTimeout}`);
     }
     // Only after the commit: a rolled-back transaction must leave the in-memory positions alone.
     for (const { lane, to, failure } of results) {
       if (to !== undefined) lane.position = to;
       if (failure) this.recordFailure(lane, failure);
     }
-    if (moved) this.plan();
+    if (moved) this.replan();
     return moved ? 'moved' : 'applied';
   }
 
@@ -201,7 +233,7 @@ export class ProjectionEngine {
         );
       }
     }
-    if (swapped.length > 0) this.plan();
+    if (swapped.length > 0) this.replan();
     return swapped;
   }
 
@@ -268,8 +300,7 @@ export class ProjectionEngine {
       if (to !== undefined && fed.position <= to) continue;
       if (fed.type === undefined || lane.handles.has(fed.type)) {
         try {
-          if (fed.decoded === undefined || fed.decoded instanceof Error) throw fed.decoded ?? new Error(`${fed.type} was not decoded`);
-          docs.applyEvent(lane.projection.apply(fed.decoded, docs));
+          docs.applyEvent(lane.projection.apply(eventOf(fed), docs));
         } catch (error) {
           if (error instanceof Database.SqliteError) throw error;
           failure = { streamId: fed.streamId, revision: fed.revision, position: fed.position, message: messageOf(error) };
@@ -312,8 +343,8 @@ export class ProjectionEngine {
   }
 }
 
-/** A committed batch: 'moved' when another runner had moved a lane's checkpoint (feed again). */
-export type BatchOutcome = 'applied' | 'moved';
+/** 'moved': some lane's checkpoint had been moved by another runner; its part was rolled back and lanes re-planned. */
+export type Committed = 'applied' | 'moved';
 
 /** A batch whose handlers have run, waiting for its write transaction. */
 export interface PreparedBatch {
@@ -327,6 +358,12 @@ interface LanePass {
   readonly to: bigint | undefined;
   readonly applied: number;
   readonly failure: ProjectionFailure | undefined;
+}
+
+/** The event a lane's handlers take; a record that could not be decoded is the lane's failure, by its error. */
+function eventOf(fed: FedEvent): LedgerEvent {
+  if (fed.kind === 'decoded') return fed.event;
+  throw fed.kind === 'undecodable' ? fed.error : new Error(`${fed.type} was not decoded`);
 }
 
 const laneId = (lane: Lane): string => `${lane.projection.name}#${lane.generation}`;

@@ -9,35 +9,39 @@ import { CorruptEventError, type StoredRevision } from '../eventstore/errors.ts'
 import { readAllEntries, subscribeEntries, type LiveEntry, type LogEntry } from '../eventstore/log-entries.ts';
 import type { EventStore } from '../eventstore/port.ts';
 
-export interface FedEvent {
+interface FedRecord {
   readonly position: bigint;
   readonly streamId: string;
   readonly revision: StoredRevision;
-  /** undefined for a row that cannot be read: its type is not known, so every projection must stop at it. */
-  readonly type: string | undefined;
-  /** The decoded event, the reason it could not be decoded, or undefined when no projection handles its type. */
-  readonly decoded: LedgerEvent | Error | undefined;
 }
+
+/** A log record as the projections receive it: decoded, not decodable, or of a type none of them handles. */
+export type FedEvent =
+  | (FedRecord & { readonly kind: 'decoded'; readonly type: string; readonly event: LedgerEvent })
+  /** `type` is undefined for a row that cannot be read at all: every projection must stop at it. */
+  | (FedRecord & { readonly kind: 'undecodable'; readonly type: string | undefined; readonly error: Error })
+  /** Not decoded: it only advances the checkpoints. */
+  | (FedRecord & { readonly kind: 'unhandled'; readonly type: string });
 
 /** Decodes only what some projection handles: other records (tests' events, future types) just advance checkpoints. */
 export function fedFromRecord(record: LogEntry, handled: ReadonlySet<string>): FedEvent {
   if (record instanceof CorruptEventError) {
     const { position, streamId, revision } = record;
-    return { position, streamId, revision, type: undefined, decoded: record };
+    return { position, streamId, revision, kind: 'undecodable', type: undefined, error: record };
   }
-  let decoded: LedgerEvent | Error | undefined;
-  if (handled.has(record.type)) {
-    try {
-      decoded = decodeEvent(record);
-    } catch (error) {
-      decoded = error instanceof Error ? error : new Error(String(error));
-    }
+  const { position, streamId, revision, type } = record;
+  if (!handled.has(type)) return { position, streamId, revision, kind: 'unhandled', type };
+  try {
+    return { position, streamId, revision, kind: 'decoded', type, event: decodeEvent(record) };
+  } catch (error) {
+    const reason = error instanceof Error ? error : new Error(String(error));
+    return { position, streamId, revision, kind: 'undecodable', type, error: reason };
   }
-  return { position: record.position, streamId: record.streamId, revision: record.revision, type: record.type, decoded };
 }
 
 export function fedFromLedgerEvent(event: LedgerEvent): FedEvent {
-  return { position: event.position, streamId: event.streamId, revision: event.revision, type: event.event.type, decoded: event };
+  const { position, streamId, revision } = event;
+  return { position, streamId, revision, kind: 'decoded', type: event.event.type, event };
 }
 
 /** One catch-up page of the log after `after`: at most `maxCount` entries, unreadable rows included. */

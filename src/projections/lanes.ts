@@ -18,9 +18,9 @@ export interface Lane {
 export type LaneMode =
   /** Serve: keep the active generation live and build a new one when the version changed. */
   | 'serve'
-  /** Rebuild: start a fresh generation beside whatever is served (the CLI, scratch rebuilds)… */
+  /** Rebuild, first plan: start a fresh generation beside whatever is served (the CLI, scratch rebuilds). */
   | 'rebuild'
-  /** … and, when re-planning later, only finish generations already being built. */
+  /** Rebuild, later plans: only finish generations already being built. */
   | 'finish-rebuild';
 
 export interface LanePlan {

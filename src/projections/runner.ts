@@ -8,8 +8,8 @@
  */
 import type { LogEntry } from '../eventstore/log-entries.ts';
 import type { EventStore } from '../eventstore/port.ts';
-import { CommitSignal } from '../eventstore/polling-subscription.ts';
-import type { PreparedBatch, ProjectionEngine, ProjectionLogger } from './engine.ts';
+import { CommitSignal } from '../commit-signal.ts';
+import type { Committed, PreparedBatch, ProjectionEngine, ProjectionLogger } from './engine.ts';
 import { catchUpPage, fedFromRecord, liveBatches, liveEntries } from './feed.ts';
 
 export interface RunnerOptions {
@@ -70,10 +70,10 @@ export function runProjections(options: RunnerOptions): ProjectionRunner {
    * than let SQLite's busy handler sleep on this thread — the event loop that serves HTTP — try
    * without waiting and retry a moment later; after the busy timeout, wait the ordinary way.
    */
-  async function commitWithoutBlocking(prepared: PreparedBatch): Promise<'applied' | 'moved'> {
+  async function commitWithoutBlocking(prepared: PreparedBatch): Promise<Committed> {
     const giveUpAt = performance.now() + BUSY_RETRY_MS;
     for (let pause = 1; performance.now() < giveUpAt && !signal.aborted; pause = Math.min(pause * 2, 8)) {
-      const outcome = engine.commit(prepared, { nowait: true });
+      const outcome = engine.tryCommit(prepared);
       if (outcome !== 'busy') return outcome;
       await new Promise((resolve) => setTimeout(resolve, pause));
     }

@@ -7,8 +7,7 @@ import { projections as allProjections } from '../../projections/index.ts';
 import type { Projection } from '../../projections/projection.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { openReadModelDatabase, type ReadModelDatabase } from './database.ts';
-import { ProjectionEngine, silentLogger, type ProjectionLogger } from './engine.ts';
-import type { LaneMode } from './lanes.ts';
+import { type EngineMode, ProjectionEngine, silentLogger, type ProjectionLogger } from './engine.ts';
 import { ReadModelQueries } from './queries.ts';
 import { runProjections, type ProjectionRunner, type RunnerOptions } from './runner.ts';
 import { projectionStatus, readinessOf, type ProjectionStatus } from './status.ts';
@@ -21,7 +20,7 @@ export interface StartProjectionsOptions {
   readonly projections?: readonly Projection[];
   readonly logger?: ProjectionLogger;
   /** 'serve' (default) keeps the served generations live; 'rebuild' builds fresh ones and stops when they are swapped in. */
-  readonly mode?: Extract<LaneMode, 'serve' | 'rebuild'>;
+  readonly mode?: EngineMode;
   /** Events per transaction: default 1000 when serving, 10 000 when rebuilding (fewer, larger commits write each document fewer times). */
   readonly batchSize?: number;
   readonly busyTimeoutMs?: number;

@@ -8,7 +8,7 @@
  * releases every waiter that was reached. The cost of waiting is one sweep per wake-up, not
  * one per waiter; and at most `maxWaiting` reads are parked at once, the next is refused.
  */
-import type { CommitSignal } from '../eventstore/polling-subscription.ts';
+import type { CommitSignal } from '../commit-signal.ts';
 import type { Checkpoints } from './checkpoints.ts';
 
 export interface WaitOptions {

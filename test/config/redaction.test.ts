@@ -6,12 +6,14 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { redactSecrets } from '../../src/redact.ts';
 import { ledger } from '../cli/run.ts';
 import { send } from '../support/http.ts';
+import { tempDir } from '../support/temp.ts';
 
 const test = suite('configuration: secrets are redacted');
 const PASSWORD = 'hunter2-Secret';
@@ -67,7 +69,16 @@ test('configuration errors never quote a password', () => {
 test('the server on an unreachable esdb:// store: /ready and every log line (debug) without the password', async () => {
   const store = `esdb://bob:${PASSWORD}@127.0.0.1:${await closedPort()}?tls=false`;
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, LEDGER_STORE: store, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'trace', LEDGER_API_KEYS: '' },
+    env: {
+      ...process.env,
+      LEDGER_STORE: store,
+      // Not the default ./data: a test writes only under the temp dir.
+      LEDGER_READ_MODELS: join(tempDir('redaction'), 'read-models.db'),
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'trace',
+      LEDGER_API_KEYS: '',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -17,10 +17,10 @@ import {
   corrupt,
   eventCount,
   positionOf,
-  within,
   writeInChild,
   type CorruptionKind,
 } from '../support/corrupt-rows.ts';
+import { withTimeout } from '../../src/timeout.ts';
 import { send, startTestServer } from '../support/http.ts';
 import { tempDir } from '../support/temp.ts';
 
@@ -29,6 +29,7 @@ const dir = tempDir('corruption');
 const base = join(dir, 'base.db');
 /** Generous for a loaded 2-core machine; what matters is that each path ends rather than retries for ever. */
 const BOUND_MS = 30_000;
+const stoppedLate = () => new Error(`the projections stopping did not end within ${BOUND_MS} ms`);
 const PROJECTIONS = ['customer-activity', 'daily-totals', 'order-summary'];
 
 test.before(async () => {
@@ -67,7 +68,7 @@ CORRUPTIONS.forEach((kind, index) => {
     const server = await startTestServer({ dbPath: broken.path });
     try {
       // The runner stops every projection there (each reads captures), visibly, and soon.
-      const failures = await within(BOUND_MS, 'the projections stopping', stoppedProjections(server.url));
+      const failures = await withTimeout(stoppedProjections(server.url), BOUND_MS, stoppedLate);
       assert.equal(failures, PROJECTIONS.map((name) => ({ name, state: 'failed', at: named(broken) })));
       const metrics = await send(server.url, 'GET', '/metrics');
       for (const name of PROJECTIONS) {
@@ -169,7 +170,7 @@ test('a row broken while the server follows the log live: the runner stops there
     db.close();
     const position = String(lastInsertRowid);
     const broken: Broken = { path, orderId: 'fine', stream: 'order-fine', revision: '1', position };
-    const failures = await within(BOUND_MS, 'the projections stopping', stoppedProjections(server.url));
+    const failures = await withTimeout(stoppedProjections(server.url), BOUND_MS, stoppedLate);
     assert.equal(failures, PROJECTIONS.map((name) => ({ name, state: 'failed', at: named(broken) })));
     const body = { paymentId: 'p-9', amount: 100, currency: 'EUR' };
     const other = await send(server.url, 'POST', '/orders/rot-0/payments', { body });

@@ -8,6 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WrongExpectedVersionError } from '../../src/eventstore/errors.ts';
 import type { EventStore, EventToAppend, RecordedEvent } from '../../src/eventstore/port.ts';
+import { withTimeout } from '../../src/timeout.ts';
 
 export interface ContractOptions {
   /** EventStoreDB does not say whether an append was an idempotent no-op. */
@@ -169,7 +170,7 @@ export function runEventStoreContract(
         if (received.length === 3) controller.abort();
       }
     })();
-    await withTimeout(done, 10_000, 'live feed did not deliver');
+    await withTimeout(done, 10_000, () => new Error('live feed did not deliver'));
     assert.ok(caughtUp);
     assert.equal(received, ['before', 'live-1', 'live-2']);
   });
@@ -300,14 +301,3 @@ async function collect(source: AsyncIterable<RecordedEvent>, keep: (e: RecordedE
   return out;
 }
 
-export async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

@@ -1,5 +1,5 @@
 /**
- * One test per status code and problem type of the spec, over real HTTP: each asserts the
+ * One test per status code and problem type the API answers, over real HTTP: each asserts the
  * RFC 9457 body and, for a 4xx, that nothing was written to the log.
  */
 import { suite } from 'uvu';

@@ -14,7 +14,6 @@ import { defineProjection } from '../../projections/projection.ts';
 import { createCommandHandler } from '../../src/commands/handler.ts';
 import { openSqliteStore, type SqliteEventStore } from '../../src/eventstore/sqlite-store.ts';
 import { buildApp } from '../../src/http/app.ts';
-import { readRoutes } from '../../src/http/routes/reads.ts';
 import { registerProjectionMetrics } from '../../src/projections/metrics.ts';
 import { startProjections, type Projections } from '../../src/projections/service.ts';
 import { context } from '../support/commands.ts';
@@ -56,7 +55,7 @@ async function serve(ctx: Context, env: Record<string, string>): Promise<string>
   const app = await buildApp({
     store: ctx.store,
     config: testConfig(env),
-    extraRoutes: [readRoutes(ctx.running)],
+    reads: ctx.running,
     readiness: [ctx.running.readiness],
   });
   registerProjectionMetrics(app.ledger.metrics.registry, ctx.running.status);

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openSqliteStore } from '../../src/eventstore/sqlite-store.ts';
-import { readRoutes } from '../../src/http/routes/reads.ts';
 import { startProjections } from '../../src/projections/service.ts';
 import { inParallel } from '../support/commands.ts';
 import { listenApp, orderBody, send } from '../support/http.ts';
@@ -26,7 +25,7 @@ test('200 create+capture sequences, each write read back at once with its positi
     // lag (a pause after every batch): without the wait, reads would miss their writes.
     const running = startProjections({ store, readModels: path, afterBatch: () => new Promise((resolve) => setTimeout(resolve, 20)) });
     closeLater(() => running.close());
-    const app = await listenApp(store, { extraRoutes: [readRoutes(running)] });
+    const app = await listenApp(store, { reads: running });
     closeLater(() => app.close());
 
     let reads = 0;

@@ -8,7 +8,6 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openSqliteStore, type SqliteEventStore } from '../../src/eventstore/sqlite-store.ts';
 import { projections } from '../../projections/index.ts';
-import { readRoutes } from '../../src/http/routes/reads.ts';
 import { startProjections, type Projections } from '../../src/projections/service.ts';
 import { listenApp, send } from '../support/http.ts';
 import { tempDir } from '../support/temp.ts';
@@ -29,7 +28,7 @@ test.before(async (context) => {
   await writeOrders(context.store, 60);
   context.running = startProjections({ store: context.store, readModels: path });
   await caughtUp(context.running, context.store);
-  const app = await listenApp(context.store, { extraRoutes: [readRoutes(context.running)], readiness: [context.running.readiness] });
+  const app = await listenApp(context.store, { reads: context.running, readiness: [context.running.readiness] });
   context.url = app.url;
   context.close = app.close;
 });

@@ -12,7 +12,6 @@ import Database from 'better-sqlite3';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openSqliteStore } from '../../src/eventstore/sqlite-store.ts';
-import { readRoutes } from '../../src/http/routes/reads.ts';
 import { ReadModelQueries } from '../../src/projections/queries.ts';
 import { startProjections } from '../../src/projections/service.ts';
 import { listenApp, send } from '../support/http.ts';
@@ -43,9 +42,9 @@ test('version-1 read models: every-client reads answer from them, API-key reads 
       db.close();
     });
     const deps = { queries: new ReadModelQueries(db), waitForPosition: async () => true, status: async () => [] };
-    const open = await listenApp(store, { extraRoutes: [readRoutes(deps)] });
+    const open = await listenApp(store, { reads: deps });
     closeLater(open.close);
-    const keyed = await listenApp(store, { extraRoutes: [readRoutes(deps)], env: { LEDGER_API_KEYS: KEYS } });
+    const keyed = await listenApp(store, { reads: deps, env: { LEDGER_API_KEYS: KEYS } });
     closeLater(keyed.close);
 
     const customer = await send(open.url, 'GET', '/customers/cust-a');

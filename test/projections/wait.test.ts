@@ -5,7 +5,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CommitSignal } from '../../src/eventstore/polling-subscription.ts';
+import { CommitSignal } from '../../src/commit-signal.ts';
 import { createPositionWaiter, WaitCapacityError } from '../../src/projections/wait.ts';
 
 const test = suite('projections: waiting for a position');

@@ -8,6 +8,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../src/eventstore/sqlite-store.ts';
 import { fillDisk, mountTmpfs } from '../support/disk.ts';
+import { tempDir } from '../support/temp.ts';
 import { checkLedger, type RunSummary } from './ledger-check.ts';
 import { type ClientRecord, runPaymentClient } from './payment-client.ts';
 import { freePort, ServerProcess, sleep } from './server-process.ts';
@@ -239,7 +240,9 @@ function postOnce(agent: Agent | undefined, base: string, path: string, key: str
 
 /** No EventStoreDB at the configured address: start-up and /ready say so, commands answer 503 within a bound. */
 export async function esdbUnavailable(): Promise<{ ready: number; readyBody: string; commandStatus: number; commandMs: number; retryAfter: string | null; log: string }> {
-  const server = new ServerProcess({ store: `esdb://127.0.0.1:${await freePort()}?tls=false`, port: await freePort() });
+  // The read models of an esdb: store default to ./data: a test writes only under the temp dir.
+  const env = { LEDGER_READ_MODELS: join(tempDir('esdb-unavailable'), 'read-models.db') };
+  const server = new ServerProcess({ store: `esdb://127.0.0.1:${await freePort()}?tls=false`, port: await freePort(), env });
   await server.start();
   try {
     const ready = await fetch(`${server.url}/ready`, { signal: AbortSignal.timeout(15_000) });

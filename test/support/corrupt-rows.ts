@@ -72,18 +72,6 @@ export function eventCount(path: string): number {
   }
 }
 
-/** Rejects when `work` takes longer than `ms`: every path must end, never hang. */
-export async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not end within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const WRITER = fileURLToPath(new URL('./fixtures/write-log-process.ts', import.meta.url));
 

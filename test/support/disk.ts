@@ -1,9 +1,31 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-/** Mounting a tmpfs (a disk that can really fill up) needs root; otherwise, why a test is skipped. */
+let tmpfsProbe: string | undefined | null = null;
+
+/**
+ * Mounting a tmpfs (a disk that can really fill up) needs root, and root in a container may still
+ * lack the capability: a trial mount tells. Returns why a test must be skipped, or undefined.
+ */
 export function tmpfsUnavailable(): string | undefined {
-  return process.getuid?.() === 0 ? undefined : 'mounting a tmpfs needs root';
+  if (tmpfsProbe !== null) return tmpfsProbe;
+  const uid = process.getuid?.();
+  if (uid !== 0) {
+    tmpfsProbe = `mounting a tmpfs needs root (running as uid ${uid ?? 'unknown'})`;
+    return tmpfsProbe;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tmpfs-probe-'));
+  try {
+    mountTmpfs(dir, '1m')();
+    tmpfsProbe = undefined;
+  } catch (error) {
+    tmpfsProbe = `running as root, but mount -t tmpfs failed (${(error as Error).message.split('\n')[0]})`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return tmpfsProbe;
 }
 
 /** A small tmpfs at `dir`; returns how to unmount it. */

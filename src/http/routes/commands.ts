@@ -13,6 +13,7 @@ import { legacyRequestHash, requestFingerprint } from '../../commands/idempotenc
 import type { CommandRequest, ResourceIds } from '../../commands/key-binding.ts';
 import { type OrderCommand, OrderRequest, RequestedAmount } from '../../domain/commands.ts';
 import { type OrderEvent, OrderLine, PaymentCapturedData } from '../../domain/events.ts';
+import { REJECTIONS } from '../../domain/rejection.ts';
 import type { CommandContext, EventMetadata } from '../../events/metadata.ts';
 import { etagOf, optionalIdempotencyKey, parseIfMatch, requiredIdempotencyKey } from '../headers.ts';
 import { Problem } from '../problem.ts';
@@ -79,12 +80,14 @@ const COMMON_PROBLEMS = [
   'payload-too-large',
   'unsupported-media-type',
   'idempotency-key-reused',
+  'malformed-json',
   'store-unavailable',
+  'concurrency-conflict',
   // A stored record of the order cannot be trusted (decoding, schema or hash chain): nothing is decided.
   'event-corrupt',
 ] as const;
 
-const createResponses = { 201: OrderResponse, ...problemResponses(...COMMON_PROBLEMS, 'order-already-exists') };
+const createResponses = { 201: OrderResponse, ...problemResponses(...COMMON_PROBLEMS, ...REJECTIONS.CreateOrder) };
 
 export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
   app.put(
@@ -137,7 +140,7 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
         body: PaymentBody,
         response: {
           201: PaymentResponse,
-          ...problemResponses(...COMMON_PROBLEMS, 'idempotency-key-missing', 'order-not-found', 'capture-exceeds-outstanding'),
+          ...problemResponses(...COMMON_PROBLEMS, 'idempotency-key-missing', ...REJECTIONS.CapturePayment),
         },
       },
     },

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { redactSecrets } from '../../redact.ts';
+import { withTimeout } from '../../timeout.ts';
 import { Problem } from '../problem.ts';
 import { problemResponses } from '../schemas.ts';
 
@@ -62,15 +63,9 @@ async function runCheck(check: ReadinessCheck): Promise<ReadinessResult> {
 }
 
 async function settle(check: ReadinessCheck): Promise<ReadinessResult> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<ReadinessResult>((resolve) => {
-    timer = setTimeout(() => resolve({ name: check.name || 'check', ok: false, detail: `no answer within ${CHECK_TIMEOUT_MS} ms` }), CHECK_TIMEOUT_MS);
-  });
   try {
-    return await Promise.race([check(), timeout]);
+    return await withTimeout(check(), CHECK_TIMEOUT_MS, () => new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`));
   } catch (error) {
     return { name: check.name || 'check', ok: false, detail: error instanceof Error ? error.message : String(error) };
-  } finally {
-    clearTimeout(timer);
   }
 }

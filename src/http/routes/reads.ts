@@ -11,7 +11,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { customerActivity } from '../../../projections/customer-activity.ts';
 import { dailyTotals } from '../../../projections/daily-totals.ts';
-import { orderSummary } from '../../../projections/order-summary.ts';
+import { ORDER_STATUSES, orderSummary } from '../../../projections/order-summary.ts';
 import { EntityId } from '../../domain/ids.ts';
 import { addToSum, Currency, subtractSums } from '../../domain/money.ts';
 import {
@@ -50,7 +50,7 @@ const Money = z.number().int().describe('integer minor units of one order (exact
 const MoneySum = DecimalString.describe(
   'integer minor units summed across orders, as a decimal string: exact at any size',
 );
-const OrderStatus = z.enum(['pending', 'partially_paid', 'paid']);
+const OrderStatus = z.enum(ORDER_STATUSES);
 
 const OrderSummaryResponse = z.object({
   orderId: z.string(),
@@ -127,7 +127,14 @@ const ProjectionsResponse = z.object({
 // projection-lagging and projection-failed share 503: one OpenAPI entry documents both.
 const READ_PROBLEMS = ['validation-failed', 'unauthorized', 'projection-lagging', 'projection-failed'] as const;
 
-export function readRoutes(deps: ReadRoutesDeps): FastifyPluginAsyncZod {
+function readsOf(services: { readonly reads?: ReadRoutesDeps }): ReadRoutesDeps {
+  if (services.reads === undefined) throw new Error('the read routes need the read models: pass `reads` to buildApp');
+  return services.reads;
+}
+
+/** Reads answered from the read models that buildApp was given (`app.ledger.reads`). */
+export const readRoutes: FastifyPluginAsyncZod = async (app) => {
+  const deps = readsOf(app.ledger);
   const defaultWaitMs = deps.defaultWaitMs ?? 2_000;
 
   /** Waits for minPosition (if any), then runs the query. */
@@ -150,136 +157,134 @@ export function readRoutes(deps: ReadRoutesDeps): FastifyPluginAsyncZod {
     return rethrowAsProblem(request, query);
   }
 
-  return async (app) => {
-    app.get(
-      '/orders/:orderId',
-      {
-        schema: {
-          summary: 'An order from the order-summary read model: totals, captured, outstanding, status, payments, revision',
-          params: OrderIdParams,
-          querystring: ConsistencyQuery,
-          headers: ConsistencyHeaders,
-          response: { 200: OrderSummaryResponse, 304: z.null().describe('If-None-Match matched the ETag'), ...problemResponses(...READ_PROBLEMS, 'order-not-found') },
-        },
+  app.get(
+    '/orders/:orderId',
+    {
+      schema: {
+        summary: 'An order from the order-summary read model: totals, captured, outstanding, status, payments, revision',
+        params: OrderIdParams,
+        querystring: ConsistencyQuery,
+        headers: ConsistencyHeaders,
+        response: { 200: OrderSummaryResponse, 304: z.null().describe('If-None-Match matched the ETag'), ...problemResponses(...READ_PROBLEMS, 'order-not-found') },
       },
-      async (request, reply) => {
-        const { orderId } = request.params;
-        const owner = ownerOf(request);
-        const order = await consistentRead(request, [orderSummary.name], () => deps.queries.order(orderId, owner));
-        if (!order) throw new Problem('order-not-found', `order ${orderId} does not exist (or the read model has not seen it yet: pass minPosition)`);
-        const etag = etagOf(BigInt(order.revision));
-        reply.header('etag', etag);
-        if (request.headers['if-none-match'] === etag) return reply.code(304).send(null);
-        return order;
-      },
-    );
+    },
+    async (request, reply) => {
+      const { orderId } = request.params;
+      const owner = ownerOf(request);
+      const order = await consistentRead(request, [orderSummary.name], () => deps.queries.order(orderId, owner));
+      if (!order) throw new Problem('order-not-found', `order ${orderId} does not exist (or the read model has not seen it yet: pass minPosition)`);
+      const etag = etagOf(BigInt(order.revision));
+      reply.header('etag', etag);
+      if (request.headers['if-none-match'] === etag) return reply.code(304).send(null);
+      return order;
+    },
+  );
 
-    app.get(
-      '/orders',
-      {
-        schema: {
-          summary: 'Orders, oldest first by (createdAt, orderId), filtered by customer and/or status; keyset-paginated',
-          querystring: OrderListQuery,
-          headers: ConsistencyHeaders,
-          response: { 200: z.object({ items: z.array(OrderSummaryResponse), nextCursor: z.string().optional() }), ...problemResponses(...READ_PROBLEMS) },
-        },
+  app.get(
+    '/orders',
+    {
+      schema: {
+        summary: 'Orders, oldest first by (createdAt, orderId), filtered by customer and/or status; keyset-paginated',
+        querystring: OrderListQuery,
+        headers: ConsistencyHeaders,
+        response: { 200: z.object({ items: z.array(OrderSummaryResponse), nextCursor: z.string().optional() }), ...problemResponses(...READ_PROBLEMS) },
       },
-      async (request) => {
-        const { customerId, status, limit, cursor } = request.query;
-        return consistentRead(request, [orderSummary.name], () =>
-          deps.queries.orders({
-            owner: ownerOf(request),
-            limit,
-            ...(customerId !== undefined && { customerId }),
-            ...(status !== undefined && { status }),
-            ...(cursor !== undefined && { cursor }),
-          }),
-        );
-      },
-    );
+    },
+    async (request) => {
+      const { customerId, status, limit, cursor } = request.query;
+      return consistentRead(request, [orderSummary.name], () =>
+        deps.queries.orders({
+          owner: ownerOf(request),
+          limit,
+          ...(customerId !== undefined && { customerId }),
+          ...(status !== undefined && { status }),
+          ...(cursor !== undefined && { cursor }),
+        }),
+      );
+    },
+  );
 
-    app.get(
-      '/customers/:customerId',
-      {
-        schema: {
-          summary:
-            "A customer's activity in your orders (an auditor's: in every client's, summed): " +
-            'orders placed, and per currency the amounts ordered, captured and outstanding',
-          params: z.object({ customerId: EntityId }),
-          querystring: ConsistencyQuery,
-          headers: ConsistencyHeaders,
-          response: { 200: CustomerResponse, ...problemResponses(...READ_PROBLEMS, 'customer-not-found') },
-        },
+  app.get(
+    '/customers/:customerId',
+    {
+      schema: {
+        summary:
+          "A customer's activity in your orders (an auditor's: in every client's, summed): " +
+          'orders placed, and per currency the amounts ordered, captured and outstanding',
+        params: z.object({ customerId: EntityId }),
+        querystring: ConsistencyQuery,
+        headers: ConsistencyHeaders,
+        response: { 200: CustomerResponse, ...problemResponses(...READ_PROBLEMS, 'customer-not-found') },
       },
-      async (request) => {
-        const { customerId } = request.params;
-        const owner = ownerOf(request);
-        const customer = await consistentRead(request, [customerActivity.name], () =>
-          deps.queries.customer(customerId, owner),
-        );
-        if (!customer) throw new Problem('customer-not-found', `no order names customer ${customerId}`);
-        return {
-          ...customer,
-          currencies: customer.currencies.map((c) => ({
-            currency: c.currency,
-            // Generations built before sums became strings hold numbers (exact: each was a safe integer).
-            ordered: String(c.ordered),
-            captured: String(c.captured),
-            outstanding: subtractSums(c.ordered, c.captured),
-          })),
-        };
-      },
-    );
-
-    app.get(
-      '/reports/daily',
-      {
-        schema: {
-          summary:
-            "Per UTC day and currency, over your orders (an auditor: every client's): orders created and " +
-            'payments captured, counted and summed (days without activity are left out)',
-          querystring: DailyQuery,
-          headers: ConsistencyHeaders,
-          response: { 200: DailyResponse, ...problemResponses(...READ_PROBLEMS) },
-        },
-      },
-      async (request) => {
-        const { from, to, currency } = request.query;
-        const span = (Date.parse(to) - Date.parse(from)) / 86_400_000;
-        if (span < 0 || span >= MAX_REPORT_DAYS) {
-          const message = `to must be on or after from, at most ${MAX_REPORT_DAYS} days in all`;
-          throw new Problem('validation-failed', message, { errors: [{ path: 'query.to', message }] });
-        }
-        const owner = ownerOf(request);
-        const rows = await consistentRead(request, [dailyTotals.name], () =>
-          deps.queries.daily(from, to, currency, owner),
-        );
-        const days = rows.map((row) => ({ ...dayTotals(row), day: row.day }));
-        return { from, to, days, totals: totalsByCurrency(days) };
-      },
-    );
-
-    app.get(
-      '/projections',
-      {
-        schema: {
-          summary: 'Each projection: the version and checkpoint it serves, its lag, and whether it is running, rebuilding or failed',
-          response: { 200: ProjectionsResponse, ...problemResponses('unauthorized') },
-        },
-      },
-      async () => ({
-        projections: (await deps.status()).map((s) => ({
-          name: s.name,
-          codeVersion: s.codeVersion,
-          state: s.state,
-          serving: generationJson(s.serving),
-          rebuilding: generationJson(s.rebuilding),
-          ...(s.detail !== undefined && { detail: s.detail }),
+    },
+    async (request) => {
+      const { customerId } = request.params;
+      const owner = ownerOf(request);
+      const customer = await consistentRead(request, [customerActivity.name], () =>
+        deps.queries.customer(customerId, owner),
+      );
+      if (!customer) throw new Problem('customer-not-found', `no order names customer ${customerId}`);
+      return {
+        ...customer,
+        currencies: customer.currencies.map((c) => ({
+          currency: c.currency,
+          // Generations built before sums became strings hold numbers (exact: each was a safe integer).
+          ordered: String(c.ordered),
+          captured: String(c.captured),
+          outstanding: subtractSums(c.ordered, c.captured),
         })),
-      }),
-    );
-  };
-}
+      };
+    },
+  );
+
+  app.get(
+    '/reports/daily',
+    {
+      schema: {
+        summary:
+          "Per UTC day and currency, over your orders (an auditor: every client's): orders created and " +
+          'payments captured, counted and summed (days without activity are left out)',
+        querystring: DailyQuery,
+        headers: ConsistencyHeaders,
+        response: { 200: DailyResponse, ...problemResponses(...READ_PROBLEMS) },
+      },
+    },
+    async (request) => {
+      const { from, to, currency } = request.query;
+      const span = (Date.parse(to) - Date.parse(from)) / 86_400_000;
+      if (span < 0 || span >= MAX_REPORT_DAYS) {
+        const message = `to must be on or after from, at most ${MAX_REPORT_DAYS} days in all`;
+        throw new Problem('validation-failed', message, { errors: [{ path: 'query.to', message }] });
+      }
+      const owner = ownerOf(request);
+      const rows = await consistentRead(request, [dailyTotals.name], () =>
+        deps.queries.daily(from, to, currency, owner),
+      );
+      const days = rows.map((row) => ({ ...dayTotals(row), day: row.day }));
+      return { from, to, days, totals: totalsByCurrency(days) };
+    },
+  );
+
+  app.get(
+    '/projections',
+    {
+      schema: {
+        summary: 'Each projection: the version and checkpoint it serves, its lag, and whether it is running, rebuilding or failed',
+        response: { 200: ProjectionsResponse, ...problemResponses('unauthorized') },
+      },
+    },
+    async () => ({
+      projections: (await deps.status()).map((s) => ({
+        name: s.name,
+        codeVersion: s.codeVersion,
+        state: s.state,
+        serving: generationJson(s.serving),
+        rebuilding: generationJson(s.rebuilding),
+        ...(s.detail !== undefined && { detail: s.detail }),
+      })),
+    }),
+  );
+};
 
 function generationJson(generation: GenerationStatus | undefined) {
   if (!generation) return null;
