@@ -5,6 +5,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.ts';
+import { bindLegacyKeys } from './commands/legacy-key-bindings.ts';
 import { openStore } from './eventstore/open-store.ts';
 import type { EventStore } from './eventstore/port.ts';
 import { type BuildAppOptions, type LedgerApp, buildApp } from './http/app.ts';
@@ -46,6 +47,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
   let projections: Projections | undefined;
   let cutUnfinished: () => number;
   try {
+    // Keys of an earlier release are bound before any request can reuse them.
+    await bindLegacyKeys(store);
     projections = startProjections({
       store,
       readModels: readModelLocation(config),
