@@ -6,10 +6,10 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type ApiKey, ConfigError, type Config } from '../config.ts';
+import { ANONYMOUS_CLIENT, type ApiKey, ConfigError, type Config } from '../config.ts';
 import { Problem } from './problem.ts';
 
-export const ANONYMOUS_CLIENT = 'anonymous';
+export { ANONYMOUS_CLIENT };
 
 /**
  * Liveness must answer an orchestrator that holds no key, and problem pages are what error
