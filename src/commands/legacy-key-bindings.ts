@@ -9,11 +9,63 @@
 import type { IdempotencyKeyBound, KeyedRequest } from '../domain/key-binding.ts';
 import { keyBindingDecider } from '../domain/key-binding.ts';
 import type { OrderEvent } from '../domain/events.ts';
-import { CorruptEventError, WrongExpectedVersionError } from '../eventstore/errors.ts';
+import { CorruptEventError, StoreUnavailableError, WrongExpectedVersionError } from '../eventstore/errors.ts';
+import { decorateStore } from '../eventstore/instrumented-store.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { encodeKeyBinding, keyBindingStreamId } from '../events/binding-codec.ts';
 import { type LedgerEvent, decodeEvent } from '../events/codec.ts';
 import { type FingerprintInput, legacyRequestHash, requestFingerprint } from './idempotency-key.ts';
+
+export interface LegacyKeyGate {
+  /** The store commands write through: it refuses appends until the old keys are bound. */
+  readonly store: EventStore;
+  /** Stops retrying (on close). */
+  stop(): void;
+}
+
+/** How long a start that found the store unreachable waits before it tries to bind the old keys again. */
+const RETRY_MS = 1_000;
+
+/**
+ * Binds the old keys before the server listens. A store unreachable at start (EventStoreDB down)
+ * must not keep the server from answering /health and /ready, so then the binding is retried in
+ * the background, and until it succeeds every command is refused as the store being unavailable:
+ * no request can reuse an old key before it is bound.
+ */
+export async function bindLegacyKeysBeforeCommands(
+  store: EventStore,
+  onRetry: (error: StoreUnavailableError) => void,
+): Promise<LegacyKeyGate> {
+  try {
+    await bindLegacyKeys(store);
+    return { store, stop: () => {} };
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    onRetry(error);
+  }
+  let bound = false;
+  let timer: NodeJS.Timeout | undefined;
+  const retry = () => {
+    timer = setTimeout(() => {
+      bindLegacyKeys(store).then(
+        () => (bound = true),
+        (error: unknown) => {
+          if (error instanceof StoreUnavailableError) onRetry(error);
+          retry();
+        },
+      );
+    }, RETRY_MS);
+    timer.unref();
+  };
+  retry();
+  const refuse = () => new StoreUnavailableError('the store was unreachable at start: old Idempotency-Keys are not bound yet', 'unreachable');
+  const atomic = store.appendAtomically?.bind(store);
+  const gated = decorateStore(store, {
+    append: (streamId, events, expected) => (bound ? store.append(streamId, events, expected) : Promise.reject(refuse())),
+    ...(atomic && { appendAtomically: (writes) => (bound ? atomic(writes) : Promise.reject(refuse())) }),
+  });
+  return { store: gated, stop: () => clearTimeout(timer) };
+}
 
 /** Returns how many bindings this call wrote (another process may have written the rest). */
 export async function bindLegacyKeys(store: EventStore, now: () => Date = () => new Date()): Promise<number> {
