@@ -11,6 +11,7 @@ import { keyBindingDecider } from '../domain/key-binding.ts';
 import type { OrderEvent } from '../domain/events.ts';
 import { CorruptEventError, StoreUnavailableError, WrongExpectedVersionError } from '../eventstore/errors.ts';
 import { decorateStore } from '../eventstore/instrumented-store.ts';
+import { readAllEntries } from '../eventstore/log-entries.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { encodeKeyBinding, keyBindingStreamId } from '../events/binding-codec.ts';
 import { type LedgerEvent, decodeEvent } from '../events/codec.ts';
@@ -70,13 +71,14 @@ export async function bindLegacyKeysBeforeCommands(
 /** Returns how many bindings this call wrote (another process may have written the rest). */
 export async function bindLegacyKeys(store: EventStore, now: () => Date = () => new Date()): Promise<number> {
   const firstEffects = new Map<string, LedgerEvent>();
-  for await (const record of store.readAll()) {
+  // Unreadable rows are the audit's findings; the command path refuses their streams anyway.
+  for await (const record of readAllEntries(store)) {
+    if (record instanceof CorruptEventError) continue;
     if (record.metadata.idempotencyKey === undefined || record.metadata.keyBinding !== undefined) continue;
     let event: LedgerEvent;
     try {
       event = decodeEvent(record);
     } catch (error) {
-      // A corrupt record is the audit's finding; the command path refuses its stream anyway.
       if (error instanceof CorruptEventError) continue;
       throw error;
     }
