@@ -73,6 +73,7 @@ const COMMON_PROBLEMS = [
   'validation-failed',
   'idempotency-key-invalid',
   'unauthorized',
+  'bad-request',
   'forbidden',
   'revision-mismatch',
   'payload-too-large',

@@ -126,7 +126,7 @@ const ProjectionsResponse = z.object({
 });
 
 // projection-lagging and projection-failed share 503: one OpenAPI entry documents both.
-const READ_PROBLEMS = ['validation-failed', 'unauthorized', 'projection-lagging', 'projection-failed'] as const;
+const READ_PROBLEMS = ['validation-failed', 'unauthorized', 'bad-request', 'projection-lagging', 'projection-failed'] as const;
 
 export function readRoutes(deps: ReadRoutesDeps): FastifyPluginAsyncZod {
   const defaultWaitMs = deps.defaultWaitMs ?? 2_000;
@@ -265,7 +265,7 @@ export function readRoutes(deps: ReadRoutesDeps): FastifyPluginAsyncZod {
       {
         schema: {
           summary: 'Each projection: the version and checkpoint it serves, its lag, and whether it is running, rebuilding or failed',
-          response: { 200: ProjectionsResponse, ...problemResponses('unauthorized') },
+          response: { 200: ProjectionsResponse, ...problemResponses('unauthorized', 'bad-request') },
         },
       },
       async (request) => ({
