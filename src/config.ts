@@ -14,13 +14,19 @@ export interface ApiKey {
 }
 
 const CLIENT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
-/** Printable ASCII without spaces (and without the list's comma): what a Bearer token can carry verbatim. */
-const SECRET = /^[\x21-\x2b\x2d-\x7e]{16,}$/;
-const ROLE_SUFFIX = /:(client|auditor)$/;
+/**
+ * Printable ASCII without spaces, and without the list's comma and colon: what a Bearer token can
+ * carry verbatim, and never mistaken for a role (`secret:auditer` is refused, not a writer's secret).
+ */
+const SECRET = /^[\x21-\x2b\x2d-\x39\x3b-\x7e]{16,}$/;
+const ROLES: readonly ClientRole[] = ['client', 'auditor'];
+/** The client every request acts as while auth is off: an API key under this id would own those orders. */
+export const ANONYMOUS_CLIENT = 'anonymous';
 
 /**
- * `clientId:secret` or `clientId:secret:auditor`, comma-separated. Issues never quote a secret:
- * the message names the variable and the client, so it is safe in a log.
+ * `clientId:secret` or `clientId:secret:role` (role `client` or `auditor`), comma-separated. Issues
+ * never quote a secret (nor a role, which may be a mistyped part of one): the message names the
+ * variable and the client, so it is safe in a log.
  */
 const ApiKeys = z.string().transform((text, ctx) => {
   const keys = new Map<string, ApiKey>();
@@ -29,21 +35,24 @@ const ApiKeys = z.string().transform((text, ctx) => {
     return z.NEVER;
   };
   for (const entry of text.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const separator = entry.indexOf(':');
-    const clientId = entry.slice(0, separator);
-    if (separator <= 0 || !CLIENT_ID.test(clientId)) {
+    const [clientId = '', secret = '', role = 'client', ...rest] = entry.split(':');
+    if (!CLIENT_ID.test(clientId)) {
       return fail('entries must be clientId:secret or clientId:secret:auditor (client ids: 1-64 of A-Z a-z 0-9 _ . -)');
     }
-    let secret = entry.slice(separator + 1);
-    const role = ROLE_SUFFIX.exec(secret)?.[1] as ClientRole | undefined;
-    if (role) secret = secret.slice(0, -role.length - 1);
+    if (rest.length > 0) return fail(`the entry of client ${clientId} has too many ':' (a secret may not contain one)`);
+    if (clientId === ANONYMOUS_CLIENT) {
+      return fail(`client id ${ANONYMOUS_CLIENT} is reserved: it is the client every request acts as while auth is off`);
+    }
+    if (!ROLES.includes(role as ClientRole)) {
+      return fail(`client ${clientId} has an unknown role: the part after the secret must be ${ROLES.join(' or ')}`);
+    }
     if (!SECRET.test(secret)) {
-      return fail(`the secret of client ${clientId} must be at least 16 printable characters without spaces or commas`);
+      return fail(`the secret of client ${clientId} must be at least 16 printable characters without spaces, commas or colons`);
     }
     if (keys.has(clientId)) return fail(`client ${clientId} is listed twice in LEDGER_API_KEYS`);
     const shared = [...keys.values()].some((key) => key.secret === secret);
     if (shared) return fail(`two clients share a secret (${clientId})`);
-    keys.set(clientId, { secret, role: role ?? 'client' });
+    keys.set(clientId, { secret, role: role as ClientRole });
   }
   return keys;
 });

@@ -5,6 +5,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.ts';
+import { bindLegacyKeysBeforeCommands, type LegacyKeyGate } from './commands/legacy-key-bindings.ts';
 import { openStore } from './eventstore/open-store.ts';
 import type { EventStore } from './eventstore/port.ts';
 import { type BuildAppOptions, type LedgerApp, buildApp } from './http/app.ts';
@@ -44,7 +45,12 @@ export async function startServer(config: Config, options: StartServerOptions = 
   let url: string;
   let projections: Projections | undefined;
   let cutUnfinished: () => number;
+  let legacyKeys: LegacyKeyGate | undefined;
   try {
+    // Keys of an earlier release are bound before any request can reuse them.
+    legacyKeys = await bindLegacyKeysBeforeCommands(store, (error) =>
+      logger.warn({ reason: error.reason }, 'old Idempotency-Keys not bound yet (store unavailable): commands wait for it'),
+    );
     projections = startProjections({
       store,
       readModels: readModelLocation(config.LEDGER_STORE, config.LEDGER_READ_MODELS),
@@ -53,7 +59,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     });
     app = await buildApp({
       ...options,
-      store,
+      store: legacyKeys.store,
       config,
       logger,
       reads: projections,
@@ -66,11 +72,13 @@ export async function startServer(config: Config, options: StartServerOptions = 
     const port = typeof address === 'object' && address !== null ? address.port : config.PORT;
     url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
   } catch (error) {
+    legacyKeys?.stop();
     await projections?.close();
     await store.close();
     throw error;
   }
   const running = projections;
+  const keys = legacyKeys!;
   logger.info({ url, store: store.kind }, 'listening');
 
   let closing: Promise<void> | undefined;
@@ -88,6 +96,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
         clearTimeout(slowSenders);
       }
       // The runner reads the store, so it stops first; the store then flushes pending appends.
+      keys.stop();
       await running.close();
       await store.close();
     })());

@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from '../src/config.ts';
 const test = suite('config: API keys');
 
 const A = 'alice-secret-0123456789';
-const B = 'bob:secret-with-colon-0123';
+const B = 'bob-secret-0123456789ab';
 const AUDIT = 'audit-secret-0123456789xyz';
 
 function refusal(keys: string): string {
@@ -19,7 +19,7 @@ function refusal(keys: string): string {
   throw new Error(`LEDGER_API_KEYS=${keys} was accepted`);
 }
 
-test('client and auditor entries; a secret may hold colons', () => {
+test('client and auditor entries', () => {
   const keys = loadConfig({ LEDGER_API_KEYS: `alice:${A}, bob:${B},audit:${AUDIT}:auditor,carol:${A}x:client` }).LEDGER_API_KEYS!;
   assert.equal(Object.fromEntries(keys), {
     alice: { secret: A, role: 'client' },
@@ -36,6 +36,22 @@ test('secrets of fewer than 16 printable characters, or with spaces, are refused
     assert.match(message, /alice/);
     assert.not.ok(message.includes(secret), `the secret leaked: ${message}`);
   }
+});
+
+test('an unknown role, or a secret holding a colon, is refused at start-up without echoing the secret', () => {
+  for (const entry of [`alice:${A}:auditer`, `alice:${A}:AUDITOR`, `alice:${A}:`, `alice:${A}:x:auditor`, `alice:pre:${A}`]) {
+    const message = refusal(`${entry},bob:${B}`);
+    assert.match(message, /LEDGER_API_KEYS/);
+    assert.match(message, /alice/);
+    assert.not.ok(message.includes(A) || message.includes(B), `the secret leaked: ${message}`);
+  }
+});
+
+test('the client id anonymous (the client of auth-off mode) is reserved', () => {
+  const message = refusal(`anonymous:${A}`);
+  assert.match(message, /LEDGER_API_KEYS/);
+  assert.match(message, /anonymous is reserved/);
+  assert.not.ok(message.includes(A));
 });
 
 test('a client id listed twice is refused at start-up, naming LEDGER_API_KEYS and not the secrets', () => {

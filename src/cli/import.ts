@@ -6,6 +6,10 @@
  * payments, totals): a file with any finding is refused without writing a single event, because
  * an import is the one way into a store that bypasses the command handler's decisions.
  */
+import { constants } from 'node:fs';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { audit } from '../audit/audit.ts';
 import { copyLog } from '../audit/copy-log.ts';
 import type { FindingSummary } from '../audit/findings.ts';
@@ -41,11 +45,19 @@ export class ImportRefusedError extends Error {
 export async function importLog(store: EventStore, file: string, progress?: Progress): Promise<{ events: number; streams: number }> {
   const head = await store.headPosition();
   if (head !== undefined) throw new StoreNotEmptyError(`the target store is not empty (its log reaches position ${head})`);
-  const source = { kind: 'file', path: file } as const;
-  const report = await audit({ source, workers: 0, ...(progress && { onProgress: progress.update }) });
-  if (report.findings.total > 0) throw new ImportRefusedError(file, report.findings);
-  await copyLog(recordsOf(source, {}, progress?.update), store);
-  return { events: report.counts.events, streams: report.counts.streams };
+  // The audit and the write read one private copy: a file replaced after the audit is not what is written.
+  const dir = await mkdtemp(join(tmpdir(), 'ledger-import-'));
+  try {
+    const copy = join(dir, 'import.ndjson');
+    await copyFile(file, copy, constants.COPYFILE_EXCL);
+    const source = { kind: 'file', path: copy } as const;
+    const report = await audit({ source, workers: 0, ...(progress && { onProgress: progress.update }) });
+    if (report.findings.total > 0) throw new ImportRefusedError(file, report.findings);
+    await copyLog(recordsOf(source, {}, progress?.update), store);
+    return { events: report.counts.events, streams: report.counts.streams };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export const importCommand: CliCommand = {

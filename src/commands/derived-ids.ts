@@ -1,9 +1,8 @@
 /**
  * The ids release 0.1.0 derived from an Idempotency-Key (UUID v5 of client and key). They are
  * public and predictable, so new resources no longer get them (a key's ids are random, chosen by
- * its first request and kept in its binding); they remain the way to find a resource that release
- * created, when a retry of its request arrives with a key that has no binding yet. The namespaces
- * are part of the stored data's meaning and must never change.
+ * its first request and kept in its binding); the keys that release used are bound, at open, to the
+ * resources it created. The namespaces are part of the stored data's meaning and must never change.
  */
 import { v5 as uuidv5 } from 'uuid';
 import { canonicalJson } from '../events/canonical.ts';

@@ -7,7 +7,7 @@ import type { OrderCommand } from '../domain/commands.ts';
 import type { CommandDecider, TypedEvent } from '../domain/decider.ts';
 import type { OrderEvent } from '../domain/events.ts';
 import { orderDecider } from '../domain/order.ts';
-import { WrongExpectedVersionError } from '../eventstore/errors.ts';
+import { CorruptEventError, WrongExpectedVersionError } from '../eventstore/errors.ts';
 import type { AppendResult, EventStore, EventToAppend, ExpectedRevision } from '../eventstore/port.ts';
 import { commandDigestOf, decodeStream, type LedgerEvent } from '../events/codec.ts';
 import { encodeDecision } from '../events/encode-decision.ts';
@@ -129,6 +129,7 @@ export function createDeciderHandler<Command, Event extends TypedEvent, State>(
       const owner = history[0]?.metadata.clientId;
       const foreign = context.enforceOwnership && owner !== undefined && owner !== context.clientId;
       if (foreign) throw decider.foreignRejection(command);
+      if (options.binding) await checkBindingPresent(store, options.binding.streamId, history);
       const state = history.reduce((s, e) => decider.evolve(s, e.event), decider.initialState());
       const decided = decider.decide(command, state);
       if (decided.length === 0) return replayOf(decider, command, streamId, history, attempt);
@@ -206,3 +207,20 @@ function replayOf<Command, Event extends TypedEvent, State>(
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * An effect naming a binding that its key's stream does not hold: the binding was committed since
+ * the key was read (a race, retried as one), or it was removed from the log, and then the key must
+ * not bind anew, since its first request has already taken effect.
+ */
+async function checkBindingPresent(
+  store: EventStore,
+  bindingStreamId: string,
+  history: readonly LedgerEvent<TypedEvent>[],
+): Promise<void> {
+  const orphan = history.find((e) => e.metadata.keyBinding === bindingStreamId);
+  if (!orphan) return;
+  if ((await store.readStream(bindingStreamId)).length > 0) throw new KeyBindingTakenError(bindingStreamId);
+  const problem = `it was written under key binding ${bindingStreamId}, which holds no event`;
+  throw new CorruptEventError(orphan.streamId, orphan.revision, orphan.position, problem);
+}

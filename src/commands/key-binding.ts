@@ -5,26 +5,24 @@
  *   after a crash between reservation and effect, writes the effect the binding names);
  * - unbound: the command is decided and its effect written together with the binding; a lost race
  *   for the binding re-reads it and becomes one of the cases above. A replay of an effect written
- *   before keys were bound (or under no key) binds the key to that effect.
+ *   under no key binds the key to that effect. Keys of a release before bindings are bound when a
+ *   server opens the store (legacy-key-bindings.ts), so every key used before is found bound here.
  * Rejections write nothing, so they bind nothing: a key whose first request was refused is free.
  */
 import type { OrderCommand } from '../domain/commands.ts';
 import {
   differenceFrom,
   type IdempotencyKeyBoundData,
-  type IdempotencyKeyReused,
   type KeyBindingState,
   type KeyedRequest,
   keyBindingDecider,
   keyReused,
 } from '../domain/key-binding.ts';
 import { orderDecider } from '../domain/order.ts';
-import { DomainRejection } from '../domain/rejection.ts';
 import { WrongExpectedVersionError } from '../eventstore/errors.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { encodeKeyBinding, keyBindingStateOf, keyBindingStreamId } from '../events/binding-codec.ts';
-import { decodeStream } from '../events/codec.ts';
-import type { CommandContext, EventMetadata } from '../events/metadata.ts';
+import type { CommandContext } from '../events/metadata.ts';
 import { ConcurrencyExhaustedError, KeyBindingTakenError } from './errors.ts';
 import type { BindingPlan, BoundEffect, CommandHandler, CommandOutcome } from './handler.ts';
 
@@ -40,10 +38,6 @@ export interface CommandRequest {
   readonly keyed?: KeyedRequest;
   /** The ids of a first request: the request's own, or fresh random ones where the key names the resource. */
   readonly ids: ResourceIds;
-  /** Where the release before key bindings derived the ids from the key (to find its resources again). */
-  readonly legacyIds?: ResourceIds;
-  /** The request hash that release recorded for this same request. */
-  readonly legacyRequestHash?: string;
   readonly command: (ids: ResourceIds) => OrderCommand;
 }
 
@@ -90,19 +84,16 @@ export function createKeyedRunner(
         return handle(request.command(idsOf(state.binding)), context, handleOptions);
       }
 
-      const ids = (await legacyResource(store, request)) ?? request.ids;
-      const command = request.command(ids);
-      const plan = bindingPlan(streamId, keyed, ids, context.correlationId, now);
+      const command = request.command(request.ids);
+      const plan = bindingPlan(streamId, keyed, request.ids, context.correlationId, now);
       let outcome: CommandOutcome;
       try {
         outcome = await handle(command, context, { ...handleOptions, binding: plan });
       } catch (error) {
         if (error instanceof KeyBindingTakenError) continue;
-        if (error instanceof DomainRejection) throw (await legacyReuse(store, error, command, request)) ?? error;
         throw error;
       }
       if (!outcome.replayed) return outcome;
-      checkLegacyEffect(outcome, request);
       try {
         await store.append(plan.streamId, [plan.encode(effectOf(outcome, command))], 'no_stream');
       } catch (error) {
@@ -140,58 +131,3 @@ function effectOf(outcome: CommandOutcome, command: OrderCommand): BoundEffect {
   if (!effect) throw new Error(`command outcome on ${outcome.streamId} holds no effect of ${command.type}`);
   return { streamId: outcome.streamId, eventId: effect.id, requestHash: effect.metadata.requestHash };
 }
-
-/**
- * Ids derived from the key by the release before bindings: its resource is found again only when
- * its stored effect was written by this client under this very key.
- */
-async function legacyResource(store: EventStore, request: CommandRequest): Promise<ResourceIds | undefined> {
-  const { legacyIds, keyed } = request;
-  if (!legacyIds || !keyed) return undefined;
-  const command = request.command(legacyIds);
-  const records = await store.readStream(orderDecider.streamIdOf(command));
-  // Most keys are new: only a stream holding the derived payment (or order) is worth decoding.
-  const { paymentId } = legacyIds;
-  const candidate = paymentId === undefined ? records.length > 0 : records.some((r) => r.data.paymentId === paymentId);
-  if (!candidate) return undefined;
-  const effect = decodeStream(records).find((e) => orderDecider.isOutcomeOf(command, e.event));
-  return effect && writtenUnderKey(effect.metadata, keyed) ? legacyIds : undefined;
-}
-
-/**
- * A replayed effect written under this key before keys were bound must have been written by this
- * same request: its recorded hash is the one that release computed for it.
- */
-function checkLegacyEffect(outcome: CommandOutcome, request: CommandRequest): void {
-  const keyed = request.keyed!;
-  for (const { metadata } of outcome.events) {
-    if (!writtenUnderKey(metadata, keyed) || metadata.keyBinding !== undefined) continue;
-    if (metadata.requestHash !== keyed.fingerprint && metadata.requestHash !== request.legacyRequestHash) {
-      throw keyReused(keyed, keyed, 'body');
-    }
-  }
-}
-
-/**
- * A rejection because the id is taken, where the taking effect was written under this key by
- * this client before keys were bound: the key was reused with another request.
- */
-async function legacyReuse(
-  store: EventStore,
-  rejection: DomainRejection,
-  command: OrderCommand,
-  request: CommandRequest,
-): Promise<IdempotencyKeyReused | undefined> {
-  const keyed = request.keyed!;
-  if (rejection.rule !== 'order-already-exists' && rejection.rule !== 'payment-already-captured') return undefined;
-  const stored = await storedEffect(store, command);
-  return stored && writtenUnderKey(stored.metadata, keyed) ? keyReused(keyed, keyed, 'body') : undefined;
-}
-
-async function storedEffect(store: EventStore, command: OrderCommand) {
-  const history = decodeStream(await store.readStream(orderDecider.streamIdOf(command)));
-  return history.find((e) => orderDecider.isOutcomeOf(command, e.event));
-}
-
-const writtenUnderKey = (metadata: EventMetadata, keyed: KeyedRequest): boolean =>
-  metadata.clientId === keyed.clientId && metadata.idempotencyKey === keyed.idempotencyKey;

@@ -1,3 +1,4 @@
+import { redactSecrets } from '../redact.ts';
 import type { EventStore } from './port.ts';
 import type { SqliteStoreOptions } from './sqlite-store.ts';
 import type { StoreLocation } from './store-url.ts';
@@ -15,7 +16,29 @@ export async function openStore(location: StoreLocation, sqliteOptions: SqliteSt
     }
     case 'esdb': {
       const { openEsdbStore } = await import('./esdb-store.ts');
-      return openEsdbStore(location.connectionString);
+      return withRedactedClientOutput(() => openEsdbStore(location.connectionString));
     }
+  }
+}
+
+/**
+ * EventStoreDB's client parses its connection string when the store is opened: it warns about an
+ * unknown option on the console and throws on a bad value, quoting the whole string, password
+ * included, both times. Both pass through redactSecrets here; the parse is synchronous, so the
+ * console is only wrapped for its duration.
+ */
+function withRedactedClientOutput<T>(open: () => T): T {
+  const { warn } = console;
+  console.warn = (...args: unknown[]) => warn(...args.map((arg) => (typeof arg === 'string' ? redactSecrets(arg) : arg)));
+  try {
+    return open();
+  } catch (error) {
+    if (!(error instanceof Error)) throw new Error(redactSecrets(String(error)));
+    // A fresh error: the original's stack and cause quote the connection string too.
+    const redacted = new Error(redactSecrets(error.message));
+    redacted.name = error.name;
+    throw redacted;
+  } finally {
+    console.warn = warn;
   }
 }

@@ -6,10 +6,11 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type ApiKey, ConfigError, type Config } from '../config.ts';
+import { ANONYMOUS_CLIENT, type ApiKey, ConfigError, type Config } from '../config.ts';
+import { headerOccurrences } from './headers.ts';
 import { Problem } from './problem.ts';
 
-export const ANONYMOUS_CLIENT = 'anonymous';
+export { ANONYMOUS_CLIENT };
 
 /**
  * Liveness must answer an orchestrator that holds no key, and problem pages are what error
@@ -58,6 +59,10 @@ export function authenticate(policy: AuthPolicy): (request: FastifyRequest, repl
   const identify = clientMatcher(policy.clients);
   return async (request, reply) => {
     if (EXEMPT_ROUTES.has(request.routeOptions.url ?? '')) return;
+    // Node keeps the first of two; a proxy that keeps the last would have seen another client.
+    if (headerOccurrences(request, 'authorization').length > 1) {
+      throw new Problem('bad-request', 'send exactly one Authorization header');
+    }
     const match = /^Bearer +([^ ]+) *$/i.exec(request.headers.authorization ?? '');
     const client = match ? identify(match[1]!) : undefined;
     if (client === undefined) {

@@ -19,8 +19,8 @@ export function parseIfMatch(value: string | undefined): bigint | undefined {
   return BigInt(match[1]!);
 }
 
-/** Every occurrence of a header, unjoined (Node joins repeated unknown headers with ", "). */
-function headerOccurrences(request: FastifyRequest, name: string): string[] {
+/** Every occurrence of a header, unjoined (Node joins repeated unknown headers with ", ", and keeps only the first of some). */
+export function headerOccurrences(request: FastifyRequest, name: string): string[] {
   const raw = request.raw.rawHeaders;
   const values: string[] = [];
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === name) values.push(raw[i + 1]!);

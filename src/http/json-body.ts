@@ -7,6 +7,7 @@
  * so the key scan below only ever walks well-formed text.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { headerOccurrences } from './headers.ts';
 import { Problem } from './problem.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -34,7 +35,14 @@ function assertPlainUtf8(request: FastifyRequest): void {
       throw new Problem('unsupported-media-type', detail);
     }
   }
-  const charset = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(request.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+  // Node keeps the first of two Content-Types, and a later charset parameter could mean another
+  // decoding to whoever reads the header after us: either is ambiguous, so neither is accepted.
+  if (headerOccurrences(request, 'content-type').length > 1) {
+    throw new Problem('unsupported-media-type', 'send exactly one Content-Type header');
+  }
+  const charsets = [...(request.headers['content-type'] ?? '').matchAll(/;\s*charset\s*=\s*"?([^";\s]*)"?/gi)];
+  if (charsets.length > 1) throw new Problem('unsupported-media-type', 'send at most one charset parameter');
+  const charset = charsets[0]?.[1]?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
     throw new Problem('unsupported-media-type', 'JSON bodies are UTF-8: send charset=utf-8 or no charset at all');
   }

@@ -41,7 +41,7 @@ export interface Projections {
   readonly waitForPosition: WaitForPosition;
   status(): Promise<ProjectionStatus[]>;
   /** A /ready check: not ok while a projection is failed. */
-  readiness(): Promise<{ name: string; ok: boolean; detail?: string }>;
+  readiness(): Promise<{ name: string; ok: boolean; detail?: string; ownDataDetail?: string }>;
   /** Stops the runner, then closes the database if it was opened here. Call before closing the store. */
   close(): Promise<void>;
 }

@@ -107,16 +107,26 @@ async function lagOf(
  * newer code than this process runs (blocked) cannot serve at all here: not ready. Rebuilding
  * ones are ready (the old generation serves).
  */
-export function readinessOf(statuses: readonly ProjectionStatus[]): { name: string; ok: boolean; detail?: string } {
+/** `ownDataDetail` names no stream and quotes no record: what a caller who reads only its own data sees. */
+export function readinessOf(
+  statuses: readonly ProjectionStatus[],
+): { name: string; ok: boolean; detail?: string; ownDataDetail?: string } {
   const failed = statuses.filter((s) => s.state === 'failed');
   if (failed.length === 0) return { name: 'projections', ok: true };
+  const failureOf = (s: ProjectionStatus) => s.serving?.failure ?? s.rebuilding?.failure;
   const detail = failed
     .map((s) => {
-      const failure = s.serving?.failure ?? s.rebuilding?.failure;
+      const failure = failureOf(s);
       return failure
         ? `${s.name} stopped at ${failure.streamId}@${failure.revision} (position ${failure.position}): ${failure.message}`
         : `${s.name}: ${s.detail ?? 'failed'}`;
     })
     .join('; ');
-  return { name: 'projections', ok: failed.every((s) => s.detail === undefined), detail };
+  const ownDataDetail = failed
+    .map((s) => {
+      const failure = failureOf(s);
+      return failure ? `${s.name} stopped at position ${failure.position}` : `${s.name} failed`;
+    })
+    .join('; ');
+  return { name: 'projections', ok: failed.every((s) => s.detail === undefined), detail, ownDataDetail };
 }

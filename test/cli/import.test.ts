@@ -3,12 +3,14 @@
  * verify; 5,001 captured on a 1,000 order behind a chain that does) is refused with its
  * findings listed, exit 1, and the target store stays empty.
  */
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toLine } from '../../src/audit/ndjson.ts';
+import { importLog } from '../../src/cli/import.ts';
+import { openMemoryStore } from '../../src/eventstore/memory-store.ts';
 import type { OrderEvent } from '../../src/domain/events.ts';
 import type { RecordedEvent } from '../../src/eventstore/port.ts';
 import { encodeEvent } from '../../src/events/codec.ts';
@@ -109,6 +111,33 @@ test('the same file without the forgeries imports, exit 0', async () => {
   const run = await ledger(['import', '--store', `sqlite:${join(dir, 'honest.db')}`, '--in', file, '--json']);
   assert.is(run.code, 0, run.stdout + run.stderr);
   assert.equal([run.json.events, run.json.streams], [2, 1]);
+});
+
+test('a file replaced after its audit: what is written is what was audited', async () => {
+  position = 0n;
+  heads.clear();
+  const file = join(dir, 'swapped.ndjson');
+  writeFileSync(file, [line('order-ok', created('ok')), line('order-ok', captured('ok', 'p-1', 1_000))].join('\n') + '\n');
+  position = 0n;
+  heads.clear();
+  const forged = join(dir, 'swapped-forged.ndjson');
+  writeFileSync(forged, [line('order-ok', created('ok')), line('order-ok', captured('ok', 'p-1', 5_001))].join('\n') + '\n');
+  const store = openMemoryStore();
+  let swapped = false;
+  // The audit reports progress while it reads; the file is replaced under it then.
+  const progress = {
+    update: () => {
+      if (!swapped) renameSync(forged, file);
+      swapped = true;
+    },
+    stop: () => {},
+  };
+  const result = await importLog(store, file, progress);
+  assert.ok(swapped, 'the file was replaced during the import');
+  assert.equal(result, { events: 2, streams: 1 });
+  const amounts = (await store.readStream('order-ok')).map((r) => r.data.amount);
+  assert.equal(amounts, [undefined, 1_000]);
+  await store.close();
 });
 
 test.run();

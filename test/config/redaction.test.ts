@@ -46,6 +46,17 @@ test('ledger CLI: an unreachable esdb:// store with a password is named without 
   assert.not.ok(`${run.stdout}${run.stderr}`.includes(PASSWORD), run.stderr);
 });
 
+test('ledger CLI: an esdb:// URL with a mistyped or bad option is quoted without its password', async () => {
+  const port = await closedPort();
+  for (const option of ['nodePrefrence=leader', 'tls=maybe']) {
+    const run = await ledger(['replay', '--store', `esdb://bob:${PASSWORD}@127.0.0.1:${port}?tls=false&${option}`]);
+    assert.is(run.code, 2, run.stderr);
+    assert.not.ok(`${run.stdout}${run.stderr}`.includes(PASSWORD), run.stderr);
+  }
+  const typo = await ledger(['replay', '--store', `esdb://bob:${PASSWORD}@127.0.0.1:${port}?tls=false&nodePrefrence=leader`]);
+  assert.match(typo.stderr, /esdb:\/\/bob:\*\*\*@127\.0\.0\.1/);
+});
+
 test('ledger CLI: a refused store URL (postgres://) is quoted without its password', async () => {
   for (const args of [['replay', '--store', `postgres://bob:${PASSWORD}@db/ledger`], ['replay']]) {
     const run = await ledger(args, { LEDGER_STORE: `postgres://bob:${PASSWORD}@db/ledger` });

@@ -1,7 +1,7 @@
 /**
  * A log written by release 0.1.0 (test/fixtures/v0.1.0): it opens, audits clean, and every request
  * it recorded, sent again, gets the recorded answer byte for byte, as a replay. Its keys had no
- * bindings; their retries bind them, after which the keys refuse any other request.
+ * bindings; a server opening it binds them, so they refuse any other request from the start.
  */
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,11 +28,13 @@ const FIXTURE = fileURLToPath(new URL('../fixtures/v0.1.0/', import.meta.url));
 const recorded = JSON.parse(readFileSync(join(FIXTURE, 'exchanges.json'), 'utf8')) as { secrets: Record<string, string>; exchanges: Exchange[] };
 const keys = Object.entries(recorded.secrets).map(([client, secret]) => `${client}:${secret}`).join(',');
 
-const test = suite<{ server: TestServer; path: string }>('0.1.0 log');
+const test = suite<{ server: TestServer; path: string; asWritten: string }>('0.1.0 log');
 
 test.before(async (context) => {
   context.path = join(tempDir('legacy-log'), 'ledger.db');
   copyFileSync(join(FIXTURE, 'ledger.db'), context.path);
+  context.asWritten = join(tempDir('legacy-log-as-written'), 'ledger.db');
+  copyFileSync(join(FIXTURE, 'ledger.db'), context.asWritten);
   context.server = await startTestServer({ dbPath: context.path, env: { LEDGER_API_KEYS: keys } });
 });
 test.after(async ({ server }) => server.close());
@@ -48,12 +50,34 @@ async function auditOf(path: string) {
   return { code: run.code, report: run.json };
 }
 
-test('the file audits clean as written, its keyed events counted as written before bindings', async ({ path }) => {
-  const { code, report } = await auditOf(path);
+test('the file audits clean as written, its keyed events counted as written before bindings', async ({ asWritten }) => {
+  const { code, report } = await auditOf(asWritten);
   assert.is(code, 0, JSON.stringify(report?.findings));
   assert.is(report.findings.total, 0);
   assert.is(report.keys.bindings, 0);
   assert.is(report.keys.legacyKeyedEvents, 7);
+});
+
+test('opened by a server, its keys are bound at once: the file audits clean with a binding per old key', async ({ path }) => {
+  const { code, report } = await auditOf(path);
+  assert.is(code, 0, JSON.stringify(report?.findings));
+  assert.is(report.keys.bindings, 7);
+  assert.is(report.keys.pending, 0);
+});
+
+test('an old key sent with another request, before any retry of it: 422, nothing written', async ({ server, path }) => {
+  const before = (await auditOf(path)).report.counts;
+  const alice = { authorization: `Bearer ${recorded.secrets.alice}` };
+  const capture = await send(server.url, 'POST', '/orders/1061de60-2bc5-5340-9d0d-438a7f3d2469/payments', {
+    body: { paymentId: 'fresh-1', amount: 1000, currency: 'EUR' },
+    headers: { ...alice, 'idempotency-key': 'k-pay-1' },
+  });
+  assertProblem(capture, 422, 'idempotency-key-reused');
+  const putBody = { customerId: 'cust-a', currency: 'EUR', lines: [{ sku: 'SKU-2', quantity: 1, unitPrice: 999 }] };
+  const put = await send(server.url, 'PUT', '/orders/fx-put-new', { body: putBody, headers: { ...alice, 'idempotency-key': 'k-put-2' } });
+  assertProblem(put, 422, 'idempotency-key-reused');
+  assert.ok(before); assert.equal((await auditOf(path)).report.counts, before);
+  assert.is((await send(server.url, 'GET', '/orders/fx-put-new', { headers: alice })).status, 404);
 });
 
 test('every recorded request, sent again: the recorded status and body byte for byte, as a replay', async ({ server }) => {

@@ -7,9 +7,8 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { legacyDerivedOrderId, legacyDerivedPaymentId } from '../../commands/derived-ids.ts';
 import type { CommandOutcome } from '../../commands/handler.ts';
-import { legacyRequestHash, requestFingerprint } from '../../commands/idempotency-key.ts';
+import { requestFingerprint } from '../../commands/idempotency-key.ts';
 import type { CommandRequest, ResourceIds } from '../../commands/key-binding.ts';
 import { type OrderCommand, OrderRequest, RequestedAmount } from '../../domain/commands.ts';
 import { type OrderEvent, OrderLine, PaymentCapturedData } from '../../domain/events.ts';
@@ -75,6 +74,7 @@ const COMMON_PROBLEMS = [
   'validation-failed',
   'idempotency-key-invalid',
   'unauthorized',
+  'bad-request',
   'forbidden',
   'revision-mismatch',
   'payload-too-large',
@@ -123,8 +123,7 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
       const why = 'POST /orders keeps the order id it chooses with it (or use PUT /orders/{orderId})';
       const key = requiredIdempotencyKey(request, why);
       const fresh = { orderId: randomUUID() };
-      const legacy = { orderId: legacyDerivedOrderId(request.clientId, key) };
-      const outcome = await execute(request, ORDERS_ROUTE, key, fresh, (ids) => createOrder(ids, request.body), legacy);
+      const outcome = await execute(request, ORDERS_ROUTE, key, fresh, (ids) => createOrder(ids, request.body));
       const body = orderBody(outcome);
       return created(reply, outcome, `/orders/${body.orderId}`, body);
     },
@@ -158,10 +157,8 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
         amount,
         currency,
       });
-      const legacyPaymentId = chosen ?? legacyDerivedPaymentId(request.clientId, orderId, key!);
-      const legacy = chosen === undefined ? { orderId, paymentId: legacyPaymentId } : undefined;
       const ids = { orderId, paymentId: chosen ?? randomUUID() };
-      const outcome = await execute(request, PAYMENTS_ROUTE, key, ids, capture, legacy);
+      const outcome = await execute(request, PAYMENTS_ROUTE, key, ids, capture);
       const body = paymentBody(outcome);
       return created(reply, outcome, `/orders/${orderId}/payments/${body.paymentId}`, body);
     },
@@ -176,8 +173,7 @@ const createOrder = (ids: ResourceIds, details: z.infer<typeof OrderBody>): Orde
 
 /**
  * Builds the command request and runs it. `ids` are those of a first request; where the key names
- * the resource, a retry runs on the ids its binding holds instead, and `legacy` are the ids the
- * release before bindings derived from the key.
+ * the resource, a retry runs on the ids its binding holds instead.
  */
 function execute(
   request: FastifyRequest,
@@ -185,7 +181,6 @@ function execute(
   key: string | undefined,
   ids: ResourceIds,
   command: (ids: ResourceIds) => OrderCommand,
-  legacy?: ResourceIds,
 ): Promise<CommandOutcome> {
   if (request.readOnly) throw new Problem('forbidden', 'this API key has the auditor role: it only reads');
   const ifMatch = parseIfMatch(request.headers['if-match']);
@@ -205,9 +200,7 @@ function execute(
     ...(ifMatch !== undefined && { ifMatch }),
     ...(key !== undefined && {
       keyed: { clientId: request.clientId, idempotencyKey: key, ...fingerprint },
-      legacyRequestHash: legacyRequestHash({ method: request.method, route, body: request.body }),
     }),
-    ...(key !== undefined && legacy !== undefined && { legacyIds: legacy }),
   };
   return request.server.ledger.dispatch(commandRequest);
 }

@@ -10,6 +10,11 @@ export interface ReadinessResult {
   readonly name: string;
   readonly ok: boolean;
   readonly detail?: string;
+  /**
+   * The detail for a caller who reads only its own clients' data, where `detail` may name another
+   * client's stream or quote a stored record (a failed projection's event); absent: `detail` is safe.
+   */
+  readonly ownDataDetail?: string;
 }
 
 /** A plug-in point: the event store is always checked; other modules (projections) add theirs. */
@@ -33,7 +38,7 @@ export const operationRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: z.object({ status: z.literal('ready'), checks: z.array(Check) }), ...problemResponses('not-ready') },
       },
     },
-    async () => {
+    async (request) => {
       const storeCheck: ReadinessCheck = async () => {
         const name = `event-store (${app.ledger.store.kind})`;
         return app.ledger.store.ping().then(
@@ -41,7 +46,10 @@ export const operationRoutes: FastifyPluginAsyncZod = async (app) => {
           (error: unknown) => ({ name, ok: false, detail: error instanceof Error ? error.message : String(error) }),
         );
       };
-      const checks = await Promise.all([storeCheck, ...app.ledger.readiness].map(runCheck));
+      const results = await Promise.all([storeCheck, ...app.ledger.readiness].map(runCheck));
+      const checks = results.map(({ ownDataDetail, ...check }) =>
+        request.readsAll || ownDataDetail === undefined ? check : { ...check, detail: ownDataDetail },
+      );
       const failed = checks.filter((c) => !c.ok);
       if (failed.length > 0) {
         throw new Problem('not-ready', `failing: ${failed.map((c) => c.name).join(', ')}`, { checks, retryAfterSeconds: 1 });

@@ -47,7 +47,7 @@ export const orderEventRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         summary: "The order's raw event stream, from the event store (your own orders only; an auditor's: every order)",
         params: OrderIdParams,
-        response: { 200: StreamResponse, ...problemResponses('validation-failed', 'unauthorized', 'order-not-found', 'store-unavailable', 'event-corrupt') },
+        response: { 200: StreamResponse, ...problemResponses('validation-failed', 'unauthorized', 'bad-request', 'order-not-found', 'store-unavailable', 'event-corrupt') },
       },
     },
     async (request, reply) => {

@@ -104,12 +104,13 @@ const Generation = z.object({
   lag: z.object({ events: z.number().int(), ms: z.number().int() }),
   failure: z
     .object({
-      streamId: z.string(),
-      revision: z.string().describe('a decimal string; for a row whose revision is no integer, the value stored'),
+      streamId: z.string().optional(),
+      revision: z.string().optional().describe('a decimal string; for a row whose revision is no integer, the value stored'),
       position: DecimalString,
-      message: z.string(),
+      message: z.string().optional(),
     })
-    .optional(),
+    .optional()
+    .describe('where the projection stopped; its stream, revision and message only for a key that reads every client'),
 });
 const ProjectionsResponse = z.object({
   projections: z.array(
@@ -125,7 +126,7 @@ const ProjectionsResponse = z.object({
 });
 
 // projection-lagging and projection-failed share 503: one OpenAPI entry documents both.
-const READ_PROBLEMS = ['validation-failed', 'unauthorized', 'projection-lagging', 'projection-failed'] as const;
+const READ_PROBLEMS = ['validation-failed', 'unauthorized', 'bad-request', 'projection-lagging', 'projection-failed'] as const;
 
 function readsOf(services: { readonly reads?: ReadRoutesDeps }): ReadRoutesDeps {
   if (services.reads === undefined) throw new Error('the read routes need the read models: pass `reads` to buildApp');
@@ -270,23 +271,24 @@ export const readRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Each projection: the version and checkpoint it serves, its lag, and whether it is running, rebuilding or failed',
-        response: { 200: ProjectionsResponse, ...problemResponses('unauthorized') },
+        response: { 200: ProjectionsResponse, ...problemResponses('unauthorized', 'bad-request') },
       },
     },
-    async () => ({
+    async (request) => ({
       projections: (await deps.status()).map((s) => ({
         name: s.name,
         codeVersion: s.codeVersion,
         state: s.state,
-        serving: generationJson(s.serving),
-        rebuilding: generationJson(s.rebuilding),
-        ...(s.detail !== undefined && { detail: s.detail }),
+        serving: generationJson(s.serving, request.readsAll),
+        rebuilding: generationJson(s.rebuilding, request.readsAll),
+        ...(s.detail !== undefined && request.readsAll && { detail: s.detail }),
       })),
     }),
   );
 };
 
-function generationJson(generation: GenerationStatus | undefined) {
+/** A failure's stream and message may name another client's order: only readsAll sees them. */
+function generationJson(generation: GenerationStatus | undefined, readsAll: boolean) {
   if (!generation) return null;
   const { failure } = generation;
   return {
@@ -295,7 +297,14 @@ function generationJson(generation: GenerationStatus | undefined) {
     checkpoint: generation.checkpoint === undefined ? null : generation.checkpoint.toString(),
     lag: { events: generation.lag.events, ms: Math.round(generation.lag.ms) },
     ...(failure && {
-      failure: { streamId: failure.streamId, revision: failure.revision.toString(), position: failure.position.toString(), message: failure.message },
+      failure: readsAll
+        ? {
+            streamId: failure.streamId,
+            revision: failure.revision.toString(),
+            position: failure.position.toString(),
+            message: failure.message,
+          }
+        : { position: failure.position.toString() },
     }),
   };
 }
