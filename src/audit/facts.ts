@@ -151,8 +151,10 @@ function eventFacts(record: RecordedEvent): FactEvent {
       const { orderId, paymentId, amount, currency } = event.data;
       return { type: event.type, orderId, paymentId, amount, currency, ...origin };
     }
-    case 'AuthorizationVoided':
-      return { type: event.type, orderId: event.data.orderId, paymentId: event.data.paymentId, amount: 0, currency: '', ...origin };
+    case 'AuthorizationVoided': {
+      const { orderId, paymentId } = event.data;
+      return { type: event.type, orderId, paymentId, amount: 0, currency: '', ...origin };
+    }
     case 'OrderCancelled':
       return { type: event.type, orderId: event.data.orderId, paymentId: '', amount: 0, currency: '', ...origin };
   }
@@ -251,7 +253,8 @@ export function unpackFacts(p: PackedFacts): EventFacts {
   if (type === 'OrderCreated') {
     event = { type, orderId: a, currency: b, total: c, linesTotal: d as number | undefined, ...origin() };
   } else if (type === 'PaymentCaptured' || MONEY_FACT_TYPES.has(type)) {
-    event = { type: type as 'PaymentCaptured' | MoneyFactType, orderId: a, currency: b, amount: c, paymentId: d as string, ...origin() };
+    const money = type as 'PaymentCaptured' | MoneyFactType;
+    event = { type: money, orderId: a, currency: b, amount: c, paymentId: d as string, ...origin() };
   } else if (type === 'KeyBound') {
     const effect = { effectStream: e, effectEventId: f, effectRequestHash: g };
     event = { type, orderId: a, paymentId: b, clientId: d as string, ...effect };
