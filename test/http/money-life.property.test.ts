@@ -14,6 +14,10 @@ import { tempDir } from '../support/temp.ts';
 
 type Request = readonly [path: string, body: object];
 
+/** The OpenAPI path of a request's tail, e.g. `authorizations/p-1/void` → `/orders/{orderId}/authorizations/{paymentId}/void`. */
+const templateOf = (tail: string) =>
+  `/orders/{orderId}/${tail.replace(/^(authorizations|payments)\/[^/]+/, '$1/{paymentId}')}`;
+
 const id = (prefix: string) => fc.integer({ min: 1, max: 4 }).map((n) => `${prefix}-${n}`);
 const amount = fc.integer({ min: 1, max: 1_200 });
 const request: fc.Arbitrary<Request> = fc.oneof(
@@ -34,6 +38,8 @@ test('every answer is a 201 or a 4xx problem; the log audits clean and replays a
   const server = await startTestServer({ dbPath: join(dir, 'ledger.db') });
   let orders = 0;
   let accepted = 0;
+  /** Every problem seen, by route: each must be among the route's documented responses. */
+  const seen = new Map<string, Set<string>>();
   try {
     await fc.assert(
       fc.asyncProperty(fc.array(request, { minLength: 1, maxLength: 25 }), async (requests) => {
@@ -46,11 +52,23 @@ test('every answer is a 201 or a 4xx problem; the log audits clean and replays a
           else {
             assert.ok([404, 409].includes(response.status), `${tail}: ${response.status} ${response.text}`);
             assert.match(String(response.headers['content-type']), /^application\/problem\+json/);
+            const route = templateOf(tail);
+            const slug = String(response.json.type).split('/').pop()!;
+            seen.set(route, (seen.get(route) ?? new Set()).add(`${response.status} ${slug}`));
           }
         }
       }),
       { numRuns: 30 },
     );
+    assert.ok(seen.size >= 4, `problems came from only ${seen.size} routes`);
+    const doc = (await send(server.url, 'GET', '/openapi.json')).json;
+    for (const [route, problems] of seen) {
+      for (const problem of problems) {
+        const [status, slug] = problem.split(' ') as [string, string];
+        const documented = String(doc.paths[route]?.post?.responses?.[status]?.description ?? '');
+        assert.ok(documented.split(/[ ,]+/).includes(slug), `POST ${route} does not document ${status} ${slug}`);
+      }
+    }
   } finally {
     await server.close();
   }
