@@ -14,7 +14,7 @@ import { tempDir } from '../support/temp.ts';
 
 type Request = readonly [path: string, body: object];
 
-/** The OpenAPI path of a request's tail, e.g. `authorizations/p-1/void` → `/orders/{orderId}/authorizations/{paymentId}/void`. */
+/** The OpenAPI path of a request tail: `authorizations/p-1/void` is `…/authorizations/{paymentId}/void`. */
 const templateOf = (tail: string) =>
   `/orders/{orderId}/${tail.replace(/^(authorizations|payments)\/[^/]+/, '$1/{paymentId}')}`;
 
