@@ -201,6 +201,11 @@ test('refunds: 201 with Location; the same refundId replays, a different request
   });
   assert.is(rest.status, 201, rest.text);
   assert.match(rest.json.refundId, /^[0-9a-f-]{36}$/);
+  const retried = await send(server.url, 'POST', path, {
+    body: { amount: 400 },
+    headers: { 'idempotency-key': 'refund-rest' },
+  });
+  assert.is(retried.text, rest.text, 'the retry finds the refund id kept in the key binding');
   assertProblem(await send(server.url, 'POST', path, { body: { amount: 1 } }), 400, 'idempotency-key-missing');
   const unknown = await send(server.url, 'POST', '/orders/ref-1/payments/p-9/refunds', {
     body: { refundId: 'r-9', amount: 1 },
