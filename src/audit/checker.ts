@@ -6,7 +6,7 @@
 import { createHash, hash } from 'node:crypto';
 import { statusOf, type OrderStatus } from '../../projections/order-summary.ts';
 import { orderStreamId } from '../domain/ids.ts';
-import type { EventFacts } from './facts.ts';
+import type { EventFacts, MoneyFactType } from './facts.ts';
 import { FindingLog, type FindingSummary } from './findings.ts';
 import { IdSet } from './id-set.ts';
 import { LedgerTotals, type CurrencyTotals, type DailyCaptured } from './totals.ts';
@@ -49,7 +49,7 @@ interface OrderTotals {
   readonly payments: string[];
 }
 
-type OrderFacts = Extract<EventFacts['event'], { type: 'OrderCreated' | 'PaymentCaptured' }>;
+type OrderFacts = Extract<EventFacts['event'], { type: 'OrderCreated' | 'PaymentCaptured' | MoneyFactType }>;
 type BindingFacts = Extract<EventFacts['event'], { type: 'KeyBound' }>;
 
 interface StreamState {
@@ -129,7 +129,7 @@ export function createChecker(options: CheckerOptions = {}) {
     const named = awaiting.get(f.id) ?? [];
     awaiting.delete(f.id);
     for (const { binding } of named) {
-      const paymentId = e.type === 'PaymentCaptured' ? e.paymentId : '';
+      const paymentId = e.type === 'OrderCreated' ? '' : e.paymentId;
       const same =
         binding.effectStream === f.stream &&
         binding.clientId === e.clientId &&
@@ -193,6 +193,7 @@ export function createChecker(options: CheckerOptions = {}) {
       totals.order(e.currency, e.total);
       return;
     }
+    if (e.type !== 'PaymentCaptured') return;
     // PaymentCaptured: counted in the sums whatever else is wrong with it, because the log says it happened.
     totals.capture(e.currency, e.amount, f.time);
     const order = state.order;

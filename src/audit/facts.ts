@@ -38,6 +38,14 @@ export type FactEvent =
       readonly amount: number;
       readonly currency: string;
     } & Origin)
+  | ({
+      /** The money events beside a capture; paymentId '' and amount 0 where the event has none. */
+      readonly type: MoneyFactType;
+      readonly orderId: string;
+      readonly paymentId: string;
+      readonly amount: number;
+      readonly currency: string;
+    } & Origin)
   | {
       readonly type: 'KeyBound';
       readonly clientId: string;
@@ -51,6 +59,14 @@ export type FactEvent =
   | { readonly type: 'invalid'; readonly problem: string }
   /** The stored row itself cannot be read (not JSON, wrong column types, a bad time or revision). */
   | { readonly type: 'unreadable'; readonly problem: string };
+
+export type MoneyFactType = 'PaymentAuthorized' | 'AuthorizationVoided' | 'PaymentRefunded' | 'OrderCancelled';
+const MONEY_FACT_TYPES: ReadonlySet<string> = new Set<MoneyFactType>([
+  'PaymentAuthorized',
+  'AuthorizationVoided',
+  'PaymentRefunded',
+  'OrderCancelled',
+]);
 
 export interface EventFacts {
   /** '' when the record cannot be read. */
@@ -128,7 +144,21 @@ function eventFacts(record: RecordedEvent): FactEvent {
     const { orderId, paymentId, amount, currency } = decoded.event.data;
     return { type: 'PaymentCaptured', orderId, paymentId, amount, currency, ...origin };
   }
-  const { orderId, currency, total, lines } = decoded.event.data;
+  const event = decoded.event;
+  switch (event.type) {
+    case 'PaymentAuthorized':
+    case 'PaymentRefunded': {
+      const { orderId, paymentId, amount, currency } = event.data;
+      return { type: event.type, orderId, paymentId, amount, currency, ...origin };
+    }
+    case 'AuthorizationVoided': {
+      const { orderId, paymentId } = event.data;
+      return { type: event.type, orderId, paymentId, amount: 0, currency: '', ...origin };
+    }
+    case 'OrderCancelled':
+      return { type: event.type, orderId: event.data.orderId, paymentId: '', amount: 0, currency: '', ...origin };
+  }
+  const { orderId, currency, total, lines } = event.data;
   return { type: 'OrderCreated', orderId, currency, total, linesTotal: linesTotalOf(lines), ...origin };
 }
 
@@ -197,6 +227,10 @@ export function packFacts(f: EventFacts): PackedFacts {
     case 'OrderCreated':
       return [...head, e.type, e.orderId, e.currency, e.total, e.linesTotal, ...packOrigin(e)];
     case 'PaymentCaptured':
+    case 'PaymentAuthorized':
+    case 'AuthorizationVoided':
+    case 'PaymentRefunded':
+    case 'OrderCancelled':
       return [...head, e.type, e.orderId, e.currency, e.amount, e.paymentId, ...packOrigin(e)];
     case 'KeyBound': {
       const effect = [e.effectStream, e.effectEventId, e.effectRequestHash] as const;
@@ -218,12 +252,13 @@ export function unpackFacts(p: PackedFacts): EventFacts {
   let event: FactEvent;
   if (type === 'OrderCreated') {
     event = { type, orderId: a, currency: b, total: c, linesTotal: d as number | undefined, ...origin() };
-  } else if (type === 'PaymentCaptured') {
-    event = { type, orderId: a, currency: b, amount: c, paymentId: d as string, ...origin() };
+  } else if (type === 'PaymentCaptured' || MONEY_FACT_TYPES.has(type)) {
+    const money = type as 'PaymentCaptured' | MoneyFactType;
+    event = { type: money, orderId: a, currency: b, amount: c, paymentId: d as string, ...origin() };
   } else if (type === 'KeyBound') {
     const effect = { effectStream: e, effectEventId: f, effectRequestHash: g };
     event = { type, orderId: a, paymentId: b, clientId: d as string, ...effect };
-  } else event = { type, problem: a };
+  } else event = { type: type as 'invalid' | 'unreadable', problem: a };
   // One object literal: this runs once per event on the audit's main thread.
   return {
     id,

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { prng } from '../../bench/seed-log.ts';
 import { createCommandHandler } from '../../src/commands/handler.ts';
-import type { OrderCommand } from '../../src/domain/commands.ts';
+import type { CapturePayment, CreateOrder } from '../../src/domain/commands.ts';
 import type { OrderEvent } from '../../src/domain/events.ts';
 import { openSqliteStore, type SqliteEventStore } from '../../src/eventstore/sqlite-store.ts';
 import { sqliteLocation, type StoreLocation } from '../../src/eventstore/store-url.ts';
@@ -20,7 +20,7 @@ import { sha256Hex } from '../../src/events/canonical.ts';
 import { tempDir } from '../support/temp.ts';
 
 export interface Issued {
-  readonly command: OrderCommand;
+  readonly command: CreateOrder | CapturePayment;
   /** Epoch ms the handler's clock showed: the event's metadata.recordedAt. */
   readonly at: number;
 }

@@ -94,7 +94,7 @@ async function totalsFromLog(store: EventStore) {
       byCustomer.set(customerId, { ...customer, orders: customer.orders + 1 });
       const d = byDay.get(`${day}|${currency}`) ?? { ordersCreated: 0, amountOrdered: 0, paymentsCaptured: 0, amountCaptured: 0 };
       byDay.set(`${day}|${currency}`, { ...d, ordersCreated: d.ordersCreated + 1, amountOrdered: d.amountOrdered + total });
-    } else {
+    } else if (e.event.type === 'PaymentCaptured') {
       const { orderId, currency, amount } = e.event.data;
       const order = byOrder.get(orderId)!;
       byOrder.set(orderId, { ...order, captured: order.captured + amount, payments: order.payments + 1 });

@@ -38,7 +38,7 @@ export async function checkLedger(store: EventStore, clients: readonly ClientRec
     }
     if (event.type === 'OrderCreated') {
       orders.set(event.data.orderId, { total: event.data.total, captured: 0 });
-    } else {
+    } else if (event.type === 'PaymentCaptured') {
       const payment = `${event.data.orderId}|${event.data.paymentId}`;
       byPayment.set(payment, (byPayment.get(payment) ?? 0) + 1);
       const order = orders.get(event.data.orderId);
