@@ -4,7 +4,7 @@
  * included, to catch a double capture), and the set of event ids; never an event body.
  */
 import { createHash, hash } from 'node:crypto';
-import { statusOf, type OrderStatus } from '../../projections/order-summary.ts';
+import { noOrderCounts, statusOf, type OrderStatus } from '../../projections/order-status.ts';
 import { orderStreamId } from '../domain/ids.ts';
 import type { EventFacts } from './facts.ts';
 import { FindingLog, type FindingSummary } from './findings.ts';
@@ -44,12 +44,45 @@ interface OrderTotals {
   readonly owner: string;
   readonly currency: string;
   readonly total: number;
+  /** Gross captured; net is captured − refunded. */
   captured: number;
+  refunded: number;
+  /** Open holds: authorized, neither captured nor voided. */
+  held: number;
+  cancelled: boolean;
   /** Usually one to three ids: an array costs far less memory than a Set per order. */
   readonly payments: string[];
+  /** Only for orders that use them, so an order paid by direct capture costs nothing more. */
+  authorizations?: Authorization[];
+  /** Per captured payment: its amount and what was refunded of it. */
+  refunds?: PaymentRefunds[];
+  /** Holds plus net captured are above the total (reported once, when first passed). */
+  overHeld?: boolean;
 }
 
-type OrderFacts = Extract<EventFacts['event'], { type: 'OrderCreated' | 'PaymentCaptured' }>;
+/** A cancellation releases the holds still open (the decider voids them in the same decision). */
+function cancel(order: OrderTotals): void {
+  order.cancelled = true;
+  for (const hold of order.authorizations ?? []) {
+    if (hold.state === 'open') hold.state = 'voided';
+  }
+  order.held = 0;
+}
+
+interface Authorization {
+  readonly paymentId: string;
+  readonly amount: number;
+  state: 'open' | 'captured' | 'voided';
+}
+
+interface PaymentRefunds {
+  readonly paymentId: string;
+  captured: number;
+  refunded: number;
+  readonly refundIds: string[];
+}
+
+type OrderFacts = Exclude<EventFacts['event'], { type: 'KeyBound' | 'invalid' | 'unreadable' }>;
 type BindingFacts = Extract<EventFacts['event'], { type: 'KeyBound' }>;
 
 interface StreamState {
@@ -129,7 +162,7 @@ export function createChecker(options: CheckerOptions = {}) {
     const named = awaiting.get(f.id) ?? [];
     awaiting.delete(f.id);
     for (const { binding } of named) {
-      const paymentId = e.type === 'PaymentCaptured' ? e.paymentId : '';
+      const paymentId = 'paymentId' in e ? e.paymentId : '';
       const same =
         binding.effectStream === f.stream &&
         binding.clientId === e.clientId &&
@@ -189,43 +222,145 @@ export function createChecker(options: CheckerOptions = {}) {
         const sum = e.linesTotal === undefined ? 'beyond the exact integer range' : String(e.linesTotal);
         findings.add('total-mismatch', at(f), `total ${e.total} is not the sum of the lines (${sum})`);
       }
-      state.order = { owner: e.clientId, currency: e.currency, total: e.total, captured: 0, payments: [] };
+      state.order = {
+        owner: e.clientId,
+        currency: e.currency,
+        total: e.total,
+        captured: 0,
+        refunded: 0,
+        held: 0,
+        cancelled: false,
+        payments: [],
+      };
       totals.order(e.currency, e.total);
       return;
     }
-    // PaymentCaptured: counted in the sums whatever else is wrong with it, because the log says it happened.
-    totals.capture(e.currency, e.amount, f.time);
+    // Money events are counted in the sums whatever else is wrong with them, because the log says they happened.
+    if (e.type === 'PaymentCaptured') totals.capture(e.currency, e.amount, f.time);
+    if (e.type === 'PaymentRefunded') totals.refund(state.order?.currency ?? '', e.amount);
     const order = state.order;
     if (!order) {
       if (!state.orphan) findings.add('stream-not-created', at(f), `the stream's first event is not OrderCreated`);
       state.orphan = true;
       return;
     }
-    if (order.payments.includes(e.paymentId)) {
+    if (order.cancelled) {
+      findings.add('event-after-cancellation', at(f), `${e.type} follows the cancellation of order ${e.orderId}`);
+    }
+    if (e.type === 'PaymentCaptured') checkCapture(f, e, order);
+    else if (e.type === 'PaymentAuthorized') checkAuthorization(f, e, order);
+    else if (e.type === 'AuthorizationVoided') checkVoid(f, e, order);
+    else if (e.type === 'PaymentRefunded') checkRefund(f, e, order);
+    else cancel(order);
+    checkHolds(f, order);
+  }
+
+  function checkCapture(f: EventFacts, e: Extract<OrderFacts, { type: 'PaymentCaptured' }>, order: OrderTotals): void {
+    if (e.currency !== order.currency) {
+      findings.add('currency-mismatch', at(f), `payment in ${e.currency} on an order in ${order.currency}`);
+    }
+    const hold = order.authorizations?.find((a) => a.paymentId === e.paymentId);
+    if (hold) {
+      // The capture of an authorization: its paymentId was taken by the authorization.
+      if (hold.state === 'voided') {
+        findings.add('voided-authorization-captured', at(f), `authorization ${e.paymentId} was voided before this capture`);
+      } else if (hold.state === 'captured') {
+        findings.add('duplicate-payment', at(f), `authorization ${e.paymentId} was already captured on order ${e.orderId}`);
+      }
+      if (e.amount > hold.amount) {
+        findings.add(
+          'capture-exceeds-authorization',
+          at(f),
+          `captured ${e.amount} of authorization ${e.paymentId}, which holds ${hold.amount}`,
+        );
+      }
+      if (hold.state === 'open') order.held -= hold.amount;
+      hold.state = 'captured';
+    } else if (order.payments.includes(e.paymentId)) {
       findings.add('duplicate-payment', at(f), `payment ${e.paymentId} was already captured on order ${e.orderId}`);
     } else {
       order.payments.push(e.paymentId);
     }
-    if (e.currency !== order.currency) {
-      findings.add('currency-mismatch', at(f), `payment in ${e.currency} on an order in ${order.currency}`);
-    }
-    const before = order.captured;
+    const refunds = (order.refunds ??= []);
+    const paid = refunds.find((r) => r.paymentId === e.paymentId);
+    if (paid) paid.captured += e.amount;
+    else refunds.push({ paymentId: e.paymentId, captured: e.amount, refunded: 0, refundIds: [] });
+    const before = order.captured - order.refunded;
     // Past the total the running number may leave the exact range; it only has to stay above the total.
     order.captured += e.amount;
-    if (order.captured > order.total && before <= order.total) {
+    if (order.captured - order.refunded > order.total && before <= order.total) {
       const exact = BigInt(before) + BigInt(e.amount);
       findings.add('over-captured', at(f), `captured ${exact} exceeds the order total ${order.total}`);
     }
   }
 
+  function checkAuthorization(f: EventFacts, e: Extract<OrderFacts, { type: 'PaymentAuthorized' }>, order: OrderTotals): void {
+    if (e.currency !== order.currency) {
+      findings.add('currency-mismatch', at(f), `authorization in ${e.currency} on an order in ${order.currency}`);
+    }
+    const authorizations = (order.authorizations ??= []);
+    if (order.payments.includes(e.paymentId) || authorizations.some((a) => a.paymentId === e.paymentId)) {
+      findings.add('duplicate-payment', at(f), `payment ${e.paymentId} was already used on order ${e.orderId}`);
+      return;
+    }
+    order.payments.push(e.paymentId);
+    authorizations.push({ paymentId: e.paymentId, amount: e.amount, state: 'open' });
+    order.held += e.amount;
+  }
+
+  function checkVoid(f: EventFacts, e: Extract<OrderFacts, { type: 'AuthorizationVoided' }>, order: OrderTotals): void {
+    const hold = order.authorizations?.find((a) => a.paymentId === e.paymentId);
+    if (!hold) {
+      findings.add('authorization-missing', at(f), `no authorization ${e.paymentId} on order ${e.orderId} to void`);
+      return;
+    }
+    if (hold.state === 'captured') {
+      findings.add('captured-authorization-voided', at(f), `authorization ${e.paymentId} was already captured`);
+      return;
+    }
+    if (hold.state === 'open') order.held -= hold.amount;
+    hold.state = 'voided';
+  }
+
+  function checkRefund(f: EventFacts, e: Extract<OrderFacts, { type: 'PaymentRefunded' }>, order: OrderTotals): void {
+    const paid = order.refunds?.find((r) => r.paymentId === e.paymentId);
+    if (paid?.refundIds.includes(e.refundId)) {
+      findings.add('duplicate-refund', at(f), `refund ${e.refundId} of payment ${e.paymentId} was already recorded`);
+    }
+    const captured = paid?.captured ?? 0;
+    const before = paid?.refunded ?? 0;
+    const after = before + e.amount;
+    if (after > captured && before <= captured) {
+      findings.add('over-refunded', at(f), `refunds of payment ${e.paymentId} reach ${after}, above its captured ${captured}`);
+    }
+    if (paid) {
+      paid.refunded = after;
+      paid.refundIds.push(e.refundId);
+    }
+    order.refunded += e.amount;
+  }
+
+  /** Holds plus net captured never exceed the total; said at the revision that first passes it. */
+  function checkHolds(f: EventFacts, order: OrderTotals): void {
+    const net = order.captured - order.refunded;
+    const exposed = order.held + net;
+    if (order.held > 0 && exposed > order.total && !order.overHeld) {
+      findings.add('holds-exceed-total', at(f), `holds ${order.held} plus net captured ${net} exceed the total ${order.total}`);
+    }
+    order.overHeld = exposed > order.total;
+  }
+
   function finish(): CheckerResult {
-    const orders: Record<OrderStatus, number> = { pending: 0, partially_paid: 0, paid: 0 };
+    const orders: Record<OrderStatus, number> = noOrderCounts();
     const heads: string[] = [];
     for (const [stream, state] of streams) {
       if (state.nextRevision === 0) continue; // only seen after --as-of
       heads.push(stream);
       // The read model's own rule, so the audit's counts and GET /orders mean the same thing.
-      if (state.order) orders[statusOf(state.order.total, state.order.captured)] += 1;
+      if (state.order) {
+        const { total, held, captured, refunded, cancelled } = state.order;
+        orders[statusOf({ total, authorized: held, captured, refunded, cancelled })] += 1;
+      }
     }
     heads.sort();
     const digest = createHash('sha256');

@@ -38,6 +38,22 @@ export type FactEvent =
       readonly amount: number;
       readonly currency: string;
     } & Origin)
+  | ({
+      readonly type: 'PaymentAuthorized';
+      readonly orderId: string;
+      readonly paymentId: string;
+      readonly amount: number;
+      readonly currency: string;
+    } & Origin)
+  | ({ readonly type: 'AuthorizationVoided'; readonly orderId: string; readonly paymentId: string } & Origin)
+  | ({
+      readonly type: 'PaymentRefunded';
+      readonly orderId: string;
+      readonly paymentId: string;
+      readonly refundId: string;
+      readonly amount: number;
+    } & Origin)
+  | ({ readonly type: 'OrderCancelled'; readonly orderId: string } & Origin)
   | {
       readonly type: 'KeyBound';
       readonly clientId: string;
@@ -124,12 +140,26 @@ function eventFacts(record: RecordedEvent): FactEvent {
     keyBinding: metadata.keyBinding ?? '',
     keyed: metadata.idempotencyKey !== undefined,
   };
-  if (decoded.event.type === 'PaymentCaptured') {
-    const { orderId, paymentId, amount, currency } = decoded.event.data;
-    return { type: 'PaymentCaptured', orderId, paymentId, amount, currency, ...origin };
+  const { event } = decoded;
+  switch (event.type) {
+    case 'OrderCreated': {
+      const { orderId, currency, total, lines } = event.data;
+      return { type: 'OrderCreated', orderId, currency, total, linesTotal: linesTotalOf(lines), ...origin };
+    }
+    case 'PaymentCaptured':
+    case 'PaymentAuthorized': {
+      const { orderId, paymentId, amount, currency } = event.data;
+      return { type: event.type, orderId, paymentId, amount, currency, ...origin };
+    }
+    case 'AuthorizationVoided':
+      return { type: event.type, orderId: event.data.orderId, paymentId: event.data.paymentId, ...origin };
+    case 'PaymentRefunded': {
+      const { orderId, paymentId, refundId, amount } = event.data;
+      return { type: event.type, orderId, paymentId, refundId, amount, ...origin };
+    }
+    case 'OrderCancelled':
+      return { type: event.type, orderId: event.data.orderId, ...origin };
   }
-  const { orderId, currency, total, lines } = decoded.event.data;
-  return { type: 'OrderCreated', orderId, currency, total, linesTotal: linesTotalOf(lines), ...origin };
 }
 
 function keyBoundFacts(record: RecordedEvent): FactEvent {
@@ -197,7 +227,14 @@ export function packFacts(f: EventFacts): PackedFacts {
     case 'OrderCreated':
       return [...head, e.type, e.orderId, e.currency, e.total, e.linesTotal, ...packOrigin(e)];
     case 'PaymentCaptured':
+    case 'PaymentAuthorized':
       return [...head, e.type, e.orderId, e.currency, e.amount, e.paymentId, ...packOrigin(e)];
+    case 'PaymentRefunded':
+      return [...head, e.type, e.orderId, e.refundId, e.amount, e.paymentId, ...packOrigin(e)];
+    case 'AuthorizationVoided':
+      return [...head, e.type, e.orderId, '', 0, e.paymentId, ...packOrigin(e)];
+    case 'OrderCancelled':
+      return [...head, e.type, e.orderId, '', 0, undefined, ...packOrigin(e)];
     case 'KeyBound': {
       const effect = [e.effectStream, e.effectEventId, e.effectRequestHash] as const;
       return [...head, e.type, e.orderId, e.paymentId, 0, e.clientId, ...effect, ''];
@@ -218,8 +255,14 @@ export function unpackFacts(p: PackedFacts): EventFacts {
   let event: FactEvent;
   if (type === 'OrderCreated') {
     event = { type, orderId: a, currency: b, total: c, linesTotal: d as number | undefined, ...origin() };
-  } else if (type === 'PaymentCaptured') {
+  } else if (type === 'PaymentCaptured' || type === 'PaymentAuthorized') {
     event = { type, orderId: a, currency: b, amount: c, paymentId: d as string, ...origin() };
+  } else if (type === 'PaymentRefunded') {
+    event = { type, orderId: a, refundId: b, amount: c, paymentId: d as string, ...origin() };
+  } else if (type === 'AuthorizationVoided') {
+    event = { type, orderId: a, paymentId: d as string, ...origin() };
+  } else if (type === 'OrderCancelled') {
+    event = { type, orderId: a, ...origin() };
   } else if (type === 'KeyBound') {
     const effect = { effectStream: e, effectEventId: f, effectRequestHash: g };
     event = { type, orderId: a, paymentId: b, clientId: d as string, ...effect };

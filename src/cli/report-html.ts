@@ -4,6 +4,7 @@
  * piece of text from the log is escaped: stream names and messages are data, never markup.
  */
 import { writeFileSync } from 'node:fs';
+import { ORDER_STATUSES } from '../../projections/order-status.ts';
 import type { DailyCaptured } from '../audit/totals.ts';
 import { EXIT, UsageError, stringOption, type CliCommand } from './command.ts';
 import { AUDIT_OPTIONS, auditFromOptions, type ReplayReport } from './replay.ts';
@@ -68,9 +69,7 @@ function countsSection(report: ReplayReport): string {
   const rows: [string, number | string][] = [
     ['Events', counts.events],
     ['Streams', counts.streams],
-    ['Orders pending', counts.orders.pending],
-    ['Orders partially paid', counts.orders.partially_paid],
-    ['Orders paid', counts.orders.paid],
+    ...ORDER_STATUSES.map((status): [string, number] => [`Orders ${status.replace('_', ' ')}`, counts.orders[status]]),
     ['Last position', report.lastPosition ?? '–'],
   ];
   if (counts.eventsAfterAsOf > 0) rows.push(['Events after --as-of, left out', counts.eventsAfterAsOf]);
@@ -80,10 +79,10 @@ function countsSection(report: ReplayReport): string {
 function currenciesSection(report: ReplayReport): string {
   const rows = Object.entries(report.currencies).map(
     ([code, c]) =>
-      `<tr><td>${escapeHtml(code)}</td>${[c.orders, c.ordered, c.payments, c.captured].map((v) => `<td class="n">${escapeHtml(formatNumber(v))}</td>`).join('')}</tr>`,
+      `<tr><td>${escapeHtml(code)}</td>${[c.orders, c.ordered, c.payments, c.captured, c.refunds, c.refunded, c.net].map((v) => `<td class="n">${escapeHtml(formatNumber(v))}</td>`).join('')}</tr>`,
   );
   return `<h2>Sums per currency <span class="meta">(minor units)</span></h2>
-<table><tr><th>Currency</th><th class="n">Orders</th><th class="n">Ordered</th><th class="n">Payments</th><th class="n">Captured</th></tr>${rows.join('')}</table>`;
+<table><tr><th>Currency</th><th class="n">Orders</th><th class="n">Ordered</th><th class="n">Payments</th><th class="n">Captured</th><th class="n">Refunds</th><th class="n">Refunded</th><th class="n">Net</th></tr>${rows.join('')}</table>`;
 }
 
 function chartsSection(daily: readonly DailyCaptured[]): string {
