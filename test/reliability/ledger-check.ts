@@ -12,6 +12,8 @@ import type { ClientRecord } from './payment-client.ts';
 export interface RunSummary {
   sent: number;
   acknowledged: number;
+  /** How many command types (create, capture, authorize, …) were acknowledged at least once. */
+  kinds_acknowledged: number;
   retried: number;
   lost: number;
   duplicated: number;
@@ -67,6 +69,7 @@ export async function checkLedger(store: EventStore, clients: readonly ClientRec
   return {
     sent: commands.length,
     acknowledged: acknowledged.length,
+    kinds_acknowledged: new Set(acknowledged.map((c) => c.kind)).size,
     retried: clients.reduce((n, c) => n + c.retries, 0),
     lost,
     duplicated,
