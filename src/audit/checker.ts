@@ -60,11 +60,13 @@ interface OrderTotals {
   overHeld?: boolean;
 }
 
+const holdOf = (order: OrderTotals, paymentId: string) => order.authorizations?.find((a) => a.paymentId === paymentId);
+
 /** A cancellation releases the holds still open (the decider voids them in the same decision). */
 function cancel(order: OrderTotals): void {
   order.cancelled = true;
   for (const hold of order.authorizations ?? []) {
-    if (hold.state === 'open') hold.state = 'voided';
+    if (hold.state === 'open') hold.state = 'released';
   }
   order.held = 0;
 }
@@ -72,7 +74,8 @@ function cancel(order: OrderTotals): void {
 interface Authorization {
   readonly paymentId: string;
   readonly amount: number;
-  state: 'open' | 'captured' | 'voided';
+  /** released: still open when its order was cancelled, which voids it (its AuthorizationVoided may follow). */
+  state: 'open' | 'captured' | 'voided' | 'released';
 }
 
 interface PaymentRefunds {
@@ -244,7 +247,7 @@ export function createChecker(options: CheckerOptions = {}) {
       state.orphan = true;
       return;
     }
-    if (order.cancelled) {
+    if (order.cancelled && !(e.type === 'AuthorizationVoided' && holdOf(order, e.paymentId)?.state === 'released')) {
       findings.add('event-after-cancellation', at(f), `${e.type} follows the cancellation of order ${e.orderId}`);
     }
     if (e.type === 'PaymentCaptured') checkCapture(f, e, order);
@@ -259,10 +262,10 @@ export function createChecker(options: CheckerOptions = {}) {
     if (e.currency !== order.currency) {
       findings.add('currency-mismatch', at(f), `payment in ${e.currency} on an order in ${order.currency}`);
     }
-    const hold = order.authorizations?.find((a) => a.paymentId === e.paymentId);
+    const hold = holdOf(order, e.paymentId);
     if (hold) {
       // The capture of an authorization: its paymentId was taken by the authorization.
-      if (hold.state === 'voided') {
+      if (hold.state === 'voided' || hold.state === 'released') {
         findings.add('voided-authorization-captured', at(f), `authorization ${e.paymentId} was voided before this capture`);
       } else if (hold.state === 'captured') {
         findings.add('duplicate-payment', at(f), `authorization ${e.paymentId} was already captured on order ${e.orderId}`);
@@ -309,7 +312,7 @@ export function createChecker(options: CheckerOptions = {}) {
   }
 
   function checkVoid(f: EventFacts, e: Extract<OrderFacts, { type: 'AuthorizationVoided' }>, order: OrderTotals): void {
-    const hold = order.authorizations?.find((a) => a.paymentId === e.paymentId);
+    const hold = holdOf(order, e.paymentId);
     if (!hold) {
       findings.add('authorization-missing', at(f), `no authorization ${e.paymentId} on order ${e.orderId} to void`);
       return;
@@ -317,6 +320,9 @@ export function createChecker(options: CheckerOptions = {}) {
     if (hold.state === 'captured') {
       findings.add('captured-authorization-voided', at(f), `authorization ${e.paymentId} was already captured`);
       return;
+    }
+    if (hold.state === 'voided') {
+      findings.add('authorization-voided-again', at(f), `authorization ${e.paymentId} was already voided`);
     }
     if (hold.state === 'open') order.held -= hold.amount;
     hold.state = 'voided';

@@ -30,6 +30,7 @@ export type FindingCode =
   | 'voided-authorization-captured' // a capture of an authorization that was voided
   | 'captured-authorization-voided' // a void of an authorization that was already captured
   | 'authorization-missing' // a void naming no authorization of the order
+  | 'authorization-voided-again' // a second AuthorizationVoided of one authorization
   | 'holds-exceed-total' // open holds plus net captured exceed the order's total
   | 'event-after-cancellation' // anything recorded in an order after its OrderCancelled
   // Replayed commands (ledger replay-commands)

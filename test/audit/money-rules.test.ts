@@ -74,7 +74,15 @@ test.before(async (context) => {
 test('hold, partial capture, refund of all of it, then cancel: clean, and the sums say so', async ({ ledger }) => {
   const path = ledger.copy('clean');
   const order = pendingOrder(path);
-  craft(path, order, [authorize('a1', 60), capture('a1', 40), refund('a1', 'r1', 25), refund('a1', 'r2', 15), authorize('a2', 10), cancel()]);
+  craft(path, order, [
+    authorize('a1', 60),
+    capture('a1', 40),
+    refund('a1', 'r1', 25),
+    refund('a1', 'r2', 15),
+    authorize('a2', 10),
+    cancel(),
+    voided('a2'), // the hold the cancellation released, voided in the same decision
+  ]);
   const report = await auditFile(path);
   assert.equal(findings(report), []);
   assert.is(report.counts.orders.cancelled, 1);
@@ -125,11 +133,23 @@ test('a captured authorization voided, or a void of none: captured-authorization
   assert.equal(findings(await auditFile(path)), [at('captured-authorization-voided', late!), at('authorization-missing', none!)]);
 });
 
+test('a second void of one authorization: authorization-voided-again', async ({ ledger }) => {
+  const path = ledger.copy('voided-again');
+  const order = pendingOrder(path);
+  const [, , again] = craft(path, order, [authorize('a1', 50), voided('a1'), voided('a1')]);
+  assert.equal(findings(await auditFile(path)), [at('authorization-voided-again', again!)]);
+});
+
 test('anything after a cancellation: event-after-cancellation at each such event', async ({ ledger }) => {
   const path = ledger.copy('after-cancel');
   const order = pendingOrder(path);
-  const [, auth, paid] = craft(path, order, [cancel(), authorize('a1', 10), capture('p1', 10)]);
-  assert.equal(findings(await auditFile(path)), [at('event-after-cancellation', auth!), at('event-after-cancellation', paid!)]);
+  const [, , auth, paid, late] = craft(path, order, [authorize('a0', 10), cancel(), authorize('a1', 10), capture('p1', 10), voided('a1')]);
+  assert.equal(findings(await auditFile(path)), [
+    at('event-after-cancellation', auth!),
+    at('event-after-cancellation', paid!),
+    // a1 was authorized after the cancellation: its void is no release of the cancellation's.
+    at('event-after-cancellation', late!),
+  ]);
 });
 
 test('holds plus net captured above the total: holds-exceed-total at the revision that first passes it', async ({ ledger }) => {
