@@ -206,6 +206,7 @@ export function commandOf(event: LedgerEvent): OrderCommand {
     const { orderId, customerId, currency, lines } = e.data;
     return { type: 'CreateOrder', orderId, customerId, currency, lines };
   }
+  if (e.type !== 'PaymentCaptured') throw new Error(`no command is known to record ${e.type}`);
   const { orderId, paymentId, amount, currency } = e.data;
   return { type: 'CapturePayment', orderId, paymentId, amount, currency };
 }

@@ -41,6 +41,11 @@ function evolve(state: OrderState, event: OrderEvent): OrderState {
       payments.set(event.data.paymentId, { amount: event.data.amount, currency: event.data.currency });
       return { ...state, captured: addMinorUnits(state.captured, event.data.amount), payments };
     }
+    case 'PaymentAuthorized':
+    case 'AuthorizationVoided':
+    case 'PaymentRefunded':
+    case 'OrderCancelled':
+      return state;
   }
 }
 
