@@ -110,10 +110,11 @@ function onPayment(
 }
 
 function captured(e: EventOf<'PaymentCaptured'>) {
-  const { paymentId, amount } = e.event.data;
+  const { paymentId, amount, authorizationId } = e.event.data;
   const at = recordedAtUtc(e);
   return onOrder(e, (order) => {
-    const held = order.payments.findIndex((p) => p.paymentId === paymentId && p.authorization === 'open');
+    // A capture of an authorization names it; a direct capture (and every one stored before holds) does not.
+    const held = order.payments.findIndex((p) => p.paymentId === authorizationId && p.authorization === 'open');
     if (held >= 0) {
       const capture = (p: OrderPayment): OrderPayment => ({ ...p, authorization: 'captured', amount, capturedAt: at });
       return settle(order, order.payments.map((p, i) => (i === held ? capture(p) : p)), e);

@@ -49,6 +49,11 @@ const capture = (paymentId: string, amount: number) => (o: Pending): OrderEvent 
   type: 'PaymentCaptured',
   data: { orderId: o.orderId, paymentId, amount, currency: o.currency },
 });
+/** The capture of an authorization names it, as the decider writes it. */
+const captureHold = (paymentId: string, amount: number) => (o: Pending): OrderEvent => ({
+  type: 'PaymentCaptured',
+  data: { orderId: o.orderId, paymentId, amount, currency: o.currency, authorizationId: paymentId },
+});
 const voided = (paymentId: string) => (o: Pending): OrderEvent => ({
   type: 'AuthorizationVoided',
   data: { orderId: o.orderId, paymentId },
@@ -76,7 +81,7 @@ test('hold, partial capture, refund of all of it, then cancel: clean, and the su
   const order = pendingOrder(path);
   craft(path, order, [
     authorize('a1', 60),
-    capture('a1', 40),
+    captureHold('a1', 40),
     refund('a1', 'r1', 25),
     refund('a1', 'r2', 15),
     authorize('a2', 10),
@@ -115,21 +120,21 @@ test('the same refundId twice on a payment: duplicate-refund', async ({ ledger }
 test('an authorization captured for more than it holds: capture-exceeds-authorization', async ({ ledger }) => {
   const path = ledger.copy('capture-exceeds');
   const order = pendingOrder(path);
-  const [, over] = craft(path, order, [authorize('a1', 50), capture('a1', 51)]);
+  const [, over] = craft(path, order, [authorize('a1', 50), captureHold('a1', 51)]);
   assert.equal(findings(await auditFile(path)), [at('capture-exceeds-authorization', over!)]);
 });
 
 test('a voided authorization captured: voided-authorization-captured', async ({ ledger }) => {
   const path = ledger.copy('voided-captured');
   const order = pendingOrder(path);
-  const [, , captured] = craft(path, order, [authorize('a1', 50), voided('a1'), capture('a1', 50)]);
+  const [, , captured] = craft(path, order, [authorize('a1', 50), voided('a1'), captureHold('a1', 50)]);
   assert.equal(findings(await auditFile(path)), [at('voided-authorization-captured', captured!)]);
 });
 
 test('a captured authorization voided, or a void of none: captured-authorization-voided, authorization-missing', async ({ ledger }) => {
   const path = ledger.copy('void-captured');
   const order = pendingOrder(path);
-  const [, , late, none] = craft(path, order, [authorize('a1', 50), capture('a1', 50), voided('a1'), voided('nope')]);
+  const [, , late, none] = craft(path, order, [authorize('a1', 50), captureHold('a1', 50), voided('a1'), voided('nope')]);
   assert.equal(findings(await auditFile(path)), [at('captured-authorization-voided', late!), at('authorization-missing', none!)]);
 });
 

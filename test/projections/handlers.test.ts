@@ -155,6 +155,8 @@ test('daily-totals: per UTC day and currency, counts and sums', async () => {
   assert.equal(of(clientDays.name).map((d) => d.key.split('|')[0]), ['c', 'c', 'c', 'c']);
 });
 
+const capturedHold = (at: string, orderId: string, paymentId: string, amount: number) =>
+  event(at, { type: 'PaymentCaptured', data: { orderId, paymentId, amount, currency: 'EUR', authorizationId: paymentId } });
 const authorized = (at: string, orderId: string, paymentId: string, amount: number) =>
   event(at, { type: 'PaymentAuthorized', data: { orderId, paymentId, amount, currency: 'EUR' } });
 const voided = (at: string, orderId: string, paymentId: string) =>
@@ -171,7 +173,7 @@ function moneyLifeLog(): LedgerEvent[] {
     created('2024-06-01T10:00:00.000Z', 'm', 'carol', 'EUR', 1_000), // 1
     authorized('2024-06-01T10:01:00.000Z', 'm', 'a1', 600), // 2
     authorized('2024-06-01T10:02:00.000Z', 'm', 'a2', 300), // 3
-    captured('2024-06-01T10:03:00.000Z', 'm', 'a1', 500, 'EUR'), // 4: a partial capture releases the rest
+    capturedHold('2024-06-01T10:03:00.000Z', 'm', 'a1', 500), // 4: a partial capture releases the rest
     voided('2024-06-01T10:04:00.000Z', 'm', 'a2'), // 5
     captured('2024-06-02T09:00:00.000Z', 'm', 'd1', 100, 'EUR'), // 6: direct
     refunded('2024-06-02T10:00:00.000Z', 'm', 'a1', 'r1', 200), // 7
