@@ -31,6 +31,7 @@ import type { BindingPlan, BoundEffect, CommandHandler, CommandOutcome } from '.
 export interface ResourceIds {
   readonly orderId: string;
   readonly paymentId?: string;
+  readonly refundId?: string;
 }
 
 export interface CommandRequest {
@@ -116,7 +117,8 @@ export function createKeyedRunner(
 }
 
 function idsOf(binding: IdempotencyKeyBoundData): ResourceIds {
-  return { orderId: binding.orderId, ...(binding.paymentId !== undefined && { paymentId: binding.paymentId }) };
+  const { orderId, paymentId, refundId } = binding;
+  return { orderId, ...(paymentId !== undefined && { paymentId }), ...(refundId !== undefined && { refundId }) };
 }
 
 function bindingPlan(

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { OrderCreatedData, OrderLine, PaymentCapturedData } from './events.ts';
+import {
+  OrderCancelledData,
+  OrderCreatedData,
+  OrderLine,
+  PaymentAuthorizedData,
+  PaymentCapturedData,
+  PaymentRefundedData,
+} from './events.ts';
 import {
   MAX_AMOUNT,
   multiplyMinorUnits,
@@ -67,12 +74,53 @@ export const CapturePayment = z.strictObject({
   currency: PaymentCapturedData.shape.currency,
 });
 
+export const AuthorizePayment = PaymentAuthorizedData.extend({ type: z.literal('AuthorizePayment') });
+
+/** Without an amount it captures all that was authorized. */
+export const CaptureAuthorization = z.strictObject({
+  type: z.literal('CaptureAuthorization'),
+  orderId: PaymentCapturedData.shape.orderId,
+  paymentId: PaymentCapturedData.shape.paymentId,
+  amount: PaymentCapturedData.shape.amount.optional(),
+});
+
+export const VoidAuthorization = z.strictObject({
+  type: z.literal('VoidAuthorization'),
+  orderId: PaymentCapturedData.shape.orderId,
+  paymentId: PaymentCapturedData.shape.paymentId,
+});
+
+/** A refund is in the currency of the payment it refunds. */
+export const RefundPayment = PaymentRefundedData.omit({ currency: true }).extend({ type: z.literal('RefundPayment') });
+
+export const CancelOrder = OrderCancelledData.extend({ type: z.literal('CancelOrder') });
+
 export type CreateOrder = z.infer<typeof CreateOrder>;
 export type CapturePayment = z.infer<typeof CapturePayment>;
-export type OrderCommand = CreateOrder | CapturePayment;
+export type AuthorizePayment = z.infer<typeof AuthorizePayment>;
+export type CaptureAuthorization = z.infer<typeof CaptureAuthorization>;
+export type VoidAuthorization = z.infer<typeof VoidAuthorization>;
+export type RefundPayment = z.infer<typeof RefundPayment>;
+export type CancelOrder = z.infer<typeof CancelOrder>;
+export type OrderCommand =
+  | CreateOrder
+  | CapturePayment
+  | AuthorizePayment
+  | CaptureAuthorization
+  | VoidAuthorization
+  | RefundPayment
+  | CancelOrder;
 
 export function orderTotal(lines: readonly { quantity: number; unitPrice: number }[]): number {
   return lines.reduce((sum, line) => addMinorUnits(sum, multiplyMinorUnits(line.unitPrice, line.quantity)), 0);
 }
 
-export const OrderCommand = z.union([CreateOrder, CapturePayment]);
+export const OrderCommand = z.union([
+  CreateOrder,
+  CapturePayment,
+  AuthorizePayment,
+  CaptureAuthorization,
+  VoidAuthorization,
+  RefundPayment,
+  CancelOrder,
+]);

@@ -30,6 +30,8 @@ export const IdempotencyKeyBoundData = KeyedRequest.extend({
   /** The resource the key names: the order, and the payment for a capture. */
   orderId: EntityId,
   paymentId: EntityId.optional(),
+  /** The refund the key names, for a refund. */
+  refundId: EntityId.optional(),
   /** The event that is the request's effect, and the request hash its metadata carries. */
   effect: z.strictObject({ streamId: z.string().min(1).max(300), eventId: z.uuid(), requestHash: Sha256Hex }),
 });
@@ -98,6 +100,7 @@ export interface BindKey {
   readonly request: KeyedRequest;
   readonly orderId: string;
   readonly paymentId?: string;
+  readonly refundId?: string;
   readonly effect: IdempotencyKeyBoundData['effect'];
 }
 
@@ -107,8 +110,14 @@ function decideKeyBinding(command: BindKey, state: KeyBindingState): Idempotency
     if (differs) throw keyReused(state.binding, command.request, differs);
     return [];
   }
-  const { request, orderId, paymentId, effect } = command;
-  const data = { ...request, orderId, ...(paymentId !== undefined && { paymentId }), effect };
+  const { request, orderId, paymentId, refundId, effect } = command;
+  const data = {
+    ...request,
+    orderId,
+    ...(paymentId !== undefined && { paymentId }),
+    ...(refundId !== undefined && { refundId }),
+    effect,
+  };
   return [{ type: 'IdempotencyKeyBound', data }];
 }
 

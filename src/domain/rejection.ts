@@ -5,6 +5,17 @@ export const ORDER_REJECTIONS = [
   'payment-already-captured',
   'currency-mismatch',
   'capture-exceeds-outstanding',
+  'payment-id-in-use',
+  'payment-not-found',
+  'authorization-not-found',
+  'authorization-exceeds-outstanding',
+  'authorization-already-captured',
+  'authorization-voided',
+  'capture-exceeds-authorization',
+  'refund-exceeds-captured',
+  'refund-already-recorded',
+  'order-cancelled',
+  'order-has-net-captured',
 ] as const;
 
 export type RejectionRule = (typeof ORDER_REJECTIONS)[number];

@@ -11,7 +11,7 @@ import { prng } from '../../bench/seed-log.ts';
 import { noOrderCounts, type OrderStatus } from '../../projections/order-status.ts';
 import type { CurrencyTotals } from '../../src/audit/totals.ts';
 import { createCommandHandler } from '../../src/commands/handler.ts';
-import type { OrderCommand } from '../../src/domain/commands.ts';
+import type { CapturePayment, CreateOrder } from '../../src/domain/commands.ts';
 import type { OrderEvent } from '../../src/domain/events.ts';
 import { openSqliteStore, type SqliteEventStore } from '../../src/eventstore/sqlite-store.ts';
 import type { JsonObject } from '../../src/eventstore/port.ts';
@@ -21,7 +21,7 @@ import { sha256Hex } from '../../src/events/canonical.ts';
 import { tempDir } from '../support/temp.ts';
 
 export interface Issued {
-  readonly command: OrderCommand;
+  readonly command: CreateOrder | CapturePayment;
   /** Epoch ms the handler's clock showed: the event's metadata.recordedAt. */
   readonly at: number;
 }

@@ -33,6 +33,43 @@ const captured = (paymentId: string, amount: number): OrderEvent => ({
   data: { orderId: 'o-1', paymentId, amount, currency: 'EUR' },
 });
 
+const authorize = (paymentId: string, amount: number, currency = 'EUR'): OrderCommand => ({
+  type: 'AuthorizePayment',
+  orderId: 'o-1',
+  paymentId,
+  amount,
+  currency,
+});
+const authorized = (paymentId: string, amount: number): OrderEvent => ({
+  type: 'PaymentAuthorized',
+  data: { orderId: 'o-1', paymentId, amount, currency: 'EUR' },
+});
+const captureAuth = (paymentId: string, amount?: number): OrderCommand => ({
+  type: 'CaptureAuthorization',
+  orderId: 'o-1',
+  paymentId,
+  ...(amount !== undefined && { amount }),
+});
+const capturedAuth = (paymentId: string, amount: number): OrderEvent => ({
+  type: 'PaymentCaptured',
+  data: { orderId: 'o-1', paymentId, amount, currency: 'EUR', authorizationId: paymentId },
+});
+const voidAuth = (paymentId: string): OrderCommand => ({ type: 'VoidAuthorization', orderId: 'o-1', paymentId });
+const voided = (paymentId: string): OrderEvent => ({ type: 'AuthorizationVoided', data: { orderId: 'o-1', paymentId } });
+const refund = (paymentId: string, refundId: string, amount: number): OrderCommand => ({
+  type: 'RefundPayment',
+  orderId: 'o-1',
+  paymentId,
+  refundId,
+  amount,
+});
+const refunded = (paymentId: string, refundId: string, amount: number): OrderEvent => ({
+  type: 'PaymentRefunded',
+  data: { orderId: 'o-1', paymentId, refundId, amount, currency: 'EUR' },
+});
+const cancel = (reason = 'customer asked'): OrderCommand => ({ type: 'CancelOrder', orderId: 'o-1', reason });
+const cancelled = (reason = 'customer asked'): OrderEvent => ({ type: 'OrderCancelled', data: { orderId: 'o-1', reason } });
+
 const decider = suite('order decider');
 
 decider('CreateOrder on a new order computes the total in minor units', () => {
@@ -79,6 +116,147 @@ decider('a capture above the outstanding amount is rejected, at the boundary it 
   given(created, captured('p-1', 3097)).when(capture('p-2', 1)).thenRejected('capture-exceeds-outstanding');
 });
 
+const authorizations = suite('authorize, capture and void');
+
+authorizations('AuthorizePayment within the outstanding amount holds it; at the boundary too, past it is refused', () => {
+  given(created).when(authorize('a-1', 1000)).then(authorized('a-1', 1000));
+  given(created).when(authorize('a-1', 3097)).then(authorized('a-1', 3097));
+  given(created).when(authorize('a-1', 3098)).thenRejected('authorization-exceeds-outstanding');
+});
+
+authorizations('open holds plus net captured may not exceed the total', () => {
+  given(created, authorized('a-1', 2000)).when(authorize('a-2', 1098)).thenRejected('authorization-exceeds-outstanding');
+  given(created, authorized('a-1', 2000)).when(authorize('a-2', 1097)).then(authorized('a-2', 1097));
+  given(created, captured('p-1', 2000)).when(authorize('a-1', 1098)).thenRejected('authorization-exceeds-outstanding');
+  // Refunded money is no longer captured net, so it may be held again.
+  given(created, captured('p-1', 3097), refunded('p-1', 'r-1', 97)).when(authorize('a-1', 97)).then(authorized('a-1', 97));
+  // A void or a partial capture releases its hold.
+  given(created, authorized('a-1', 3097), voided('a-1')).when(authorize('a-2', 3097)).then(authorized('a-2', 3097));
+  given(created, authorized('a-1', 3097), capturedAuth('a-1', 97)).when(authorize('a-2', 3000)).then(authorized('a-2', 3000));
+  given(created, authorized('a-1', 3097), capturedAuth('a-1', 97)).when(authorize('a-2', 3001)).thenRejected('authorization-exceeds-outstanding');
+});
+
+authorizations('a direct capture counts open holds against the total', () => {
+  given(created, authorized('a-1', 3000)).when(capture('p-1', 98)).thenRejected('capture-exceeds-outstanding');
+  given(created, authorized('a-1', 3000)).when(capture('p-1', 97)).then(captured('p-1', 97));
+});
+
+authorizations('AuthorizePayment: the same request again is a replay, whatever happened since', () => {
+  given(created, authorized('a-1', 1000)).when(authorize('a-1', 1000)).thenNothing();
+  given(created, authorized('a-1', 1000), capturedAuth('a-1', 1000)).when(authorize('a-1', 1000)).thenNothing();
+  given(created, authorized('a-1', 1000), voided('a-1'), cancelled()).when(authorize('a-1', 1000)).thenNothing();
+});
+
+authorizations('a payment id names one payment: a different authorization or a direct capture under it is refused', () => {
+  given(created, authorized('a-1', 1000)).when(authorize('a-1', 999)).thenRejected('payment-id-in-use');
+  given(created, captured('p-1', 1000)).when(authorize('p-1', 1000)).thenRejected('payment-id-in-use');
+  given(created, authorized('a-1', 1000)).when(capture('a-1', 1000)).thenRejected('payment-id-in-use');
+});
+
+authorizations('AuthorizePayment on a missing order, in another currency, on a cancelled order', () => {
+  given().when(authorize('a-1', 100)).thenRejected('order-not-found');
+  given(created).when(authorize('a-1', 100, 'USD')).thenRejected('currency-mismatch');
+  given(created, cancelled()).when(authorize('a-1', 100)).thenRejected('order-cancelled');
+});
+
+authorizations('CaptureAuthorization captures all of it by default, or a part, linked to its authorization', () => {
+  given(created, authorized('a-1', 1000)).when(captureAuth('a-1')).then(capturedAuth('a-1', 1000));
+  given(created, authorized('a-1', 1000)).when(captureAuth('a-1', 400)).then(capturedAuth('a-1', 400));
+  given(created, authorized('a-1', 1000)).when(captureAuth('a-1', 1001)).thenRejected('capture-exceeds-authorization');
+});
+
+authorizations('CaptureAuthorization: the same request is a replay; a different one is already-captured', () => {
+  const history = [created, authorized('a-1', 1000), capturedAuth('a-1', 400)];
+  given(...history).when(captureAuth('a-1', 400)).thenNothing();
+  given(...history).when(captureAuth('a-1', 500)).thenRejected('authorization-already-captured');
+  given(...history).when(captureAuth('a-1')).thenRejected('authorization-already-captured');
+  given(created, authorized('a-1', 1000), capturedAuth('a-1', 1000)).when(captureAuth('a-1')).thenNothing();
+  given(created, authorized('a-1', 1000), capturedAuth('a-1', 1000)).when(captureAuth('a-1', 1000)).thenNothing();
+});
+
+authorizations('CaptureAuthorization of a voided, a missing or a cancelled order\'s authorization is refused', () => {
+  given(created, authorized('a-1', 1000), voided('a-1')).when(captureAuth('a-1')).thenRejected('authorization-voided');
+  given(created).when(captureAuth('a-1')).thenRejected('authorization-not-found');
+  // A direct capture is not an authorization.
+  given(created, captured('p-1', 100)).when(captureAuth('p-1')).thenRejected('authorization-not-found');
+  given().when(captureAuth('a-1')).thenRejected('order-not-found');
+  given(created, authorized('a-1', 1000), voided('a-1'), cancelled()).when(captureAuth('a-1')).thenRejected('order-cancelled');
+});
+
+authorizations('VoidAuthorization voids an open hold; twice is a replay; a captured one is refused', () => {
+  given(created, authorized('a-1', 1000)).when(voidAuth('a-1')).then(voided('a-1'));
+  given(created, authorized('a-1', 1000), voided('a-1')).when(voidAuth('a-1')).thenNothing();
+  given(created, authorized('a-1', 1000), capturedAuth('a-1', 10)).when(voidAuth('a-1')).thenRejected('authorization-already-captured');
+  given(created).when(voidAuth('a-1')).thenRejected('authorization-not-found');
+  given().when(voidAuth('a-1')).thenRejected('order-not-found');
+  // Cancelling voided it: voiding again is the same replay.
+  given(created, authorized('a-1', 1000), voided('a-1'), cancelled()).when(voidAuth('a-1')).thenNothing();
+});
+
+const refunds = suite('refunds');
+
+refunds('RefundPayment refunds a captured payment, directly or through an authorization, in its currency', () => {
+  given(created, captured('p-1', 1000)).when(refund('p-1', 'r-1', 300)).then(refunded('p-1', 'r-1', 300));
+  given(created, authorized('a-1', 1000), capturedAuth('a-1', 600)).when(refund('a-1', 'r-1', 600)).then(refunded('a-1', 'r-1', 600));
+});
+
+refunds('the refunds of a payment sum to at most its captured amount', () => {
+  given(created, captured('p-1', 1000)).when(refund('p-1', 'r-1', 1001)).thenRejected('refund-exceeds-captured');
+  const partly = [created, captured('p-1', 1000), refunded('p-1', 'r-1', 700)];
+  given(...partly).when(refund('p-1', 'r-2', 300)).then(refunded('p-1', 'r-2', 300));
+  given(...partly).when(refund('p-1', 'r-2', 301)).thenRejected('refund-exceeds-captured');
+  // Per payment: another payment's room does not count.
+  given(...partly, captured('p-2', 1000)).when(refund('p-1', 'r-2', 301)).thenRejected('refund-exceeds-captured');
+  // A partial capture of an authorization refunds only what was captured.
+  given(created, authorized('a-1', 1000), capturedAuth('a-1', 400)).when(refund('a-1', 'r-1', 401)).thenRejected('refund-exceeds-captured');
+});
+
+refunds('the same refundId: the same request is a replay, a different one is refund-already-recorded', () => {
+  const full = [created, captured('p-1', 1000), refunded('p-1', 'r-1', 1000)];
+  given(...full).when(refund('p-1', 'r-1', 1000)).thenNothing();
+  given(...full).when(refund('p-1', 'r-1', 999)).thenRejected('refund-already-recorded');
+  given(...full, captured('p-2', 1000)).when(refund('p-2', 'r-1', 1000)).thenRejected('refund-already-recorded');
+});
+
+refunds('a refund of a payment never captured, or on a missing order, is refused', () => {
+  given(created).when(refund('p-1', 'r-1', 1)).thenRejected('payment-not-found');
+  given(created, authorized('a-1', 1000)).when(refund('a-1', 'r-1', 1)).thenRejected('payment-not-found');
+  given().when(refund('p-1', 'r-1', 1)).thenRejected('order-not-found');
+});
+
+const cancellation = suite('cancellation');
+
+cancellation('CancelOrder cancels an order with nothing captured, voiding its open holds in the same decision', () => {
+  given(created).when(cancel()).then(cancelled());
+  given(created, authorized('a-1', 100), authorized('a-2', 200), voided('a-1'))
+    .when(cancel())
+    .then(voided('a-2'), cancelled());
+});
+
+cancellation('CancelOrder is allowed only while nothing is captured net', () => {
+  given(created, captured('p-1', 100)).when(cancel()).thenRejected('order-has-net-captured');
+  given(created, authorized('a-1', 100), capturedAuth('a-1', 100)).when(cancel()).thenRejected('order-has-net-captured');
+  given(created, captured('p-1', 100), refunded('p-1', 'r-1', 60)).when(cancel()).thenRejected('order-has-net-captured');
+  given(created, captured('p-1', 100), refunded('p-1', 'r-1', 100)).when(cancel()).then(cancelled());
+  given().when(cancel()).thenRejected('order-not-found');
+});
+
+cancellation('cancelling twice is a replay, whatever the reason', () => {
+  given(created, cancelled()).when(cancel()).thenNothing();
+  given(created, cancelled()).when(cancel('another reason')).thenNothing();
+});
+
+cancellation('after a cancellation every money command is order-cancelled; replays of earlier ones still succeed', () => {
+  const history = [created, captured('p-1', 100), refunded('p-1', 'r-1', 100), authorized('a-1', 50), voided('a-1'), cancelled()];
+  given(...history).when(capture('p-2', 100)).thenRejected('order-cancelled');
+  given(...history).when(authorize('a-2', 100)).thenRejected('order-cancelled');
+  given(...history).when(refund('p-1', 'r-2', 1)).thenRejected('order-cancelled');
+  given(...history).when(captureAuth('a-1')).thenRejected('order-cancelled');
+  given(...history).when(capture('p-1', 100)).thenNothing();
+  given(...history).when(refund('p-1', 'r-1', 100)).thenNothing();
+  given(...history).when(create).thenNothing();
+});
+
 decider('every rule the decider lists is one its decide refuses under, and it lists each rule it refuses under', () => {
   const refusals: Record<(typeof orderDecider.rejections)[number], () => void> = {
     'order-already-exists': () =>
@@ -89,6 +267,29 @@ decider('every rule the decider lists is one its decide refuses under, and it li
     'currency-mismatch': () => given(created).when(capture('p-1', 100, 'USD')).thenRejected('currency-mismatch'),
     'capture-exceeds-outstanding': () =>
       given(created).when(capture('p-1', 3098)).thenRejected('capture-exceeds-outstanding'),
+    'payment-id-in-use': () =>
+      given(created, authorized('a-1', 10)).when(authorize('a-1', 11)).thenRejected('payment-id-in-use'),
+    'payment-not-found': () => given(created).when(refund('p-1', 'r-1', 1)).thenRejected('payment-not-found'),
+    'authorization-not-found': () => given(created).when(voidAuth('a-1')).thenRejected('authorization-not-found'),
+    'authorization-exceeds-outstanding': () =>
+      given(created).when(authorize('a-1', 3098)).thenRejected('authorization-exceeds-outstanding'),
+    'authorization-already-captured': () =>
+      given(created, authorized('a-1', 10), capturedAuth('a-1', 10))
+        .when(voidAuth('a-1'))
+        .thenRejected('authorization-already-captured'),
+    'authorization-voided': () =>
+      given(created, authorized('a-1', 10), voided('a-1')).when(captureAuth('a-1')).thenRejected('authorization-voided'),
+    'capture-exceeds-authorization': () =>
+      given(created, authorized('a-1', 10)).when(captureAuth('a-1', 11)).thenRejected('capture-exceeds-authorization'),
+    'refund-exceeds-captured': () =>
+      given(created, captured('p-1', 10)).when(refund('p-1', 'r-1', 11)).thenRejected('refund-exceeds-captured'),
+    'refund-already-recorded': () =>
+      given(created, captured('p-1', 10), refunded('p-1', 'r-1', 5))
+        .when(refund('p-1', 'r-1', 4))
+        .thenRejected('refund-already-recorded'),
+    'order-cancelled': () => given(created, cancelled()).when(capture('p-1', 1)).thenRejected('order-cancelled'),
+    'order-has-net-captured': () =>
+      given(created, captured('p-1', 1)).when(cancel()).thenRejected('order-has-net-captured'),
   };
   assert.equal(Object.keys(refusals).sort(), [...orderDecider.rejections].sort());
   for (const refuse of Object.values(refusals)) refuse();
@@ -128,3 +329,6 @@ validation('unknown fields are refused (no silent drops)', () => {
 
 decider.run();
 validation.run();
+authorizations.run();
+refunds.run();
+cancellation.run();

@@ -12,7 +12,8 @@ import type { CommandOutcome } from '../../commands/handler.ts';
 import { legacyRequestHash, requestFingerprint } from '../../commands/idempotency-key.ts';
 import type { CommandRequest, ResourceIds } from '../../commands/key-binding.ts';
 import { type OrderCommand, OrderRequest, RequestedAmount } from '../../domain/commands.ts';
-import { type OrderEvent, OrderLine, PaymentCapturedData } from '../../domain/events.ts';
+import { type OrderEvent, OrderCancelledData, OrderLine, PaymentCapturedData } from '../../domain/events.ts';
+import { EntityId } from '../../domain/ids.ts';
 import type { CommandContext, EventMetadata } from '../../events/metadata.ts';
 import { etagOf, optionalIdempotencyKey, parseIfMatch, requiredIdempotencyKey } from '../headers.ts';
 import { Problem } from '../problem.ts';
@@ -21,6 +22,13 @@ import { DecimalString, OrderIdParams, problemResponses } from '../schemas.ts';
 const ORDER_ROUTE = '/orders/:orderId';
 const ORDERS_ROUTE = '/orders';
 const PAYMENTS_ROUTE = '/orders/:orderId/payments';
+const AUTHORIZATIONS_ROUTE = '/orders/:orderId/authorizations';
+const CAPTURE_ROUTE = '/orders/:orderId/authorizations/:paymentId/capture';
+const VOID_ROUTE = '/orders/:orderId/authorizations/:paymentId/void';
+const REFUNDS_ROUTE = '/orders/:orderId/payments/:paymentId/refunds';
+const CANCEL_ROUTE = '/orders/:orderId/cancel';
+
+const PaymentParams = z.object({ orderId: EntityId, paymentId: EntityId });
 
 const CommandHeaders = z.looseObject({
   'idempotency-key': z
@@ -49,6 +57,27 @@ export const PaymentBody = z
   })
   .meta({ examples: [{ paymentId: 'pay-1', amount: 3998, currency: 'EUR' }] });
 
+export const AuthorizationBody = PaymentBody.meta({ examples: [{ paymentId: 'auth-1', amount: 3998, currency: 'EUR' }] });
+
+export const CaptureAuthorizationBody = z
+  .strictObject({ amount: RequestedAmount.optional().describe('at most the authorized amount; omit it for all of it') })
+  .meta({ examples: [{ amount: 2000 }, {}] });
+
+export const VoidBody = z.strictObject({});
+
+export const RefundBody = z
+  .strictObject({
+    refundId: PaymentCapturedData.shape.paymentId
+      .optional()
+      .describe('omit it to let the ledger choose a random id, kept with your Idempotency-Key'),
+    amount: RequestedAmount,
+  })
+  .meta({ examples: [{ refundId: 'refund-1', amount: 500 }] });
+
+export const CancelBody = z.strictObject({ reason: OrderCancelledData.shape.reason }).meta({
+  examples: [{ reason: 'customer changed their mind' }],
+});
+
 const OrderResponse = z.object({
   orderId: z.string(),
   customerId: z.string(),
@@ -66,6 +95,43 @@ const PaymentResponse = z.object({
   amount: z.number().int(),
   currency: z.string(),
   capturedAt: z.string().describe('when the ledger recorded the capture'),
+  revision: DecimalString,
+  position: DecimalString,
+});
+
+const AuthorizationResponse = z.object({
+  orderId: z.string(),
+  paymentId: z.string(),
+  amount: z.number().int(),
+  currency: z.string(),
+  authorizedAt: z.string().describe('when the ledger recorded the authorization'),
+  revision: DecimalString,
+  position: DecimalString,
+});
+
+const VoidResponse = z.object({
+  orderId: z.string(),
+  paymentId: z.string(),
+  voidedAt: z.string().describe('when the ledger recorded the void'),
+  revision: DecimalString,
+  position: DecimalString,
+});
+
+const RefundResponse = z.object({
+  orderId: z.string(),
+  paymentId: z.string(),
+  refundId: z.string(),
+  amount: z.number().int(),
+  currency: z.string(),
+  refundedAt: z.string().describe('when the ledger recorded the refund'),
+  revision: DecimalString,
+  position: DecimalString,
+});
+
+const CancelResponse = z.object({
+  orderId: z.string(),
+  reason: z.string(),
+  cancelledAt: z.string().describe('when the ledger recorded the cancellation'),
   revision: DecimalString,
   position: DecimalString,
 });
@@ -137,7 +203,16 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
         body: PaymentBody,
         response: {
           201: PaymentResponse,
-          ...problemResponses(...COMMON_PROBLEMS, 'idempotency-key-missing', 'order-not-found', 'capture-exceeds-outstanding'),
+          ...problemResponses(
+            ...COMMON_PROBLEMS,
+            'idempotency-key-missing',
+            'order-not-found',
+            'capture-exceeds-outstanding',
+            'payment-already-captured',
+            'payment-id-in-use',
+            'currency-mismatch',
+            'order-cancelled',
+          ),
         },
       },
     },
@@ -161,6 +236,177 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
       const outcome = await execute(request, PAYMENTS_ROUTE, key, ids, capture, legacy);
       const body = paymentBody(outcome);
       return created(reply, outcome, `/orders/${orderId}/payments/${body.paymentId}`, body);
+    },
+  );
+  app.post(
+    AUTHORIZATIONS_ROUTE,
+    {
+      schema: {
+        summary: 'Authorize (hold) a payment on an order, to capture or void later',
+        params: OrderIdParams,
+        headers: CommandHeaders,
+        body: AuthorizationBody,
+        response: {
+          201: AuthorizationResponse,
+          ...problemResponses(
+            ...COMMON_PROBLEMS,
+            'idempotency-key-missing',
+            'order-not-found',
+            'authorization-exceeds-outstanding',
+            'payment-id-in-use',
+            'currency-mismatch',
+            'order-cancelled',
+          ),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { orderId } = request.params;
+      const { paymentId: chosen, amount, currency } = request.body;
+      const key =
+        chosen === undefined
+          ? requiredIdempotencyKey(request, 'the body has no paymentId to authorize under')
+          : optionalIdempotencyKey(request);
+      const authorize = (ids: ResourceIds): OrderCommand => ({
+        type: 'AuthorizePayment',
+        orderId,
+        paymentId: ids.paymentId!,
+        amount,
+        currency,
+      });
+      const ids = { orderId, paymentId: chosen ?? randomUUID() };
+      const outcome = await execute(request, AUTHORIZATIONS_ROUTE, key, ids, authorize);
+      const body = authorizationBody(outcome);
+      return created(reply, outcome, `/orders/${orderId}/authorizations/${body.paymentId}`, body);
+    },
+  );
+
+  app.post(
+    CAPTURE_ROUTE,
+    {
+      schema: {
+        summary: 'Capture an authorization, all of it or a part (the rest of the hold is released)',
+        params: PaymentParams,
+        headers: CommandHeaders,
+        body: CaptureAuthorizationBody,
+        response: {
+          201: PaymentResponse,
+          ...problemResponses(
+            ...COMMON_PROBLEMS,
+            'order-not-found',
+            'authorization-not-found',
+            'authorization-already-captured',
+            'authorization-voided',
+            'capture-exceeds-authorization',
+            'order-cancelled',
+          ),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { orderId, paymentId } = request.params;
+      const { amount } = request.body;
+      const capture = (): OrderCommand => ({
+        type: 'CaptureAuthorization',
+        orderId,
+        paymentId,
+        ...(amount !== undefined && { amount }),
+      });
+      const outcome = await execute(request, CAPTURE_ROUTE, optionalIdempotencyKey(request), { orderId, paymentId }, capture);
+      return created(reply, outcome, `/orders/${orderId}/payments/${paymentId}`, paymentBody(outcome));
+    },
+  );
+
+  app.post(
+    VOID_ROUTE,
+    {
+      schema: {
+        summary: 'Void an open authorization, releasing its hold',
+        params: PaymentParams,
+        headers: CommandHeaders,
+        body: VoidBody,
+        response: {
+          201: VoidResponse,
+          ...problemResponses(
+            ...COMMON_PROBLEMS,
+            'order-not-found',
+            'authorization-not-found',
+            'authorization-already-captured',
+            'order-cancelled',
+          ),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { orderId, paymentId } = request.params;
+      const voidIt = (): OrderCommand => ({ type: 'VoidAuthorization', orderId, paymentId });
+      const outcome = await execute(request, VOID_ROUTE, optionalIdempotencyKey(request), { orderId, paymentId }, voidIt);
+      return created(reply, outcome, `/orders/${orderId}/authorizations/${paymentId}`, voidBody(outcome));
+    },
+  );
+
+  app.post(
+    REFUNDS_ROUTE,
+    {
+      schema: {
+        summary: 'Refund part or all of a captured payment (refundId from the body, else chosen and kept with your key)',
+        params: PaymentParams,
+        headers: CommandHeaders,
+        body: RefundBody,
+        response: {
+          201: RefundResponse,
+          ...problemResponses(
+            ...COMMON_PROBLEMS,
+            'idempotency-key-missing',
+            'order-not-found',
+            'payment-not-found',
+            'refund-exceeds-captured',
+            'refund-already-recorded',
+            'order-cancelled',
+          ),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { orderId, paymentId } = request.params;
+      const { refundId: chosen, amount } = request.body;
+      const key =
+        chosen === undefined
+          ? requiredIdempotencyKey(request, 'the body has no refundId to refund under')
+          : optionalIdempotencyKey(request);
+      const refund = (ids: ResourceIds): OrderCommand => ({
+        type: 'RefundPayment',
+        orderId,
+        paymentId,
+        refundId: ids.refundId!,
+        amount,
+      });
+      const ids = { orderId, paymentId, refundId: chosen ?? randomUUID() };
+      const outcome = await execute(request, REFUNDS_ROUTE, key, ids, refund);
+      const body = refundBody(outcome);
+      return created(reply, outcome, `/orders/${orderId}/payments/${paymentId}/refunds/${body.refundId}`, body);
+    },
+  );
+
+  app.post(
+    CANCEL_ROUTE,
+    {
+      schema: {
+        summary: 'Cancel an order with nothing captured net; its open authorizations are voided with it',
+        params: OrderIdParams,
+        headers: CommandHeaders,
+        body: CancelBody,
+        response: {
+          201: CancelResponse,
+          ...problemResponses(...COMMON_PROBLEMS, 'order-not-found', 'order-has-net-captured'),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { orderId } = request.params;
+      const cancel = (): OrderCommand => ({ type: 'CancelOrder', orderId, reason: request.body.reason });
+      const outcome = await execute(request, CANCEL_ROUTE, optionalIdempotencyKey(request), { orderId }, cancel);
+      return created(reply, outcome, `/orders/${orderId}`, cancelBody(outcome));
     },
   );
 };
@@ -242,6 +488,35 @@ function paymentBody(outcome: CommandOutcome): z.input<typeof PaymentResponse> {
     revision: String(outcome.revision),
     position: String(outcome.position),
   };
+}
+
+/** Where and when the stream recorded an effect: every command's answer ends with these. */
+function recorded(outcome: CommandOutcome) {
+  return { revision: String(outcome.revision), position: String(outcome.position) };
+}
+
+function authorizationBody(outcome: CommandOutcome): z.input<typeof AuthorizationResponse> {
+  const { event, metadata } = effectOf(outcome, 'PaymentAuthorized');
+  const { orderId, paymentId, amount, currency } = event.data;
+  return { orderId, paymentId, amount, currency, authorizedAt: metadata.recordedAt, ...recorded(outcome) };
+}
+
+function voidBody(outcome: CommandOutcome): z.input<typeof VoidResponse> {
+  const { event, metadata } = effectOf(outcome, 'AuthorizationVoided');
+  const { orderId, paymentId } = event.data;
+  return { orderId, paymentId, voidedAt: metadata.recordedAt, ...recorded(outcome) };
+}
+
+function refundBody(outcome: CommandOutcome): z.input<typeof RefundResponse> {
+  const { event, metadata } = effectOf(outcome, 'PaymentRefunded');
+  const { orderId, paymentId, refundId, amount, currency } = event.data;
+  return { orderId, paymentId, refundId, amount, currency, refundedAt: metadata.recordedAt, ...recorded(outcome) };
+}
+
+function cancelBody(outcome: CommandOutcome): z.input<typeof CancelResponse> {
+  const { event, metadata } = effectOf(outcome, 'OrderCancelled');
+  const { orderId, reason } = event.data;
+  return { orderId, reason, cancelledAt: metadata.recordedAt, ...recorded(outcome) };
 }
 
 type EffectOf<T extends OrderEvent['type']> = {
