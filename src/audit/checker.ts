@@ -109,6 +109,11 @@ export function createChecker(options: CheckerOptions = {}) {
   const totals = new LedgerTotals();
   /** Bindings seen before their effect (the normal order), by the effect's event id; few at a time. */
   const awaiting = new Map<string, { binding: BindingFacts; stream: string }[]>();
+  /**
+   * The same awaiting bindings by their own stream: a decision of several events (a cancellation
+   * and the voids it makes) writes them all under one binding, which names only its outcome, the last.
+   */
+  const awaitingByBinding = new Map<string, BindingFacts>();
   let bindings = 0;
   let legacyKeyed = 0;
   let events = 0;
@@ -146,6 +151,7 @@ export function createChecker(options: CheckerOptions = {}) {
     if (!ids.has(binding.effectEventId)) {
       const named = awaiting.get(binding.effectEventId) ?? [];
       awaiting.set(binding.effectEventId, [...named, { binding, stream: f.stream }]);
+      awaitingByBinding.set(f.stream, binding);
       return;
     }
     // Bound after its effect (an effect written before keys were bound, or by another request):
@@ -164,6 +170,7 @@ export function createChecker(options: CheckerOptions = {}) {
     if (e.keyed && e.keyBinding === '') legacyKeyed += 1;
     const named = awaiting.get(f.id) ?? [];
     awaiting.delete(f.id);
+    for (const { stream } of named) awaitingByBinding.delete(stream);
     for (const { binding } of named) {
       const paymentId = 'paymentId' in e ? e.paymentId : '';
       const same =
@@ -174,7 +181,9 @@ export function createChecker(options: CheckerOptions = {}) {
         binding.paymentId === paymentId;
       if (!same) findings.add('binding-mismatch', at(f), 'a key binding names this event, not the effect it records');
     }
-    if (e.keyBinding !== '' && !named.some((n) => n.stream === e.keyBinding)) {
+    const companion = awaitingByBinding.get(e.keyBinding);
+    const beforeItsOutcome = companion?.effectStream === f.stream && companion.effectRequestHash === e.requestHash;
+    if (e.keyBinding !== '' && !named.some((n) => n.stream === e.keyBinding) && !beforeItsOutcome) {
       findings.add('key-unbound', at(f), `written under key binding ${e.keyBinding}, which no earlier binding matches`);
     }
   }

@@ -225,6 +225,29 @@ test('an event written under a key binding that does not exist: key-unbound', ()
   assert.equal(codes(checker), ['key-unbound@order-k4:0']);
 });
 
+test('a decision of several events under one binding (voids, then the cancellation it names): clean', () => {
+  const checker = createChecker();
+  const under = { keyBinding: keyStream(7) };
+  checker.visit(fact('order-k7', created('k7', 500)));
+  checker.visit(fact('order-k7', { type: 'PaymentAuthorized', orderId: 'k7', paymentId: 'a1', amount: 100, currency: 'EUR', ...unkeyed }));
+  checker.visit(fact(keyStream(7), bound('k7', '', 'order-k7', 'effect-7')));
+  checker.visit(fact('order-k7', underKey({ type: 'AuthorizationVoided', orderId: 'k7', paymentId: 'a1', ...unkeyed }, under)));
+  checker.visit(fact('order-k7', underKey({ type: 'OrderCancelled', orderId: 'k7', ...unkeyed }, under), { id: 'effect-7' }));
+  assert.equal(codes(checker), []);
+  assert.equal(checker.finish().keys.pending, 0);
+});
+
+test("an event under a pending binding whose outcome is in another stream, or another request's: key-unbound", () => {
+  const checker = createChecker();
+  checker.visit(fact('order-k8', created('k8', 500)));
+  checker.visit(fact(keyStream(8), bound('k8', '', 'order-elsewhere', 'effect-8')));
+  checker.visit(fact('order-k8', underKey({ type: 'OrderCancelled', orderId: 'k8', ...unkeyed }, { keyBinding: keyStream(8) })));
+  checker.visit(fact(keyStream(9), bound('k8', '', 'order-k8', 'effect-9')));
+  const other = { keyBinding: keyStream(9), requestHash: 'x'.repeat(64) };
+  checker.visit(fact('order-k8', underKey({ type: 'OrderCancelled', orderId: 'k8', ...unkeyed }, other)));
+  assert.equal(codes(checker).filter((c) => c.startsWith('key-unbound')), ['key-unbound@order-k8:1', 'key-unbound@order-k8:2']);
+});
+
 test('a binding written after its effect: checked against the order, its owner and its payments', () => {
   const checker = createChecker();
   checker.visit(fact('order-k5', { ...created('k5', 500), keyed: true } as FactEvent, { id: 'legacy-5' }));
