@@ -89,7 +89,8 @@ export const dailyTotals = defineProjection({
       ];
     },
     PaymentCaptured: (e) => add(e, e.event.data.currency, { paymentsCaptured: 1, amountCaptured: e.event.data.amount }),
-    PaymentRefunded: (e, docs) => add(e, orderOf(e, docs).currency, { refunds: 1, amountRefunded: e.event.data.amount }),
+    PaymentRefunded: (e, docs) =>
+      add(e, orderOf(e, docs).currency, { refunds: 1, amountRefunded: e.event.data.amount }),
     OrderCancelled: (e, docs) => {
       const order = orderOf(e, docs);
       return add(e, order.currency, { ordersCancelled: 1, amountCancelled: order.total });

@@ -65,7 +65,12 @@ export interface OrderSummary {
 export const orders = collection<OrderSummary>('orders');
 
 /** Sums, status and bookkeeping recomputed from the payments, so no handler can let them drift apart. */
-function settle(order: OrderSummary, payments: OrderPayment[], e: LedgerEvent, cancelled = order.status === 'cancelled') {
+function settle(
+  order: OrderSummary,
+  payments: OrderPayment[],
+  e: LedgerEvent,
+  cancelled = order.status === 'cancelled',
+) {
   const sum = (pick: (p: OrderPayment) => number) => payments.reduce((s, p) => addMinorUnits(s, pick(p)), 0);
   const authorized = sum((p) => (p.authorization === 'open' ? p.authorized : 0));
   const captured = sum((p) => p.amount);
@@ -87,7 +92,10 @@ function settle(order: OrderSummary, payments: OrderPayment[], e: LedgerEvent, c
 }
 
 /** A change to one order; the decider never acts on a missing order, so a log that does stops loudly. */
-function onOrder(e: LedgerEvent & { event: { data: { orderId: string } } }, next: (order: OrderSummary) => OrderSummary) {
+function onOrder(
+  e: LedgerEvent & { event: { data: { orderId: string } } },
+  next: (order: OrderSummary) => OrderSummary,
+) {
   const { orderId } = e.event.data;
   return [
     orders.change(orderId, (order) => {
@@ -104,7 +112,9 @@ function onPayment(
   return onOrder(e, (order) => {
     const { paymentId } = e.event.data;
     const at = order.payments.findIndex((p) => p.paymentId === paymentId);
-    if (at < 0) throw new Error(`${e.event.type} for payment ${paymentId} of order ${order.orderId}, which it does not hold`);
+    if (at < 0) {
+      throw new Error(`${e.event.type} for payment ${paymentId} of order ${order.orderId}, which it does not hold`);
+    }
     return settle(order, order.payments.map((p, i) => (i === at ? next(p) : p)), e);
   });
 }
@@ -188,12 +198,17 @@ export const orderSummary = defineProjection({
     PaymentRefunded: (e) => {
       const { refundId, amount } = e.event.data;
       const refund = { refundId, amount, position: e.position.toString(), refundedAt: recordedAtUtc(e) };
-      return onPayment(e, (p) => ({ ...p, refunded: addMinorUnits(p.refunded, amount), refunds: [...p.refunds, refund] }));
+      return onPayment(e, (p) => ({
+        ...p,
+        refunded: addMinorUnits(p.refunded, amount),
+        refunds: [...p.refunds, refund],
+      }));
     },
     OrderCancelled: (e) => {
       const at = recordedAtUtc(e);
       // Holds still open when the order is cancelled are released with it.
-      const release = (p: OrderPayment): OrderPayment => (p.authorization === 'open' ? { ...p, authorization: 'voided', voidedAt: at } : p);
+      const release = (p: OrderPayment): OrderPayment =>
+        p.authorization === 'open' ? { ...p, authorization: 'voided', voidedAt: at } : p;
       return onOrder(e, (order) => ({
         ...settle(order, order.payments.map(release), e, true),
         cancelledAt: at,

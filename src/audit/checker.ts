@@ -275,9 +275,11 @@ export function createChecker(options: CheckerOptions = {}) {
     if (hold) {
       // The capture of an authorization: its paymentId was taken by the authorization.
       if (hold.state === 'voided' || hold.state === 'released') {
-        findings.add('voided-authorization-captured', at(f), `authorization ${e.paymentId} was voided before this capture`);
+        const message = `authorization ${e.paymentId} was voided before this capture`;
+        findings.add('voided-authorization-captured', at(f), message);
       } else if (hold.state === 'captured') {
-        findings.add('duplicate-payment', at(f), `authorization ${e.paymentId} was already captured on order ${e.orderId}`);
+        const message = `authorization ${e.paymentId} was already captured on order ${e.orderId}`;
+        findings.add('duplicate-payment', at(f), message);
       }
       if (e.amount > hold.amount) {
         findings.add(
@@ -306,7 +308,11 @@ export function createChecker(options: CheckerOptions = {}) {
     }
   }
 
-  function checkAuthorization(f: EventFacts, e: Extract<OrderFacts, { type: 'PaymentAuthorized' }>, order: OrderTotals): void {
+  function checkAuthorization(
+    f: EventFacts,
+    e: Extract<OrderFacts, { type: 'PaymentAuthorized' }>,
+    order: OrderTotals,
+  ): void {
     if (e.currency !== order.currency) {
       findings.add('currency-mismatch', at(f), `authorization in ${e.currency} on an order in ${order.currency}`);
     }
@@ -346,7 +352,8 @@ export function createChecker(options: CheckerOptions = {}) {
     const before = paid?.refunded ?? 0;
     const after = before + e.amount;
     if (after > captured && before <= captured) {
-      findings.add('over-refunded', at(f), `refunds of payment ${e.paymentId} reach ${after}, above its captured ${captured}`);
+      const message = `refunds of payment ${e.paymentId} reach ${after}, above its captured ${captured}`;
+      findings.add('over-refunded', at(f), message);
     }
     if (paid) {
       paid.refunded = after;
@@ -360,7 +367,8 @@ export function createChecker(options: CheckerOptions = {}) {
     const net = order.captured - order.refunded;
     const exposed = order.held + net;
     if (order.held > 0 && exposed > order.total && !order.overHeld) {
-      findings.add('holds-exceed-total', at(f), `holds ${order.held} plus net captured ${net} exceed the total ${order.total}`);
+      const message = `holds ${order.held} plus net captured ${net} exceed the total ${order.total}`;
+      findings.add('holds-exceed-total', at(f), message);
     }
     order.overHeld = exposed > order.total;
   }

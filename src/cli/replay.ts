@@ -130,8 +130,9 @@ export function formatReport(report: ReplayReport): string {
     `  orders: ${ORDER_STATUSES.map((status) => `${n(counts.orders[status])} ${status.replace('_', ' ')}`).join(', ')}`,
     keyLine(report.keys, n),
     ...Object.entries(report.currencies).map(
-      ([code, c]) => `  ${code}: ordered ${n(c.ordered)} in ${n(c.orders)} orders, captured ${n(c.captured)} in ${n(c.payments)} payments, ` +
-        `refunded ${n(c.refunded)} in ${n(c.refunds)} refunds, net ${n(c.net)} (minor units)`,
+      ([code, c]) =>
+        `  ${code}: ordered ${n(c.ordered)} in ${n(c.orders)} orders, captured ${n(c.captured)} in ${n(c.payments)} ` +
+        `payments, refunded ${n(c.refunded)} in ${n(c.refunds)} refunds, net ${n(c.net)} (minor units)`,
     ),
     `  digest ${report.digest}`,
     `  ${report.timing.seconds.toFixed(2)} s, ${n(report.timing.eventsPerSecond)} events/s`,

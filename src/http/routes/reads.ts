@@ -71,7 +71,9 @@ const OrderSummaryResponse = z.object({
       authorized: Money.describe('the amount the authorization held (0 for a direct capture)'),
       amount: Money.describe('captured'),
       refunded: Money,
-      refunds: z.array(z.object({ refundId: z.string(), amount: Money, position: DecimalString, refundedAt: z.string() })),
+      refunds: z.array(
+        z.object({ refundId: z.string(), amount: Money, position: DecimalString, refundedAt: z.string() }),
+      ),
       position: DecimalString.describe("global position of the payment's first event"),
       authorizedAt: z.string().optional(),
       capturedAt: z.string().optional(),
@@ -395,7 +397,9 @@ const SUMMED: readonly Summed[] = ['amountOrdered', 'amountCaptured', 'amountRef
  * A day's document as the response shows it. Generations from before sums were strings hold
  * numbers; those from before refunds and cancellations lack them (and net is then what was captured).
  */
-function dayTotals(row: Partial<Record<Counted, number> & Record<Summed, string | number>> & { currency: string }): Totals {
+type StoredDay = Partial<Record<Counted, number> & Record<Summed, string | number>> & { currency: string };
+
+function dayTotals(row: StoredDay): Totals {
   const counted = Object.fromEntries(COUNTED.map((k) => [k, row[k] ?? 0])) as Record<Counted, number>;
   const summed = Object.fromEntries(SUMMED.map((k) => [k, String(row[k] ?? 0)])) as Record<Summed, string>;
   if (row.amountNet === undefined) summed.amountNet = summed.amountCaptured;
