@@ -21,7 +21,7 @@ import { CorruptEventError, WrongExpectedVersionError } from '../eventstore/erro
 import { readAllEntries, type LogEntry } from '../eventstore/log-entries.ts';
 import type { EventStore, RecordedEvent } from '../eventstore/port.ts';
 import { KEY_BOUND_TYPE } from '../events/binding-codec.ts';
-import { decodeEvent, type LedgerEvent } from '../events/codec.ts';
+import { decodeEvent, decodeStream, type LedgerEvent } from '../events/codec.ts';
 import type { CommandContext } from '../events/metadata.ts';
 import { FindingLog, type FindingCode, type FindingSummary } from './findings.ts';
 import { scratchCopyOf } from './scratch-copy.ts';
@@ -75,9 +75,10 @@ async function replayAll(scratch: EventStore, options: CommandReplayOptions): Pr
   let replays = 0;
   let newEvents = 0;
 
-  const settle = (record: LogEntry, verdict: Verdict, written: number) => {
+  const settle = (record: LogEntry, verdict: Verdict | 'part-of-decision', written: number) => {
     newEvents += written;
-    if (verdict.replay) replays += 1;
+    if (verdict === 'part-of-decision') commands -= 1;
+    else if (verdict.replay) replays += 1;
     else findings.add(verdict.code, { stream: record.streamId, revision: record.revision, position: record.position }, verdict.message);
     options.onProgress?.(Number(record.position), Number(end));
   };
@@ -105,7 +106,13 @@ async function replayAll(scratch: EventStore, options: CommandReplayOptions): Pr
   return { commands, replays, newEvents, findings: { ...summary, listed } };
 }
 
-async function replayOne(store: EventStore, record: RecordedEvent): Promise<{ verdict: Verdict; written: number }> {
+/** 'part-of-decision': an event another event of its decision replays, no command of its own. */
+interface Replayed {
+  readonly verdict: Verdict | 'part-of-decision';
+  readonly written: number;
+}
+
+async function replayOne(store: EventStore, record: RecordedEvent): Promise<Replayed> {
   let event: LedgerEvent;
   try {
     event = decodeEvent(record);
@@ -113,12 +120,37 @@ async function replayOne(store: EventStore, record: RecordedEvent): Promise<{ ve
     if (!(error instanceof CorruptEventError)) throw error;
     return { verdict: { replay: false, code: 'command-unrebuildable', message: error.problem }, written: 0 };
   }
-  const view = rewound(store, record.position);
+  let from = record.position;
+  if (event.event.type === 'AuthorizationVoided' || event.event.type === 'OrderCancelled') {
+    const decision = await decisionOf(store, record);
+    // A void its cancellation wrote is replayed with that cancellation, from where the decision began.
+    if (decision.at(-1)?.event.type === 'OrderCancelled') {
+      if (event.event.type !== 'OrderCancelled') return { verdict: 'part-of-decision', written: 0 };
+      from = decision[0]!.position;
+    }
+  }
+  const command = commandOf(event);
+  const first = await replayFrom(store, record, from, command, event);
+  // A capture of all of an authorization may have been asked for without an amount: a command of its own.
+  if (command.type !== 'CaptureAuthorization' || first.verdict === 'part-of-decision' || first.verdict.replay) return first;
+  const { amount: _amount, ...all } = command;
+  const second = await replayFrom(store, record, from, all, event);
+  return { verdict: second.verdict, written: first.written + second.written };
+}
+
+async function replayFrom(
+  store: EventStore,
+  record: RecordedEvent,
+  from: bigint,
+  command: OrderCommand,
+  event: LedgerEvent,
+): Promise<Replayed> {
+  const view = rewound(store, from);
   // No jitter: a conflict here is a finding, not contention worth waiting out.
   const handle = createCommandHandler(view.store, { maxAttempts: 3, random: () => 0 });
   let outcome: CommandOutcome;
   try {
-    outcome = await handle(commandOf(event), contextOf(event));
+    outcome = await handle(command, contextOf(event));
   } catch (error) {
     return { verdict: failure(error), written: view.written() };
   }
@@ -206,9 +238,45 @@ export function commandOf(event: LedgerEvent): OrderCommand {
     const { orderId, customerId, currency, lines } = e.data;
     return { type: 'CreateOrder', orderId, customerId, currency, lines };
   }
-  if (e.type !== 'PaymentCaptured') throw new Error(`no command is known to record ${e.type}`);
-  const { orderId, paymentId, amount, currency } = e.data;
-  return { type: 'CapturePayment', orderId, paymentId, amount, currency };
+  switch (e.type) {
+    case 'PaymentCaptured': {
+      const { orderId, paymentId, amount, currency, authorizationId } = e.data;
+      if (authorizationId !== undefined) return { type: 'CaptureAuthorization', orderId, paymentId: authorizationId, amount };
+      return { type: 'CapturePayment', orderId, paymentId, amount, currency };
+    }
+    case 'PaymentAuthorized': {
+      const { orderId, paymentId, amount, currency } = e.data;
+      return { type: 'AuthorizePayment', orderId, paymentId, amount, currency };
+    }
+    case 'AuthorizationVoided':
+      return { type: 'VoidAuthorization', orderId: e.data.orderId, paymentId: e.data.paymentId };
+    case 'PaymentRefunded': {
+      const { orderId, paymentId, refundId, amount } = e.data;
+      return { type: 'RefundPayment', orderId, paymentId, refundId, amount };
+    }
+    case 'OrderCancelled':
+      return { type: 'CancelOrder', orderId: e.data.orderId, reason: e.data.reason };
+  }
+}
+
+/**
+ * The events one decision wrote together around `record`: the same request, the same moment,
+ * contiguous in its stream. A cancellation writes the voids of its open holds and then itself.
+ */
+async function decisionOf(store: EventStore, record: RecordedEvent): Promise<LedgerEvent[]> {
+  const history = decodeStream(await store.readStream(record.streamId));
+  const at = history.findIndex((e) => e.id === record.id);
+  const own = history[at]!.metadata;
+  const same = (e: LedgerEvent | undefined) =>
+    e !== undefined &&
+    e.metadata.requestHash === own.requestHash &&
+    e.metadata.correlationId === own.correlationId &&
+    e.metadata.recordedAt === own.recordedAt;
+  let first = at;
+  while (same(history[first - 1])) first -= 1;
+  let last = at;
+  while (same(history[last + 1])) last += 1;
+  return history.slice(first, last + 1);
 }
 
 function contextOf(event: LedgerEvent): CommandContext {
