@@ -132,7 +132,9 @@ async function replayOne(store: EventStore, record: RecordedEvent): Promise<Repl
   const command = commandOf(event);
   const first = await replayFrom(store, record, from, command, event);
   // A capture of all of an authorization may have been asked for without an amount: a command of its own.
-  if (command.type !== 'CaptureAuthorization' || first.verdict === 'part-of-decision' || first.verdict.replay) return first;
+  if (command.type !== 'CaptureAuthorization' || first.verdict === 'part-of-decision' || first.verdict.replay) {
+    return first;
+  }
   const { amount: _amount, ...all } = command;
   const second = await replayFrom(store, record, from, all, event);
   return { verdict: second.verdict, written: first.written + second.written };
@@ -241,7 +243,9 @@ export function commandOf(event: LedgerEvent): OrderCommand {
   switch (e.type) {
     case 'PaymentCaptured': {
       const { orderId, paymentId, amount, currency, authorizationId } = e.data;
-      if (authorizationId !== undefined) return { type: 'CaptureAuthorization', orderId, paymentId: authorizationId, amount };
+      if (authorizationId !== undefined) {
+        return { type: 'CaptureAuthorization', orderId, paymentId: authorizationId, amount };
+      }
       return { type: 'CapturePayment', orderId, paymentId, amount, currency };
     }
     case 'PaymentAuthorized': {

@@ -249,7 +249,8 @@ function decideRefund(command: RefundPayment, state: OpenOrder): PaymentRefunded
   refuseIfCancelled(state);
   const payment = state.payments.get(command.paymentId);
   if (!payment) {
-    throw new DomainRejection('payment-not-found', `no payment ${command.paymentId} was captured on order ${command.orderId}`);
+    const what = `no payment ${command.paymentId} was captured on order ${command.orderId}`;
+    throw new DomainRejection('payment-not-found', what);
   }
   const refundable = payment.amount - payment.refunded;
   if (command.amount > refundable) {

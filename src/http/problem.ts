@@ -25,17 +25,71 @@ export const PROBLEM_TYPES = {
   'payment-already-captured': { status: 409, title: 'This payment id was already captured with a different amount or currency', description: 'A paymentId names one capture. Resend the original request to get its result, or use a new paymentId for a new capture.' },
   'currency-mismatch': { status: 409, title: 'The payment currency differs from the order currency', description: 'Captures must be in the order’s currency.' },
   'capture-exceeds-outstanding': { status: 409, title: 'The capture exceeds what is outstanding on the order', description: 'The amount is larger than the order total less what was already captured.' },
-  'payment-id-in-use': { status: 409, title: 'This payment id already names another payment', description: 'A paymentId names one payment on an order: one direct capture, or one authorization with its amount and currency. Use a new paymentId, or resend the original request to get its result.' },
-  'payment-not-found': { status: 404, title: 'The payment was not captured', description: 'No payment with this id was captured on the order, so there is nothing to refund.' },
-  'authorization-not-found': { status: 404, title: 'The authorization does not exist', description: 'No authorization with this id was made on the order. Authorize first with POST /orders/{orderId}/authorizations.' },
-  'authorization-exceeds-outstanding': { status: 409, title: 'The authorization exceeds what is outstanding on the order', description: 'Open holds plus what is captured net of refunds may not exceed the order total.' },
-  'authorization-already-captured': { status: 409, title: 'The authorization was already captured', description: 'An authorization is captured at most once, and a captured one cannot be voided. Resend the original capture to get its result.' },
-  'authorization-voided': { status: 409, title: 'The authorization was voided', description: 'A voided authorization holds nothing and can never be captured. Authorize again with a new paymentId.' },
-  'capture-exceeds-authorization': { status: 409, title: 'The capture exceeds the authorized amount', description: 'An authorization is captured for at most its authorized amount (all of it when no amount is given).' },
-  'refund-exceeds-captured': { status: 409, title: 'The refund exceeds what is left of the payment', description: 'The refunds of a payment sum to at most its captured amount.' },
-  'refund-already-recorded': { status: 409, title: 'This refund id was already recorded with a different request', description: 'A refundId names one refund of one payment. Resend the original request to get its result, or use a new refundId.' },
-  'order-cancelled': { status: 409, title: 'The order is cancelled', description: 'A cancelled order takes no more authorizations, captures or refunds.' },
-  'order-has-net-captured': { status: 409, title: 'The order has money captured', description: 'An order is cancelled only while nothing is captured net of refunds. Refund its payments first.' },
+  'payment-id-in-use': {
+    status: 409,
+    title: 'This payment id already names another payment',
+    description:
+      'A paymentId names one payment on an order: one direct capture, or one authorization with its amount ' +
+      'and currency. Use a new paymentId, or resend the original request to get its result.',
+  },
+  'payment-not-found': {
+    status: 404,
+    title: 'The payment was not captured',
+    description: 'No payment with this id was captured on the order, so there is nothing to refund.',
+  },
+  'authorization-not-found': {
+    status: 404,
+    title: 'The authorization does not exist',
+    description:
+      'No authorization with this id was made on the order. Authorize first with POST ' +
+      '/orders/{orderId}/authorizations.',
+  },
+  'authorization-exceeds-outstanding': {
+    status: 409,
+    title: 'The authorization exceeds what is outstanding on the order',
+    description: 'Open holds plus what is captured net of refunds may not exceed the order total.',
+  },
+  'authorization-already-captured': {
+    status: 409,
+    title: 'The authorization was already captured',
+    description:
+      'An authorization is captured at most once, and a captured one cannot be voided. Resend the original ' +
+      'capture to get its result.',
+  },
+  'authorization-voided': {
+    status: 409,
+    title: 'The authorization was voided',
+    description:
+      'A voided authorization holds nothing and can never be captured. Authorize again with a new ' +
+      'paymentId.',
+  },
+  'capture-exceeds-authorization': {
+    status: 409,
+    title: 'The capture exceeds the authorized amount',
+    description: 'An authorization is captured for at most its authorized amount (all of it when no amount is given).',
+  },
+  'refund-exceeds-captured': {
+    status: 409,
+    title: 'The refund exceeds what is left of the payment',
+    description: 'The refunds of a payment sum to at most its captured amount.',
+  },
+  'refund-already-recorded': {
+    status: 409,
+    title: 'This refund id was already recorded with a different request',
+    description:
+      'A refundId names one refund of one payment. Resend the original request to get its result, or use a ' +
+      'new refundId.',
+  },
+  'order-cancelled': {
+    status: 409,
+    title: 'The order is cancelled',
+    description: 'A cancelled order takes no more authorizations, captures or refunds.',
+  },
+  'order-has-net-captured': {
+    status: 409,
+    title: 'The order has money captured',
+    description: 'An order is cancelled only while nothing is captured net of refunds. Refund its payments first.',
+  },
   'idempotency-key-reused': {
     status: 422,
     title: 'This Idempotency-Key was used with a different request',

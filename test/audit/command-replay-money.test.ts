@@ -53,7 +53,9 @@ test.before(async (context) => {
 });
 
 test('every command replays, and nothing is written', async ({ path, commands }) => {
-  const events = withFile(path, (db) => db.prepare("SELECT count(*) AS n FROM events WHERE type != 'IdempotencyKeyBound'").get());
+  const events = withFile(path, (db) =>
+    db.prepare("SELECT count(*) AS n FROM events WHERE type != 'IdempotencyKeyBound'").get(),
+  );
   // The cancellation of m-3 wrote two voids beside itself.
   assert.equal(events, { n: commands + 2 });
   const result = await replayFile(path);

@@ -19,15 +19,33 @@ const currency = fc.constantFrom('EUR', 'EUR', 'EUR', 'USD');
 const often = <T>(arbitrary: fc.Arbitrary<T>) => ({ arbitrary, weight: 4 });
 // Cancelling is rarer, so that sequences also go on long enough to refund and capture again.
 const command: fc.Arbitrary<OrderCommand> = fc.oneof(
-  often(fc.record({ type: fc.constant('CapturePayment' as const), orderId: fc.constant(ORDER), paymentId: id('p'), amount, currency })),
-  often(fc.record({ type: fc.constant('AuthorizePayment' as const), orderId: fc.constant(ORDER), paymentId: id('p'), amount, currency })),
+  often(
+    fc.record({
+      type: fc.constant('CapturePayment' as const),
+      orderId: fc.constant(ORDER),
+      paymentId: id('p'),
+      amount,
+      currency,
+    }),
+  ),
+  often(
+    fc.record({
+      type: fc.constant('AuthorizePayment' as const),
+      orderId: fc.constant(ORDER),
+      paymentId: id('p'),
+      amount,
+      currency,
+    }),
+  ),
   often(
     fc.record(
       { type: fc.constant('CaptureAuthorization' as const), orderId: fc.constant(ORDER), paymentId: id('p'), amount },
       { requiredKeys: ['type', 'orderId', 'paymentId'] },
     ),
   ),
-  often(fc.record({ type: fc.constant('VoidAuthorization' as const), orderId: fc.constant(ORDER), paymentId: id('p') })),
+  often(
+    fc.record({ type: fc.constant('VoidAuthorization' as const), orderId: fc.constant(ORDER), paymentId: id('p') }),
+  ),
   often(
     fc.record({
       type: fc.constant('RefundPayment' as const),
@@ -37,12 +55,25 @@ const command: fc.Arbitrary<OrderCommand> = fc.oneof(
       amount: fc.integer({ min: 1, max: 400 }),
     }),
   ),
-  { arbitrary: fc.record({ type: fc.constant('CancelOrder' as const), orderId: fc.constant(ORDER), reason: fc.constantFrom('a', 'b') }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      type: fc.constant('CancelOrder' as const),
+      orderId: fc.constant(ORDER),
+      reason: fc.constantFrom('a', 'b'),
+    }),
+    weight: 1,
+  },
 );
 
 const created = (total: number): OrderEvent => ({
   type: 'OrderCreated',
-  data: { orderId: ORDER, customerId: 'c-1', currency: 'EUR', lines: [{ sku: 'X', quantity: 1, unitPrice: total }], total },
+  data: {
+    orderId: ORDER,
+    customerId: 'c-1',
+    currency: 'EUR',
+    lines: [{ sku: 'X', quantity: 1, unitPrice: total }],
+    total,
+  },
 });
 
 /** Every invariant of the log, recomputed from its events; returns the first one broken. */
@@ -91,7 +122,8 @@ function brokenInvariant(log: readonly OrderEvent[]): string | undefined {
         break;
       }
       case 'OrderCancelled': {
-        const net = [...captured.values()].reduce((s, n) => s + n, 0) - [...refunded.values()].reduce((s, n) => s + n, 0);
+        const net =
+          [...captured.values()].reduce((s, n) => s + n, 0) - [...refunded.values()].reduce((s, n) => s + n, 0);
         if (net !== 0) return `cancelled with ${net} captured net`;
         if ([...authorized.values()].some((a) => a.state === 'open')) return 'cancelled with an open hold';
         cancelled = true;
@@ -109,27 +141,32 @@ const test = suite('order decider: random command sequences');
 
 test('every invariant holds after each step, and every accepted command replays as nothing', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 3_000 }), fc.array(command, { maxLength: 60, size: 'max' }), (total, commands) => {
-      const log: OrderEvent[] = [created(total)];
-      const accepted: OrderCommand[] = [];
-      let state = orderDecider.evolve(orderDecider.initialState(), log[0]!);
-      for (const next of commands) {
-        let decided: OrderEvent[];
-        try {
-          decided = orderDecider.decide(next, state);
-        } catch (error) {
-          if (!(error instanceof DomainRejection)) throw error;
-          assert.ok(orderDecider.rejections.includes(error.rule));
-          continue;
+    fc.property(
+      fc.integer({ min: 1, max: 3_000 }),
+      fc.array(command, { maxLength: 60, size: 'max' }),
+      (total, commands) => {
+        const log: OrderEvent[] = [created(total)];
+        const accepted: OrderCommand[] = [];
+        let state = orderDecider.evolve(orderDecider.initialState(), log[0]!);
+        for (const next of commands) {
+          let decided: OrderEvent[];
+          try {
+            decided = orderDecider.decide(next, state);
+          } catch (error) {
+            if (!(error instanceof DomainRejection)) throw error;
+            assert.ok(orderDecider.rejections.includes(error.rule));
+            continue;
+          }
+          log.push(...decided);
+          state = decided.reduce(orderDecider.evolve, state);
+          accepted.push(next);
+          const broken = brokenInvariant(log);
+          assert.is(broken, undefined, `${broken} after ${JSON.stringify(next)}`);
+          for (const earlier of accepted)
+            assert.equal(orderDecider.decide(earlier, state), [], JSON.stringify(earlier));
         }
-        log.push(...decided);
-        state = decided.reduce(orderDecider.evolve, state);
-        accepted.push(next);
-        const broken = brokenInvariant(log);
-        assert.is(broken, undefined, `${broken} after ${JSON.stringify(next)}`);
-        for (const earlier of accepted) assert.equal(orderDecider.decide(earlier, state), [], JSON.stringify(earlier));
-      }
-    }),
+      },
+    ),
     { numRuns: 500 },
   );
 });

@@ -57,7 +57,9 @@ export const PaymentBody = z
   })
   .meta({ examples: [{ paymentId: 'pay-1', amount: 3998, currency: 'EUR' }] });
 
-export const AuthorizationBody = PaymentBody.meta({ examples: [{ paymentId: 'auth-1', amount: 3998, currency: 'EUR' }] });
+export const AuthorizationBody = PaymentBody.meta({
+  examples: [{ paymentId: 'auth-1', amount: 3998, currency: 'EUR' }],
+});
 
 export const CaptureAuthorizationBody = z
   .strictObject({ amount: RequestedAmount.optional().describe('at most the authorized amount; omit it for all of it') })
@@ -312,7 +314,8 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
         paymentId,
         ...(amount !== undefined && { amount }),
       });
-      const outcome = await execute(request, CAPTURE_ROUTE, optionalIdempotencyKey(request), { orderId, paymentId }, capture);
+      const key = optionalIdempotencyKey(request);
+      const outcome = await execute(request, CAPTURE_ROUTE, key, { orderId, paymentId }, capture);
       return created(reply, outcome, `/orders/${orderId}/payments/${paymentId}`, paymentBody(outcome));
     },
   );
@@ -340,7 +343,8 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const { orderId, paymentId } = request.params;
       const voidIt = (): OrderCommand => ({ type: 'VoidAuthorization', orderId, paymentId });
-      const outcome = await execute(request, VOID_ROUTE, optionalIdempotencyKey(request), { orderId, paymentId }, voidIt);
+      const key = optionalIdempotencyKey(request);
+      const outcome = await execute(request, VOID_ROUTE, key, { orderId, paymentId }, voidIt);
       return created(reply, outcome, `/orders/${orderId}/authorizations/${paymentId}`, voidBody(outcome));
     },
   );
@@ -349,7 +353,7 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
     REFUNDS_ROUTE,
     {
       schema: {
-        summary: 'Refund part or all of a captured payment (refundId from the body, else chosen and kept with your key)',
+        summary: 'Refund part or all of a captured payment (refundId from the body, else chosen, kept with your key)',
         params: PaymentParams,
         headers: CommandHeaders,
         body: RefundBody,
