@@ -1,16 +1,38 @@
-/** Per order: what was ordered, what was captured, what is still owed, and the payments that did it. */
+/**
+ * Per order: what was ordered, held, captured and refunded, what is still owed, and the payments
+ * that did it, each with its authorization's state and its refunds.
+ */
 import { addMinorUnits } from '../src/domain/money.ts';
-import { collection, defineProjection, recordedAtUtc } from './projection.ts';
+import { statusOf, type OrderStatus } from './order-status.ts';
+import { collection, defineProjection, recordedAtUtc, type EventOf } from './projection.ts';
+import type { LedgerEvent } from '../src/events/codec.ts';
 
-export const ORDER_STATUSES = ['pending', 'partially_paid', 'paid'] as const;
-export type OrderStatus = (typeof ORDER_STATUSES)[number];
+export { statusOf, type OrderStatus } from './order-status.ts';
+
+/** `none`: captured directly, without a hold first. */
+export type AuthorizationState = 'none' | 'open' | 'captured' | 'voided';
+
+export interface OrderRefund {
+  readonly refundId: string;
+  readonly amount: number;
+  readonly position: string;
+  readonly refundedAt: string;
+}
 
 export interface OrderPayment {
   readonly paymentId: string;
+  readonly authorization: AuthorizationState;
+  /** The amount held by the authorization (0 for a direct capture). */
+  readonly authorized: number;
+  /** Captured amount (0 while the authorization is open or after a void). */
   readonly amount: number;
-  /** Global position of the PaymentCaptured event, as a decimal string. */
+  readonly refunded: number;
+  readonly refunds: OrderRefund[];
+  /** Global position of the payment's first event (its authorization or its capture), as a decimal string. */
   readonly position: string;
-  readonly capturedAt: string;
+  readonly authorizedAt?: string;
+  readonly capturedAt?: string;
+  readonly voidedAt?: string;
 }
 
 export interface OrderSummary {
@@ -20,10 +42,18 @@ export interface OrderSummary {
   readonly customerId: string;
   readonly currency: string;
   readonly total: number;
+  /** Open holds: authorized, neither captured nor voided. */
+  readonly authorized: number;
   readonly captured: number;
+  readonly refunded: number;
+  /** captured − refunded. */
+  readonly net: number;
+  /** total − net; 0 once cancelled. */
   readonly outstanding: number;
   readonly status: OrderStatus;
   readonly payments: OrderPayment[];
+  readonly cancelledAt?: string;
+  readonly cancelReason?: string;
   /** Stream revision of the last event applied: the ETag a command's If-Match compares with. */
   readonly revision: string;
   /** Global position of the last event applied. */
@@ -34,16 +64,89 @@ export interface OrderSummary {
 
 export const orders = collection<OrderSummary>('orders');
 
-/** A zero-total order owes nothing, so it is paid from the start. */
-export function statusOf(total: number, captured: number): OrderStatus {
-  if (captured >= total) return 'paid';
-  return captured === 0 ? 'pending' : 'partially_paid';
+/** Sums, status and bookkeeping recomputed from the payments, so no handler can let them drift apart. */
+function settle(
+  order: OrderSummary,
+  payments: OrderPayment[],
+  e: LedgerEvent,
+  cancelled = order.status === 'cancelled',
+) {
+  const sum = (pick: (p: OrderPayment) => number) => payments.reduce((s, p) => addMinorUnits(s, pick(p)), 0);
+  const authorized = sum((p) => (p.authorization === 'open' ? p.authorized : 0));
+  const captured = sum((p) => p.amount);
+  const refunded = sum((p) => p.refunded);
+  const net = captured - refunded;
+  return {
+    ...order,
+    authorized,
+    captured,
+    refunded,
+    net,
+    outstanding: cancelled ? 0 : order.total - net,
+    status: statusOf({ total: order.total, authorized, captured, refunded, cancelled }),
+    payments,
+    revision: e.revision.toString(),
+    position: e.position.toString(),
+    updatedAt: recordedAtUtc(e),
+  };
+}
+
+/** A change to one order; the decider never acts on a missing order, so a log that does stops loudly. */
+function onOrder(
+  e: LedgerEvent & { event: { data: { orderId: string } } },
+  next: (order: OrderSummary) => OrderSummary,
+) {
+  const { orderId } = e.event.data;
+  return [
+    orders.change(orderId, (order) => {
+      if (!order) throw new Error(`${e.event.type} for order ${orderId}, which was never created`);
+      return next(order);
+    }),
+  ];
+}
+
+function onPayment(
+  e: LedgerEvent & { event: { data: { orderId: string; paymentId: string } } },
+  next: (payment: OrderPayment) => OrderPayment,
+) {
+  return onOrder(e, (order) => {
+    const { paymentId } = e.event.data;
+    const at = order.payments.findIndex((p) => p.paymentId === paymentId);
+    if (at < 0) {
+      throw new Error(`${e.event.type} for payment ${paymentId} of order ${order.orderId}, which it does not hold`);
+    }
+    return settle(order, order.payments.map((p, i) => (i === at ? next(p) : p)), e);
+  });
+}
+
+function captured(e: EventOf<'PaymentCaptured'>) {
+  const { paymentId, amount, authorizationId } = e.event.data;
+  const at = recordedAtUtc(e);
+  return onOrder(e, (order) => {
+    // A capture of an authorization names it; a direct capture (and every one stored before holds) does not.
+    const held = order.payments.findIndex((p) => p.paymentId === authorizationId && p.authorization === 'open');
+    if (held >= 0) {
+      const capture = (p: OrderPayment): OrderPayment => ({ ...p, authorization: 'captured', amount, capturedAt: at });
+      return settle(order, order.payments.map((p, i) => (i === held ? capture(p) : p)), e);
+    }
+    const direct: OrderPayment = {
+      paymentId,
+      authorization: 'none',
+      authorized: 0,
+      amount,
+      refunded: 0,
+      refunds: [],
+      position: e.position.toString(),
+      capturedAt: at,
+    };
+    return settle(order, [...order.payments, direct], e);
+  });
 }
 
 export const orderSummary = defineProjection({
   name: 'order-summary',
-  // 2: documents name their owner (clientId), and lists are indexed per owner.
-  version: 2,
+  // 3: holds, refunds, net and cancellation; payments carry their authorization state and refunds.
+  version: 3,
   // Keyset pagination: (createdAt, key) within a customer, a status, or all orders; of one owner or of all.
   indexes: [
     { collection: orders.name, fields: ['createdAt'] },
@@ -57,6 +160,7 @@ export const orderSummary = defineProjection({
     OrderCreated: (e) => {
       const { orderId, customerId, currency, total } = e.event.data;
       const at = recordedAtUtc(e);
+      const sums = { authorized: 0, captured: 0, refunded: 0, net: 0 };
       return [
         orders.put(orderId, {
           orderId,
@@ -64,9 +168,9 @@ export const orderSummary = defineProjection({
           customerId,
           currency,
           total,
-          captured: 0,
+          ...sums,
           outstanding: total,
-          status: statusOf(total, 0),
+          status: statusOf({ ...sums, total, cancelled: false }),
           payments: [],
           revision: e.revision.toString(),
           position: e.position.toString(),
@@ -75,26 +179,41 @@ export const orderSummary = defineProjection({
         }),
       ];
     },
-    PaymentCaptured: (e) => {
-      const { orderId, paymentId, amount } = e.event.data;
+    PaymentAuthorized: (e) => {
+      const { paymentId, amount } = e.event.data;
+      const hold: OrderPayment = {
+        paymentId,
+        authorization: 'open',
+        authorized: amount,
+        amount: 0,
+        refunded: 0,
+        refunds: [],
+        position: e.position.toString(),
+        authorizedAt: recordedAtUtc(e),
+      };
+      return onOrder(e, (order) => settle(order, [...order.payments, hold], e));
+    },
+    PaymentCaptured: captured,
+    AuthorizationVoided: (e) => onPayment(e, (p) => ({ ...p, authorization: 'voided', voidedAt: recordedAtUtc(e) })),
+    PaymentRefunded: (e) => {
+      const { refundId, amount } = e.event.data;
+      const refund = { refundId, amount, position: e.position.toString(), refundedAt: recordedAtUtc(e) };
+      return onPayment(e, (p) => ({
+        ...p,
+        refunded: addMinorUnits(p.refunded, amount),
+        refunds: [...p.refunds, refund],
+      }));
+    },
+    OrderCancelled: (e) => {
       const at = recordedAtUtc(e);
-      return [
-        orders.change(orderId, (order) => {
-          // The decider never captures on a missing order; if the log says otherwise, stop loudly.
-          if (!order) throw new Error(`PaymentCaptured ${paymentId} for order ${orderId}, which was never created`);
-          const captured = addMinorUnits(order.captured, amount);
-          return {
-            ...order,
-            captured,
-            outstanding: order.total - captured,
-            status: statusOf(order.total, captured),
-            payments: [...order.payments, { paymentId, amount, position: e.position.toString(), capturedAt: at }],
-            revision: e.revision.toString(),
-            position: e.position.toString(),
-            updatedAt: at,
-          };
-        }),
-      ];
+      // Holds still open when the order is cancelled are released with it.
+      const release = (p: OrderPayment): OrderPayment =>
+        p.authorization === 'open' ? { ...p, authorization: 'voided', voidedAt: at } : p;
+      return onOrder(e, (order) => ({
+        ...settle(order, order.payments.map(release), e, true),
+        cancelledAt: at,
+        cancelReason: e.event.data.reason,
+      }));
     },
   },
 });

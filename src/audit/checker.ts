@@ -4,9 +4,9 @@
  * included, to catch a double capture), and the set of event ids; never an event body.
  */
 import { createHash, hash } from 'node:crypto';
-import { statusOf, type OrderStatus } from '../../projections/order-summary.ts';
+import { noOrderCounts, statusOf, type OrderStatus } from '../../projections/order-status.ts';
 import { orderStreamId } from '../domain/ids.ts';
-import type { EventFacts, MoneyFactType } from './facts.ts';
+import type { EventFacts } from './facts.ts';
 import { FindingLog, type FindingSummary } from './findings.ts';
 import { IdSet } from './id-set.ts';
 import { LedgerTotals, type CurrencyTotals, type DailyCaptured } from './totals.ts';
@@ -44,12 +44,48 @@ interface OrderTotals {
   readonly owner: string;
   readonly currency: string;
   readonly total: number;
+  /** Gross captured; net is captured − refunded. */
   captured: number;
+  refunded: number;
+  /** Open holds: authorized, neither captured nor voided. */
+  held: number;
+  cancelled: boolean;
   /** Usually one to three ids: an array costs far less memory than a Set per order. */
   readonly payments: string[];
+  /** Only for orders that use them, so an order paid by direct capture costs nothing more. */
+  authorizations?: Authorization[];
+  /** Per captured payment: its amount and what was refunded of it. */
+  refunds?: PaymentRefunds[];
+  /** Holds plus net captured are above the total (reported once, when first passed). */
+  overHeld?: boolean;
 }
 
-type OrderFacts = Extract<EventFacts['event'], { type: 'OrderCreated' | 'PaymentCaptured' | MoneyFactType }>;
+const holdOf = (order: OrderTotals, paymentId: string) => order.authorizations?.find((a) => a.paymentId === paymentId);
+
+/** A cancellation releases the holds still open (the decider voids them in the same decision). */
+function cancel(order: OrderTotals): void {
+  order.cancelled = true;
+  for (const hold of order.authorizations ?? []) {
+    if (hold.state === 'open') hold.state = 'released';
+  }
+  order.held = 0;
+}
+
+interface Authorization {
+  readonly paymentId: string;
+  readonly amount: number;
+  /** released: still open when its order was cancelled, which voids it (its AuthorizationVoided may follow). */
+  state: 'open' | 'captured' | 'voided' | 'released';
+}
+
+interface PaymentRefunds {
+  readonly paymentId: string;
+  captured: number;
+  refunded: number;
+  readonly refundIds: string[];
+}
+
+type OrderFacts = Exclude<EventFacts['event'], { type: 'KeyBound' | 'invalid' | 'unreadable' }>;
 type BindingFacts = Extract<EventFacts['event'], { type: 'KeyBound' }>;
 
 interface StreamState {
@@ -73,6 +109,11 @@ export function createChecker(options: CheckerOptions = {}) {
   const totals = new LedgerTotals();
   /** Bindings seen before their effect (the normal order), by the effect's event id; few at a time. */
   const awaiting = new Map<string, { binding: BindingFacts; stream: string }[]>();
+  /**
+   * The same awaiting bindings by their own stream: a decision of several events (a cancellation
+   * and the voids it makes) writes them all under one binding, which names only its outcome, the last.
+   */
+  const awaitingByBinding = new Map<string, BindingFacts>();
   let bindings = 0;
   let legacyKeyed = 0;
   let events = 0;
@@ -110,6 +151,7 @@ export function createChecker(options: CheckerOptions = {}) {
     if (!ids.has(binding.effectEventId)) {
       const named = awaiting.get(binding.effectEventId) ?? [];
       awaiting.set(binding.effectEventId, [...named, { binding, stream: f.stream }]);
+      awaitingByBinding.set(f.stream, binding);
       return;
     }
     // Bound after its effect (an effect written before keys were bound, or by another request):
@@ -128,8 +170,9 @@ export function createChecker(options: CheckerOptions = {}) {
     if (e.keyed && e.keyBinding === '') legacyKeyed += 1;
     const named = awaiting.get(f.id) ?? [];
     awaiting.delete(f.id);
+    for (const { stream } of named) awaitingByBinding.delete(stream);
     for (const { binding } of named) {
-      const paymentId = e.type === 'OrderCreated' ? '' : e.paymentId;
+      const paymentId = 'paymentId' in e ? e.paymentId : '';
       const same =
         binding.effectStream === f.stream &&
         binding.clientId === e.clientId &&
@@ -138,7 +181,9 @@ export function createChecker(options: CheckerOptions = {}) {
         binding.paymentId === paymentId;
       if (!same) findings.add('binding-mismatch', at(f), 'a key binding names this event, not the effect it records');
     }
-    if (e.keyBinding !== '' && !named.some((n) => n.stream === e.keyBinding)) {
+    const companion = awaitingByBinding.get(e.keyBinding);
+    const beforeItsOutcome = companion?.effectStream === f.stream && companion.effectRequestHash === e.requestHash;
+    if (e.keyBinding !== '' && !named.some((n) => n.stream === e.keyBinding) && !beforeItsOutcome) {
       findings.add('key-unbound', at(f), `written under key binding ${e.keyBinding}, which no earlier binding matches`);
     }
   }
@@ -189,44 +234,156 @@ export function createChecker(options: CheckerOptions = {}) {
         const sum = e.linesTotal === undefined ? 'beyond the exact integer range' : String(e.linesTotal);
         findings.add('total-mismatch', at(f), `total ${e.total} is not the sum of the lines (${sum})`);
       }
-      state.order = { owner: e.clientId, currency: e.currency, total: e.total, captured: 0, payments: [] };
+      state.order = {
+        owner: e.clientId,
+        currency: e.currency,
+        total: e.total,
+        captured: 0,
+        refunded: 0,
+        held: 0,
+        cancelled: false,
+        payments: [],
+      };
       totals.order(e.currency, e.total);
       return;
     }
-    if (e.type !== 'PaymentCaptured') return;
-    // PaymentCaptured: counted in the sums whatever else is wrong with it, because the log says it happened.
-    totals.capture(e.currency, e.amount, f.time);
+    // Money events are counted in the sums whatever else is wrong with them, because the log says they happened.
+    if (e.type === 'PaymentCaptured') totals.capture(e.currency, e.amount, f.time);
+    if (e.type === 'PaymentRefunded') totals.refund(state.order?.currency ?? '', e.amount);
     const order = state.order;
     if (!order) {
       if (!state.orphan) findings.add('stream-not-created', at(f), `the stream's first event is not OrderCreated`);
       state.orphan = true;
       return;
     }
-    if (order.payments.includes(e.paymentId)) {
+    if (order.cancelled && !(e.type === 'AuthorizationVoided' && holdOf(order, e.paymentId)?.state === 'released')) {
+      findings.add('event-after-cancellation', at(f), `${e.type} follows the cancellation of order ${e.orderId}`);
+    }
+    if (e.type === 'PaymentCaptured') checkCapture(f, e, order);
+    else if (e.type === 'PaymentAuthorized') checkAuthorization(f, e, order);
+    else if (e.type === 'AuthorizationVoided') checkVoid(f, e, order);
+    else if (e.type === 'PaymentRefunded') checkRefund(f, e, order);
+    else cancel(order);
+    checkHolds(f, order);
+  }
+
+  function checkCapture(f: EventFacts, e: Extract<OrderFacts, { type: 'PaymentCaptured' }>, order: OrderTotals): void {
+    if (e.currency !== order.currency) {
+      findings.add('currency-mismatch', at(f), `payment in ${e.currency} on an order in ${order.currency}`);
+    }
+    const hold = holdOf(order, e.paymentId);
+    if (hold) {
+      // The capture of an authorization: its paymentId was taken by the authorization.
+      if (hold.state === 'voided' || hold.state === 'released') {
+        const message = `authorization ${e.paymentId} was voided before this capture`;
+        findings.add('voided-authorization-captured', at(f), message);
+      } else if (hold.state === 'captured') {
+        const message = `authorization ${e.paymentId} was already captured on order ${e.orderId}`;
+        findings.add('duplicate-payment', at(f), message);
+      }
+      if (e.amount > hold.amount) {
+        findings.add(
+          'capture-exceeds-authorization',
+          at(f),
+          `captured ${e.amount} of authorization ${e.paymentId}, which holds ${hold.amount}`,
+        );
+      }
+      if (hold.state === 'open') order.held -= hold.amount;
+      hold.state = 'captured';
+    } else if (order.payments.includes(e.paymentId)) {
       findings.add('duplicate-payment', at(f), `payment ${e.paymentId} was already captured on order ${e.orderId}`);
     } else {
       order.payments.push(e.paymentId);
     }
-    if (e.currency !== order.currency) {
-      findings.add('currency-mismatch', at(f), `payment in ${e.currency} on an order in ${order.currency}`);
-    }
-    const before = order.captured;
+    const refunds = (order.refunds ??= []);
+    const paid = refunds.find((r) => r.paymentId === e.paymentId);
+    if (paid) paid.captured += e.amount;
+    else refunds.push({ paymentId: e.paymentId, captured: e.amount, refunded: 0, refundIds: [] });
+    const before = order.captured - order.refunded;
     // Past the total the running number may leave the exact range; it only has to stay above the total.
     order.captured += e.amount;
-    if (order.captured > order.total && before <= order.total) {
+    if (order.captured - order.refunded > order.total && before <= order.total) {
       const exact = BigInt(before) + BigInt(e.amount);
       findings.add('over-captured', at(f), `captured ${exact} exceeds the order total ${order.total}`);
     }
   }
 
+  function checkAuthorization(
+    f: EventFacts,
+    e: Extract<OrderFacts, { type: 'PaymentAuthorized' }>,
+    order: OrderTotals,
+  ): void {
+    if (e.currency !== order.currency) {
+      findings.add('currency-mismatch', at(f), `authorization in ${e.currency} on an order in ${order.currency}`);
+    }
+    const authorizations = (order.authorizations ??= []);
+    if (order.payments.includes(e.paymentId) || authorizations.some((a) => a.paymentId === e.paymentId)) {
+      findings.add('duplicate-payment', at(f), `payment ${e.paymentId} was already used on order ${e.orderId}`);
+      return;
+    }
+    order.payments.push(e.paymentId);
+    authorizations.push({ paymentId: e.paymentId, amount: e.amount, state: 'open' });
+    order.held += e.amount;
+  }
+
+  function checkVoid(f: EventFacts, e: Extract<OrderFacts, { type: 'AuthorizationVoided' }>, order: OrderTotals): void {
+    const hold = holdOf(order, e.paymentId);
+    if (!hold) {
+      findings.add('authorization-missing', at(f), `no authorization ${e.paymentId} on order ${e.orderId} to void`);
+      return;
+    }
+    if (hold.state === 'captured') {
+      findings.add('captured-authorization-voided', at(f), `authorization ${e.paymentId} was already captured`);
+      return;
+    }
+    if (hold.state === 'voided') {
+      findings.add('authorization-voided-again', at(f), `authorization ${e.paymentId} was already voided`);
+    }
+    if (hold.state === 'open') order.held -= hold.amount;
+    hold.state = 'voided';
+  }
+
+  function checkRefund(f: EventFacts, e: Extract<OrderFacts, { type: 'PaymentRefunded' }>, order: OrderTotals): void {
+    const paid = order.refunds?.find((r) => r.paymentId === e.paymentId);
+    if (paid?.refundIds.includes(e.refundId)) {
+      findings.add('duplicate-refund', at(f), `refund ${e.refundId} of payment ${e.paymentId} was already recorded`);
+    }
+    const captured = paid?.captured ?? 0;
+    const before = paid?.refunded ?? 0;
+    const after = before + e.amount;
+    if (after > captured && before <= captured) {
+      const message = `refunds of payment ${e.paymentId} reach ${after}, above its captured ${captured}`;
+      findings.add('over-refunded', at(f), message);
+    }
+    if (paid) {
+      paid.refunded = after;
+      paid.refundIds.push(e.refundId);
+    }
+    order.refunded += e.amount;
+  }
+
+  /** Holds plus net captured never exceed the total; said at the revision that first passes it. */
+  function checkHolds(f: EventFacts, order: OrderTotals): void {
+    const net = order.captured - order.refunded;
+    const exposed = order.held + net;
+    if (order.held > 0 && exposed > order.total && !order.overHeld) {
+      const message = `holds ${order.held} plus net captured ${net} exceed the total ${order.total}`;
+      findings.add('holds-exceed-total', at(f), message);
+    }
+    order.overHeld = exposed > order.total;
+  }
+
   function finish(): CheckerResult {
-    const orders: Record<OrderStatus, number> = { pending: 0, partially_paid: 0, paid: 0 };
+    const orders: Record<OrderStatus, number> = noOrderCounts();
     const heads: string[] = [];
     for (const [stream, state] of streams) {
       if (state.nextRevision === 0) continue; // only seen after --as-of
       heads.push(stream);
       // The read model's own rule, so the audit's counts and GET /orders mean the same thing.
-      if (state.order) orders[statusOf(state.order.total, state.order.captured)] += 1;
+      if (state.order) {
+        const { total, held, captured, refunded, cancelled } = state.order;
+        orders[statusOf({ total, authorized: held, captured, refunded, cancelled })] += 1;
+      }
     }
     heads.sort();
     const digest = createHash('sha256');

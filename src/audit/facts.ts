@@ -39,13 +39,21 @@ export type FactEvent =
       readonly currency: string;
     } & Origin)
   | ({
-      /** The money events beside a capture; paymentId '' and amount 0 where the event has none. */
-      readonly type: MoneyFactType;
+      readonly type: 'PaymentAuthorized';
       readonly orderId: string;
       readonly paymentId: string;
       readonly amount: number;
       readonly currency: string;
     } & Origin)
+  | ({ readonly type: 'AuthorizationVoided'; readonly orderId: string; readonly paymentId: string } & Origin)
+  | ({
+      readonly type: 'PaymentRefunded';
+      readonly orderId: string;
+      readonly paymentId: string;
+      readonly refundId: string;
+      readonly amount: number;
+    } & Origin)
+  | ({ readonly type: 'OrderCancelled'; readonly orderId: string } & Origin)
   | {
       readonly type: 'KeyBound';
       readonly clientId: string;
@@ -59,14 +67,6 @@ export type FactEvent =
   | { readonly type: 'invalid'; readonly problem: string }
   /** The stored row itself cannot be read (not JSON, wrong column types, a bad time or revision). */
   | { readonly type: 'unreadable'; readonly problem: string };
-
-export type MoneyFactType = 'PaymentAuthorized' | 'AuthorizationVoided' | 'PaymentRefunded' | 'OrderCancelled';
-const MONEY_FACT_TYPES: ReadonlySet<string> = new Set<MoneyFactType>([
-  'PaymentAuthorized',
-  'AuthorizationVoided',
-  'PaymentRefunded',
-  'OrderCancelled',
-]);
 
 export interface EventFacts {
   /** '' when the record cannot be read. */
@@ -140,26 +140,26 @@ function eventFacts(record: RecordedEvent): FactEvent {
     keyBinding: metadata.keyBinding ?? '',
     keyed: metadata.idempotencyKey !== undefined,
   };
-  if (decoded.event.type === 'PaymentCaptured') {
-    const { orderId, paymentId, amount, currency } = decoded.event.data;
-    return { type: 'PaymentCaptured', orderId, paymentId, amount, currency, ...origin };
-  }
-  const event = decoded.event;
+  const { event } = decoded;
   switch (event.type) {
-    case 'PaymentAuthorized':
-    case 'PaymentRefunded': {
+    case 'OrderCreated': {
+      const { orderId, currency, total, lines } = event.data;
+      return { type: 'OrderCreated', orderId, currency, total, linesTotal: linesTotalOf(lines), ...origin };
+    }
+    case 'PaymentCaptured':
+    case 'PaymentAuthorized': {
       const { orderId, paymentId, amount, currency } = event.data;
       return { type: event.type, orderId, paymentId, amount, currency, ...origin };
     }
-    case 'AuthorizationVoided': {
-      const { orderId, paymentId } = event.data;
-      return { type: event.type, orderId, paymentId, amount: 0, currency: '', ...origin };
+    case 'AuthorizationVoided':
+      return { type: event.type, orderId: event.data.orderId, paymentId: event.data.paymentId, ...origin };
+    case 'PaymentRefunded': {
+      const { orderId, paymentId, refundId, amount } = event.data;
+      return { type: event.type, orderId, paymentId, refundId, amount, ...origin };
     }
     case 'OrderCancelled':
-      return { type: event.type, orderId: event.data.orderId, paymentId: '', amount: 0, currency: '', ...origin };
+      return { type: event.type, orderId: event.data.orderId, ...origin };
   }
-  const { orderId, currency, total, lines } = event.data;
-  return { type: 'OrderCreated', orderId, currency, total, linesTotal: linesTotalOf(lines), ...origin };
 }
 
 function keyBoundFacts(record: RecordedEvent): FactEvent {
@@ -228,10 +228,13 @@ export function packFacts(f: EventFacts): PackedFacts {
       return [...head, e.type, e.orderId, e.currency, e.total, e.linesTotal, ...packOrigin(e)];
     case 'PaymentCaptured':
     case 'PaymentAuthorized':
-    case 'AuthorizationVoided':
-    case 'PaymentRefunded':
-    case 'OrderCancelled':
       return [...head, e.type, e.orderId, e.currency, e.amount, e.paymentId, ...packOrigin(e)];
+    case 'PaymentRefunded':
+      return [...head, e.type, e.orderId, e.refundId, e.amount, e.paymentId, ...packOrigin(e)];
+    case 'AuthorizationVoided':
+      return [...head, e.type, e.orderId, '', 0, e.paymentId, ...packOrigin(e)];
+    case 'OrderCancelled':
+      return [...head, e.type, e.orderId, '', 0, undefined, ...packOrigin(e)];
     case 'KeyBound': {
       const effect = [e.effectStream, e.effectEventId, e.effectRequestHash] as const;
       return [...head, e.type, e.orderId, e.paymentId, 0, e.clientId, ...effect, ''];
@@ -252,13 +255,18 @@ export function unpackFacts(p: PackedFacts): EventFacts {
   let event: FactEvent;
   if (type === 'OrderCreated') {
     event = { type, orderId: a, currency: b, total: c, linesTotal: d as number | undefined, ...origin() };
-  } else if (type === 'PaymentCaptured' || MONEY_FACT_TYPES.has(type)) {
-    const money = type as 'PaymentCaptured' | MoneyFactType;
-    event = { type: money, orderId: a, currency: b, amount: c, paymentId: d as string, ...origin() };
+  } else if (type === 'PaymentCaptured' || type === 'PaymentAuthorized') {
+    event = { type, orderId: a, currency: b, amount: c, paymentId: d as string, ...origin() };
+  } else if (type === 'PaymentRefunded') {
+    event = { type, orderId: a, refundId: b, amount: c, paymentId: d as string, ...origin() };
+  } else if (type === 'AuthorizationVoided') {
+    event = { type, orderId: a, paymentId: d as string, ...origin() };
+  } else if (type === 'OrderCancelled') {
+    event = { type, orderId: a, ...origin() };
   } else if (type === 'KeyBound') {
     const effect = { effectStream: e, effectEventId: f, effectRequestHash: g };
     event = { type, orderId: a, paymentId: b, clientId: d as string, ...effect };
-  } else event = { type: type as 'invalid' | 'unreadable', problem: a };
+  } else event = { type, problem: a };
   // One object literal: this runs once per event on the audit's main thread.
   return {
     id,

@@ -24,6 +24,15 @@ export type FindingCode =
   | 'over-captured' // captured more than the order's total
   | 'currency-mismatch' // a payment in another currency than its order
   | 'total-mismatch' // OrderCreated.total is not the sum of its lines
+  | 'over-refunded' // a payment's refunds exceed what it captured
+  | 'duplicate-refund' // a refundId recorded twice for one payment
+  | 'capture-exceeds-authorization' // an authorization captured for more than it holds
+  | 'voided-authorization-captured' // a capture of an authorization that was voided
+  | 'captured-authorization-voided' // a void of an authorization that was already captured
+  | 'authorization-missing' // a void naming no authorization of the order
+  | 'authorization-voided-again' // a second AuthorizationVoided of one authorization
+  | 'holds-exceed-total' // open holds plus net captured exceed the order's total
+  | 'event-after-cancellation' // anything recorded in an order after its OrderCancelled
   // Replayed commands (ledger replay-commands)
   | 'command-unrebuildable' // the event cannot be turned back into its command
   | 'command-rejected' // the command, decided again where it stood, is refused

@@ -8,8 +8,12 @@ export interface CurrencyTotals {
   /** Decimal strings: a ledger-wide sum can pass 2^53 minor units. */
   readonly ordered: string;
   readonly captured: string;
+  readonly refunded: string;
+  /** captured − refunded. */
+  readonly net: string;
   readonly orders: number;
   readonly payments: number;
+  readonly refunds: number;
 }
 
 export interface DailyCaptured {
@@ -45,6 +49,7 @@ const DAY_MS = 86_400_000;
 export class LedgerTotals {
   private readonly ordered = new Map<string, ExactSum>();
   private readonly captured = new Map<string, ExactSum>();
+  private readonly refunded = new Map<string, ExactSum>();
   /** Day number (epoch ms / day) → currency → captured that day. */
   private readonly days = new Map<number, Map<string, ExactSum>>();
 
@@ -60,13 +65,30 @@ export class LedgerTotals {
     sumIn(currencies, currency).add(amount);
   }
 
+  /** In its order's currency ('' for an order the log never created). */
+  refund(currency: string, amount: number): void {
+    sumIn(this.refunded, currency).add(amount);
+  }
+
   currencies(): Record<string, CurrencyTotals> {
-    const codes = [...new Set([...this.ordered.keys(), ...this.captured.keys()])].sort();
+    const codes = [...new Set([...this.ordered.keys(), ...this.captured.keys(), ...this.refunded.keys()])].sort();
     return Object.fromEntries(
       codes.map((code) => {
         const o = this.ordered.get(code);
         const c = this.captured.get(code);
-        return [code, { ordered: String(o?.value ?? 0n), captured: String(c?.value ?? 0n), orders: o?.count ?? 0, payments: c?.count ?? 0 }];
+        const r = this.refunded.get(code);
+        const captured = c?.value ?? 0n;
+        const refunded = r?.value ?? 0n;
+        const totals: CurrencyTotals = {
+          ordered: String(o?.value ?? 0n),
+          captured: String(captured),
+          refunded: String(refunded),
+          net: String(captured - refunded),
+          orders: o?.count ?? 0,
+          payments: c?.count ?? 0,
+          refunds: r?.count ?? 0,
+        };
+        return [code, totals];
       }),
     );
   }

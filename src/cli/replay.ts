@@ -4,6 +4,7 @@
  * diff them against the live read models. Exit 0 clean, 1 findings or differences, 2 usage.
  */
 import { availableParallelism } from 'node:os';
+import { ORDER_STATUSES } from '../../projections/order-status.ts';
 import { ConfigSchema } from '../config.ts';
 import { audit, type AuditReport } from '../audit/audit.ts';
 import { compareLive, LiveReadModelsMissingError, type LiveComparison } from '../audit/compare-live.ts';
@@ -129,10 +130,12 @@ export function formatReport(report: ReplayReport): string {
     `Audited ${report.source}${report.scope.toPosition ? ` up to position ${report.scope.toPosition}` : ''}${report.scope.asOf ? ` as of ${report.scope.asOf}` : ''}`,
     `  ${n(counts.events)} events in ${n(counts.streams)} streams, last position ${report.lastPosition ?? '-'}` +
       (counts.eventsAfterAsOf > 0 ? ` (${n(counts.eventsAfterAsOf)} later events left out)` : ''),
-    `  orders: ${n(counts.orders.pending)} pending, ${n(counts.orders.partially_paid)} partially paid, ${n(counts.orders.paid)} paid`,
+    `  orders: ${ORDER_STATUSES.map((status) => `${n(counts.orders[status])} ${status.replace('_', ' ')}`).join(', ')}`,
     keyLine(report.keys, n),
     ...Object.entries(report.currencies).map(
-      ([code, c]) => `  ${code}: ordered ${n(c.ordered)} in ${n(c.orders)} orders, captured ${n(c.captured)} in ${n(c.payments)} payments (minor units)`,
+      ([code, c]) =>
+        `  ${code}: ordered ${n(c.ordered)} in ${n(c.orders)} orders, captured ${n(c.captured)} in ${n(c.payments)} ` +
+        `payments, refunded ${n(c.refunded)} in ${n(c.refunds)} refunds, net ${n(c.net)} (minor units)`,
     ),
     `  digest ${report.digest}`,
     `  ${report.timing.seconds.toFixed(2)} s, ${n(report.timing.eventsPerSecond)} events/s`,

@@ -4,7 +4,8 @@
  * piece of text from the log is escaped: stream names and messages are data, never markup.
  */
 import { writeFileSync } from 'node:fs';
-import type { DailyCaptured } from '../audit/totals.ts';
+import { ORDER_STATUSES } from '../../projections/order-status.ts';
+import type { CurrencyTotals, DailyCaptured } from '../audit/totals.ts';
 import { EXIT, UsageError, stringOption, type CliCommand } from './command.ts';
 import { AUDIT_OPTIONS, auditFromOptions, type ReplayReport } from './replay.ts';
 
@@ -68,22 +69,30 @@ function countsSection(report: ReplayReport): string {
   const rows: [string, number | string][] = [
     ['Events', counts.events],
     ['Streams', counts.streams],
-    ['Orders pending', counts.orders.pending],
-    ['Orders partially paid', counts.orders.partially_paid],
-    ['Orders paid', counts.orders.paid],
+    ...ORDER_STATUSES.map((status): [string, number] => [`Orders ${status.replace('_', ' ')}`, counts.orders[status]]),
     ['Last position', report.lastPosition ?? '–'],
   ];
   if (counts.eventsAfterAsOf > 0) rows.push(['Events after --as-of, left out', counts.eventsAfterAsOf]);
   return `<h2>Counts</h2>\n<table>${rows.map(([label, value]) => `<tr><th>${escapeHtml(label)}</th><td class="n">${escapeHtml(formatNumber(value))}</td></tr>`).join('')}</table>`;
 }
 
+const CURRENCY_COLUMNS: readonly [string, (c: CurrencyTotals) => number | string][] = [
+  ['Orders', (c) => c.orders],
+  ['Ordered', (c) => c.ordered],
+  ['Payments', (c) => c.payments],
+  ['Captured', (c) => c.captured],
+  ['Refunds', (c) => c.refunds],
+  ['Refunded', (c) => c.refunded],
+  ['Net', (c) => c.net],
+];
+
 function currenciesSection(report: ReplayReport): string {
   const rows = Object.entries(report.currencies).map(
     ([code, c]) =>
-      `<tr><td>${escapeHtml(code)}</td>${[c.orders, c.ordered, c.payments, c.captured].map((v) => `<td class="n">${escapeHtml(formatNumber(v))}</td>`).join('')}</tr>`,
+      `<tr><td>${escapeHtml(code)}</td>${CURRENCY_COLUMNS.map(([, pick]) => `<td class="n">${escapeHtml(formatNumber(pick(c)))}</td>`).join('')}</tr>`,
   );
   return `<h2>Sums per currency <span class="meta">(minor units)</span></h2>
-<table><tr><th>Currency</th><th class="n">Orders</th><th class="n">Ordered</th><th class="n">Payments</th><th class="n">Captured</th></tr>${rows.join('')}</table>`;
+<table><tr><th>Currency</th>${CURRENCY_COLUMNS.map(([label]) => `<th class="n">${label}</th>`).join('')}</tr>${rows.join('')}</table>`;
 }
 
 function chartsSection(daily: readonly DailyCaptured[]): string {

@@ -5,6 +5,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { noOrderCounts } from '../../projections/order-status.ts';
 import { createChecker } from '../../src/audit/checker.ts';
 import { packFacts, unpackFacts, type EventFacts, type FactEvent } from '../../src/audit/facts.ts';
 
@@ -90,8 +91,8 @@ test('amounts at 2^53 − 1: the over-capture is named exactly, and the sums sta
   const result = checker.finish();
   const over = String(2n ** 53n + 1n);
   assert.equal(result.findings.listed.map((f) => f.message), [`captured ${over} exceeds the order total ${max}`]);
-  assert.equal(result.currencies.EUR, { ordered: String(max), captured: over, orders: 1, payments: 2 });
-  assert.equal(result.counts.orders, { pending: 0, partially_paid: 0, paid: 1 });
+  assert.equal(result.currencies.EUR, { ordered: String(max), captured: over, refunded: '0', net: over, orders: 1, payments: 2, refunds: 0 });
+  assert.equal(result.counts.orders, { ...noOrderCounts(), paid: 1 });
 });
 
 test('--as-of keeps each stream a prefix: once past the instant, a stream takes no later event', () => {
@@ -103,7 +104,7 @@ test('--as-of keeps each stream a prefix: once past the instant, a stream takes 
   const result = checker.finish();
   assert.is(result.counts.events, 1);
   assert.is(result.counts.eventsAfterAsOf, 2);
-  assert.equal(result.counts.orders, { pending: 1, partially_paid: 0, paid: 0 });
+  assert.equal(result.counts.orders, { ...noOrderCounts(), pending: 1 });
   assert.is(result.findings.total, 0);
 });
 
@@ -165,6 +166,10 @@ test('facts survive the trip between threads unchanged, whatever their kind', ()
     fact('idempotency-k', bound('r', '', 'order-r', 'id-9')),
     fact('order-s', { type: 'unreadable', problem: 'revision is "one"' }, { ...UNREADABLE, revision: '"one"' }),
     fact('order-s', { type: 'unreadable', problem: 'data is not JSON' }, { ...UNREADABLE, time: Number.NaN }),
+    fact('order-t', { type: 'PaymentAuthorized', orderId: 't', paymentId: 'a1', amount: 7, currency: 'EUR', ...unkeyed }),
+    fact('order-t', { type: 'AuthorizationVoided', orderId: 't', paymentId: 'a1', ...unkeyed }),
+    fact('order-t', { type: 'PaymentRefunded', orderId: 't', paymentId: 'p1', refundId: 'r1', amount: 3, ...unkeyed }),
+    fact('order-t', { type: 'OrderCancelled', orderId: 't', ...unkeyed }),
   ];
   for (const f of kinds) assert.equal(unpackFacts(packFacts(f)), f);
 });
@@ -218,6 +223,29 @@ test('an event written under a key binding that does not exist: key-unbound', ()
   const checker = createChecker();
   checker.visit(fact('order-k4', underKey(created('k4'))));
   assert.equal(codes(checker), ['key-unbound@order-k4:0']);
+});
+
+test('a decision of several events under one binding (voids, then the cancellation it names): clean', () => {
+  const checker = createChecker();
+  const under = { keyBinding: keyStream(7) };
+  checker.visit(fact('order-k7', created('k7', 500)));
+  checker.visit(fact('order-k7', { type: 'PaymentAuthorized', orderId: 'k7', paymentId: 'a1', amount: 100, currency: 'EUR', ...unkeyed }));
+  checker.visit(fact(keyStream(7), bound('k7', '', 'order-k7', 'effect-7')));
+  checker.visit(fact('order-k7', underKey({ type: 'AuthorizationVoided', orderId: 'k7', paymentId: 'a1', ...unkeyed }, under)));
+  checker.visit(fact('order-k7', underKey({ type: 'OrderCancelled', orderId: 'k7', ...unkeyed }, under), { id: 'effect-7' }));
+  assert.equal(codes(checker), []);
+  assert.equal(checker.finish().keys.pending, 0);
+});
+
+test("an event under a pending binding whose outcome is in another stream, or another request's: key-unbound", () => {
+  const checker = createChecker();
+  checker.visit(fact('order-k8', created('k8', 500)));
+  checker.visit(fact(keyStream(8), bound('k8', '', 'order-elsewhere', 'effect-8')));
+  checker.visit(fact('order-k8', underKey({ type: 'OrderCancelled', orderId: 'k8', ...unkeyed }, { keyBinding: keyStream(8) })));
+  checker.visit(fact(keyStream(9), bound('k8', '', 'order-k8', 'effect-9')));
+  const other = { keyBinding: keyStream(9), requestHash: 'x'.repeat(64) };
+  checker.visit(fact('order-k8', underKey({ type: 'OrderCancelled', orderId: 'k8', ...unkeyed }, other)));
+  assert.equal(codes(checker).filter((c) => c.startsWith('key-unbound')), ['key-unbound@order-k8:1', 'key-unbound@order-k8:2']);
 });
 
 test('a binding written after its effect: checked against the order, its owner and its payments', () => {

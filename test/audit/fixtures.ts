@@ -8,6 +8,8 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { prng } from '../../bench/seed-log.ts';
+import { noOrderCounts, type OrderStatus } from '../../projections/order-status.ts';
+import type { CurrencyTotals } from '../../src/audit/totals.ts';
 import { createCommandHandler } from '../../src/commands/handler.ts';
 import type { CapturePayment, CreateOrder } from '../../src/domain/commands.ts';
 import type { OrderEvent } from '../../src/domain/events.ts';
@@ -28,8 +30,8 @@ export interface Issued {
 export interface Expected {
   readonly events: number;
   readonly streams: number;
-  readonly orders: { pending: number; partially_paid: number; paid: number };
-  readonly currencies: Record<string, { ordered: string; captured: string; orders: number; payments: number }>;
+  readonly orders: Record<OrderStatus, number>;
+  readonly currencies: Record<string, CurrencyTotals>;
 }
 
 export interface Ledger {
@@ -87,13 +89,13 @@ export function expectedOf(issued: readonly Issued[], asOf = Infinity): Expected
       orders.set(command.orderId, { total, captured: 0 });
       sums.ordered += BigInt(total);
       sums.orders += 1;
-    } else {
+    } else if (command.type === 'CapturePayment') {
       orders.get(command.orderId)!.captured += command.amount;
       sums.captured += BigInt(command.amount);
       sums.payments += 1;
     }
   }
-  const status = { pending: 0, partially_paid: 0, paid: 0 };
+  const status = noOrderCounts();
   for (const { total, captured } of orders.values()) {
     if (captured >= total) status.paid += 1;
     else if (captured > 0) status.partially_paid += 1;
@@ -106,7 +108,11 @@ export function expectedOf(issued: readonly Issued[], asOf = Infinity): Expected
     currencies: Object.fromEntries(
       Object.entries(currencies)
         .sort(([a], [b]) => a.localeCompare(b))
-        .map(([code, s]) => [code, { ordered: s.ordered.toString(), captured: s.captured.toString(), orders: s.orders, payments: s.payments }]),
+        .map(([code, s]) => {
+          const captured = s.captured.toString();
+          const totals = { ordered: s.ordered.toString(), captured, refunded: '0', net: captured, orders: s.orders, payments: s.payments, refunds: 0 };
+          return [code, totals];
+        }),
     ),
   };
 }

@@ -1,6 +1,7 @@
 /** The HTML report renders whatever the log holds as text, never as markup, and needs nothing from outside. */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { noOrderCounts } from '../../projections/order-status.ts';
 import { renderHtml } from '../../src/cli/report-html.ts';
 import type { ReplayReport } from '../../src/cli/replay.ts';
 
@@ -11,9 +12,9 @@ const hostile = `order-<img src=x onerror="alert('x')">&`;
 const report: ReplayReport = {
   source: 'file:<b>log</b>.ndjson',
   scope: { asOf: '2024-03-02T00:00:00.000Z' },
-  counts: { streams: 2, events: 5, eventsAfterAsOf: 1, orders: { pending: 0, partially_paid: 1, paid: 1 } },
+  counts: { streams: 2, events: 5, eventsAfterAsOf: 1, orders: { ...noOrderCounts(), partially_paid: 1, paid: 1, refunded: 1 } },
   keys: { bindings: 0, pending: 0, legacyKeyedEvents: 0 },
-  currencies: { EUR: { ordered: '9007199254740993', captured: '300', orders: 2, payments: 3 } },
+  currencies: { EUR: { ordered: '9007199254740993', captured: '300', refunded: '120', net: '180', orders: 2, payments: 3, refunds: 2 } },
   daily: [
     { day: '2024-03-01', currency: 'EUR', amount: '100', payments: 1 },
     { day: '2024-03-03', currency: 'EUR', amount: '200', payments: 2 },
@@ -50,6 +51,16 @@ test('one bar per day with captures, placed on an honest time axis, and exact bi
   assert.ok(Number(bars[1]![1]) - Number(bars[0]![1]) > 400);
   assert.ok(Number(bars[1]![2]) > Number(bars[0]![2]));
   assert.match(html, /9,007,199,254,740,993/);
+});
+
+test('per currency: refunds, refunded and net beside what was captured; every order status counted', () => {
+  const html = renderHtml(report);
+  const row = html.match(/<tr><td>EUR<\/td>(.*?)<\/tr>/)?.[1] ?? '';
+  const cells = [...row.matchAll(/<td class="n">([^<]*)<\/td>/g)].map((m) => m[1]);
+  assert.equal(cells, ['2', '9,007,199,254,740,993', '3', '300', '2', '120', '180']);
+  assert.match(html, /<th class="n">Refunded<\/th><th class="n">Net<\/th>/);
+  assert.match(html, /<th>Orders refunded<\/th><td class="n">1<\/td>/);
+  assert.match(html, /<th>Orders cancelled<\/th><td class="n">0<\/td>/);
 });
 
 test.run();

@@ -42,6 +42,12 @@ const created = (at: string, orderId: string, customerId: string, currency: stri
 const captured = (at: string, orderId: string, paymentId: string, amount: number, currency: string) =>
   event(at, { type: 'PaymentCaptured', data: { orderId, paymentId, amount, currency } });
 
+/** A payment entry of a direct capture (no hold first). */
+const direct = (paymentId: string, amount: number, position: string, capturedAt: string) => ({
+  ...{ authorization: 'none', authorized: 0, refunded: 0, refunds: [] },
+  ...{ paymentId, amount, position, capturedAt },
+});
+
 function sampleLog(): LedgerEvent[] {
   position = 0n;
   revisions.clear();
@@ -74,10 +80,13 @@ test('order-summary: totals, status pending → partially_paid → paid, payment
     customerId: 'alice',
     currency: 'EUR',
     total: 1_000,
+    authorized: 0,
     captured: 400,
+    refunded: 0,
+    net: 400,
     outstanding: 600,
     status: 'partially_paid',
-    payments: [{ paymentId: 'pa1', amount: 400, position: '3', capturedAt: '2024-05-02T08:00:00.000Z' }],
+    payments: [direct('pa1', 400, '3', '2024-05-02T08:00:00.000Z')],
     revision: '1',
     position: '3',
     createdAt: '2024-05-01T23:30:00.000Z',
@@ -100,9 +109,10 @@ test('customer-activity: orders counted, per-currency sums (decimal strings), ca
   const alice = {
     customerId: 'alice',
     orders: 2,
+    cancelledOrders: 0,
     currencies: [
-      { currency: 'EUR', ordered: '1000', captured: '1000' },
-      { currency: 'USD', ordered: '500', captured: '100' },
+      { currency: 'EUR', ordered: '1000', captured: '1000', refunded: '0', net: '1000', cancelled: '0' },
+      { currency: 'USD', ordered: '500', captured: '100', refunded: '0', net: '100', cancelled: '0' },
     ],
     firstOrderAt: '2024-05-01T23:30:00.000Z',
     lastActivityAt: '2024-05-03T10:00:00.123Z',
@@ -123,6 +133,11 @@ test('daily-totals: per UTC day and currency, counts and sums', async () => {
     amountOrdered: ordered,
     paymentsCaptured: payments,
     amountCaptured: paid,
+    refunds: 0,
+    amountRefunded: '0',
+    amountNet: paid,
+    ordersCancelled: 0,
+    amountCancelled: '0',
   });
   const expected = [
     row('2024-05-01', 'EUR', 1, '1000', 0, '0'),
@@ -140,6 +155,137 @@ test('daily-totals: per UTC day and currency, counts and sums', async () => {
   assert.equal(of(clientDays.name).map((d) => d.key.split('|')[0]), ['c', 'c', 'c', 'c']);
 });
 
+const capturedHold = (at: string, orderId: string, paymentId: string, amount: number) =>
+  event(at, { type: 'PaymentCaptured', data: { orderId, paymentId, amount, currency: 'EUR', authorizationId: paymentId } });
+const authorized = (at: string, orderId: string, paymentId: string, amount: number) =>
+  event(at, { type: 'PaymentAuthorized', data: { orderId, paymentId, amount, currency: 'EUR' } });
+const voided = (at: string, orderId: string, paymentId: string) =>
+  event(at, { type: 'AuthorizationVoided', data: { orderId, paymentId } });
+const refunded = (at: string, orderId: string, paymentId: string, refundId: string, amount: number) =>
+  event(at, { type: 'PaymentRefunded', data: { orderId, paymentId, refundId, amount, currency: 'EUR' } });
+const cancelled = (at: string, orderId: string) => event(at, { type: 'OrderCancelled', data: { orderId, reason: 'changed mind' } });
+
+/** Order m: held, captured in part, refunded in part; order n: held, then cancelled (its hold released). */
+function moneyLifeLog(): LedgerEvent[] {
+  position = 0n;
+  revisions.clear();
+  return [
+    created('2024-06-01T10:00:00.000Z', 'm', 'carol', 'EUR', 1_000), // 1
+    authorized('2024-06-01T10:01:00.000Z', 'm', 'a1', 600), // 2
+    authorized('2024-06-01T10:02:00.000Z', 'm', 'a2', 300), // 3
+    capturedHold('2024-06-01T10:03:00.000Z', 'm', 'a1', 500), // 4: a partial capture releases the rest
+    voided('2024-06-01T10:04:00.000Z', 'm', 'a2'), // 5
+    captured('2024-06-02T09:00:00.000Z', 'm', 'd1', 100, 'EUR'), // 6: direct
+    refunded('2024-06-02T10:00:00.000Z', 'm', 'a1', 'r1', 200), // 7
+    created('2024-06-02T11:00:00.000Z', 'n', 'carol', 'EUR', 50), // 8
+    authorized('2024-06-02T11:01:00.000Z', 'n', 'b1', 50), // 9
+    cancelled('2024-06-02T12:00:00.000Z', 'n'), // 10
+  ];
+}
+
+test('order-summary: holds, captures of them, voids, refunds and cancellation; status at each step', async () => {
+  const log = moneyLifeLog();
+  const statusAfter = async (events: number, orderId: string) => {
+    const { docs } = await build(log.slice(0, events), [orderSummary]);
+    return docOf(docs, 'order-summary', orders.name, orderId) as Record<string, unknown>;
+  };
+  const pick = (o: Record<string, unknown>) => [o.status, o.authorized, o.captured, o.refunded, o.net, o.outstanding];
+  assert.equal(pick(await statusAfter(1, 'm')), ['pending', 0, 0, 0, 0, 1_000]);
+  assert.equal(pick(await statusAfter(3, 'm')), ['authorized', 900, 0, 0, 0, 1_000]);
+  assert.equal(pick(await statusAfter(4, 'm')), ['partially_paid', 300, 500, 0, 500, 500]);
+  assert.equal(pick(await statusAfter(6, 'm')), ['partially_paid', 0, 600, 0, 600, 400]);
+  const m = await statusAfter(10, 'm');
+  assert.equal(pick(m), ['partially_refunded', 0, 600, 200, 400, 600]);
+  assert.equal(m.payments, [
+    {
+      paymentId: 'a1',
+      authorization: 'captured',
+      authorized: 600,
+      amount: 500,
+      refunded: 200,
+      refunds: [{ refundId: 'r1', amount: 200, position: '7', refundedAt: '2024-06-02T10:00:00.000Z' }],
+      position: '2',
+      authorizedAt: '2024-06-01T10:01:00.000Z',
+      capturedAt: '2024-06-01T10:03:00.000Z',
+    },
+    {
+      paymentId: 'a2',
+      authorization: 'voided',
+      authorized: 300,
+      amount: 0,
+      refunded: 0,
+      refunds: [],
+      position: '3',
+      authorizedAt: '2024-06-01T10:02:00.000Z',
+      voidedAt: '2024-06-01T10:04:00.000Z',
+    },
+    direct('d1', 100, '6', '2024-06-02T09:00:00.000Z'),
+  ]);
+  const n = await statusAfter(10, 'n');
+  assert.equal(pick(n), ['cancelled', 0, 0, 0, 0, 0]);
+  assert.equal([n.cancelReason, n.cancelledAt, n.revision], ['changed mind', '2024-06-02T12:00:00.000Z', '2']);
+  assert.is((n.payments as { authorization: string }[])[0]!.authorization, 'voided', 'a cancellation releases its holds');
+});
+
+test('order-summary: refunded in full is refunded; paid in full is paid', async () => {
+  position = 0n;
+  revisions.clear();
+  const log = [
+    created('2024-06-01T10:00:00.000Z', 'f', 'dan', 'EUR', 100),
+    captured('2024-06-01T10:01:00.000Z', 'f', 'p1', 100, 'EUR'),
+    refunded('2024-06-01T10:02:00.000Z', 'f', 'p1', 'r1', 40),
+    refunded('2024-06-01T10:03:00.000Z', 'f', 'p1', 'r2', 60),
+  ];
+  const statusAfter = async (events: number) =>
+    ((await build(log.slice(0, events), [orderSummary])).docs['order-summary']!.find((d) => d.key === 'f')!.doc as { status: string })
+      .status;
+  assert.equal([await statusAfter(2), await statusAfter(3), await statusAfter(4)], ['paid', 'partially_refunded', 'refunded']);
+});
+
+test('customer-activity and daily-totals: refunds, net and cancellations, per owner as well', async () => {
+  const { docs } = await build(moneyLifeLog(), [customerActivity, dailyTotals]);
+  const carol = {
+    customerId: 'carol',
+    orders: 2,
+    cancelledOrders: 1,
+    currencies: [{ currency: 'EUR', ordered: '1050', captured: '600', refunded: '200', net: '400', cancelled: '50' }],
+    firstOrderAt: '2024-06-01T10:00:00.000Z',
+    lastActivityAt: '2024-06-02T12:00:00.000Z',
+    position: '10',
+  };
+  assert.equal(docOf(docs, 'customer-activity', customers.name, 'carol'), carol);
+  assert.equal(docOf(docs, 'customer-activity', clientCustomers.name, 'c|carol'), carol);
+  const day = (key: string) => docOf(docs, 'daily-totals', days.name, key);
+  assert.equal(day('2024-06-01|EUR'), {
+    day: '2024-06-01',
+    currency: 'EUR',
+    ordersCreated: 1,
+    amountOrdered: '1000',
+    paymentsCaptured: 1,
+    amountCaptured: '500',
+    refunds: 0,
+    amountRefunded: '0',
+    amountNet: '500',
+    ordersCancelled: 0,
+    amountCancelled: '0',
+  });
+  const second = {
+    day: '2024-06-02',
+    currency: 'EUR',
+    ordersCreated: 1,
+    amountOrdered: '50',
+    paymentsCaptured: 1,
+    amountCaptured: '100',
+    refunds: 1,
+    amountRefunded: '200',
+    amountNet: '-100', // refunded more than it captured that day
+    ordersCancelled: 1,
+    amountCancelled: '50',
+  };
+  assert.equal(day('2024-06-02|EUR'), second);
+  assert.equal(docOf(docs, 'daily-totals', clientDays.name, 'c|2024-06-02|EUR'), second);
+});
+
 test('amounts an earlier version stored (up to 2^53 − 1) still project; their sums are exact past 2^53', async () => {
   position = 0n;
   revisions.clear();
@@ -154,7 +300,7 @@ test('amounts an earlier version stored (up to 2^53 − 1) still project; their 
   assert.equal(summary.failures, []);
   const sum = String(2n * BigInt(max));
   const whale = docOf(docs, 'customer-activity', customers.name, 'whale') as { currencies: unknown[] };
-  assert.equal(whale.currencies, [{ currency: 'EUR', ordered: sum, captured: sum }]);
+  assert.equal(whale.currencies, [{ currency: 'EUR', ordered: sum, captured: sum, refunded: '0', net: sum, cancelled: '0' }]);
   const day = docOf(docs, 'daily-totals', days.name, '2024-05-01|EUR') as Record<string, unknown>;
   assert.equal([day.amountOrdered, day.amountCaptured], [sum, sum]);
   assert.is((docOf(docs, 'order-summary', orders.name, 'h1') as { outstanding: number }).outstanding, 0);

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { sleep } from './server-process.ts';
 
 export interface SentCommand {
-  readonly kind: 'create' | 'capture';
+  readonly kind: 'create' | 'capture' | 'authorize' | 'capture-authorization' | 'void' | 'refund' | 'cancel';
   readonly key: string;
   readonly orderId?: string;
   /** Sent by a client that regenerates the body on retry: 422 is then a correct definite answer. */
@@ -87,7 +87,11 @@ async function sendUntilDefinite(
   return undefined;
 }
 
-/** One client's life: create orders and capture them in full, in 250-unit slices, until told to stop. */
+/**
+ * One client's life, until told to stop: orders of 1000 created, then either paid (a direct capture,
+ * a hold captured, a hold voided, another direct capture, two refunds) or held and cancelled; a
+ * buggy client captures its orders in full, in 250-unit slices.
+ */
 export async function runPaymentClient(options: ClientOptions, maxOrders: number): Promise<ClientRecord> {
   const record: ClientRecord = { commands: [], retries: 0, keyReused: 0, regeneratedWrong: 0, unavailable: 0, unavailableWithoutRetryAfter: 0 };
   const buggy = options.regenerateOnRetry ?? false;
@@ -107,18 +111,46 @@ export async function runPaymentClient(options: ClientOptions, maxOrders: number
     if (!created || created.status !== 201) continue;
     const orderId = created.body.orderId as string;
     create.resource = { orderId, total: created.body.total };
-    const firstPaymentIds = Array.from({ length: 4 }, () => randomUUID());
-    for (let p = 0; p < 4; p++) {
-      const capture: SentCommand = { kind: 'capture', key: randomUUID(), orderId, attempts: 0, replayedSeen: false, buggy };
-      record.commands.push(capture);
-      // The buggy client names its payments, and names them anew on each retry.
-      const payment = (attempt: number) => ({ paymentId: attempt === 0 ? firstPaymentIds[p] : randomUUID(), amount: 250, currency: 'EUR' });
-      const correct = () => ({ amount: 250, currency: 'EUR' });
-      const answer = await sendTracked(options, capture, `/orders/${orderId}/payments`, buggy ? payment : correct, record);
-      if (answer?.status === 201) capture.resource = { orderId, paymentId: answer.body.paymentId, amount: answer.body.amount };
-    }
+    if (buggy) await captureInSlices(options, record, orderId);
+    else await moneyLife(options, record, orderId, n % 2 === 0);
   }
   return record;
+}
+
+/** The buggy client names its payments, and names them anew on each retry. */
+async function captureInSlices(options: ClientOptions, record: ClientRecord, orderId: string): Promise<void> {
+  const firstPaymentIds = Array.from({ length: 4 }, () => randomUUID());
+  for (let p = 0; p < 4; p++) {
+    const capture: SentCommand = { kind: 'capture', key: randomUUID(), orderId, attempts: 0, replayedSeen: false, buggy: true };
+    record.commands.push(capture);
+    const payment = (attempt: number) => ({ paymentId: attempt === 0 ? firstPaymentIds[p] : randomUUID(), amount: 250, currency: 'EUR' });
+    const answer = await sendTracked(options, capture, `/orders/${orderId}/payments`, payment, record);
+    if (answer?.status === 201) capture.resource = { orderId, paymentId: answer.body.paymentId, amount: answer.body.amount };
+  }
+}
+
+/** Every command type on one order; ids the client names itself, or leaves to the key, in turn. */
+async function moneyLife(options: ClientOptions, record: ClientRecord, orderId: string, pay: boolean): Promise<void> {
+  const send = async (kind: SentCommand['kind'], path: string, body: unknown) => {
+    const command: SentCommand = { kind, key: randomUUID(), orderId, attempts: 0, replayedSeen: false };
+    record.commands.push(command);
+    const answer = await sendTracked(options, command, `/orders/${orderId}${path}`, () => body, record);
+    return answer !== undefined && answer.status >= 200 && answer.status < 300 ? answer.body : undefined;
+  };
+  const hold = randomUUID();
+  if (!pay) {
+    await send('authorize', '/authorizations', { paymentId: hold, amount: 400, currency: 'EUR' });
+    await send('cancel', '/cancel', { reason: 'the customer changed their mind' });
+    return;
+  }
+  const direct = await send('capture', '/payments', { amount: 250, currency: 'EUR' });
+  await send('authorize', '/authorizations', { paymentId: hold, amount: 250, currency: 'EUR' });
+  await send('capture-authorization', `/authorizations/${hold}/capture`, {});
+  const released = (await send('authorize', '/authorizations', { amount: 250, currency: 'EUR' }))?.paymentId;
+  if (released) await send('void', `/authorizations/${released}/void`, {});
+  await send('capture', '/payments', { amount: 250, currency: 'EUR' });
+  if (direct?.paymentId) await send('refund', `/payments/${direct.paymentId}/refunds`, { refundId: randomUUID(), amount: 100 });
+  await send('refund', `/payments/${hold}/refunds`, { amount: 250 });
 }
 
 async function sendTracked(options: ClientOptions, command: SentCommand, path: string, bodyOf: (attempt: number) => unknown, record: ClientRecord) {
@@ -127,12 +159,12 @@ async function sendTracked(options: ClientOptions, command: SentCommand, path: s
   command.status = answer.status;
   command.replayedSeen ||= answer.replayed;
   if (command.buggy && command.attempts > 1) countRegenerated(record, answer);
-  if (answer.status === 201 && options.resendAfterSuccess) {
+  if (answer.status >= 200 && answer.status < 300 && options.resendAfterSuccess) {
     const again = await sendUntilDefinite(options, command, path, bodyOf, record);
     if (command.buggy) {
       // The re-send carries a regenerated body: the key is bound to the one that succeeded.
       if (again) countRegenerated(record, again, answer);
-    } else if (again && (again.status !== 201 || !again.replayed || JSON.stringify(again.body) !== JSON.stringify(answer.body))) {
+    } else if (again && (again.status !== answer.status || !again.replayed || JSON.stringify(again.body) !== JSON.stringify(answer.body))) {
       // A replay must be the original answer; anything else is recorded as a definite failure.
       command.status = -again.status;
     }

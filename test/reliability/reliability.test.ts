@@ -1,24 +1,27 @@
 /**
  * The reliability proof at CI scale: real server processes, real SIGKILLs, a real full disk.
- * Each scenario prints its summary line; lost, duplicated and over_captured must be 0.
+ * Each scenario prints its summary line; lost, duplicated, over_captured and over_refunded must be 0.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tmpfsUnavailable } from '../support/disk.ts';
 import { tempDir } from '../support/temp.ts';
-import { summaryLine } from './ledger-check.ts';
+import { summaryLine, type RunSummary } from './ledger-check.ts';
 import { auditStore } from './audit.ts';
 import { crashUnderLoad, esdbUnavailable, gracefulShutdown, storeFull, twoServersOneStore } from './scenarios.ts';
 
 const dir = tempDir('reliability');
+/** create, capture, authorize, capture-authorization, void, refund, cancel. */
+const COMMAND_KINDS = 7;
 const test = suite('reliability');
 
-function assertExactlyOnce(summary: { lost: number; duplicated: number; over_captured: number; unresolved: number; unexpected: number; acknowledged: number }) {
+function assertExactlyOnce(summary: RunSummary) {
   assert.is(summary.lost, 0, 'an acknowledged command is missing from the log');
   assert.is(summary.duplicated, 0, 'a command took effect twice');
   assert.is(summary.over_captured, 0, 'an order was captured beyond its total');
+  assert.is(summary.over_refunded, 0, 'a payment was refunded beyond what it captured');
   assert.is(summary.unresolved, 0, 'a client gave up without a definite answer');
-  assert.is(summary.unexpected, 0, 'a client got a definite answer other than 201');
+  assert.is(summary.unexpected, 0, 'a client got a definite answer other than a 2xx');
   assert.ok(summary.acknowledged > 0, 'the run acknowledged nothing, so it proved nothing');
 }
 
@@ -27,6 +30,7 @@ test('crash under load: SIGKILL at random moments, retrying clients (3 of 8 bugg
   console.log(summaryLine('crash-under-load', summary));
   assert.ok(summary.kills >= 5, `only ${summary.kills} kills`);
   assertExactlyOnce(summary);
+  assert.is(summary.kinds_acknowledged, COMMAND_KINDS, 'every command type was acknowledged at least once');
   // Each buggy command's re-send after success regenerates its body, so some 422s are certain.
   assert.ok(summary.key_reused > 0, 'no regenerated retry reached the ledger: the buggy clients proved nothing');
   assert.is(summary.regenerated_wrong, 0, 'a regenerated retry was answered with something else than 422 or the original');

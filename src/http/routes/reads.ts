@@ -11,7 +11,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { customerActivity } from '../../../projections/customer-activity.ts';
 import { dailyTotals } from '../../../projections/daily-totals.ts';
-import { ORDER_STATUSES, orderSummary } from '../../../projections/order-summary.ts';
+import { ORDER_STATUSES } from '../../../projections/order-status.ts';
+import { orderSummary, type OrderPayment, type OrderSummary } from '../../../projections/order-summary.ts';
 import { EntityId } from '../../domain/ids.ts';
 import { addToSum, Currency, subtractSums } from '../../domain/money.ts';
 import {
@@ -50,17 +51,37 @@ const Money = z.number().int().describe('integer minor units of one order (exact
 const MoneySum = DecimalString.describe(
   'integer minor units summed across orders, as a decimal string: exact at any size',
 );
-const OrderStatus = z.enum(ORDER_STATUSES);
+const OrderStatus = z.enum(ORDER_STATUSES).describe('see the README for what each status means');
 
 const OrderSummaryResponse = z.object({
   orderId: z.string(),
   customerId: z.string(),
   currency: z.string(),
   total: Money,
+  authorized: Money.describe('open holds: authorized, neither captured nor voided'),
   captured: Money,
-  outstanding: Money,
+  refunded: Money,
+  net: Money.describe('captured − refunded'),
+  outstanding: Money.describe('total − net; 0 once cancelled'),
   status: OrderStatus,
-  payments: z.array(z.object({ paymentId: z.string(), amount: Money, position: DecimalString, capturedAt: z.string() })),
+  payments: z.array(
+    z.object({
+      paymentId: z.string(),
+      authorization: z.enum(['none', 'open', 'captured', 'voided']).describe('none: captured directly, without a hold'),
+      authorized: Money.describe('the amount the authorization held (0 for a direct capture)'),
+      amount: Money.describe('captured'),
+      refunded: Money,
+      refunds: z.array(
+        z.object({ refundId: z.string(), amount: Money, position: DecimalString, refundedAt: z.string() }),
+      ),
+      position: DecimalString.describe("global position of the payment's first event"),
+      authorizedAt: z.string().optional(),
+      capturedAt: z.string().optional(),
+      voidedAt: z.string().optional(),
+    }),
+  ),
+  cancelledAt: z.string().optional(),
+  cancelReason: z.string().optional(),
   revision: DecimalString.describe('stream revision of the last event applied (the ETag)'),
   position: DecimalString.describe('global position of the last event applied to this order'),
   createdAt: z.string(),
@@ -77,7 +98,18 @@ const OrderListQuery = ConsistencyQuery.extend({
 const CustomerResponse = z.object({
   customerId: z.string(),
   orders: z.number().int(),
-  currencies: z.array(z.object({ currency: z.string(), ordered: MoneySum, captured: MoneySum, outstanding: MoneySum })),
+  cancelledOrders: z.number().int(),
+  currencies: z.array(
+    z.object({
+      currency: z.string(),
+      ordered: MoneySum,
+      captured: MoneySum,
+      refunded: MoneySum,
+      net: MoneySum.describe('captured − refunded'),
+      cancelled: MoneySum.describe('the totals of cancelled orders'),
+      outstanding: MoneySum.describe('ordered − cancelled − net'),
+    }),
+  ),
   firstOrderAt: z.string(),
   lastActivityAt: z.string(),
 });
@@ -89,6 +121,11 @@ const DayTotals = z.object({
   amountOrdered: MoneySum,
   paymentsCaptured: z.number().int(),
   amountCaptured: MoneySum,
+  refunds: z.number().int(),
+  amountRefunded: MoneySum,
+  amountNet: MoneySum.describe('amountCaptured − amountRefunded (negative on a day that refunded more)'),
+  ordersCancelled: z.number().int(),
+  amountCancelled: MoneySum.describe('the totals of the orders cancelled'),
 });
 const DailyResponse = z.object({
   from: z.string(),
@@ -177,7 +214,7 @@ export const readRoutes: FastifyPluginAsyncZod = async (app) => {
       const etag = etagOf(BigInt(order.revision));
       reply.header('etag', etag);
       if (request.headers['if-none-match'] === etag) return reply.code(304).send(null);
-      return order;
+      return orderView(order);
     },
   );
 
@@ -193,7 +230,7 @@ export const readRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const { customerId, status, limit, cursor } = request.query;
-      return consistentRead(request, [orderSummary.name], () =>
+      const page = await consistentRead(request, [orderSummary.name], () =>
         deps.queries.orders({
           owner: ownerOf(request),
           limit,
@@ -202,6 +239,7 @@ export const readRoutes: FastifyPluginAsyncZod = async (app) => {
           ...(cursor !== undefined && { cursor }),
         }),
       );
+      return { ...page, items: page.items.map(orderView) };
     },
   );
 
@@ -227,12 +265,16 @@ export const readRoutes: FastifyPluginAsyncZod = async (app) => {
       if (!customer) throw new Problem('customer-not-found', `no order names customer ${customerId}`);
       return {
         ...customer,
+        cancelledOrders: customer.cancelledOrders ?? 0,
         currencies: customer.currencies.map((c) => ({
           currency: c.currency,
           // Generations built before sums became strings hold numbers (exact: each was a safe integer).
           ordered: String(c.ordered),
           captured: String(c.captured),
-          outstanding: subtractSums(c.ordered, c.captured),
+          refunded: String(c.refunded ?? 0),
+          net: String(c.net ?? subtractSums(c.captured, c.refunded ?? 0)),
+          cancelled: String(c.cancelled ?? 0),
+          outstanding: subtractSums(subtractSums(c.ordered, c.cancelled ?? 0), c.net ?? c.captured),
         })),
       };
     },
@@ -342,41 +384,49 @@ function projectionFailed(error: ProjectionFailedError, readsAll: boolean): Prob
   return new Problem('projection-failed', detail, { projection, position: failure.position.toString() });
 }
 
-type Totals = z.infer<typeof DayTotals> & { currency: string };
-
-interface StoredSums {
-  readonly amountOrdered: string | number;
-  readonly amountCaptured: string | number;
+/**
+ * An order as the response shows it. A generation built before holds, refunds and cancellation
+ * existed is served until its successor is swapped in; its documents lack those fields, and an
+ * order of that log never had any of them.
+ */
+function orderView(order: OrderSummary): OrderSummary {
+  const stored: Partial<OrderSummary> = order;
+  const legacyPayment = { authorization: 'none', authorized: 0, refunded: 0, refunds: [] } as const;
+  return {
+    ...order,
+    authorized: stored.authorized ?? 0,
+    refunded: stored.refunded ?? 0,
+    net: stored.net ?? order.captured,
+    payments: order.payments.map((p: Partial<OrderPayment>) => ({ ...legacyPayment, ...p }) as OrderPayment),
+  };
 }
 
-/** A day's document as the response shows it; generations from before sums were strings hold numbers. */
-function dayTotals(row: Omit<Totals, 'amountOrdered' | 'amountCaptured'> & StoredSums): Totals {
-  return {
-    currency: row.currency,
-    ordersCreated: row.ordersCreated,
-    amountOrdered: String(row.amountOrdered),
-    paymentsCaptured: row.paymentsCaptured,
-    amountCaptured: String(row.amountCaptured),
-  };
+type Totals = z.infer<typeof DayTotals> & { currency: string };
+type Counted = 'ordersCreated' | 'paymentsCaptured' | 'refunds' | 'ordersCancelled';
+const COUNTED: readonly Counted[] = ['ordersCreated', 'paymentsCaptured', 'refunds', 'ordersCancelled'];
+type Summed = 'amountOrdered' | 'amountCaptured' | 'amountRefunded' | 'amountNet' | 'amountCancelled';
+const SUMMED: readonly Summed[] = ['amountOrdered', 'amountCaptured', 'amountRefunded', 'amountNet', 'amountCancelled'];
+
+/**
+ * A day's document as the response shows it. Generations from before sums were strings hold
+ * numbers; those from before refunds and cancellations lack them (and net is then what was captured).
+ */
+type StoredDay = Partial<Record<Counted, number> & Record<Summed, string | number>> & { currency: string };
+
+function dayTotals(row: StoredDay): Totals {
+  const counted = Object.fromEntries(COUNTED.map((k) => [k, row[k] ?? 0])) as Record<Counted, number>;
+  const summed = Object.fromEntries(SUMMED.map((k) => [k, String(row[k] ?? 0)])) as Record<Summed, string>;
+  if (row.amountNet === undefined) summed.amountNet = summed.amountCaptured;
+  return { currency: row.currency, ...counted, ...summed };
 }
 
 function totalsByCurrency(rows: readonly Totals[]): Totals[] {
   const sums = new Map<string, Totals>();
   for (const row of rows) {
-    const sum = sums.get(row.currency) ?? {
-      currency: row.currency,
-      ordersCreated: 0,
-      amountOrdered: '0',
-      paymentsCaptured: 0,
-      amountCaptured: '0',
-    };
-    sums.set(row.currency, {
-      currency: row.currency,
-      ordersCreated: sum.ordersCreated + row.ordersCreated,
-      amountOrdered: addToSum(sum.amountOrdered, row.amountOrdered),
-      paymentsCaptured: sum.paymentsCaptured + row.paymentsCaptured,
-      amountCaptured: addToSum(sum.amountCaptured, row.amountCaptured),
-    });
+    const sum = sums.get(row.currency) ?? dayTotals({ currency: row.currency });
+    const counted = Object.fromEntries(COUNTED.map((k) => [k, sum[k] + row[k]]));
+    const summed = Object.fromEntries(SUMMED.map((k) => [k, addToSum(sum[k], row[k])]));
+    sums.set(row.currency, { currency: row.currency, ...counted, ...summed } as Totals);
   }
   return [...sums.values()].sort((a, b) => (a.currency < b.currency ? -1 : 1));
 }
