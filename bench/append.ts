@@ -25,8 +25,24 @@ function orderCreated(i: number): { streamId: string; event: EventToAppend } {
     streamId,
     revision: 0n,
     id: deterministicEventId(streamId, 'create', 'bench', 0),
-    event: { type: 'OrderCreated', data: { orderId, customerId: `c-${i % 1000}`, currency: 'EUR', lines: [{ sku: 'SKU-1', quantity: 2, unitPrice: 1250 }], total: 2500 } },
-    metadata: { schemaVersion: 1, recordedAt: new Date().toISOString(), clientId: 'bench', correlationId: `corr-${i}`, requestHash: 'a'.repeat(64), prevHash: '' },
+    event: {
+      type: 'OrderCreated',
+      data: {
+        orderId,
+        customerId: `c-${i % 1000}`,
+        currency: 'EUR',
+        lines: [{ sku: 'SKU-1', quantity: 2, unitPrice: 1250 }],
+        total: 2500,
+      },
+    },
+    metadata: {
+      schemaVersion: 1,
+      recordedAt: new Date().toISOString(),
+      clientId: 'bench',
+      correlationId: `corr-${i}`,
+      requestHash: 'a'.repeat(64),
+      prevHash: '',
+    },
   });
   return { streamId, event };
 }
@@ -53,11 +69,24 @@ function rawRate(path: string, total: number, perTransaction: number): number {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  db.exec('CREATE TABLE events (position INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE, stream TEXT, revision INTEGER, type TEXT, data TEXT, metadata TEXT, created_at TEXT, UNIQUE(stream, revision))');
-  const insert = db.prepare('INSERT INTO events (id, stream, revision, type, data, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  db.exec(
+    'CREATE TABLE events (position INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE, stream TEXT, revision INTEGER, type TEXT, data TEXT, metadata TEXT, created_at TEXT, UNIQUE(stream, revision))',
+  );
+  const insert = db.prepare(
+    'INSERT INTO events (id, stream, revision, type, data, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
   const events = Array.from({ length: total }, (_, i) => orderCreated(i));
   const writeBatch = db.transaction((batch: typeof events) => {
-    for (const { streamId, event } of batch) insert.run(event.id, streamId, 0, event.type, JSON.stringify(event.data), JSON.stringify(event.metadata), new Date().toISOString());
+    for (const { streamId, event } of batch)
+      insert.run(
+        event.id,
+        streamId,
+        0,
+        event.type,
+        JSON.stringify(event.data),
+        JSON.stringify(event.metadata),
+        new Date().toISOString(),
+      );
   });
   const started = process.hrtime.bigint();
   for (let i = 0; i < total; i += perTransaction) writeBatch(events.slice(i, i + perTransaction));
@@ -83,7 +112,9 @@ export async function run(options: { events?: number } = {}): Promise<AppendFigu
       'ledger store, concurrency 64': { 'events/s': fmt(figures.concurrency64) },
     });
     console.log(`concurrency 64 / concurrency 1: ${ratio(figures.concurrency64, figures.concurrency1)} (target ≥ 10×)`);
-    console.log(`concurrency 64 / raw 100 per transaction: ${ratio(figures.concurrency64, figures.rawBatched100)} (target ≥ 0.50×)`);
+    console.log(
+      `concurrency 64 / raw 100 per transaction: ${ratio(figures.concurrency64, figures.rawBatched100)} (target ≥ 0.50×)`,
+    );
     return figures;
   });
 }

@@ -64,7 +64,11 @@ export interface HttpFigures {
 
 const STORM_SIZE = 1_000;
 const STORM_ORDER = 'storm';
-const ORDER = { customerId: 'bench-customer', currency: 'EUR', lines: [{ sku: 'SKU-1', quantity: 1, unitPrice: 1_000_000 }] };
+const ORDER = {
+  customerId: 'bench-customer',
+  currency: 'EUR',
+  lines: [{ sku: 'SKU-1', quantity: 1, unitPrice: 1_000_000 }],
+};
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 export async function run(options: { seconds?: number; connections?: number } = {}): Promise<HttpFigures> {
@@ -78,16 +82,25 @@ export async function run(options: { seconds?: number; connections?: number } = 
     const ledger = await withChild(['ledger', join(dir, 'ledger.db')], async (url) => {
       const createCapture = await createThenCapture(url, seconds, connections, 'ledger');
       const keyedCreateCapture = await keyedCreateThenCapture(url, seconds, connections);
-      await fetch(`${url}/orders/${STORM_ORDER}`, { method: 'PUT', headers: JSON_HEADERS, body: JSON.stringify(ORDER) });
+      await fetch(`${url}/orders/${STORM_ORDER}`, {
+        method: 'PUT',
+        headers: JSON_HEADERS,
+        body: JSON.stringify(ORDER),
+      });
       const burst = await storm(url, { connections: STORM_SIZE, amount: STORM_SIZE }, 'burst-key');
       const sustained = await storm(url, { connections, duration: seconds }, 'sustained-key');
-      const stream = (await (await fetch(`${url}/orders/${STORM_ORDER}/events`)).json()) as { events: Array<{ type: string }> };
+      const stream = (await (await fetch(`${url}/orders/${STORM_ORDER}/events`)).json()) as {
+        events: Array<{ type: string }>;
+      };
       const paymentEvents = stream.events.filter((e) => e.type === 'PaymentCaptured').length;
       return { createCapture, keyedCreateCapture, burst, sustained, paymentEvents };
     });
     const result: HttpFigures = {
       ceiling,
-      createCapture: { ...ledger.createCapture, ratioToCeiling: ledger.createCapture.requestsPerSecond / ceiling.requestsPerSecond },
+      createCapture: {
+        ...ledger.createCapture,
+        ratioToCeiling: ledger.createCapture.requestsPerSecond / ceiling.requestsPerSecond,
+      },
       keyedCreateCapture: {
         ...ledger.keyedCreateCapture,
         ratioToCeiling: ledger.keyedCreateCapture.requestsPerSecond / ceiling.requestsPerSecond,
@@ -104,7 +117,12 @@ export async function run(options: { seconds?: number; connections?: number } = 
 }
 
 /** Each connection alternates: PUT a fresh order, capture on it with a fresh payment id. */
-async function createThenCapture(url: string, seconds: number, connections: number, label: string): Promise<Throughput> {
+async function createThenCapture(
+  url: string,
+  seconds: number,
+  connections: number,
+  label: string,
+): Promise<Throughput> {
   let sequence = 0;
   const requests: Request[] = [
     {
@@ -139,7 +157,7 @@ async function keyedCreateThenCapture(url: string, seconds: number, connections:
       method: 'POST',
       path: '/orders',
       body: JSON.stringify(ORDER),
-      setupRequest: (request, context) => ({ ...request, headers: keyed() }),
+      setupRequest: (request, _context) => ({ ...request, headers: keyed() }),
       onResponse: (status, body, context) => {
         context.orderId = status === 201 ? (JSON.parse(body) as { orderId: string }).orderId : 'missing';
       },
@@ -158,7 +176,11 @@ async function keyedCreateThenCapture(url: string, seconds: number, connections:
 }
 
 /** Identical captures (one Idempotency-Key): `amount` of them, or as many as fit in `duration` seconds. */
-async function storm(url: string, load: { connections: number; amount?: number; duration?: number }, key: string): Promise<StormFigures> {
+async function storm(
+  url: string,
+  load: { connections: number; amount?: number; duration?: number },
+  key: string,
+): Promise<StormFigures> {
   let originals = 0;
   const result = await autocannon({
     url,
@@ -197,9 +219,17 @@ const throughput = (result: Result): Throughput => ({
 function print(figures: HttpFigures, seconds: number, connections: number): void {
   const { ceiling, createCapture: ledger, keyedCreateCapture: keyed, duplicateStorm } = figures;
   const { burst, sustained } = duplicateStorm;
-  console.log(`HTTP, ${seconds} s per throughput run, ${connections} connections, each server in its own process on 127.0.0.1`);
+  console.log(
+    `HTTP, ${seconds} s per throughput run, ${connections} connections, each server in its own process on 127.0.0.1`,
+  );
   console.table({
-    'no-op ceiling (fastify + zod)': { 'req/s': fmt(ceiling.requestsPerSecond), 'p50 ms': ceiling.p50Ms, 'p99 ms': ceiling.p99Ms, non2xx: ceiling.non2xx, '× ceiling': '1.00' },
+    'no-op ceiling (fastify + zod)': {
+      'req/s': fmt(ceiling.requestsPerSecond),
+      'p50 ms': ceiling.p50Ms,
+      'p99 ms': ceiling.p99Ms,
+      non2xx: ceiling.non2xx,
+      '× ceiling': '1.00',
+    },
     'create+capture (sqlite FULL)': {
       'req/s': fmt(ledger.requestsPerSecond),
       'p50 ms': ledger.p50Ms,
@@ -224,11 +254,21 @@ function print(figures: HttpFigures, seconds: number, connections: number): void
   console.log(`PaymentCaptured events written by the two ledger storms: ${duplicateStorm.paymentEvents} (one per key)`);
 }
 
-const row = (s: StormFigures) => ({ requests: s.requests, 'req/s': fmt(s.requestsPerSecond), 'p50 ms': s.p50Ms, 'p99 ms': s.p99Ms, 'max ms': s.maxMs, non201: s.non201, originals: s.originals });
+const row = (s: StormFigures) => ({
+  requests: s.requests,
+  'req/s': fmt(s.requestsPerSecond),
+  'p50 ms': s.p50Ms,
+  'p99 ms': s.p99Ms,
+  'max ms': s.maxMs,
+  non201: s.non201,
+  originals: s.originals,
+});
 
 /** Starts this file as a server in a child process, runs `work` against it, stops it. */
 async function withChild<T>(args: string[], work: (url: string) => Promise<T>): Promise<T> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     return await work(await listeningUrl(child));
   } finally {
@@ -259,14 +299,26 @@ async function serve(mode: string, dbPath: string | undefined): Promise<void> {
     app.setSerializerCompiler(serializerCompiler);
     const Params = z.object({ orderId: z.string() });
     const Ok = z.object({ ok: z.boolean() });
-    app.put('/orders/:orderId', { schema: { params: Params, body: OrderBody, response: { 201: Ok } } }, async (_request, reply) => reply.code(201).send({ ok: true }));
-    app.post('/orders/:orderId/payments', { schema: { params: Params, body: PaymentBody, response: { 201: Ok } } }, async (_request, reply) =>
-      reply.code(201).send({ ok: true }),
+    app.put(
+      '/orders/:orderId',
+      { schema: { params: Params, body: OrderBody, response: { 201: Ok } } },
+      async (_request, reply) => reply.code(201).send({ ok: true }),
+    );
+    app.post(
+      '/orders/:orderId/payments',
+      { schema: { params: Params, body: PaymentBody, response: { 201: Ok } } },
+      async (_request, reply) => reply.code(201).send({ ok: true }),
     );
     url = await app.listen({ host: '127.0.0.1', port: 0, backlog: LISTEN_BACKLOG });
     close = () => app.close();
   } else {
-    const config = ConfigSchema.parse({ LEDGER_STORE: `sqlite:${dbPath}`, LEDGER_SYNCHRONOUS: 'FULL', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'error' });
+    const config = ConfigSchema.parse({
+      LEDGER_STORE: `sqlite:${dbPath}`,
+      LEDGER_SYNCHRONOUS: 'FULL',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'error',
+    });
     const server = await startServer(config);
     url = server.url;
     close = server.close;

@@ -53,7 +53,9 @@ export async function run(options: ProjectionsBenchOptions = {}): Promise<Projec
   console.log(`log: ${log.path} (${log.generated ? `generated in ${seedSeconds.toFixed(1)} s` : 'cached'})`);
 
   const rawScan = scan(log.path);
-  console.log(`raw scan: ${events} events in ${rawScan.seconds.toFixed(2)} s = ${Math.round(rawScan.eventsPerSecond)} events/s`);
+  console.log(
+    `raw scan: ${events} events in ${rawScan.seconds.toFixed(2)} s = ${Math.round(rawScan.eventsPerSecond)} events/s`,
+  );
 
   const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-projections-'));
   try {
@@ -66,7 +68,16 @@ export async function run(options: ProjectionsBenchOptions = {}): Promise<Projec
     // A child process: its maxRSS is the rebuild's alone, not the raw scan's or the seeder's.
     const output = execFileSync(
       process.execPath,
-      ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', logPath, readModels, String(batchSize), String(events)],
+      [
+        '--import',
+        'tsx',
+        fileURLToPath(import.meta.url),
+        '--child',
+        logPath,
+        readModels,
+        String(batchSize),
+        String(events),
+      ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
     );
     const rebuild = JSON.parse(output.trim().split('\n').pop()!) as RebuildFigures;
@@ -87,7 +98,10 @@ function scan(path: string): { seconds: number; eventsPerSecond: number } {
   try {
     const started = performance.now();
     let count = 0;
-    for (const row of db.prepare('SELECT * FROM events ORDER BY position').safeIntegers(true).iterate() as Iterable<{ data: string; metadata: string }>) {
+    for (const row of db.prepare('SELECT * FROM events ORDER BY position').safeIntegers(true).iterate() as Iterable<{
+      data: string;
+      metadata: string;
+    }>) {
       JSON.parse(row.data);
       JSON.parse(row.metadata);
       count += 1;
@@ -100,7 +114,12 @@ function scan(path: string): { seconds: number; eventsPerSecond: number } {
 }
 
 /** In the child: rebuild every projection from position 0 through the real runner and report. */
-async function rebuildChild(logPath: string, readModels: string, batchSize: number, expected: number): Promise<RebuildFigures> {
+async function rebuildChild(
+  logPath: string,
+  readModels: string,
+  batchSize: number,
+  expected: number,
+): Promise<RebuildFigures> {
   const store = openSqliteStore(logPath);
   const marks = new Map([
     [0.1, '10%'],

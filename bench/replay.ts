@@ -34,7 +34,12 @@ export interface ReplayBenchResult {
   readonly log: string;
   readonly cores: number;
   readonly scan: Measured;
-  readonly audit: Measured & { readonly workers: number; readonly findings: number; readonly digest: string; readonly exitCode: number };
+  readonly audit: Measured & {
+    readonly workers: number;
+    readonly findings: number;
+    readonly digest: string;
+    readonly exitCode: number;
+  };
   /** Audit throughput as a share of the raw scan's. */
   readonly ratio: number;
   readonly target: { readonly seconds: number; readonly met: boolean | 'n/a' };
@@ -50,7 +55,8 @@ export async function run(options: ReplayBenchOptions = {}): Promise<ReplayBench
   mkdirSync('.bench', { recursive: true });
   const started = performance.now();
   const { path, generated } = cachedLog(events, options.seed ?? 1);
-  if (generated) console.log(`generated ${events} events into ${path} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  if (generated)
+    console.log(`generated ${events} events into ${path} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   else console.log(`reusing ${path}`);
 
   const scan = JSON.parse(await child(['scan', path])) as Measured & { events: number };
@@ -59,7 +65,12 @@ export async function run(options: ReplayBenchOptions = {}): Promise<ReplayBench
     events,
     log: path,
     cores: availableParallelism(),
-    scan: { seconds: scan.seconds, eventsPerSecond: scan.eventsPerSecond, cpuSeconds: scan.cpuSeconds, maxRssMB: scan.maxRssMB },
+    scan: {
+      seconds: scan.seconds,
+      eventsPerSecond: scan.eventsPerSecond,
+      cpuSeconds: scan.cpuSeconds,
+      maxRssMB: scan.maxRssMB,
+    },
     audit,
     ratio: audit.eventsPerSecond / scan.eventsPerSecond,
     target: { seconds: TARGET_SECONDS, met: events === TARGET_EVENTS ? audit.seconds < TARGET_SECONDS : 'n/a' },
@@ -69,18 +80,26 @@ export async function run(options: ReplayBenchOptions = {}): Promise<ReplayBench
     `${m.cpuSeconds.toFixed(1).padStart(6)} s CPU ${String(m.maxRssMB).padStart(6)} MB peak`;
   console.log(row('raw scan (read rows + JSON.parse)', result.scan));
   console.log(row(`ledger replay --workers ${workers}`, result.audit));
-  console.log(`audit / raw scan: ${(result.ratio * 100).toFixed(0)} %; findings ${audit.findings}; exit ${audit.exitCode}`);
-  if (result.target.met !== 'n/a') console.log(`target: 1 M events in < ${TARGET_SECONDS} s: ${result.target.met ? 'met' : 'MISSED'}`);
+  console.log(
+    `audit / raw scan: ${(result.ratio * 100).toFixed(0)} %; findings ${audit.findings}; exit ${audit.exitCode}`,
+  );
+  if (result.target.met !== 'n/a')
+    console.log(`target: 1 M events in < ${TARGET_SECONDS} s: ${result.target.met ? 'met' : 'MISSED'}`);
   return result;
 }
 
 /** Runs this file in a child process in one of its measuring modes; resolves with its stdout. */
 function child(args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', SELF, '--child', ...args], { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${args[0]} child failed: ${stderr || error.message}`));
-      else resolve(stdout);
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', SELF, '--child', ...args],
+      { maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${args[0]} child failed: ${stderr || error.message}`));
+        else resolve(stdout);
+      },
+    );
   });
 }
 
@@ -96,7 +115,9 @@ function scanChild(path: string): void {
   const cpu = process.cpuUsage();
   const started = performance.now();
   let events = 0;
-  for (const row of db.prepare('SELECT position, id, stream, revision, type, data, metadata, created_at FROM events ORDER BY position').iterate() as Iterable<{
+  for (const row of db
+    .prepare('SELECT position, id, stream, revision, type, data, metadata, created_at FROM events ORDER BY position')
+    .iterate() as Iterable<{
     data: string;
     metadata: string;
   }>) {
@@ -106,7 +127,15 @@ function scanChild(path: string): void {
   }
   const seconds = (performance.now() - started) / 1000;
   db.close();
-  process.stdout.write(JSON.stringify({ events, seconds, eventsPerSecond: events / seconds, cpuSeconds: cpuSince(cpu), maxRssMB: maxRssMB() }));
+  process.stdout.write(
+    JSON.stringify({
+      events,
+      seconds,
+      eventsPerSecond: events / seconds,
+      cpuSeconds: cpuSince(cpu),
+      maxRssMB: maxRssMB(),
+    }),
+  );
 }
 
 /** The real `ledger replay --json`, in this process, timed from the command line's start to its report. */

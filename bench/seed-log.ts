@@ -70,7 +70,9 @@ export async function seedLog(options: SeedOptions): Promise<SeedSummary> {
   const db = new Database(partial);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
-  const insert = db.prepare('INSERT INTO events (id, stream, revision, type, data, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const insert = db.prepare(
+    'INSERT INTO events (id, stream, revision, type, data, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
 
   const open: OpenOrder[] = [];
   let orders = 0;
@@ -81,7 +83,11 @@ export async function seedLog(options: SeedOptions): Promise<SeedSummary> {
     const create = open.length === 0 || (open.length < MAX_OPEN_ORDERS && random() < 0.4);
     if (create) {
       const orderId = `o${(++orders).toString(36)}`;
-      const lines = Array.from({ length: int(1, 4) }, () => ({ sku: `SKU-${int(1, 500)}`, quantity: int(1, 5), unitPrice: int(100, 20_000) }));
+      const lines = Array.from({ length: int(1, 4) }, () => ({
+        sku: `SKU-${int(1, 500)}`,
+        quantity: int(1, 5),
+        unitPrice: int(100, 20_000),
+      }));
       const currency = CURRENCIES[int(0, CURRENCIES.length - 1)]!;
       const command: OrderCommand = { type: 'CreateOrder', orderId, customerId: `c${int(1, 20_000)}`, currency, lines };
       open.push({ orderId, state: orderDecider.initialState(), payments: 0, revision: -1, prevHash: '' });
@@ -94,7 +100,13 @@ export async function seedLog(options: SeedOptions): Promise<SeedSummary> {
     // Half the captures settle the order; the rest take a part of what is owed.
     const amount = random() < 0.5 ? outstanding : int(1, outstanding);
     const paymentId = `p${++order.payments}`;
-    const command: OrderCommand = { type: 'CapturePayment', orderId: order.orderId, paymentId, amount, currency: order.state.currency };
+    const command: OrderCommand = {
+      type: 'CapturePayment',
+      orderId: order.orderId,
+      paymentId,
+      amount,
+      currency: order.state.currency,
+    };
     return { command, order, slot };
   }
 
@@ -123,7 +135,15 @@ export async function seedLog(options: SeedOptions): Promise<SeedSummary> {
         prevHash: order.prevHash,
       },
     });
-    insert.run(record.id, streamId, order.revision + 1, record.type, JSON.stringify(record.data), JSON.stringify(record.metadata), recordedAt);
+    insert.run(
+      record.id,
+      streamId,
+      order.revision + 1,
+      record.type,
+      JSON.stringify(record.data),
+      JSON.stringify(record.metadata),
+      recordedAt,
+    );
     order.revision += 1;
     order.prevHash = record.metadata.hash as string;
     order.state = orderDecider.evolve(order.state, event);
@@ -155,7 +175,11 @@ export async function seedLog(options: SeedOptions): Promise<SeedSummary> {
 export function cachedLog(events: number, seed = 1, dir = '.bench'): { path: string; generated: boolean } {
   const path = `${dir}/replay-${events}-seed${seed}.db`;
   if (existsSync(path)) return { path, generated: false };
-  execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), String(events), path, String(seed)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), String(events), path, String(seed)],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   return { path, generated: true };
 }
 

@@ -49,11 +49,7 @@ const owners = collection<OrderOwner>('order-owners');
 /** "<owner>|<customerId>": customer ids cannot hold '|', and ownerKey never does. */
 export const customerOwnerKey = (clientId: string, customerId: string): string => `${ownerKey(clientId)}|${customerId}`;
 
-function addTo(
-  currencies: readonly CurrencyTotals[],
-  currency: string,
-  add: Delta,
-): CurrencyTotals[] {
+function addTo(currencies: readonly CurrencyTotals[], currency: string, add: Delta): CurrencyTotals[] {
   const at = currencies.findIndex((c) => c.currency === currency);
   const current = currencies[at] ?? { currency, ordered: '0', captured: '0', refunded: '0', net: '0', cancelled: '0' };
   const captured = addToSum(current.captured, add.captured ?? 0);

@@ -115,7 +115,11 @@ function onPayment(
     if (at < 0) {
       throw new Error(`${e.event.type} for payment ${paymentId} of order ${order.orderId}, which it does not hold`);
     }
-    return settle(order, order.payments.map((p, i) => (i === at ? next(p) : p)), e);
+    return settle(
+      order,
+      order.payments.map((p, i) => (i === at ? next(p) : p)),
+      e,
+    );
   });
 }
 
@@ -127,7 +131,11 @@ function captured(e: EventOf<'PaymentCaptured'>) {
     const held = order.payments.findIndex((p) => p.paymentId === authorizationId && p.authorization === 'open');
     if (held >= 0) {
       const capture = (p: OrderPayment): OrderPayment => ({ ...p, authorization: 'captured', amount, capturedAt: at });
-      return settle(order, order.payments.map((p, i) => (i === held ? capture(p) : p)), e);
+      return settle(
+        order,
+        order.payments.map((p, i) => (i === held ? capture(p) : p)),
+        e,
+      );
     }
     const direct: OrderPayment = {
       paymentId,

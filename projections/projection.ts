@@ -57,13 +57,16 @@ const FIELD = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 export function defineProjection(spec: ProjectionSpec): Projection {
   if (!NAME.test(spec.name)) throw new Error(`projection name ${JSON.stringify(spec.name)} must match ${NAME}`);
-  if (!Number.isSafeInteger(spec.version) || spec.version < 1) throw new Error(`${spec.name}: version must be a positive integer`);
+  if (!Number.isSafeInteger(spec.version) || spec.version < 1)
+    throw new Error(`${spec.name}: version must be a positive integer`);
   for (const index of spec.indexes ?? []) {
     if (!NAME.test(index.collection) || index.fields.length === 0 || !index.fields.every((f) => FIELD.test(f))) {
       throw new Error(`${spec.name}: bad index ${JSON.stringify(index)}`);
     }
   }
-  const handlers = spec.on as Partial<Record<OrderEventType, (event: LedgerEvent, docs: DocumentReader) => readonly DocumentChange[]>>;
+  const handlers = spec.on as Partial<
+    Record<OrderEventType, (event: LedgerEvent, docs: DocumentReader) => readonly DocumentChange[]>
+  >;
   return {
     name: spec.name,
     version: spec.version,

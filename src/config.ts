@@ -34,20 +34,27 @@ const ApiKeys = z.string().transform((text, ctx) => {
     ctx.addIssue({ code: 'custom', message });
     return z.NEVER;
   };
-  for (const entry of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [clientId = '', secret = '', role = 'client', ...rest] = entry.split(':');
     if (!CLIENT_ID.test(clientId)) {
       return fail('entries must be clientId:secret or clientId:secret:auditor (client ids: 1-64 of A-Z a-z 0-9 _ . -)');
     }
     if (rest.length > 0) return fail(`the entry of client ${clientId} has too many ':' (a secret may not contain one)`);
     if (clientId === ANONYMOUS_CLIENT) {
-      return fail(`client id ${ANONYMOUS_CLIENT} is reserved: it is the client every request acts as while auth is off`);
+      return fail(
+        `client id ${ANONYMOUS_CLIENT} is reserved: it is the client every request acts as while auth is off`,
+      );
     }
     if (!ROLES.includes(role as ClientRole)) {
       return fail(`client ${clientId} has an unknown role: the part after the secret must be ${ROLES.join(' or ')}`);
     }
     if (!SECRET.test(secret)) {
-      return fail(`the secret of client ${clientId} must be at least 16 printable characters without spaces, commas or colons`);
+      return fail(
+        `the secret of client ${clientId} must be at least 16 printable characters without spaces, commas or colons`,
+      );
     }
     if (keys.has(clientId)) return fail(`client ${clientId} is listed twice in LEDGER_API_KEYS`);
     const shared = [...keys.values()].some((key) => key.secret === secret);

@@ -49,7 +49,10 @@ export async function startServer(config: Config, options: StartServerOptions = 
   try {
     // Keys of an earlier release are bound before any request can reuse them.
     legacyKeys = await bindLegacyKeysBeforeCommands(store, (error) =>
-      logger.warn({ reason: error.reason }, 'old Idempotency-Keys not bound yet (store unavailable): commands wait for it'),
+      logger.warn(
+        { reason: error.reason },
+        'old Idempotency-Keys not bound yet (store unavailable): commands wait for it',
+      ),
     );
     projections = startProjections({
       store,

@@ -20,7 +20,8 @@ function refusal(keys: string): string {
 }
 
 test('client and auditor entries', () => {
-  const keys = loadConfig({ LEDGER_API_KEYS: `alice:${A}, bob:${B},audit:${AUDIT}:auditor,carol:${A}x:client` }).LEDGER_API_KEYS!;
+  const keys = loadConfig({ LEDGER_API_KEYS: `alice:${A}, bob:${B},audit:${AUDIT}:auditor,carol:${A}x:client` })
+    .LEDGER_API_KEYS!;
   assert.equal(Object.fromEntries(keys), {
     alice: { secret: A, role: 'client' },
     bob: { secret: B, role: 'client' },
@@ -39,7 +40,13 @@ test('secrets of fewer than 16 printable characters, or with spaces, are refused
 });
 
 test('an unknown role, or a secret holding a colon, is refused at start-up without echoing the secret', () => {
-  for (const entry of [`alice:${A}:auditer`, `alice:${A}:AUDITOR`, `alice:${A}:`, `alice:${A}:x:auditor`, `alice:pre:${A}`]) {
+  for (const entry of [
+    `alice:${A}:auditer`,
+    `alice:${A}:AUDITOR`,
+    `alice:${A}:`,
+    `alice:${A}:x:auditor`,
+    `alice:pre:${A}`,
+  ]) {
     const message = refusal(`${entry},bob:${B}`);
     assert.match(message, /LEDGER_API_KEYS/);
     assert.match(message, /alice/);

@@ -195,7 +195,11 @@ export function createChecker(options: CheckerOptions = {}) {
       findings.add('revision-gap', at(f), `expected revision ${state.nextRevision}, found ${f.revision}`);
     }
     if (!f.hashValid) {
-      findings.add('hash-mismatch', at(f), 'the event no longer matches its hash: its content was altered after it was written');
+      findings.add(
+        'hash-mismatch',
+        at(f),
+        'the event no longer matches its hash: its content was altered after it was written',
+      );
     }
     // Across a gap the link cannot be checked: the event it should point to is missing, and the gap says so.
     // Nor after an unreadable event, which is reported already.
@@ -228,7 +232,11 @@ export function createChecker(options: CheckerOptions = {}) {
         return;
       }
       if (f.revision !== 0n && !state.orphan) {
-        findings.add('stream-not-created', at(f), `OrderCreated at revision ${f.revision}, not as the stream's first event`);
+        findings.add(
+          'stream-not-created',
+          at(f),
+          `OrderCreated at revision ${f.revision}, not as the stream's first event`,
+        );
       }
       if (e.linesTotal !== e.total) {
         const sum = e.linesTotal === undefined ? 'beyond the exact integer range' : String(e.linesTotal);

@@ -47,7 +47,9 @@ export interface CommandReplayOptions {
   readonly onProgress?: ProgressListener;
 }
 
-type Verdict = { readonly replay: true } | { readonly replay: false; readonly code: FindingCode; readonly message: string };
+type Verdict =
+  | { readonly replay: true }
+  | { readonly replay: false; readonly code: FindingCode; readonly message: string };
 
 /** Replays every command of `source` on a scratch copy of it; the source itself is only read. */
 export async function replayCommands(options: CommandReplayOptions): Promise<CommandReplayResult> {
@@ -60,14 +62,21 @@ export async function replayCommands(options: CommandReplayOptions): Promise<Com
     return {
       source: describeSource(options.source),
       ...result,
-      timing: { startedAt: startedAt.toISOString(), seconds, commandsPerSecond: seconds > 0 ? Math.round(result.commands / seconds) : 0 },
+      timing: {
+        startedAt: startedAt.toISOString(),
+        seconds,
+        commandsPerSecond: seconds > 0 ? Math.round(result.commands / seconds) : 0,
+      },
     };
   } finally {
     await scratch.dispose();
   }
 }
 
-async function replayAll(scratch: EventStore, options: CommandReplayOptions): Promise<Omit<CommandReplayResult, 'source' | 'timing'>> {
+async function replayAll(
+  scratch: EventStore,
+  options: CommandReplayOptions,
+): Promise<Omit<CommandReplayResult, 'source' | 'timing'>> {
   const end = (await scratch.headPosition()) ?? 0n;
   const findings = new FindingLog();
   const concurrency = options.concurrency ?? 64;
@@ -80,7 +89,12 @@ async function replayAll(scratch: EventStore, options: CommandReplayOptions): Pr
     newEvents += written;
     if (verdict === 'part-of-decision') commands -= 1;
     else if (verdict.replay) replays += 1;
-    else findings.add(verdict.code, { stream: record.streamId, revision: record.revision, position: record.position }, verdict.message);
+    else
+      findings.add(
+        verdict.code,
+        { stream: record.streamId, revision: record.revision, position: record.position },
+        verdict.message,
+      );
     options.onProgress?.(Number(record.position), Number(end));
   };
 
@@ -162,10 +176,19 @@ async function replayFrom(
 
 function judge(record: RecordedEvent, outcome: CommandOutcome, firstAppend: AppendSeen): Verdict {
   if (firstAppend === 'conflict') {
-    return { replay: false, code: 'command-decided-differently', message: 'decided again where it stood, the command produces other events than the stored one (its content was changed)' };
+    return {
+      replay: false,
+      code: 'command-decided-differently',
+      message:
+        'decided again where it stood, the command produces other events than the stored one (its content was changed)',
+    };
   }
   if (!outcome.replayed || firstAppend === 'written') {
-    return { replay: false, code: 'command-wrote-events', message: `replaying the command wrote ${outcome.events.length} new event(s)` };
+    return {
+      replay: false,
+      code: 'command-wrote-events',
+      message: `replaying the command wrote ${outcome.events.length} new event(s)`,
+    };
   }
   if (!outcome.events.some((e) => e.metadata.hash === record.metadata.hash)) {
     return {
@@ -179,18 +202,34 @@ function judge(record: RecordedEvent, outcome: CommandOutcome, firstAppend: Appe
 
 function failure(error: unknown): Verdict {
   if (error instanceof DomainRejection) {
-    return { replay: false, code: 'command-rejected', message: `decided again where it stood, the command is refused: ${error.rule} (${error.message})` };
+    return {
+      replay: false,
+      code: 'command-rejected',
+      message: `decided again where it stood, the command is refused: ${error.rule} (${error.message})`,
+    };
   }
   if (error instanceof CorruptEventError) {
-    return { replay: false, code: 'command-unrebuildable', message: `its stream holds an event that fails its schema: ${error.message}` };
+    return {
+      replay: false,
+      code: 'command-unrebuildable',
+      message: `its stream holds an event that fails its schema: ${error.message}`,
+    };
   }
   // The event passes its own schema but the command rebuilt from it does not (e.g. lines whose total overflows).
   if (error instanceof ZodError) {
-    return { replay: false, code: 'command-unrebuildable', message: `the rebuilt command fails its schema: ${error.issues.map((i) => i.message).join('; ')}` };
+    return {
+      replay: false,
+      code: 'command-unrebuildable',
+      message: `the rebuilt command fails its schema: ${error.issues.map((i) => i.message).join('; ')}`,
+    };
   }
   // Only a command whose events differ from the stored ones keeps conflicting with them.
   if (error instanceof ConcurrencyExhaustedError) {
-    return { replay: false, code: 'command-decided-differently', message: `the command's events conflict with the stored ones: ${error.message}` };
+    return {
+      replay: false,
+      code: 'command-decided-differently',
+      message: `the command's events conflict with the stored ones: ${error.message}`,
+    };
   }
   throw error;
 }

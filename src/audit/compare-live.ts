@@ -29,22 +29,29 @@ export interface ProjectionDifference {
   readonly replayed: unknown;
 }
 
+/** Where a projection stopped, and why. */
+export interface ProjectionStop {
+  readonly projection: string;
+  readonly stream: string;
+  readonly revision: string;
+  readonly position: string;
+  readonly message: string;
+}
+
 export interface LiveComparison {
   readonly readModels: string;
-  readonly projections: ReadonlyArray<{ readonly name: string; readonly position: string | undefined; readonly differences: number }>;
+  readonly projections: ReadonlyArray<{
+    readonly name: string;
+    readonly position: string | undefined;
+    readonly differences: number;
+  }>;
   /**
    * Live projections stopped by a handler that threw (recorded on their served generation or on
    * the one being built to replace it): what they serve is stale from that event on.
    */
-  readonly liveFailures: ReadonlyArray<{
-    readonly projection: string;
-    readonly stream: string;
-    readonly revision: string;
-    readonly position: string;
-    readonly message: string;
-  }>;
+  readonly liveFailures: readonly ProjectionStop[];
   /** Handlers that threw during the rebuild: that projection could not be rebuilt from the log. */
-  readonly failures: ReadonlyArray<{ readonly projection: string; readonly stream: string; readonly revision: string; readonly position: string; readonly message: string }>;
+  readonly failures: readonly ProjectionStop[];
   readonly total: number;
   readonly differences: readonly ProjectionDifference[];
   readonly truncated: boolean;
@@ -79,7 +86,10 @@ export async function compareLive(options: CompareLiveOptions): Promise<LiveComp
       }
       // A first build that failed serves nothing to compare: the failure is the finding.
       if (!active && failure) return [];
-      if (!active) throw new LiveReadModelsMissingError(`the live read models at ${options.readModels} do not serve ${projection.name} yet`);
+      if (!active)
+        throw new LiveReadModelsMissingError(
+          `the live read models at ${options.readModels} do not serve ${projection.name} yet`,
+        );
       return [{ projection, position: active.position }];
     });
     const differences: ProjectionDifference[] = [];
@@ -89,13 +99,26 @@ export async function compareLive(options: CompareLiveOptions): Promise<LiveComp
     // Projections at the same checkpoint share one pass over the log.
     for (const [position, group] of groupBy(served, (s) => s.position)) {
       const scratchPath = join(scratchDir, `rebuild-${position ?? 'empty'}.db`);
-      const summary = await rebuildInto(scratchPath, decodedEvents(options.store, position), { projections: group.map((s) => s.projection) });
-      failures.push(...summary.failures.map((f) => ({ projection: f.projection, stream: f.streamId, revision: f.revision.toString(), position: f.position.toString(), message: f.message })));
+      const summary = await rebuildInto(scratchPath, decodedEvents(options.store, position), {
+        projections: group.map((s) => s.projection),
+      });
+      failures.push(
+        ...summary.failures.map((f) => ({
+          projection: f.projection,
+          stream: f.streamId,
+          revision: f.revision.toString(),
+          position: f.position.toString(),
+          message: f.message,
+        })),
+      );
       const scratch = new Database(scratchPath, { readonly: true });
       try {
         for (const { projection } of group) {
           let count = 0;
-          for (const difference of diffDocuments(listDocuments(live, projection.name), listDocuments(scratch, projection.name))) {
+          for (const difference of diffDocuments(
+            listDocuments(live, projection.name),
+            listDocuments(scratch, projection.name),
+          )) {
             for (const field of fieldDifferences(projection.name, difference)) {
               count += 1;
               if (differences.length < maxListed) differences.push(field);

@@ -23,7 +23,11 @@ export async function copyLog(records: AsyncIterable<RecordedEvent>, target: Eve
     if (busy.has(record.streamId) || inFlight.length >= WINDOW) await settle();
     busy.add(record.streamId);
     const { id, type, data, metadata } = record;
-    const appended = target.append(record.streamId, [{ id, type, data, metadata }], record.revision === 0n ? 'no_stream' : record.revision - 1n);
+    const appended = target.append(
+      record.streamId,
+      [{ id, type, data, metadata }],
+      record.revision === 0n ? 'no_stream' : record.revision - 1n,
+    );
     // Marked as handled now: it may fail before settle() awaits it, which must not crash the process.
     appended.catch(() => {});
     inFlight.push(appended);

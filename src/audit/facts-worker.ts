@@ -36,6 +36,9 @@ port.on('message', async (request: ChunkRequest | 'close') => {
     }
     port.postMessage({ chunk: request.chunk, facts } satisfies ChunkReply);
   } catch (error) {
-    port.postMessage({ chunk: request.chunk, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) } satisfies ChunkReply);
+    port.postMessage({
+      chunk: request.chunk,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    } satisfies ChunkReply);
   }
 });

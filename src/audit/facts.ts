@@ -9,7 +9,7 @@ import { CorruptEventError, type StoredRevision } from '../eventstore/errors.ts'
 import type { LogEntry } from '../eventstore/log-entries.ts';
 import type { RecordedEvent } from '../eventstore/port.ts';
 import { KEY_BOUND_TYPE, parseKeyBinding } from '../events/binding-codec.ts';
-import { decodeEvent } from '../events/codec.ts';
+import { decodeEvent, type LedgerEvent } from '../events/codec.ts';
 import { eventHash } from '../events/hash-chain.ts';
 
 /** Who wrote an order event, and under which Idempotency-Key binding: what a key binding is checked against. */
@@ -123,9 +123,8 @@ function unreadableFacts(error: CorruptEventError): EventFacts {
   };
 }
 
-
 function eventFacts(record: RecordedEvent): FactEvent {
-  let decoded;
+  let decoded: LedgerEvent;
   try {
     if (record.type === KEY_BOUND_TYPE) return keyBoundFacts(record);
     decoded = decodeEvent(record);
@@ -248,8 +247,26 @@ export function packFacts(f: EventFacts): PackedFacts {
 const packOrigin = (o: Origin) => [o.clientId, o.requestHash, o.keyBinding, o.keyed] as const;
 
 export function unpackFacts(p: PackedFacts): EventFacts {
-  const [id, stream, revision, position, time, hash, prevHash, hashValid, otherContentHash, type, a, b, c, d, e, f, g, h] =
-    p;
+  const [
+    id,
+    stream,
+    revision,
+    position,
+    time,
+    hash,
+    prevHash,
+    hashValid,
+    otherContentHash,
+    type,
+    a,
+    b,
+    c,
+    d,
+    e,
+    f,
+    g,
+    h,
+  ] = p;
   const contentHash = hashValid ? hash : otherContentHash;
   const origin = (): Origin => ({ clientId: e, requestHash: f, keyBinding: g, keyed: h as boolean });
   let event: FactEvent;

@@ -78,11 +78,22 @@ export class FindingLog {
     this.total += 1;
     this.byCode[code] = (this.byCode[code] ?? 0) + 1;
     if (this.listed.length < this.limit) {
-      this.listed.push({ code, stream: at.stream, revision: at.revision.toString(), position: at.position.toString(), message });
+      this.listed.push({
+        code,
+        stream: at.stream,
+        revision: at.revision.toString(),
+        position: at.position.toString(),
+        message,
+      });
     }
   }
 
   summary(): FindingSummary {
-    return { total: this.total, byCode: { ...this.byCode }, listed: [...this.listed], truncated: this.total > this.listed.length };
+    return {
+      total: this.total,
+      byCode: { ...this.byCode },
+      listed: [...this.listed],
+      truncated: this.total > this.listed.length,
+    };
   }
 }

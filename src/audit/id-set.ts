@@ -80,7 +80,8 @@ export class IdSet {
     let slot = slotOf(a, b, c, d) & mask;
     while (this.used[slot] === 1) {
       const at = slot * WORDS;
-      if (this.table[at] === a && this.table[at + 1] === b && this.table[at + 2] === c && this.table[at + 3] === d) return false;
+      if (this.table[at] === a && this.table[at + 1] === b && this.table[at + 2] === c && this.table[at + 3] === d)
+        return false;
       slot = (slot + 1) & mask;
     }
     const at = slot * WORDS;

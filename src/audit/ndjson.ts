@@ -26,7 +26,10 @@ const Decimal = z
   .string()
   .regex(/^(0|[1-9][0-9]*)$/, 'must be a non-negative decimal integer string')
   .transform((text) => BigInt(text));
-const JsonObjectValue = z.custom<JsonObject>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), 'must be a JSON object');
+const JsonObjectValue = z.custom<JsonObject>(
+  (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+  'must be a JSON object',
+);
 
 const Line = z.strictObject({
   stream: z.string().min(1),
@@ -79,7 +82,9 @@ export function fromLine(text: string, file: string, lineNumber: number): Record
  * Streams the events of an export in file order, each with its line number and the byte offset
  * just past it (for progress); blank lines are skipped, a malformed one throws NdjsonError.
  */
-export async function* readExport(file: string): AsyncGenerator<{ record: RecordedEvent; line: number; offset: number }> {
+export async function* readExport(
+  file: string,
+): AsyncGenerator<{ record: RecordedEvent; line: number; offset: number }> {
   const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
   let lineNumber = 0;
   let offset = 0;

@@ -35,7 +35,11 @@ export async function scopeEnd(source: Extract<LogSource, { kind: 'store' }>, sc
 }
 
 /** The source's records within `toPosition`, in log order; a record that cannot be read throws. */
-export async function* recordsOf(source: LogSource, scope: LogScope, onProgress?: ProgressListener): AsyncGenerator<RecordedEvent> {
+export async function* recordsOf(
+  source: LogSource,
+  scope: LogScope,
+  onProgress?: ProgressListener,
+): AsyncGenerator<RecordedEvent> {
   for await (const entry of entriesOf(source, scope, onProgress)) {
     if (entry instanceof CorruptEventError) throw entry;
     yield entry;

@@ -56,17 +56,27 @@ const COMMON: Readonly<Record<string, OptionSpec>> = {
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 const STORE: Readonly<Record<string, OptionSpec>> = {
-  store: { type: 'string', value: 'url', description: 'event store: sqlite:<path>, memory: or esdb://… (default: LEDGER_STORE, else sqlite:./data/ledger.db)' },
+  store: {
+    type: 'string',
+    value: 'url',
+    description:
+      'event store: sqlite:<path>, memory: or esdb://… (default: LEDGER_STORE, else sqlite:./data/ledger.db)',
+  },
 };
 
 /** Parses a subcommand's arguments; returns undefined when --help was asked (and printed). */
 export function prepare(command: CliCommand, args: readonly string[], io: CliIo): CliInvocation | undefined {
   const specs = allOptions(command);
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
       args: [...args],
-      options: Object.fromEntries(Object.entries(specs).map(([name, spec]) => [name, { type: spec.type, ...(spec.short && { short: spec.short }) }])),
+      options: Object.fromEntries(
+        Object.entries(specs).map(([name, spec]) => [
+          name,
+          { type: spec.type, ...(spec.short && { short: spec.short }) },
+        ]),
+      ),
       allowPositionals: command.arguments !== undefined,
       strict: true,
     });
@@ -111,7 +121,9 @@ function resolveStore(flag: string | undefined, env: NodeJS.ProcessEnv): StoreLo
   const parsed = ConfigSchema.shape.LEDGER_STORE.safeParse(flag ?? (env.LEDGER_STORE || undefined));
   if (!parsed.success) {
     const from = flag !== undefined ? '--store' : 'LEDGER_STORE';
-    throw new UsageError(`${from} ${JSON.stringify(flag ?? env.LEDGER_STORE)} ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
+    throw new UsageError(
+      `${from} ${JSON.stringify(flag ?? env.LEDGER_STORE)} ${parsed.error.issues[0]?.message ?? 'is invalid'}`,
+    );
   }
   return parsed.data;
 }
@@ -132,7 +144,9 @@ export async function openCliStore(location: StoreLocation, { mustExist, sqlite 
   } catch (error) {
     await store?.close().catch(() => {});
     if (error instanceof StoreUnavailableError) {
-      throw new UsageError(`cannot use the event store at ${location.url}: ${(error as Error).message}\ncheck that it is running and that --store or LEDGER_STORE points at it`);
+      throw new UsageError(
+        `cannot use the event store at ${location.url}: ${(error as Error).message}\ncheck that it is running and that --store or LEDGER_STORE points at it`,
+      );
     }
     throw error;
   }
@@ -169,7 +183,9 @@ export function instantOption(value: string | boolean | undefined, name: string)
   if (value === undefined) return undefined;
   const time = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
   if (Number.isNaN(time)) {
-    throw new UsageError(`--${name} must be an ISO 8601 time such as 2024-05-01T12:00:00Z, not ${JSON.stringify(value)}`);
+    throw new UsageError(
+      `--${name} must be an ISO 8601 time such as 2024-05-01T12:00:00Z, not ${JSON.stringify(value)}`,
+    );
   }
   return new Date(time);
 }

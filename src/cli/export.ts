@@ -109,7 +109,8 @@ export const exportCommand: CliCommand = {
   async run(context) {
     const out = stringOption(context.options.out);
     if (out === undefined) throw new UsageError("--out <file> is required ('-' writes to stdout)");
-    if (out === '-' && context.out.json) throw new UsageError('--json would mix the summary into the export on stdout: use --out <file>');
+    if (out === '-' && context.out.json)
+      throw new UsageError('--json would mix the summary into the export on stdout: use --out <file>');
     const toPosition = positionOption(context.options['to-position'], 'to-position');
     const skipCorrupt = context.options['skip-corrupt'] === true;
     const scope = { ...(toPosition !== undefined && { toPosition }), skipCorrupt };

@@ -42,9 +42,14 @@ export class ImportRefusedError extends Error {
   }
 }
 
-export async function importLog(store: EventStore, file: string, progress?: Progress): Promise<{ events: number; streams: number }> {
+export async function importLog(
+  store: EventStore,
+  file: string,
+  progress?: Progress,
+): Promise<{ events: number; streams: number }> {
   const head = await store.headPosition();
-  if (head !== undefined) throw new StoreNotEmptyError(`the target store is not empty (its log reaches position ${head})`);
+  if (head !== undefined)
+    throw new StoreNotEmptyError(`the target store is not empty (its log reaches position ${head})`);
   // The audit and the write read one private copy: a file replaced after the audit is not what is written.
   const dir = await mkdtemp(join(tmpdir(), 'ledger-import-'));
   try {
@@ -78,26 +83,36 @@ export const importCommand: CliCommand = {
     const started = performance.now();
     // NORMAL: an interrupted import is redone into a fresh store anyway, and closing checkpoints
     // (and syncs) the whole file; FULL would fsync every group commit.
-    const result = await withStore(context.storeLocation, { mustExist: false, sqlite: { synchronous: 'NORMAL' } }, async (store) => {
-      const progress = context.out.progress('Importing');
-      try {
-        return await importLog(store, file, progress);
-      } catch (error) {
-        if (error instanceof StoreNotEmptyError) throw new UsageError(`${error.message}: nothing was written\nimport only into an empty store: choose a new --store path`);
-        if (error instanceof ImportRefusedError) return error;
-        throw error;
-      } finally {
-        progress.stop();
-      }
-    });
+    const result = await withStore(
+      context.storeLocation,
+      { mustExist: false, sqlite: { synchronous: 'NORMAL' } },
+      async (store) => {
+        const progress = context.out.progress('Importing');
+        try {
+          return await importLog(store, file, progress);
+        } catch (error) {
+          if (error instanceof StoreNotEmptyError)
+            throw new UsageError(
+              `${error.message}: nothing was written\nimport only into an empty store: choose a new --store path`,
+            );
+          if (error instanceof ImportRefusedError) return error;
+          throw error;
+        } finally {
+          progress.stop();
+        }
+      },
+    );
     if (result instanceof ImportRefusedError) {
       const refusal = { in: file, imported: false, findings: result.findings };
       context.out.result(refusal, () => [result.message, ...formatFindings(result.findings)].join('\n'));
       return EXIT.findings;
     }
     const summary: ImportSummary = { in: file, ...result, seconds: (performance.now() - started) / 1000 };
-    context.out.result(summary, () =>
-        `Imported ${summary.events} events in ${summary.streams} streams from ${file} into ${redactSecrets(context.storeLocation.url)}`);
+    context.out.result(
+      summary,
+      () =>
+        `Imported ${summary.events} events in ${summary.streams} streams from ${file} into ${redactSecrets(context.storeLocation.url)}`,
+    );
     return EXIT.clean;
   },
 };

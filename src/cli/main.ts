@@ -23,7 +23,10 @@ const COMMANDS: readonly Entry[] = [
   { name: 'import', load: async () => (await import('./import.ts')).importCommand },
   { name: 'report', load: async () => (await import('./report-html.ts')).reportCommand },
   // The projections' own subcommand, written beside the projections.
-  { name: 'projections rebuild', load: async () => (await import('./projections-rebuild.ts')).projectionsRebuildCommand },
+  {
+    name: 'projections rebuild',
+    load: async () => (await import('./projections-rebuild.ts')).projectionsRebuildCommand,
+  },
 ];
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
@@ -49,8 +52,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 /** The errors a user can act on, in words; anything else is a bug and keeps its stack. */
 function explain(error: unknown): string | undefined {
   if (error instanceof UsageError) return error.message;
-  if (error instanceof StoreUnavailableError) return `the event store became unavailable (${error.reason}): ${error.message}\ncheck the store and run the command again`;
-  if (error instanceof NdjsonError) return `${error.message}\nthe file is not a ledger export (one event a line, as written by 'ledger export')`;
+  if (error instanceof StoreUnavailableError)
+    return `the event store became unavailable (${error.reason}): ${error.message}\ncheck the store and run the command again`;
+  if (error instanceof NdjsonError)
+    return `${error.message}\nthe file is not a ledger export (one event a line, as written by 'ledger export')`;
   return undefined;
 }
 
@@ -60,7 +65,9 @@ async function topLevel(argv: readonly string[], io: CliIo): Promise<number> {
     io.stdout.write(await overview());
     return first === undefined ? EXIT.usage : EXIT.clean;
   }
-  throw new UsageError(`unknown command ${JSON.stringify(argv.slice(0, 2).join(' '))}\nrun 'ledger --help' for the commands`);
+  throw new UsageError(
+    `unknown command ${JSON.stringify(argv.slice(0, 2).join(' '))}\nrun 'ledger --help' for the commands`,
+  );
 }
 
 async function overview(): Promise<string> {
@@ -80,7 +87,7 @@ async function overview(): Promise<string> {
     'commands:',
     ...COMMANDS.map((c, i) => `  ${c.name.padEnd(width)}  ${summaries[i]}`),
     '',
-    "Every command takes --help, --json and --store <url> (default: LEDGER_STORE, else sqlite:./data/ledger.db).",
+    'Every command takes --help, --json and --store <url> (default: LEDGER_STORE, else sqlite:./data/ledger.db).',
     'Exit codes: 0 clean, 1 findings, 2 usage or store errors.',
     '',
   ].join('\n');

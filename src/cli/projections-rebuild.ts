@@ -20,7 +20,8 @@ export const projectionsRebuildCommand: CliCommand = {
     'read-models': {
       type: 'string',
       value: 'path',
-      description: 'read-model database (default: the event file for sqlite:, else LEDGER_READ_MODELS or ./data/read-models.db)',
+      description:
+        'read-model database (default: the event file for sqlite:, else LEDGER_READ_MODELS or ./data/read-models.db)',
     },
   },
   details: [
@@ -31,8 +32,12 @@ export const projectionsRebuildCommand: CliCommand = {
     const [name, ...extra] = positionals;
     if (extra.length > 0) throw new UsageError(`one projection at most, not ${positionals.join(' ')}`);
     const chosen = name === undefined ? projections : projections.filter((p) => p.name === name);
-    if (chosen.length === 0) throw new UsageError(`no projection named ${JSON.stringify(name)}; choose from ${projections.map((p) => p.name).join(', ')}`);
-    if (storeLocation.kind === 'memory') out.note('note: a memory: store starts empty in every process; this rebuild sees no events');
+    if (chosen.length === 0)
+      throw new UsageError(
+        `no projection named ${JSON.stringify(name)}; choose from ${projections.map((p) => p.name).join(', ')}`,
+      );
+    if (storeLocation.kind === 'memory')
+      out.note('note: a memory: store starts empty in every process; this rebuild sees no events');
     const location =
       stringOption(options['read-models']) ??
       readModelLocation(

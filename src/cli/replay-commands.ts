@@ -24,9 +24,14 @@ function replayWithProgress(context: CliInvocation, source: LogSource): Promise<
 
 export const replayCommandsCommand: CliCommand = {
   name: 'replay-commands',
-  summary: 'Run every recorded command again through the command handler on a scratch copy: each must be a replay that writes nothing.',
+  summary:
+    'Run every recorded command again through the command handler on a scratch copy: each must be a replay that writes nothing.',
   options: {
-    'from-file': { type: 'string', value: 'file.ndjson', description: 'replay the commands of an export instead of a store' },
+    'from-file': {
+      type: 'string',
+      value: 'file.ndjson',
+      description: 'replay the commands of an export instead of a store',
+    },
   },
   details: 'exit codes: 0 every command replayed as a no-op, 1 findings, 2 usage or store errors.',
   async run(context) {

@@ -27,10 +27,22 @@ import {
 
 /** The options that choose what log is audited; `ledger report` takes the same. */
 export const AUDIT_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  'from-file': { type: 'string', value: 'file.ndjson', description: 'audit an export (ledger export) instead of a store' },
+  'from-file': {
+    type: 'string',
+    value: 'file.ndjson',
+    description: 'audit an export (ledger export) instead of a store',
+  },
   'to-position': { type: 'string', value: 'P', description: 'only the log up to global position P' },
-  'as-of': { type: 'string', value: 'time', description: 'the state as it was at this ISO time (by metadata.recordedAt)' },
-  workers: { type: 'string', value: 'n', description: 'threads that decode and re-hash events (default: one per core; 0: none)' },
+  'as-of': {
+    type: 'string',
+    value: 'time',
+    description: 'the state as it was at this ISO time (by metadata.recordedAt)',
+  },
+  workers: {
+    type: 'string',
+    value: 'n',
+    description: 'threads that decode and re-hash events (default: one per core; 0: none)',
+  },
 };
 
 export interface ReplayReport extends AuditReport {
@@ -43,12 +55,17 @@ export async function auditFromOptions(
   more?: (store: EventStore) => Promise<Partial<ReplayReport>>,
 ): Promise<ReplayReport> {
   const { options, out } = context;
-  const scope: LogScope = { toPosition: positionOption(options['to-position'], 'to-position'), asOf: instantOption(options['as-of'], 'as-of') };
+  const scope: LogScope = {
+    toPosition: positionOption(options['to-position'], 'to-position'),
+    asOf: instantOption(options['as-of'], 'as-of'),
+  };
   const workers = workersOption(options.workers);
   const file = inputFileOption(options['from-file'], 'from-file');
-  if (file !== undefined && more) throw new UsageError('--compare-live needs a store with live read models, not --from-file');
+  if (file !== undefined && more)
+    throw new UsageError('--compare-live needs a store with live read models, not --from-file');
   const progress = out.progress(file ? 'Auditing export' : 'Auditing log');
-  const run = (source: LogSource) => audit({ source, scope, workers, onProgress: progress.update }).finally(() => progress.stop());
+  const run = (source: LogSource) =>
+    audit({ source, scope, workers, onProgress: progress.update }).finally(() => progress.stop());
   if (file !== undefined) return run({ kind: 'file', path: file });
   return withStore(context.storeLocation, true, async (store) => {
     const report = await run({ kind: 'store', store, location: context.storeLocation });
@@ -58,7 +75,8 @@ export async function auditFromOptions(
 
 export const replayCommand: CliCommand = {
   name: 'replay',
-  summary: 'Audit the event log: schemas, revisions, hash chains, ids, payments and totals; report counts, sums, findings and the digest.',
+  summary:
+    'Audit the event log: schemas, revisions, hash chains, ids, payments and totals; report counts, sums, findings and the digest.',
   options: {
     ...AUDIT_OPTIONS,
     'compare-live': {
@@ -67,7 +85,12 @@ export const replayCommand: CliCommand = {
         'also rebuild every projection into a scratch database and diff it with the live read models; ' +
         'a live projection stopped by a failing handler is a finding',
     },
-    'read-models': { type: 'string', value: 'path', description: 'live read-model database for --compare-live (default: the sqlite: event file, else LEDGER_READ_MODELS)' },
+    'read-models': {
+      type: 'string',
+      value: 'path',
+      description:
+        'live read-model database for --compare-live (default: the sqlite: event file, else LEDGER_READ_MODELS)',
+    },
   },
   details: [
     'exit codes: 0 clean, 1 findings (or read-model differences), 2 usage or store errors.',
@@ -86,9 +109,14 @@ export const replayCommand: CliCommand = {
   async run(context) {
     const compare = context.options['compare-live'] === true;
     if (compare && (context.options['to-position'] !== undefined || context.options['as-of'] !== undefined)) {
-      throw new UsageError('--compare-live compares with the live read models, which reflect the whole log: drop --to-position and --as-of');
+      throw new UsageError(
+        '--compare-live compares with the live read models, which reflect the whole log: drop --to-position and --as-of',
+      );
     }
-    const report = await auditFromOptions(context, compare ? (store) => compareWith(store, liveReadModels(context)) : undefined);
+    const report = await auditFromOptions(
+      context,
+      compare ? (store) => compareWith(store, liveReadModels(context)) : undefined,
+    );
     context.out.result(report, () => formatReport(report));
     return report.findings.total > 0 || hasComparisonFindings(report.comparison) ? EXIT.findings : EXIT.clean;
   },
@@ -110,14 +138,16 @@ async function compareWith(store: EventStore, readModels: string): Promise<{ com
   try {
     return { comparison: await compareLive({ store, readModels }) };
   } catch (error) {
-    if (error instanceof LiveReadModelsMissingError) throw new UsageError(`${error.message}\npass --read-models <path> to name the live read-model database`);
+    if (error instanceof LiveReadModelsMissingError)
+      throw new UsageError(`${error.message}\npass --read-models <path> to name the live read-model database`);
     throw error;
   }
 }
 
 function workersOption(value: string | boolean | undefined): number {
   if (value === undefined) return availableParallelism();
-  if (typeof value !== 'string' || !/^\d{1,2}$/.test(value)) throw new UsageError(`--workers must be a small non-negative integer, not ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || !/^\d{1,2}$/.test(value))
+    throw new UsageError(`--workers must be a small non-negative integer, not ${JSON.stringify(value)}`);
   return Number(value);
 }
 
@@ -148,7 +178,8 @@ export function formatReport(report: ReplayReport): string {
 
 /** A pending binding is a crash between reservation and effect: the key's retry completes it. */
 function keyLine(keys: ReplayReport['keys'], n: (value: number) => string): string {
-  const pending = keys.pending > 0 ? `, ${n(keys.pending)} pending (effect not written yet; the key's retry writes it)` : '';
+  const pending =
+    keys.pending > 0 ? `, ${n(keys.pending)} pending (effect not written yet; the key's retry writes it)` : '';
   const legacy = keys.legacyKeyedEvents > 0 ? `, ${n(keys.legacyKeyedEvents)} keyed events from before bindings` : '';
   return `  Idempotency-Key bindings: ${n(keys.bindings)}${pending}${legacy}`;
 }
@@ -156,8 +187,10 @@ function keyLine(keys: ReplayReport['keys'], n: (value: number) => string): stri
 export function formatFindings(findings: FindingSummary): string[] {
   const codes = Object.entries(findings.byCode).map(([code, count]) => `${code} ×${count}`);
   const lines = [`${findings.total} finding(s): ${codes.join(', ')}`];
-  for (const f of findings.listed.slice(0, MAX_PRINTED)) lines.push(`  ${f.code}  ${f.stream}@${f.revision} (position ${f.position}): ${f.message}`);
-  if (findings.total > MAX_PRINTED) lines.push(`  … ${findings.total - MAX_PRINTED} more (--json lists up to ${findings.listed.length})`);
+  for (const f of findings.listed.slice(0, MAX_PRINTED))
+    lines.push(`  ${f.code}  ${f.stream}@${f.revision} (position ${f.position}): ${f.message}`);
+  if (findings.total > MAX_PRINTED)
+    lines.push(`  … ${findings.total - MAX_PRINTED} more (--json lists up to ${findings.listed.length})`);
   return lines;
 }
 
@@ -179,10 +212,18 @@ function formatComparison(comparison: LiveComparison): string[] {
     const stopped = failed.has(p.name) ? ' up to where it stopped (failed)' : '';
     lines.push(`  ${p.name} at position ${p.position ?? '-'}: ${verdict}${stopped}`);
   }
-  for (const f of comparison.failures) lines.push(`  rebuild of ${f.projection} failed at ${f.stream}@${f.revision} (position ${f.position}): ${f.message}`);
+  for (const f of comparison.failures)
+    lines.push(
+      `  rebuild of ${f.projection} failed at ${f.stream}@${f.revision} (position ${f.position}): ${f.message}`,
+    );
   for (const d of comparison.differences.slice(0, MAX_PRINTED)) {
-    lines.push(`  ${d.projection} ${d.collection}/${d.key} ${d.field}: live ${JSON.stringify(d.live) ?? 'absent'}, replayed ${JSON.stringify(d.replayed) ?? 'absent'}`);
+    lines.push(
+      `  ${d.projection} ${d.collection}/${d.key} ${d.field}: live ${JSON.stringify(d.live) ?? 'absent'}, replayed ${JSON.stringify(d.replayed) ?? 'absent'}`,
+    );
   }
-  if (comparison.total > MAX_PRINTED) lines.push(`  … ${comparison.total - MAX_PRINTED} more differences (--json lists up to ${comparison.differences.length})`);
+  if (comparison.total > MAX_PRINTED)
+    lines.push(
+      `  … ${comparison.total - MAX_PRINTED} more differences (--json lists up to ${comparison.differences.length})`,
+    );
   return lines;
 }

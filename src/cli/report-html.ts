@@ -23,7 +23,10 @@ export const reportCommand: CliCommand = {
     const report = await auditFromOptions(context);
     writeFileSync(out, renderHtml(report));
     const summary = { html: out, events: report.counts.events, findings: report.findings.total, digest: report.digest };
-    context.out.result(summary, () => `Wrote ${out}: ${report.counts.events} events, ${report.findings.total} finding(s)`);
+    context.out.result(
+      summary,
+      () => `Wrote ${out}: ${report.counts.events} events, ${report.findings.total} finding(s)`,
+    );
     return report.findings.total > 0 ? EXIT.findings : EXIT.clean;
   },
 };
@@ -41,7 +44,12 @@ const STYLE = `
 
 export function renderHtml(report: ReplayReport): string {
   const clean = report.findings.total === 0;
-  const scope = [report.scope.toPosition && `up to position ${report.scope.toPosition}`, report.scope.asOf && `as of ${report.scope.asOf}`].filter(Boolean).join(', ');
+  const scope = [
+    report.scope.toPosition && `up to position ${report.scope.toPosition}`,
+    report.scope.asOf && `as of ${report.scope.asOf}`,
+  ]
+    .filter(Boolean)
+    .join(', ');
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -98,7 +106,14 @@ function currenciesSection(report: ReplayReport): string {
 function chartsSection(daily: readonly DailyCaptured[]): string {
   const currencies = [...new Set(daily.map((d) => d.currency))].sort();
   if (currencies.length === 0) return '<h2>Captured per day</h2>\n<p>No payments captured.</p>';
-  return `<h2>Captured per day</h2>\n${currencies.map((code) => barChart(code, daily.filter((d) => d.currency === code))).join('\n')}`;
+  return `<h2>Captured per day</h2>\n${currencies
+    .map((code) =>
+      barChart(
+        code,
+        daily.filter((d) => d.currency === code),
+      ),
+    )
+    .join('\n')}`;
 }
 
 const CHART = { width: 720, height: 180, left: 8, bottom: 22, top: 18 };
@@ -135,7 +150,9 @@ function findingsSection(report: ReplayReport): string {
     (f) =>
       `<tr><td><code>${escapeHtml(f.code)}</code></td><td>${escapeHtml(f.stream)}</td><td class="n">${escapeHtml(f.revision)}</td><td class="n">${escapeHtml(f.position)}</td><td>${escapeHtml(f.message)}</td></tr>`,
   );
-  const more = findings.truncated ? `<p class="meta">${findings.total - findings.listed.length} more not listed.</p>` : '';
+  const more = findings.truncated
+    ? `<p class="meta">${findings.total - findings.listed.length} more not listed.</p>`
+    : '';
   return `<h2>Findings</h2>
 <table><tr><th>Code</th><th>Stream</th><th class="n">Revision</th><th class="n">Position</th><th>What</th></tr>${rows.join('')}</table>${more}`;
 }

@@ -12,11 +12,12 @@ export const serveCommand: CliCommand = {
     const { ConfigError, loadConfig } = await import('../config.ts');
     const { exitOnSignals, startServer } = await import('../server.ts');
     const { createLogger } = await import('../log.ts');
-    let config;
+    let config: ReturnType<typeof loadConfig>;
     try {
       config = loadConfig({ ...context.io.env, LEDGER_STORE: context.storeLocation.url });
     } catch (error) {
-      if (error instanceof ConfigError) throw new UsageError(`${error.message}\nfix the environment variable named above`);
+      if (error instanceof ConfigError)
+        throw new UsageError(`${error.message}\nfix the environment variable named above`);
       throw error;
     }
     const logger = createLogger(config.LOG_LEVEL);

@@ -195,7 +195,8 @@ function replayOf<Command, Event extends TypedEvent, State>(
   const outcome = history.filter((e) => decider.isOutcomeOf(command, e.event));
   const last = outcome[outcome.length - 1];
   // decide() returned nothing, so the effect must be in the stream; anything else is a decider bug.
-  if (!last) throw new Error(`the decider decided nothing on ${streamId}, yet the stream holds no outcome of the command`);
+  if (!last)
+    throw new Error(`the decider decided nothing on ${streamId}, yet the stream holds no outcome of the command`);
   return {
     streamId,
     events: outcome.map((e) => ({ id: e.id, event: e.event, metadata: e.metadata })),

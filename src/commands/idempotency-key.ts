@@ -24,7 +24,8 @@ export function parseIdempotencyKey(occurrences: readonly string[]): ParsedIdemp
   const key = raw.startsWith('"') ? unquoteSfString(raw) : raw;
   if (typeof key !== 'string') return key;
   if (key.length === 0) return invalid('the key is empty');
-  if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH) return invalid(`the key is longer than ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+  if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH)
+    return invalid(`the key is longer than ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
   if (!PRINTABLE_ASCII.test(key)) return invalid('the key must be printable ASCII (0x20-0x7E)');
   return { kind: 'key', key };
 }

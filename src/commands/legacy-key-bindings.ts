@@ -59,10 +59,15 @@ export async function bindLegacyKeysBeforeCommands(
     timer.unref();
   };
   retry();
-  const refuse = () => new StoreUnavailableError('the store was unreachable at start: old Idempotency-Keys are not bound yet', 'unreachable');
+  const refuse = () =>
+    new StoreUnavailableError(
+      'the store was unreachable at start: old Idempotency-Keys are not bound yet',
+      'unreachable',
+    );
   const atomic = store.appendAtomically?.bind(store);
   const gated = decorateStore(store, {
-    append: (streamId, events, expected) => (bound ? store.append(streamId, events, expected) : Promise.reject(refuse())),
+    append: (streamId, events, expected) =>
+      bound ? store.append(streamId, events, expected) : Promise.reject(refuse()),
     ...(atomic && { appendAtomically: (writes) => (bound ? atomic(writes) : Promise.reject(refuse())) }),
   });
   return { store: gated, stop: () => clearTimeout(timer) };
@@ -91,7 +96,11 @@ export async function bindLegacyKeys(store: EventStore, now: () => Date = () => 
     const binding = legacyBinding(effect);
     const recordedAt = now();
     try {
-      await store.append(streamId, [encodeKeyBinding(streamId, binding, { correlationId: 'legacy-keys', recordedAt })], 'no_stream');
+      await store.append(
+        streamId,
+        [encodeKeyBinding(streamId, binding, { correlationId: 'legacy-keys', recordedAt })],
+        'no_stream',
+      );
       bound++;
     } catch (error) {
       if (!(error instanceof WrongExpectedVersionError)) throw error;
@@ -104,7 +113,11 @@ export async function bindLegacyKeys(store: EventStore, now: () => Date = () => 
 function candidateRequests(event: OrderEvent): FingerprintInput[] {
   if (event.type === 'OrderCreated') {
     const { orderId, customerId, currency, lines } = event.data;
-    const body = { customerId, currency, lines: lines.map(({ sku, quantity, unitPrice }) => ({ sku, quantity, unitPrice })) };
+    const body = {
+      customerId,
+      currency,
+      lines: lines.map(({ sku, quantity, unitPrice }) => ({ sku, quantity, unitPrice })),
+    };
     return [
       { method: 'PUT', route: '/orders/:orderId', params: { orderId }, body },
       { method: 'POST', route: '/orders', params: {}, body },

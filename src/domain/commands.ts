@@ -23,7 +23,10 @@ export const OrderDetails = z.strictObject({
 });
 
 /** The total must stay exact, so an order too large is refused as a field error, never rounded. */
-export function checkOrderTotal(order: { lines: readonly { quantity: number; unitPrice: number }[] }, ctx: z.RefinementCtx): void {
+export function checkOrderTotal(
+  order: { lines: readonly { quantity: number; unitPrice: number }[] },
+  ctx: z.RefinementCtx,
+): void {
   try {
     orderTotal(order.lines);
   } catch {
@@ -37,7 +40,10 @@ export function checkOrderTotal(order: { lines: readonly { quantity: number; uni
  * earlier version stored (CreateOrder) keep the wider stored range, so old logs still replay.
  */
 export const OrderRequest = OrderDetails.extend({
-  lines: z.array(OrderLine.extend({ unitPrice: RequestedMinorUnits })).min(1).max(100),
+  lines: z
+    .array(OrderLine.extend({ unitPrice: RequestedMinorUnits }))
+    .min(1)
+    .max(100),
 }).superRefine(checkRequestedAmounts);
 
 /** A capture's amount as a client may ask for it. */

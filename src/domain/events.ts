@@ -6,7 +6,11 @@ import { Currency, MinorUnits, PositiveMinorUnits } from './money.ts';
 export const EVENT_SCHEMA_VERSION = 1 as const;
 
 export const OrderLine = z.strictObject({
-  sku: z.string().min(1).max(64).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+  sku: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
   quantity: z.number().int().min(1).max(1_000_000),
   unitPrice: MinorUnits,
 });

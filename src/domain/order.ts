@@ -327,7 +327,12 @@ function sameOrder(command: CreateOrder, state: OpenOrder): boolean {
     command.lines.length === state.lines.length &&
     command.lines.every((line, i) => {
       const stored = state.lines[i];
-      return stored !== undefined && line.sku === stored.sku && line.quantity === stored.quantity && line.unitPrice === stored.unitPrice;
+      return (
+        stored !== undefined &&
+        line.sku === stored.sku &&
+        line.quantity === stored.quantity &&
+        line.unitPrice === stored.unitPrice
+      );
     })
   );
 }

@@ -54,13 +54,24 @@ export function encodeKeyBinding(streamId: string, bound: IdempotencyKeyBound, c
 /** The binding's schema and its place (the stream of its client and key), without the hash check. */
 export function parseKeyBinding(record: RecordedEvent): IdempotencyKeyBound {
   const event = IdempotencyKeyBound.safeParse({ type: record.type, data: record.data });
-  if (!event.success) throw new CorruptEventError(record.streamId, record.revision, record.position, `binding: ${event.error.message}`);
+  if (!event.success)
+    throw new CorruptEventError(record.streamId, record.revision, record.position, `binding: ${event.error.message}`);
   const metadata = EventMetadata.safeParse(record.metadata);
   if (!metadata.success) {
-    throw new CorruptEventError(record.streamId, record.revision, record.position, `binding metadata: ${metadata.error.message}`);
+    throw new CorruptEventError(
+      record.streamId,
+      record.revision,
+      record.position,
+      `binding metadata: ${metadata.error.message}`,
+    );
   }
   if (record.streamId !== keyBindingStreamId(event.data.data.clientId, event.data.data.idempotencyKey)) {
-    throw new CorruptEventError(record.streamId, record.revision, record.position, 'the binding names another client or key');
+    throw new CorruptEventError(
+      record.streamId,
+      record.revision,
+      record.position,
+      'the binding names another client or key',
+    );
   }
   return event.data;
 }
@@ -69,7 +80,12 @@ export function parseKeyBinding(record: RecordedEvent): IdempotencyKeyBound {
 export function decodeKeyBinding(record: RecordedEvent): IdempotencyKeyBound {
   const binding = parseKeyBinding(record);
   if (eventHash(record) !== record.metadata.hash || (record.revision === 0n && record.metadata.prevHash !== '')) {
-    throw new CorruptEventError(record.streamId, record.revision, record.position, 'the binding no longer matches its hash');
+    throw new CorruptEventError(
+      record.streamId,
+      record.revision,
+      record.position,
+      'the binding no longer matches its hash',
+    );
   }
   return binding;
 }

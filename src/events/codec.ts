@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { TypedEvent } from '../domain/decider.ts';
 import { OrderEvent } from '../domain/events.ts';
 import { CorruptEventError } from '../eventstore/errors.ts';
@@ -37,6 +37,7 @@ export function deterministicEventId(streamId: string, scope: string, commandDig
   return ASCII.test(name) ? asciiUuidV5(name) : uuidv5(name, EVENT_ID_NAMESPACE);
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the whole 7-bit range is what 'ASCII' means here
 const ASCII = /^[\x00-\x7f]*$/;
 const EVENT_ID_NAMESPACE_BYTES = Buffer.from(EVENT_ID_NAMESPACE.replaceAll('-', ''), 'hex');
 
@@ -72,7 +73,13 @@ export function encodeEvent<Event extends TypedEvent = OrderEvent>(input: Encode
   const event = schema.parse(input.event);
   const data = event.data as unknown as JsonObject;
   const withoutHash = MetadataWithoutHash.parse(input.metadata) as unknown as JsonObject;
-  const hash = eventHash({ streamId: input.streamId, revision: input.revision, type: event.type, data, metadata: withoutHash });
+  const hash = eventHash({
+    streamId: input.streamId,
+    revision: input.revision,
+    type: event.type,
+    data,
+    metadata: withoutHash,
+  });
   return { id: input.id, type: event.type, data, metadata: { ...withoutHash, hash } };
 }
 

@@ -15,7 +15,10 @@ export const EventMetadata = z.object({
    * The binding stream of the Idempotency-Key this event was written under: the audit checks that
    * the binding exists and names this event. Absent on events written before keys were bound.
    */
-  keyBinding: z.string().regex(/^idempotency-[0-9a-f]{64}$/).optional(),
+  keyBinding: z
+    .string()
+    .regex(/^idempotency-[0-9a-f]{64}$/)
+    .optional(),
   /** Tamper evidence: the previous event's hash in this stream ('' at revision 0) … */
   prevHash: z.union([Sha256Hex, z.literal('')]),
   /** … and this event's hash over stream, revision, type, data and the rest of the metadata. */

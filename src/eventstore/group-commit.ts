@@ -51,7 +51,7 @@ interface Pending {
 }
 
 export function groupCommit(options: GroupCommitOptions): GroupCommit {
-  let pending: Pending[] = [];
+  const pending: Pending[] = [];
   let scheduled = false;
   let inFlight = false;
   let closed = false;

@@ -24,8 +24,18 @@ export function instrumentAppends(store: EventStore, observe: AppendObserver): E
   }
   const atomic = store.appendAtomically?.bind(store);
   return decorateStore(store, {
-    append: (streamId, events, expected) => timed(() => store.append(streamId, events, expected), (r) => r.duplicate),
-    ...(atomic && { appendAtomically: (writes) => timed(() => atomic(writes), (rs) => rs.every((r) => r.duplicate)) }),
+    append: (streamId, events, expected) =>
+      timed(
+        () => store.append(streamId, events, expected),
+        (r) => r.duplicate,
+      ),
+    ...(atomic && {
+      appendAtomically: (writes) =>
+        timed(
+          () => atomic(writes),
+          (rs) => rs.every((r) => r.duplicate),
+        ),
+    }),
   });
 }
 

@@ -28,7 +28,11 @@ export function openMemoryStore(): EventStore {
   const store: EventStore = {
     kind: 'memory',
 
-    async append(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
+    async append(
+      streamId: string,
+      events: readonly EventToAppend[],
+      expected: ExpectedRevision,
+    ): Promise<AppendResult> {
       const [result] = await store.appendAtomically!([{ streamId, events, expected }]);
       return result!;
     },

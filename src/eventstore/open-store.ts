@@ -29,7 +29,8 @@ export async function openStore(location: StoreLocation, sqliteOptions: SqliteSt
  */
 function withRedactedClientOutput<T>(open: () => T): T {
   const { warn } = console;
-  console.warn = (...args: unknown[]) => warn(...args.map((arg) => (typeof arg === 'string' ? redactSecrets(arg) : arg)));
+  console.warn = (...args: unknown[]) =>
+    warn(...args.map((arg) => (typeof arg === 'string' ? redactSecrets(arg) : arg)));
   try {
     return open();
   } catch (error) {

@@ -34,7 +34,11 @@ export function sqliteHealth(path: string): SqliteHealth {
   if (opened === undefined) throw new StoreUnavailableError(`the database file ${path} does not exist`, 'io');
   const directory = dirname(path);
   const wal = `${path}-wal`;
-  const files = [[path, 'the database file'], [wal, 'the WAL file'], [directory, 'the directory']] as const;
+  const files = [
+    [path, 'the database file'],
+    [wal, 'the WAL file'],
+    [directory, 'the directory'],
+  ] as const;
 
   const assertSameFile = () => {
     const now = identityOf(path);

@@ -7,7 +7,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type RawServerDefault } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type RawServerDefault,
+} from 'fastify';
 import { type ZodTypeProvider, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { createDispatcher, type Dispatch } from '../commands/dispatcher.ts';
 import { createCommandHandler, type CommandHandlerOptions } from '../commands/handler.ts';
@@ -31,7 +36,13 @@ import { orderEventRoutes } from './routes/order-events.ts';
 import { type ReadRoutesDeps, readRoutes } from './routes/reads.ts';
 
 /** The app's type: plugins typed with FastifyPluginAsyncZod get the zod type provider. */
-export type LedgerApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
+export type LedgerApp = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
 
 /** What routes and plugins reach through `app.ledger`. */
 export interface LedgerServices {
@@ -57,6 +68,7 @@ export interface BuildAppOptions {
   readonly config: Config;
   readonly logger?: FastifyBaseLogger;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any plugin options and type provider
+  // biome-ignore lint/suspicious/noExplicitAny: a plugin may take any options and use any type provider
   readonly extraRoutes?: readonly FastifyPluginAsync<any, RawServerDefault, any>[];
   readonly readiness?: readonly ReadinessCheck[];
   /** The projections' queries and waits: with them, the read routes are served. */
@@ -116,7 +128,12 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
   registerRequestContext(app);
   app.addHook('onRequest', authenticate(auth));
   app.addHook('onResponse', (request, reply, done) => {
-    metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    metrics.observeRequest(
+      request.method,
+      request.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
     done();
   });
   installErrorHandling(app, routes);

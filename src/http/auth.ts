@@ -41,8 +41,13 @@ export function resolveAuthPolicy(config: Pick<Config, 'LEDGER_API_KEYS' | 'LEDG
         'or, if a gateway in front of the ledger authenticates every request, LEDGER_AUTH=off',
     );
   }
-  const where = isLoopbackHost(config.HOST) ? 'only loopback clients can connect' : 'LEDGER_AUTH=off: a gateway must authenticate';
-  return { mode: 'off', notice: `auth is off (no LEDGER_API_KEYS): every request acts as client "${ANONYMOUS_CLIENT}"; ${where}` };
+  const where = isLoopbackHost(config.HOST)
+    ? 'only loopback clients can connect'
+    : 'LEDGER_AUTH=off: a gateway must authenticate';
+  return {
+    mode: 'off',
+    notice: `auth is off (no LEDGER_API_KEYS): every request acts as client "${ANONYMOUS_CLIENT}"; ${where}`,
+  };
 }
 
 export function isLoopbackHost(host: string): boolean {
@@ -67,7 +72,10 @@ export function authenticate(policy: AuthPolicy): (request: FastifyRequest, repl
     const client = match ? identify(match[1]!) : undefined;
     if (client === undefined) {
       reply.header('www-authenticate', 'Bearer realm="order-ledger"');
-      throw new Problem('unauthorized', match ? 'the bearer token matches no configured API key' : 'send Authorization: Bearer <secret>');
+      throw new Problem(
+        'unauthorized',
+        match ? 'the bearer token matches no configured API key' : 'send Authorization: Bearer <secret>',
+      );
     }
     request.clientId = client.clientId;
     request.readsAll = client.role === 'auditor';

@@ -46,7 +46,8 @@ export function renderFrameworkError(error: unknown, request: FastifyRequest, re
 }
 
 export function sendProblem(reply: FastifyReply, problem: Problem, request: FastifyRequest): FastifyReply {
-  if (problem.extras.retryAfterSeconds !== undefined) reply.header('retry-after', String(problem.extras.retryAfterSeconds));
+  if (problem.extras.retryAfterSeconds !== undefined)
+    reply.header('retry-after', String(problem.extras.retryAfterSeconds));
   // Serialized here, not by a route's response schema: a problem must not depend on which route failed.
   return reply
     .code(problem.status)
@@ -62,12 +63,20 @@ export function problemFor(error: unknown): Problem {
   if (error instanceof DomainRejection) return new Problem(error.rule, error.message);
   if (error instanceof RevisionMismatchError) {
     const current = error.actual === 'no_stream' ? null : String(error.actual);
-    return new Problem('revision-mismatch', `If-Match names revision ${error.expected}; the order is at ${current ?? 'no revision (it does not exist)'}`, {
-      currentRevision: current,
-    });
+    return new Problem(
+      'revision-mismatch',
+      `If-Match names revision ${error.expected}; the order is at ${current ?? 'no revision (it does not exist)'}`,
+      {
+        currentRevision: current,
+      },
+    );
   }
   if (error instanceof ConcurrencyExhaustedError || error instanceof WrongExpectedVersionError) {
-    return new Problem('concurrency-conflict', 'other writers kept changing this order; nothing was written by this request', { retryAfterSeconds: 1 });
+    return new Problem(
+      'concurrency-conflict',
+      'other writers kept changing this order; nothing was written by this request',
+      { retryAfterSeconds: 1 },
+    );
   }
   if (error instanceof StoreUnavailableError) {
     return new Problem('store-unavailable', `the event store is unavailable (${error.reason}); nothing was written`, {
@@ -83,14 +92,21 @@ export function problemFor(error: unknown): Problem {
     const record = `event ${at.streamId}@${at.revision} (position ${at.position})`;
     return new Problem('event-corrupt', `${record} cannot be trusted; the ledger will not decide on it`, at);
   }
-  if (error instanceof z.ZodError) return validationProblem(error.issues.map((issue) => ({ path: pathOf('', issue.path), message: issue.message })));
+  if (error instanceof z.ZodError)
+    return validationProblem(error.issues.map((issue) => ({ path: pathOf('', issue.path), message: issue.message })));
   if (hasValidation(error)) {
     const root = error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? '');
     return validationProblem(
-      error.validation.map((v) => ({ path: pathOf(root, v.instancePath.split('/').filter(Boolean)), message: v.message ?? 'is invalid' })),
+      error.validation.map((v) => ({
+        path: pathOf(root, v.instancePath.split('/').filter(Boolean)),
+        message: v.message ?? 'is invalid',
+      })),
     );
   }
-  return fastifyProblem(error) ?? new Problem('internal-error', 'an unexpected error occurred; the instance URN is the request id in the logs');
+  return (
+    fastifyProblem(error) ??
+    new Problem('internal-error', 'an unexpected error occurred; the instance URN is the request id in the logs')
+  );
 }
 
 /** Fastify's own request errors: each is the client's, so each keeps a 4xx. */
@@ -109,7 +125,10 @@ function fastifyProblem(error: unknown): Problem | undefined {
   // Any other error fastify or a plugin marks as the client's (bad URL encoding, content-length mismatch…).
   if (statusCode === 404) return new Problem('not-found', 'no such resource');
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
-    return new Problem('bad-request', typeof code === 'string' ? `the request is malformed (${code})` : 'the request is malformed');
+    return new Problem(
+      'bad-request',
+      typeof code === 'string' ? `the request is malformed (${code})` : 'the request is malformed',
+    );
   }
   return undefined;
 }

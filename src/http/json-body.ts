@@ -29,7 +29,10 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
 function assertPlainUtf8(request: FastifyRequest): void {
   const encoding = request.headers['content-encoding'];
   if (encoding !== undefined) {
-    const codings = encoding.split(',').map((c) => c.trim().toLowerCase()).filter(Boolean);
+    const codings = encoding
+      .split(',')
+      .map((c) => c.trim().toLowerCase())
+      .filter(Boolean);
     if (codings.some((c) => c !== 'identity')) {
       const detail = 'bodies must not be compressed or otherwise encoded: send them without Content-Encoding';
       throw new Problem('unsupported-media-type', detail);

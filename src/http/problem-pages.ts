@@ -9,18 +9,26 @@ import { PROBLEM_TYPES, Problem, type ProblemSlug, problemTypeUri } from './prob
 export const problemPages: FastifyPluginAsyncZod = async (app) => {
   app.get('/problems', { schema: { hide: true } }, async (_request, reply) => {
     const items = (Object.keys(PROBLEM_TYPES) as ProblemSlug[])
-      .map((slug) => `<li><a href="${problemTypeUri(slug)}">${slug}</a> (${PROBLEM_TYPES[slug].status}): ${escapeHtml(PROBLEM_TYPES[slug].title)}</li>`)
+      .map(
+        (slug) =>
+          `<li><a href="${problemTypeUri(slug)}">${slug}</a> (${PROBLEM_TYPES[slug].status}): ${escapeHtml(PROBLEM_TYPES[slug].title)}</li>`,
+      )
       .join('\n');
     return reply.type('text/html; charset=utf-8').send(page('Order Ledger problem types', `<ul>\n${items}\n</ul>`));
   });
 
-  app.get('/problems/:slug', { schema: { hide: true, params: z.object({ slug: z.string() }) } }, async (request, reply) => {
-    const { slug } = request.params;
-    if (!Object.hasOwn(PROBLEM_TYPES, slug)) throw new Problem('not-found', `there is no problem type ${JSON.stringify(slug.slice(0, 64))}`);
-    const { status, title, description } = PROBLEM_TYPES[slug as ProblemSlug];
-    const body = `<p>HTTP status <strong>${status}</strong> · type <code>${problemTypeUri(slug as ProblemSlug)}</code></p>\n<p>${inlineCode(description)}</p>\n<p><a href="/problems">All problem types</a></p>`;
-    return reply.type('text/html; charset=utf-8').send(page(title, body));
-  });
+  app.get(
+    '/problems/:slug',
+    { schema: { hide: true, params: z.object({ slug: z.string() }) } },
+    async (request, reply) => {
+      const { slug } = request.params;
+      if (!Object.hasOwn(PROBLEM_TYPES, slug))
+        throw new Problem('not-found', `there is no problem type ${JSON.stringify(slug.slice(0, 64))}`);
+      const { status, title, description } = PROBLEM_TYPES[slug as ProblemSlug];
+      const body = `<p>HTTP status <strong>${status}</strong> · type <code>${problemTypeUri(slug as ProblemSlug)}</code></p>\n<p>${inlineCode(description)}</p>\n<p><a href="/problems">All problem types</a></p>`;
+      return reply.type('text/html; charset=utf-8').send(page(title, body));
+    },
+  );
 };
 
 function page(title: string, body: string): string {

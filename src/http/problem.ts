@@ -3,12 +3,39 @@
  * the stable contract (`type` ends in /problems/<slug>) and the server serves a short page for it.
  */
 export const PROBLEM_TYPES = {
-  'validation-failed': { status: 400, title: 'The request does not match its schema', description: 'A parameter, header or body field is missing or malformed. `errors` lists each one with its JSON path. Fix the request; retrying it unchanged will fail the same way.' },
-  'bad-request': { status: 400, title: 'The request is malformed', description: 'The request line, a header or the framing of the body is not valid HTTP for this API (for example a badly percent-encoded path).' },
-  'malformed-json': { status: 400, title: 'The body is not valid JSON', description: 'The request body could not be parsed as JSON.' },
-  'idempotency-key-missing': { status: 400, title: 'An Idempotency-Key header is required', description: 'This route creates something whose identity comes from your key. Send `Idempotency-Key` with a unique value per logical operation, and the same value on every retry of it.' },
-  'idempotency-key-invalid': { status: 400, title: 'The Idempotency-Key header is malformed', description: 'Keys are 1–255 printable ASCII characters, sent bare or as a quoted structured-field string.' },
-  unauthorized: { status: 401, title: 'Authentication is required', description: 'Send `Authorization: Bearer <secret>` with one of the API keys this ledger was configured with.' },
+  'validation-failed': {
+    status: 400,
+    title: 'The request does not match its schema',
+    description:
+      'A parameter, header or body field is missing or malformed. `errors` lists each one with its JSON path. Fix the request; retrying it unchanged will fail the same way.',
+  },
+  'bad-request': {
+    status: 400,
+    title: 'The request is malformed',
+    description:
+      'The request line, a header or the framing of the body is not valid HTTP for this API (for example a badly percent-encoded path).',
+  },
+  'malformed-json': {
+    status: 400,
+    title: 'The body is not valid JSON',
+    description: 'The request body could not be parsed as JSON.',
+  },
+  'idempotency-key-missing': {
+    status: 400,
+    title: 'An Idempotency-Key header is required',
+    description:
+      'This route creates something whose identity comes from your key. Send `Idempotency-Key` with a unique value per logical operation, and the same value on every retry of it.',
+  },
+  'idempotency-key-invalid': {
+    status: 400,
+    title: 'The Idempotency-Key header is malformed',
+    description: 'Keys are 1–255 printable ASCII characters, sent bare or as a quoted structured-field string.',
+  },
+  unauthorized: {
+    status: 401,
+    title: 'Authentication is required',
+    description: 'Send `Authorization: Bearer <secret>` with one of the API keys this ledger was configured with.',
+  },
   forbidden: {
     status: 403,
     title: 'This API key may not do that',
@@ -19,12 +46,34 @@ export const PROBLEM_TYPES = {
     title: 'The order does not exist',
     description: 'No order of yours has this id. Create it first with PUT /orders/{orderId} or POST /orders.',
   },
-  'customer-not-found': { status: 404, title: 'The customer has no orders', description: 'Customers appear in the read model with their first order; none was found under this id.' },
+  'customer-not-found': {
+    status: 404,
+    title: 'The customer has no orders',
+    description: 'Customers appear in the read model with their first order; none was found under this id.',
+  },
   'not-found': { status: 404, title: 'No such resource', description: 'Nothing is served at this path.' },
-  'order-already-exists': { status: 409, title: 'The order already exists with different details', description: 'An order with this id was created by a different request. Use a new order id, or resend the original request to get the original result.' },
-  'payment-already-captured': { status: 409, title: 'This payment id was already captured with a different amount or currency', description: 'A paymentId names one capture. Resend the original request to get its result, or use a new paymentId for a new capture.' },
-  'currency-mismatch': { status: 409, title: 'The payment currency differs from the order currency', description: 'Captures must be in the order’s currency.' },
-  'capture-exceeds-outstanding': { status: 409, title: 'The capture exceeds what is outstanding on the order', description: 'The amount is larger than the order total less what was already captured.' },
+  'order-already-exists': {
+    status: 409,
+    title: 'The order already exists with different details',
+    description:
+      'An order with this id was created by a different request. Use a new order id, or resend the original request to get the original result.',
+  },
+  'payment-already-captured': {
+    status: 409,
+    title: 'This payment id was already captured with a different amount or currency',
+    description:
+      'A paymentId names one capture. Resend the original request to get its result, or use a new paymentId for a new capture.',
+  },
+  'currency-mismatch': {
+    status: 409,
+    title: 'The payment currency differs from the order currency',
+    description: 'Captures must be in the order’s currency.',
+  },
+  'capture-exceeds-outstanding': {
+    status: 409,
+    title: 'The capture exceeds what is outstanding on the order',
+    description: 'The amount is larger than the order total less what was already captured.',
+  },
   'payment-id-in-use': {
     status: 409,
     title: 'This payment id already names another payment',
@@ -60,8 +109,7 @@ export const PROBLEM_TYPES = {
     status: 409,
     title: 'The authorization was voided',
     description:
-      'A voided authorization holds nothing and can never be captured. Authorize again with a new ' +
-      'paymentId.',
+      'A voided authorization holds nothing and can never be captured. Authorize again with a new ' + 'paymentId.',
   },
   'capture-exceeds-authorization': {
     status: 409,
@@ -99,16 +147,60 @@ export const PROBLEM_TYPES = {
       '(`differs` says whether the route, the resource or the body differs) and nothing is written. ' +
       'Use a fresh key for a new operation.',
   },
-  'revision-mismatch': { status: 412, title: 'The order has changed since the revision in If-Match', description: 'Re-read the order, check your decision against its current state, and retry with the new ETag.' },
-  'payload-too-large': { status: 413, title: 'The request body is too large', description: 'Bodies are limited to 64 KiB.' },
-  'unsupported-media-type': { status: 415, title: 'The request body must be application/json', description: 'Send `Content-Type: application/json` (UTF-8: no other charset), without `Content-Encoding`.' },
-  'method-not-allowed': { status: 405, title: 'Method not allowed', description: 'This path does not accept that method. `Allow` lists the ones it does.' },
-  'request-timeout': { status: 408, title: 'The request was not received in time', description: 'The headers and body must arrive whole within the request timeout (10 s by default). Nothing was done; send the request again at a normal pace.' },
-  'headers-too-large': { status: 431, title: 'The request headers are too large', description: 'The request line and headers together are limited to 16 KiB.' },
-  'concurrency-conflict': { status: 503, title: 'The order is too contended right now', description: 'Other writers kept changing this order. Retry after the delay in Retry-After with the same Idempotency-Key.' },
-  'store-unavailable': { status: 503, title: 'The event store is unavailable', description: 'The store is down, full or busy. Nothing was written. Retry after the delay in Retry-After with the same request and Idempotency-Key.' },
-  'not-ready': { status: 503, title: 'The ledger is not ready to serve', description: 'A readiness check failed (the event store or a projection). `checks` lists each one. Retry after the delay in Retry-After.' },
-  'projection-lagging': { status: 503, title: 'The read model has not reached the requested position yet', description: 'The projection is behind `minPosition`. Retry after the delay in Retry-After.' },
+  'revision-mismatch': {
+    status: 412,
+    title: 'The order has changed since the revision in If-Match',
+    description: 'Re-read the order, check your decision against its current state, and retry with the new ETag.',
+  },
+  'payload-too-large': {
+    status: 413,
+    title: 'The request body is too large',
+    description: 'Bodies are limited to 64 KiB.',
+  },
+  'unsupported-media-type': {
+    status: 415,
+    title: 'The request body must be application/json',
+    description: 'Send `Content-Type: application/json` (UTF-8: no other charset), without `Content-Encoding`.',
+  },
+  'method-not-allowed': {
+    status: 405,
+    title: 'Method not allowed',
+    description: 'This path does not accept that method. `Allow` lists the ones it does.',
+  },
+  'request-timeout': {
+    status: 408,
+    title: 'The request was not received in time',
+    description:
+      'The headers and body must arrive whole within the request timeout (10 s by default). Nothing was done; send the request again at a normal pace.',
+  },
+  'headers-too-large': {
+    status: 431,
+    title: 'The request headers are too large',
+    description: 'The request line and headers together are limited to 16 KiB.',
+  },
+  'concurrency-conflict': {
+    status: 503,
+    title: 'The order is too contended right now',
+    description:
+      'Other writers kept changing this order. Retry after the delay in Retry-After with the same Idempotency-Key.',
+  },
+  'store-unavailable': {
+    status: 503,
+    title: 'The event store is unavailable',
+    description:
+      'The store is down, full or busy. Nothing was written. Retry after the delay in Retry-After with the same request and Idempotency-Key.',
+  },
+  'not-ready': {
+    status: 503,
+    title: 'The ledger is not ready to serve',
+    description:
+      'A readiness check failed (the event store or a projection). `checks` lists each one. Retry after the delay in Retry-After.',
+  },
+  'projection-lagging': {
+    status: 503,
+    title: 'The read model has not reached the requested position yet',
+    description: 'The projection is behind `minPosition`. Retry after the delay in Retry-After.',
+  },
   'projection-failed': {
     status: 503,
     title: 'The read model this needs is stopped by a failing projection',
@@ -125,7 +217,11 @@ export const PROBLEM_TYPES = {
       'refuses to decide on it; nothing was written. `streamId`, `revision` and `position` name the record. ' +
       'Operators: run `ledger replay` to see every such record.',
   },
-  'internal-error': { status: 500, title: 'Internal error', description: 'Something failed inside the ledger. The request id in the logs identifies it.' },
+  'internal-error': {
+    status: 500,
+    title: 'Internal error',
+    description: 'Something failed inside the ledger. The request id in the logs identifies it.',
+  },
 } as const satisfies Record<string, { status: number; title: string; description: string }>;
 
 export type ProblemSlug = keyof typeof PROBLEM_TYPES;
@@ -144,7 +240,11 @@ export class Problem extends Error {
   constructor(
     readonly slug: ProblemSlug,
     readonly detail: string,
-    readonly extras: { readonly errors?: readonly FieldError[]; readonly retryAfterSeconds?: number; readonly [key: string]: unknown } = {},
+    readonly extras: {
+      readonly errors?: readonly FieldError[];
+      readonly retryAfterSeconds?: number;
+      readonly [key: string]: unknown;
+    } = {},
   ) {
     super(detail);
     this.status = PROBLEM_TYPES[slug].status;

@@ -59,7 +59,9 @@ export class Checkpoints {
         `UPDATE rm_checkpoints SET failed_position = :position, failure = :failure, updated_at = :now
          WHERE projection = :projection AND generation = :generation`,
       ),
-      nextGeneration: prepare('SELECT coalesce(max(generation), 0) + 1 FROM rm_checkpoints WHERE projection = ?').pluck(),
+      nextGeneration: prepare(
+        'SELECT coalesce(max(generation), 0) + 1 FROM rm_checkpoints WHERE projection = ?',
+      ).pluck(),
       insert: prepare(
         `INSERT INTO rm_checkpoints (projection, generation, version, status, position, updated_at)
          VALUES (?, ?, ?, 'building', NULL, ?)`,
@@ -105,8 +107,18 @@ export class Checkpoints {
   }
 
   fail(projection: string, generation: number, failure: ProjectionFailure): void {
-    const text = JSON.stringify({ streamId: failure.streamId, revision: failure.revision.toString(), message: failure.message });
-    this.statements.fail.run({ projection, generation, position: failure.position, failure: text, now: new Date().toISOString() });
+    const text = JSON.stringify({
+      streamId: failure.streamId,
+      revision: failure.revision.toString(),
+      message: failure.message,
+    });
+    this.statements.fail.run({
+      projection,
+      generation,
+      position: failure.position,
+      failure: text,
+      now: new Date().toISOString(),
+    });
   }
 
   /** A new, empty generation to build beside the served one; call inside a write transaction. */
@@ -144,7 +156,10 @@ export class Checkpoints {
 }
 
 function toGeneration(row: Row): GenerationRow {
-  const failure = row.failure === null ? undefined : (JSON.parse(row.failure) as { streamId: string; revision: string; message: string });
+  const failure =
+    row.failure === null
+      ? undefined
+      : (JSON.parse(row.failure) as { streamId: string; revision: string; message: string });
   return {
     projection: row.projection,
     generation: Number(row.generation),

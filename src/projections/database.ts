@@ -47,7 +47,10 @@ const SCHEMA = `
   );
 `;
 
-export function openReadModelDatabase(location: string | Database.Database, options: ReadModelDatabaseOptions = {}): ReadModelDatabase {
+export function openReadModelDatabase(
+  location: string | Database.Database,
+  options: ReadModelDatabaseOptions = {},
+): ReadModelDatabase {
   const owned = typeof location === 'string';
   if (owned && location !== ':memory:') mkdirSync(dirname(location), { recursive: true });
   const db = owned ? new Database(location, { timeout: options.busyTimeoutMs ?? 5_000 }) : location;
@@ -80,7 +83,9 @@ export function createIndexes(db: Database.Database, projection: Projection, gen
   for (const index of projection.indexes) {
     const name = indexName(projection.name, generation, index);
     const columns = [...index.fields.map(docField), 'key'].join(', ');
-    db.exec(`CREATE INDEX IF NOT EXISTS ${name} ON rm_documents (${columns}) WHERE ${generationFilter(projection.name, generation, index.collection)}`);
+    db.exec(
+      `CREATE INDEX IF NOT EXISTS ${name} ON rm_documents (${columns}) WHERE ${generationFilter(projection.name, generation, index.collection)}`,
+    );
   }
 }
 
@@ -88,7 +93,9 @@ export function createIndexes(db: Database.Database, projection: Projection, gen
 export function dropIndexes(db: Database.Database, projection: string, generation: number): void {
   const prefix = indexPrefix(projection, generation).replace(/-/g, '_');
   const names = db
-    .prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rm_documents' AND substr(name, 1, ?) = ?`)
+    .prepare(
+      `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rm_documents' AND substr(name, 1, ?) = ?`,
+    )
     .pluck()
     .all(prefix.length, prefix) as string[];
   for (const name of names) db.exec(`DROP INDEX IF EXISTS ${name}`);

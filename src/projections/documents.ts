@@ -24,10 +24,14 @@ export class DocumentTable {
 
   constructor(db: Database.Database) {
     this.statements = {
-      get: db.prepare('SELECT doc FROM rm_documents WHERE projection = ? AND generation = ? AND collection = ? AND key = ?').pluck(),
+      get: db
+        .prepare('SELECT doc FROM rm_documents WHERE projection = ? AND generation = ? AND collection = ? AND key = ?')
+        .pluck(),
       put: db.prepare(upsert(1)),
       putMany: db.prepare(upsert(PUT_ROWS)),
-      delete: db.prepare('DELETE FROM rm_documents WHERE projection = ? AND generation = ? AND collection = ? AND key = ?'),
+      delete: db.prepare(
+        'DELETE FROM rm_documents WHERE projection = ? AND generation = ? AND collection = ? AND key = ?',
+      ),
       list: db.prepare(
         'SELECT collection, key, doc FROM rm_documents WHERE projection = ? AND generation = ? ORDER BY collection, key',
       ),
@@ -48,11 +52,16 @@ export class DocumentTable {
   }
 
   /** Upserts many documents of one generation; keys must be distinct (an upsert cannot touch a row twice). */
-  putAll(projection: string, generation: number, docs: ReadonlyArray<{ readonly collection: string; readonly key: string; readonly doc: object }>): void {
+  putAll(
+    projection: string,
+    generation: number,
+    docs: ReadonlyArray<{ readonly collection: string; readonly key: string; readonly doc: object }>,
+  ): void {
     let at = 0;
     for (; at + PUT_ROWS <= docs.length; at += PUT_ROWS) {
       const params: unknown[] = [];
-      for (let i = at; i < at + PUT_ROWS; i++) params.push(projection, generation, docs[i]!.collection, docs[i]!.key, JSON.stringify(docs[i]!.doc));
+      for (let i = at; i < at + PUT_ROWS; i++)
+        params.push(projection, generation, docs[i]!.collection, docs[i]!.key, JSON.stringify(docs[i]!.doc));
       this.statements.putMany.run(params);
     }
     for (; at < docs.length; at++) this.put(projection, generation, docs[at]!.collection, docs[at]!.key, docs[at]!.doc);
@@ -64,7 +73,11 @@ export class DocumentTable {
 
   /** Every document of a generation in (collection, key) order: streamed, so two can be merge-compared. */
   *list(projection: string, generation: number): Generator<StoredDocument> {
-    for (const row of this.statements.list.iterate(projection, generation) as Iterable<{ collection: string; key: string; doc: string }>) {
+    for (const row of this.statements.list.iterate(projection, generation) as Iterable<{
+      collection: string;
+      key: string;
+      doc: string;
+    }>) {
       yield { collection: row.collection, key: row.key, doc: JSON.parse(row.doc) };
     }
   }
@@ -139,14 +152,22 @@ export class BatchDocuments implements DocumentReader {
       // The common case: no staging needed, the update either returns or throws before any write.
       const change = changes[0]!;
       const next = change.update(change.replaces ? undefined : this.get(change.collection, change.key));
-      this.changed.set(cacheKey(change.collection, change.key), { collection: change.collection, key: change.key, slot: next ?? ABSENT });
+      this.changed.set(cacheKey(change.collection, change.key), {
+        collection: change.collection,
+        key: change.key,
+        slot: next ?? ABSENT,
+      });
       return;
     }
     const staged = new Map<string, Changed>();
     for (const change of changes) {
       const id = cacheKey(change.collection, change.key);
       const before = staged.get(id)?.slot ?? (change.replaces ? ABSENT : this.slot(id, change.collection, change.key));
-      staged.set(id, { collection: change.collection, key: change.key, slot: change.update(before === ABSENT ? undefined : before) ?? ABSENT });
+      staged.set(id, {
+        collection: change.collection,
+        key: change.key,
+        slot: change.update(before === ABSENT ? undefined : before) ?? ABSENT,
+      });
     }
     for (const [id, changed] of staged) this.changed.set(id, changed);
   }

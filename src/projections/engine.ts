@@ -140,7 +140,10 @@ export class ProjectionEngine {
 
   /** The handlers' side of a batch, outside the write lock (document reads only). */
   prepare(batch: readonly FedEvent[]): PreparedBatch {
-    const passes = batch.length === 0 ? [] : this.db.transaction(() => this.running().map((lane) => this.runLane(lane, batch))).deferred();
+    const passes =
+      batch.length === 0
+        ? []
+        : this.db.transaction(() => this.running().map((lane) => this.runLane(lane, batch))).deferred();
     return { batch, passes };
   }
 
@@ -228,7 +231,12 @@ export class ProjectionEngine {
       if (promoted) {
         swapped.push(lane.projection.name);
         this.logger.info(
-          { projection: lane.projection.name, version: lane.projection.version, generation: lane.generation, position: lane.position?.toString() },
+          {
+            projection: lane.projection.name,
+            version: lane.projection.version,
+            generation: lane.generation,
+            position: lane.position?.toString(),
+          },
           'projection rebuilt; now serving the new generation',
         );
       }
@@ -266,12 +274,18 @@ export class ProjectionEngine {
   }
 
   /** The write side, inside the batch's transaction: a savepoint per lane, so a lost compare-and-set rolls back this lane only. */
-  private commitLane(pass: LanePass, batch: readonly FedEvent[]): { to: bigint | undefined; failure: ProjectionFailure | undefined } {
+  private commitLane(
+    pass: LanePass,
+    batch: readonly FedEvent[],
+  ): { to: bigint | undefined; failure: ProjectionFailure | undefined } {
     const { lane, docs, to, failure } = pass;
     if (to === lane.position && !failure) return { to: undefined, failure };
     try {
       this.db.transaction(() => {
-        if (to !== lane.position && !this.checkpoints.advance(lane.projection.name, lane.generation, lane.position, to!)) {
+        if (
+          to !== lane.position &&
+          !this.checkpoints.advance(lane.projection.name, lane.generation, lane.position, to!)
+        ) {
           throw new CheckpointMoved();
         }
         docs.flush();
@@ -282,7 +296,12 @@ export class ProjectionEngine {
       this.cacheOf(lane).clear();
       // A document the handlers built but JSON cannot hold (a bigint, a cycle): the projection's bug, not the batch's.
       const first = batch.find((fed) => lane.position === undefined || fed.position > lane.position)!;
-      const unstorable = { streamId: first.streamId, revision: first.revision, position: first.position, message: `documents cannot be stored: ${messageOf(error)}` };
+      const unstorable = {
+        streamId: first.streamId,
+        revision: first.revision,
+        position: first.position,
+        message: `documents cannot be stored: ${messageOf(error)}`,
+      };
       this.db.transaction(() => this.checkpoints.fail(lane.projection.name, lane.generation, unstorable))();
       return { to: undefined, failure: unstorable };
     }
@@ -303,7 +322,12 @@ export class ProjectionEngine {
           docs.applyEvent(lane.projection.apply(eventOf(fed), docs));
         } catch (error) {
           if (error instanceof Database.SqliteError) throw error;
-          failure = { streamId: fed.streamId, revision: fed.revision, position: fed.position, message: messageOf(error) };
+          failure = {
+            streamId: fed.streamId,
+            revision: fed.revision,
+            position: fed.position,
+            message: messageOf(error),
+          };
           break;
         }
       }
@@ -373,7 +397,8 @@ function reached(lane: bigint | undefined, feed: bigint | undefined): boolean {
   return lane !== undefined && lane >= feed;
 }
 
-const isBusy = (error: unknown): boolean => error instanceof Database.SqliteError && error.code.startsWith('SQLITE_BUSY');
+const isBusy = (error: unknown): boolean =>
+  error instanceof Database.SqliteError && error.code.startsWith('SQLITE_BUSY');
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);

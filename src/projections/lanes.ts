@@ -37,7 +37,10 @@ export function planLanes(checkpoints: Checkpoints, projection: Projection, mode
   const newer = [active, building].find((row) => row !== undefined && row.version > projection.version);
   if (newer) {
     // An older deployment must not rebuild over a newer one's data (and then be rebuilt over in turn).
-    return { lanes: [], blocked: `generation ${newer.generation} was built by version ${newer.version}; this process runs version ${projection.version}` };
+    return {
+      lanes: [],
+      blocked: `generation ${newer.generation} was built by version ${newer.version}; this process runs version ${projection.version}`,
+    };
   }
   if (building && building.version < projection.version) {
     // Abandoned by an older deployment; building the current version supersedes it.
@@ -46,7 +49,8 @@ export function planLanes(checkpoints: Checkpoints, projection: Projection, mode
   }
   const stale = !active || active.version < projection.version;
   const start = mode === 'rebuild' || (mode === 'serve' && stale);
-  const buildingGeneration = building?.generation ?? (start ? checkpoints.createBuilding(projection.name, projection.version) : undefined);
+  const buildingGeneration =
+    building?.generation ?? (start ? checkpoints.createBuilding(projection.name, projection.version) : undefined);
 
   const lanes: Lane[] = [];
   const lane = (generation: number, role: Lane['role'], position: bigint | undefined): Lane => ({

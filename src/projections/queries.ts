@@ -77,9 +77,13 @@ export class ReadModelQueries {
   constructor(private readonly db: Database.Database) {
     this.checkpoints = new Checkpoints(db);
     this.statements = {
-      doc: db.prepare('SELECT doc FROM rm_documents WHERE projection = ? AND generation = ? AND collection = ? AND key = ?').pluck(),
+      doc: db
+        .prepare('SELECT doc FROM rm_documents WHERE projection = ? AND generation = ? AND collection = ? AND key = ?')
+        .pluck(),
       range: db
-        .prepare('SELECT doc FROM rm_documents WHERE projection = ? AND generation = ? AND collection = ? AND key >= ? AND key < ? ORDER BY key')
+        .prepare(
+          'SELECT doc FROM rm_documents WHERE projection = ? AND generation = ? AND collection = ? AND key >= ? AND key < ? ORDER BY key',
+        )
         .pluck(),
     };
   }
@@ -141,7 +145,9 @@ export class ReadModelQueries {
     }) as string[];
     const items = texts.slice(0, query.limit).map((text) => JSON.parse(text) as OrderSummary);
     const last = items[items.length - 1];
-    return texts.length > query.limit && last ? { items, nextCursor: encodeCursor([last.createdAt, last.orderId]) } : { items };
+    return texts.length > query.limit && last
+      ? { items, nextCursor: encodeCursor([last.createdAt, last.orderId]) }
+      : { items };
   }
 
   private doc(projection: string, generation: number, collection: string, key: string): unknown {
@@ -184,7 +190,9 @@ export class ReadModelQueries {
       // Named, not left to the planner: without statistics it would rather sort the whole generation.
       const index = indexName(orderSummary.name, generation, orderIndex(by));
       statement = this.db
-        .prepare(`SELECT doc FROM rm_documents INDEXED BY ${index} WHERE ${where.join(' AND ')} ORDER BY ${createdAt}, key LIMIT ?`)
+        .prepare(
+          `SELECT doc FROM rm_documents INDEXED BY ${index} WHERE ${where.join(' AND ')} ORDER BY ${createdAt}, key LIMIT ?`,
+        )
         .pluck();
       this.listStatements.set(id, statement);
     }
@@ -214,7 +222,8 @@ function encodeCursor(position: [string, string]): string {
 function decodeCursor(cursor: string): [string, string] {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2 && value.every((part) => typeof part === 'string')) return value as [string, string];
+    if (Array.isArray(value) && value.length === 2 && value.every((part) => typeof part === 'string'))
+      return value as [string, string];
   } catch {
     // reported below
   }

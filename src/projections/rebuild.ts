@@ -43,14 +43,18 @@ export async function rebuildInto(
   const projections = options.projections ?? allProjections;
   const readModels = openReadModelDatabase(target);
   try {
-    const engine = new ProjectionEngine(readModels, projections, { mode: 'rebuild', ...(options.logger && { logger: options.logger }) });
+    const engine = new ProjectionEngine(readModels, projections, {
+      mode: 'rebuild',
+      ...(options.logger && { logger: options.logger }),
+    });
     engine.plan();
     const batchSize = options.batchSize ?? 5_000;
     let batch: FedEvent[] = [];
     let count = 0;
     let position: bigint | undefined;
     const flush = (): void => {
-      if (engine.apply(batch) === 'moved') throw new Error('another runner is writing to this read-model database; a scratch rebuild needs it to itself');
+      if (engine.apply(batch) === 'moved')
+        throw new Error('another runner is writing to this read-model database; a scratch rebuild needs it to itself');
       options.onProgress?.(count, position ?? 0n);
       batch = [];
     };
@@ -62,7 +66,9 @@ export async function rebuildInto(
     }
     flush();
     engine.promote(position);
-    const failures = engine.lanes.flatMap((lane) => (lane.failure ? [{ projection: lane.projection.name, ...lane.failure }] : []));
+    const failures = engine.lanes.flatMap((lane) =>
+      lane.failure ? [{ projection: lane.projection.name, ...lane.failure }] : [],
+    );
     return { events: count, position, failures };
   } finally {
     readModels.close();
@@ -89,7 +95,10 @@ export interface DocumentDifference {
  * live database and of a scratch rebuild. Keys are ASCII (entity ids, days), so JavaScript's
  * string order is SQLite's. Documents are compared as canonical JSON (key order ignored).
  */
-export function* diffDocuments(live: Iterable<StoredDocument>, replayed: Iterable<StoredDocument>): Generator<DocumentDifference> {
+export function* diffDocuments(
+  live: Iterable<StoredDocument>,
+  replayed: Iterable<StoredDocument>,
+): Generator<DocumentDifference> {
   const left = live[Symbol.iterator]();
   const right = replayed[Symbol.iterator]();
   let a = left.next();

@@ -87,7 +87,9 @@ export function runProjections(options: RunnerOptions): ProjectionRunner {
   function mustRefeed(feedPosition: bigint | undefined): boolean {
     const lanes = engine.running();
     if (lanes.length === 0) return true;
-    return feedPosition !== undefined && lanes.some((lane) => lane.position === undefined || lane.position < feedPosition);
+    return (
+      feedPosition !== undefined && lanes.some((lane) => lane.position === undefined || lane.position < feedPosition)
+    );
   }
 
   /** At the head of the log: swap in finished builds, clean up after them, and say whether a rebuild-only run is done. */
@@ -104,7 +106,8 @@ export function runProjections(options: RunnerOptions): ProjectionRunner {
   function purgeRetired(): Promise<void> {
     purging ??= (async () => {
       try {
-        while (!signal.aborted && engine.purgeRetired(PURGE_CHUNK)) await new Promise((resolve) => setImmediate(resolve));
+        while (!signal.aborted && engine.purgeRetired(PURGE_CHUNK))
+          await new Promise((resolve) => setImmediate(resolve));
       } catch (error) {
         logger.warn({ err: error }, 'could not delete a retired read-model generation; will retry later');
       } finally {
@@ -172,7 +175,10 @@ export function runProjections(options: RunnerOptions): ProjectionRunner {
         delay = options.retryDelayMs ?? 100;
       } catch (error) {
         if (signal.aborted) return;
-        logger.warn({ err: error, retryInMs: delay }, 'projection runner interrupted by a store or database fault; retrying');
+        logger.warn(
+          { err: error, retryInMs: delay },
+          'projection runner interrupted by a store or database fault; retrying',
+        );
         await abortable(new Promise((resolve) => setTimeout(resolve, delay)));
         delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS);
       }
@@ -180,7 +186,9 @@ export function runProjections(options: RunnerOptions): ProjectionRunner {
   }
 
   const abortable = (wait: Promise<unknown>): Promise<unknown> =>
-    signal.aborted ? Promise.resolve() : Promise.race([wait, new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))]);
+    signal.aborted
+      ? Promise.resolve()
+      : Promise.race([wait, new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))]);
 
   const done = loop();
   return {

@@ -108,9 +108,12 @@ async function lagOf(
  * ones are ready (the old generation serves).
  */
 /** `ownDataDetail` names no stream and quotes no record: what a caller who reads only its own data sees. */
-export function readinessOf(
-  statuses: readonly ProjectionStatus[],
-): { name: string; ok: boolean; detail?: string; ownDataDetail?: string } {
+export function readinessOf(statuses: readonly ProjectionStatus[]): {
+  name: string;
+  ok: boolean;
+  detail?: string;
+  ownDataDetail?: string;
+} {
   const failed = statuses.filter((s) => s.state === 'failed');
   if (failed.length === 0) return { name: 'projections', ok: true };
   const failureOf = (s: ProjectionStatus) => s.serving?.failure ?? s.rebuilding?.failure;

@@ -20,7 +20,11 @@ export interface WaitOptions {
  * Resolves true once reached, false when the timeout passes (or the signal aborts) first;
  * rejects with WaitCapacityError when it would have to park beyond the limit.
  */
-export type WaitForPosition = (position: bigint, projections: readonly string[], options: WaitOptions) => Promise<boolean>;
+export type WaitForPosition = (
+  position: bigint,
+  projections: readonly string[],
+  options: WaitOptions,
+) => Promise<boolean>;
 
 export interface PositionWaiterOptions {
   /** How often parked reads look for progress made by runners in other processes. */

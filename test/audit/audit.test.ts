@@ -10,17 +10,36 @@ import { main } from '../../src/cli/main.ts';
 import type { FindingCode } from '../../src/audit/findings.ts';
 import type { LogScope } from '../../src/audit/source.ts';
 import { CORRUPTIONS, corrupt } from '../support/corrupt-rows.ts';
-import { buildLedger, deleteEvent, expectedOf, insertCapture, onStore, partlyPaidOrder, rehash, rewrite, rows, START, type Ledger } from './fixtures.ts';
+import {
+  buildLedger,
+  deleteEvent,
+  expectedOf,
+  insertCapture,
+  onStore,
+  partlyPaidOrder,
+  rehash,
+  rewrite,
+  rows,
+  START,
+  type Ledger,
+} from './fixtures.ts';
 
 const test = suite<{ ledger: Ledger; clean: AuditReport }>('audit');
 
 function auditFile(path: string, options: { scope?: LogScope; workers?: number } = {}): Promise<AuditReport> {
-  return onStore(path, (store, location) => audit({ source: { kind: 'store', store, location }, minEventsForWorkers: 0, ...options }));
+  return onStore(path, (store, location) =>
+    audit({ source: { kind: 'store', store, location }, minEventsForWorkers: 0, ...options }),
+  );
 }
 
 /** The findings as (code, stream, revision, position), to compare whole. */
 function named(report: AuditReport) {
-  return report.findings.listed.map((f) => ({ code: f.code, stream: f.stream, revision: f.revision, position: f.position }));
+  return report.findings.listed.map((f) => ({
+    code: f.code,
+    stream: f.stream,
+    revision: f.revision,
+    position: f.position,
+  }));
 }
 
 function at(code: FindingCode, row: { stream: string; revision: number; position: number }) {
@@ -45,9 +64,16 @@ test('a clean log of 10,000 events: no findings, and counts and sums as the comm
   assert.match(clean.digest, /^[0-9a-f]{64}$/);
 });
 
-test('the ledger CLI entry on the clean 10,000-event log: exit 0, and the same report as JSON', async ({ ledger, clean }) => {
+test('the ledger CLI entry on the clean 10,000-event log: exit 0, and the same report as JSON', async ({
+  ledger,
+  clean,
+}) => {
   let stdout = '';
-  const code = await main(['replay', '--store', ledger.url, '--json'], { stdout: { write: (t: string) => (stdout += t) }, stderr: process.stderr, env: {} });
+  const code = await main(['replay', '--store', ledger.url, '--json'], {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: process.stderr,
+    env: {},
+  });
   assert.is(code, 0);
   const report = JSON.parse(stdout);
   assert.equal([report.counts, report.currencies, report.digest], [clean.counts, clean.currencies, clean.digest]);
@@ -66,7 +92,10 @@ test('daily captured sums add up to the captured total per currency', ({ clean }
   for (const [code, totals] of Object.entries(clean.currencies)) {
     const days = clean.daily.filter((d) => d.currency === code);
     assert.is(days.reduce((sum, d) => sum + BigInt(d.amount), 0n).toString(), totals.captured);
-    assert.is(days.reduce((sum, d) => sum + d.payments, 0), totals.payments);
+    assert.is(
+      days.reduce((sum, d) => sum + d.payments, 0),
+      totals.payments,
+    );
   }
 });
 
@@ -102,7 +131,9 @@ test('a changed amount whose hash was recomputed: the chain breaks at the next e
   assert.match(report.findings.listed[0]!.message, /first broken link/);
 });
 
-test("a stream's last event pointed elsewhere (re-hashed): chain-broken at it, named by stream, revision and position", async ({ ledger }) => {
+test("a stream's last event pointed elsewhere (re-hashed): chain-broken at it, named by stream, revision and position", async ({
+  ledger,
+}) => {
   const path = ledger.copy('prev');
   const { payment } = paymentWithSuccessor(path);
   const last = rows(path, 'stream = ?', payment.stream).at(-1)!;
@@ -117,7 +148,10 @@ test('a removed event: revision-gap at the event after it', async ({ ledger }) =
   deleteEvent(path, payment.position);
   const report = await auditFile(path);
   assert.equal(named(report), [at('revision-gap', next)]);
-  assert.match(report.findings.listed[0]!.message, new RegExp(`expected revision ${payment.revision}, found ${next.revision}`));
+  assert.match(
+    report.findings.listed[0]!.message,
+    new RegExp(`expected revision ${payment.revision}, found ${next.revision}`),
+  );
 });
 
 test('a removed OrderCreated: the stream has a gap and no creation', async ({ ledger }) => {
@@ -140,7 +174,12 @@ test('a duplicated payment (valid chain): duplicate-payment', async ({ ledger })
 test('a capture beyond the total (valid chain): over-captured', async ({ ledger }) => {
   const path = ledger.copy('over');
   const order = partlyPaidOrder(path);
-  const inserted = insertCapture(path, order, { paymentId: 'extra', amount: order.total - order.captured + 1 }, '00000000-0000-4000-8000-000000000002');
+  const inserted = insertCapture(
+    path,
+    order,
+    { paymentId: 'extra', amount: order.total - order.captured + 1 },
+    '00000000-0000-4000-8000-000000000002',
+  );
   const report = await auditFile(path);
   assert.equal(named(report), [at('over-captured', inserted)]);
   assert.match(report.findings.listed[0]!.message, new RegExp(`exceeds the order total ${order.total}`));
@@ -150,7 +189,12 @@ test('a payment in another currency: currency-mismatch', async ({ ledger }) => {
   const path = ledger.copy('currency');
   const order = partlyPaidOrder(path);
   const currency = order.currency === 'EUR' ? 'USD' : 'EUR';
-  const inserted = insertCapture(path, order, { paymentId: 'elsewhere', amount: 1, currency }, '00000000-0000-4000-8000-000000000003');
+  const inserted = insertCapture(
+    path,
+    order,
+    { paymentId: 'elsewhere', amount: 1, currency },
+    '00000000-0000-4000-8000-000000000003',
+  );
   assert.equal(named(await auditFile(path)), [at('currency-mismatch', inserted)]);
 });
 
@@ -188,7 +232,9 @@ test('unreadable rows: record-unreadable at each, the rest audited, alike on thr
     .map((events) => events.find((e, i) => e.type === 'PaymentCaptured' && i + 1 < events.length))
     .filter((row) => row !== undefined)
     .slice(0, kinds.length);
-  kinds.forEach((kind, i) => corrupt(path, kind, BigInt(targets[i]!.position)));
+  kinds.forEach((kind, i) => {
+    corrupt(path, kind, BigInt(targets[i]!.position));
+  });
 
   const inline = await auditFile(path, { workers: 0 });
   const parallel = await auditFile(path, { workers: 2 });

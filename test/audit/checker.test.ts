@@ -29,7 +29,14 @@ function fact(stream: string, event: FactEvent, overrides: Partial<EventFacts> =
 const UNREADABLE = { id: '', hash: '', hashValid: false, contentHash: '' } as const;
 
 const unkeyed = { clientId: 'alice', requestHash: 'h'.repeat(64), keyBinding: '', keyed: false };
-const created = (orderId: string, total = 100, currency = 'EUR'): FactEvent => ({ type: 'OrderCreated', orderId, currency, total, linesTotal: total, ...unkeyed });
+const created = (orderId: string, total = 100, currency = 'EUR'): FactEvent => ({
+  type: 'OrderCreated',
+  orderId,
+  currency,
+  total,
+  linesTotal: total,
+  ...unkeyed,
+});
 const captured = (orderId: string, paymentId: string, amount: number, currency = 'EUR'): FactEvent => ({
   type: 'PaymentCaptured',
   orderId,
@@ -90,8 +97,19 @@ test('amounts at 2^53 − 1: the over-capture is named exactly, and the sums sta
   checker.visit(fact('order-m', captured('m', 'p2', 2)));
   const result = checker.finish();
   const over = String(2n ** 53n + 1n);
-  assert.equal(result.findings.listed.map((f) => f.message), [`captured ${over} exceeds the order total ${max}`]);
-  assert.equal(result.currencies.EUR, { ordered: String(max), captured: over, refunded: '0', net: over, orders: 1, payments: 2, refunds: 0 });
+  assert.equal(
+    result.findings.listed.map((f) => f.message),
+    [`captured ${over} exceeds the order total ${max}`],
+  );
+  assert.equal(result.currencies.EUR, {
+    ordered: String(max),
+    captured: over,
+    refunded: '0',
+    net: over,
+    orders: 1,
+    payments: 2,
+    refunds: 0,
+  });
   assert.equal(result.counts.orders, { ...noOrderCounts(), paid: 1 });
 });
 
@@ -162,11 +180,25 @@ test('facts survive the trip between threads unchanged, whatever their kind', ()
     fact('order-p', created('p', 5)),
     { ...fact('order-p', captured('p', 'p1', 5)), position: 2n ** 60n },
     fact('order-q', { type: 'invalid', problem: 'data.amount: too small' }, { hashValid: false, hash: '' }),
-    fact('order-r', { type: 'OrderCreated', orderId: 'r', currency: 'JPY', total: 1, linesTotal: undefined, ...unkeyed }),
+    fact('order-r', {
+      type: 'OrderCreated',
+      orderId: 'r',
+      currency: 'JPY',
+      total: 1,
+      linesTotal: undefined,
+      ...unkeyed,
+    }),
     fact('idempotency-k', bound('r', '', 'order-r', 'id-9')),
     fact('order-s', { type: 'unreadable', problem: 'revision is "one"' }, { ...UNREADABLE, revision: '"one"' }),
     fact('order-s', { type: 'unreadable', problem: 'data is not JSON' }, { ...UNREADABLE, time: Number.NaN }),
-    fact('order-t', { type: 'PaymentAuthorized', orderId: 't', paymentId: 'a1', amount: 7, currency: 'EUR', ...unkeyed }),
+    fact('order-t', {
+      type: 'PaymentAuthorized',
+      orderId: 't',
+      paymentId: 'a1',
+      amount: 7,
+      currency: 'EUR',
+      ...unkeyed,
+    }),
     fact('order-t', { type: 'AuthorizationVoided', orderId: 't', paymentId: 'a1', ...unkeyed }),
     fact('order-t', { type: 'PaymentRefunded', orderId: 't', paymentId: 'p1', refundId: 'r1', amount: 3, ...unkeyed }),
     fact('order-t', { type: 'OrderCancelled', orderId: 't', ...unkeyed }),
@@ -176,7 +208,13 @@ test('facts survive the trip between threads unchanged, whatever their kind', ()
 
 const keyStream = (n: number) => `idempotency-${n.toString(16).padStart(64, '0')}`;
 const KEY = keyStream(1);
-const bound = (orderId: string, paymentId: string, effectStream: string, effectEventId: string, requestHash = 'r'.repeat(64)): FactEvent => ({
+const bound = (
+  orderId: string,
+  paymentId: string,
+  effectStream: string,
+  effectEventId: string,
+  requestHash = 'r'.repeat(64),
+): FactEvent => ({
   type: 'KeyBound',
   clientId: 'alice',
   orderId,
@@ -185,14 +223,15 @@ const bound = (orderId: string, paymentId: string, effectStream: string, effectE
   effectEventId,
   effectRequestHash: requestHash,
 });
-const underKey = (event: FactEvent, overrides: Partial<typeof unkeyed> = {}): FactEvent => ({
-  ...event,
-  ...unkeyed,
-  keyed: true,
-  keyBinding: KEY,
-  requestHash: 'r'.repeat(64),
-  ...overrides,
-}) as FactEvent;
+const underKey = (event: FactEvent, overrides: Partial<typeof unkeyed> = {}): FactEvent =>
+  ({
+    ...event,
+    ...unkeyed,
+    keyed: true,
+    keyBinding: KEY,
+    requestHash: 'r'.repeat(64),
+    ...overrides,
+  }) as FactEvent;
 
 test('a key binding and the effect it names, written together: clean, nothing pending', () => {
   const checker = createChecker();
@@ -207,7 +246,11 @@ test('a binding whose effect differs from what it records: binding-mismatch at t
   const checker = createChecker();
   checker.visit(fact(keyStream(2), bound('k2', 'p-1', 'order-k2', 'effect-2')));
   checker.visit(fact('order-k2', created('k2', 500)));
-  checker.visit(fact('order-k2', underKey(captured('k2', 'p-1', 5), { requestHash: 'x'.repeat(64), keyBinding: keyStream(2) }), { id: 'effect-2' }));
+  checker.visit(
+    fact('order-k2', underKey(captured('k2', 'p-1', 5), { requestHash: 'x'.repeat(64), keyBinding: keyStream(2) }), {
+      id: 'effect-2',
+    }),
+  );
   assert.equal(codes(checker), ['binding-mismatch@order-k2:1']);
 });
 
@@ -229,10 +272,23 @@ test('a decision of several events under one binding (voids, then the cancellati
   const checker = createChecker();
   const under = { keyBinding: keyStream(7) };
   checker.visit(fact('order-k7', created('k7', 500)));
-  checker.visit(fact('order-k7', { type: 'PaymentAuthorized', orderId: 'k7', paymentId: 'a1', amount: 100, currency: 'EUR', ...unkeyed }));
+  checker.visit(
+    fact('order-k7', {
+      type: 'PaymentAuthorized',
+      orderId: 'k7',
+      paymentId: 'a1',
+      amount: 100,
+      currency: 'EUR',
+      ...unkeyed,
+    }),
+  );
   checker.visit(fact(keyStream(7), bound('k7', '', 'order-k7', 'effect-7')));
-  checker.visit(fact('order-k7', underKey({ type: 'AuthorizationVoided', orderId: 'k7', paymentId: 'a1', ...unkeyed }, under)));
-  checker.visit(fact('order-k7', underKey({ type: 'OrderCancelled', orderId: 'k7', ...unkeyed }, under), { id: 'effect-7' }));
+  checker.visit(
+    fact('order-k7', underKey({ type: 'AuthorizationVoided', orderId: 'k7', paymentId: 'a1', ...unkeyed }, under)),
+  );
+  checker.visit(
+    fact('order-k7', underKey({ type: 'OrderCancelled', orderId: 'k7', ...unkeyed }, under), { id: 'effect-7' }),
+  );
   assert.equal(codes(checker), []);
   assert.equal(checker.finish().keys.pending, 0);
 });
@@ -241,11 +297,16 @@ test("an event under a pending binding whose outcome is in another stream, or an
   const checker = createChecker();
   checker.visit(fact('order-k8', created('k8', 500)));
   checker.visit(fact(keyStream(8), bound('k8', '', 'order-elsewhere', 'effect-8')));
-  checker.visit(fact('order-k8', underKey({ type: 'OrderCancelled', orderId: 'k8', ...unkeyed }, { keyBinding: keyStream(8) })));
+  checker.visit(
+    fact('order-k8', underKey({ type: 'OrderCancelled', orderId: 'k8', ...unkeyed }, { keyBinding: keyStream(8) })),
+  );
   checker.visit(fact(keyStream(9), bound('k8', '', 'order-k8', 'effect-9')));
   const other = { keyBinding: keyStream(9), requestHash: 'x'.repeat(64) };
   checker.visit(fact('order-k8', underKey({ type: 'OrderCancelled', orderId: 'k8', ...unkeyed }, other)));
-  assert.equal(codes(checker).filter((c) => c.startsWith('key-unbound')), ['key-unbound@order-k8:1', 'key-unbound@order-k8:2']);
+  assert.equal(
+    codes(checker).filter((c) => c.startsWith('key-unbound')),
+    ['key-unbound@order-k8:1', 'key-unbound@order-k8:2'],
+  );
 });
 
 test('a binding written after its effect: checked against the order, its owner and its payments', () => {

@@ -47,7 +47,9 @@ test.before(async (context) => {
           expect201(await send(server.url, 'PUT', `/orders/${orderId}`, { body }));
           orderIds.set(orderId, orderId);
         } else {
-          const created = expect201(await send(server.url, 'POST', '/orders', { body, headers: { 'idempotency-key': `create-${i}` } }));
+          const created = expect201(
+            await send(server.url, 'POST', '/orders', { body, headers: { 'idempotency-key': `create-${i}` } }),
+          );
           orderIds.set(orderId, created.json.orderId as string);
         }
         return;
@@ -55,7 +57,13 @@ test.before(async (context) => {
       const { orderId, paymentId, amount, currency } = command;
       const path = `/orders/${orderIds.get(orderId)}/payments`;
       if (i % 2 === 0) expect201(await send(server.url, 'POST', path, { body: { paymentId, amount, currency } }));
-      else expect201(await send(server.url, 'POST', path, { body: { amount, currency }, headers: { 'idempotency-key': `pay-${i}` } }));
+      else
+        expect201(
+          await send(server.url, 'POST', path, {
+            body: { amount, currency },
+            headers: { 'idempotency-key': `pay-${i}` },
+          }),
+        );
     });
   } finally {
     await server.close();
@@ -70,13 +78,23 @@ test('1,000 commands over HTTP: 1,000 replays, 0 new events, and the live file u
   assert.is(result.replays, 1_000);
   assert.is(result.newEvents, 0);
   assert.is(result.findings.total, 0);
-  assert.equal(withFile(path, (db) => db.prepare('SELECT count(*) AS n, max(position) AS head FROM events').get()), before);
+  assert.equal(
+    withFile(path, (db) => db.prepare('SELECT count(*) AS n, max(position) AS head FROM events').get()),
+    before,
+  );
 });
 
-test('a hand-inserted capture beyond what is outstanding (valid hash chain): command-rejected at that event', async ({ path }) => {
+test('a hand-inserted capture beyond what is outstanding (valid hash chain): command-rejected at that event', async ({
+  path,
+}) => {
   const target = copy(path);
   const order = partlyPaidOrder(target);
-  const inserted = insertCapture(target, order, { paymentId: 'slipped-in', amount: order.total - order.captured + 1 }, '00000000-0000-4000-8000-00000000000a');
+  const inserted = insertCapture(
+    target,
+    order,
+    { paymentId: 'slipped-in', amount: order.total - order.captured + 1 },
+    '00000000-0000-4000-8000-00000000000a',
+  );
   const result = await replayFile(target);
   assert.is(result.commands, 1_001);
   assert.is(result.replays, 1_000);
@@ -91,7 +109,9 @@ test('a hand-inserted capture beyond what is outstanding (valid hash chain): com
 test('an amount changed at rest: command-decided-differently (its command makes another event)', async ({ path }) => {
   const target = copy(path);
   const order = partlyPaidOrder(target);
-  const changed = rewrite(target, order.lastPayment.position, (row) => ({ data: { ...row.data, amount: (row.data.amount as number) + 1 } }));
+  const changed = rewrite(target, order.lastPayment.position, (row) => ({
+    data: { ...row.data, amount: (row.data.amount as number) + 1 },
+  }));
   const result = await replayFile(target);
   assert.equal(
     result.findings.listed.map((f) => [f.code, f.position]),

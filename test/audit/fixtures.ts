@@ -57,10 +57,17 @@ export function planCommands(events: number, seed = 7): Issued[] {
     const at = START + issued.length * STEP_MS;
     if (open.length === 0 || random() < 0.4) {
       const orderId = `ord-${++orders}`;
-      const lines = Array.from({ length: int(1, 3) }, (_, i) => ({ sku: `SKU-${i}-${int(1, 99)}`, quantity: int(1, 4), unitPrice: int(0, 5_000) }));
+      const lines = Array.from({ length: int(1, 3) }, (_, i) => ({
+        sku: `SKU-${i}-${int(1, 99)}`,
+        quantity: int(1, 4),
+        unitPrice: int(0, 5_000),
+      }));
       const currency = CURRENCIES[int(0, CURRENCIES.length - 1)]!;
       const total = lines.reduce((sum, line) => sum + line.quantity * line.unitPrice, 0);
-      issued.push({ command: { type: 'CreateOrder', orderId, customerId: `cust-${int(1, 300)}`, currency, lines }, at });
+      issued.push({
+        command: { type: 'CreateOrder', orderId, customerId: `cust-${int(1, 300)}`, currency, lines },
+        at,
+      });
       if (total > 0) open.push({ orderId, currency, total, captured: 0, payments: 0 });
       continue;
     }
@@ -69,7 +76,16 @@ export function planCommands(events: number, seed = 7): Issued[] {
     const outstanding = order.total - order.captured;
     const amount = random() < 0.4 ? outstanding : int(1, outstanding);
     order.captured += amount;
-    issued.push({ command: { type: 'CapturePayment', orderId: order.orderId, paymentId: `pay-${++order.payments}`, amount, currency: order.currency }, at });
+    issued.push({
+      command: {
+        type: 'CapturePayment',
+        orderId: order.orderId,
+        paymentId: `pay-${++order.payments}`,
+        amount,
+        currency: order.currency,
+      },
+      at,
+    });
     if (order.captured === order.total) open.splice(slot, 1);
   }
   return issued;
@@ -110,7 +126,15 @@ export function expectedOf(issued: readonly Issued[], asOf = Infinity): Expected
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([code, s]) => {
           const captured = s.captured.toString();
-          const totals = { ordered: s.ordered.toString(), captured, refunded: '0', net: captured, orders: s.orders, payments: s.payments, refunds: 0 };
+          const totals = {
+            ordered: s.ordered.toString(),
+            captured,
+            refunded: '0',
+            net: captured,
+            orders: s.orders,
+            payments: s.payments,
+            refunds: 0,
+          };
           return [code, totals];
         }),
     ),
@@ -121,7 +145,11 @@ export function expectedOf(issued: readonly Issued[], asOf = Infinity): Expected
  * Runs the plan, many commands at a time but never two for one order at once, so each
  * stream's events come in the plan's order.
  */
-export async function runPlan(issued: readonly Issued[], execute: (issued: Issued) => Promise<unknown>, window = 64): Promise<void> {
+export async function runPlan(
+  issued: readonly Issued[],
+  execute: (issued: Issued) => Promise<unknown>,
+  window = 64,
+): Promise<void> {
   let inFlight: Promise<unknown>[] = [];
   const busy = new Set<string>();
   for (const item of issued) {
@@ -141,7 +169,11 @@ export async function writeLedger(issued: readonly Issued[], path: string): Prom
   const store = openSqliteStore(path, { synchronous: 'OFF' });
   try {
     await runPlan(issued, ({ command, at }) =>
-      createCommandHandler(store, { now: () => new Date(at) })(command, { clientId: 'audit-test', correlationId: `corr-${at}`, idempotencyKey: `key-${at}` }),
+      createCommandHandler(store, { now: () => new Date(at) })(command, {
+        clientId: 'audit-test',
+        correlationId: `corr-${at}`,
+        idempotencyKey: `key-${at}`,
+      }),
     );
   } finally {
     await store.close();
@@ -202,25 +234,50 @@ export function withFile<T>(path: string, work: (db: Database.Database) => T): T
 
 export function rows(path: string, where = '1 = 1', ...params: unknown[]): Row[] {
   return withFile(path, (db) =>
-    (db.prepare(`SELECT position, id, stream, revision, type, data, metadata FROM events WHERE ${where} ORDER BY position`).all(...params) as Record<string, unknown>[]).map(
-      (r) => ({ ...(r as unknown as Row), data: JSON.parse(r.data as string), metadata: JSON.parse(r.metadata as string) }),
-    ),
+    (
+      db
+        .prepare(
+          `SELECT position, id, stream, revision, type, data, metadata FROM events WHERE ${where} ORDER BY position`,
+        )
+        .all(...params) as Record<string, unknown>[]
+    ).map((r) => ({
+      ...(r as unknown as Row),
+      data: JSON.parse(r.data as string),
+      metadata: JSON.parse(r.metadata as string),
+    })),
   );
 }
 
 /** Rewrites one stored row's data and metadata as given (no re-hashing: what a careless edit does). */
-export function rewrite(path: string, position: number, change: (row: Row) => { data?: JsonObject; metadata?: JsonObject }): Row {
+export function rewrite(
+  path: string,
+  position: number,
+  change: (row: Row) => { data?: JsonObject; metadata?: JsonObject },
+): Row {
   const [row] = rows(path, 'position = ?', position);
   if (!row) throw new Error(`no event at position ${position}`);
   const next = { ...row, ...change(row) };
-  withFile(path, (db) => db.prepare('UPDATE events SET data = ?, metadata = ? WHERE position = ?').run(JSON.stringify(next.data), JSON.stringify(next.metadata), position));
+  withFile(path, (db) =>
+    db
+      .prepare('UPDATE events SET data = ?, metadata = ? WHERE position = ?')
+      .run(JSON.stringify(next.data), JSON.stringify(next.metadata), position),
+  );
   return next;
 }
 
 /** What a forger does after an edit: recomputes the event's own hash so that it verifies alone. */
 export function rehash(path: string, position: number): void {
   rewrite(path, position, (row) => ({
-    metadata: { ...row.metadata, hash: eventHash({ streamId: row.stream, revision: BigInt(row.revision), type: row.type, data: row.data, metadata: row.metadata }) },
+    metadata: {
+      ...row.metadata,
+      hash: eventHash({
+        streamId: row.stream,
+        revision: BigInt(row.revision),
+        type: row.type,
+        data: row.data,
+        metadata: row.metadata,
+      }),
+    },
   }));
 }
 
@@ -245,8 +302,18 @@ export function insertEvent(path: string, stream: string, event: OrderEvent, id:
   });
   withFile(path, (db) =>
     db
-      .prepare('INSERT INTO events (id, stream, revision, type, data, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(record.id, stream, revision, record.type, JSON.stringify(record.data), JSON.stringify(record.metadata), recordedAt),
+      .prepare(
+        'INSERT INTO events (id, stream, revision, type, data, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        record.id,
+        stream,
+        revision,
+        record.type,
+        JSON.stringify(record.data),
+        JSON.stringify(record.metadata),
+        recordedAt,
+      ),
   );
   return rows(path, 'id = ?', id)[0]!;
 }
@@ -262,10 +329,18 @@ export interface PartlyPaid {
 
 /** An order with payments and room left for its last payment once more (so repeating it over-captures nothing). */
 export function partlyPaidOrder(path: string): PartlyPaid {
-  const orders = new Map<string, { orderId: string; currency: string; total: number; captured: number; lastPayment?: Row }>();
+  const orders = new Map<
+    string,
+    { orderId: string; currency: string; total: number; captured: number; lastPayment?: Row }
+  >();
   for (const row of rows(path)) {
     if (row.type === 'OrderCreated') {
-      orders.set(row.stream, { orderId: row.data.orderId as string, currency: row.data.currency as string, total: row.data.total as number, captured: 0 });
+      orders.set(row.stream, {
+        orderId: row.data.orderId as string,
+        currency: row.data.currency as string,
+        total: row.data.total as number,
+        captured: 0,
+      });
     } else if (row.type === 'PaymentCaptured') {
       const order = orders.get(row.stream)!;
       order.captured += row.data.amount as number;
@@ -274,13 +349,19 @@ export function partlyPaidOrder(path: string): PartlyPaid {
   }
   for (const [stream, order] of orders) {
     const { lastPayment } = order;
-    if (lastPayment && order.captured + (lastPayment.data.amount as number) <= order.total) return { stream, ...order, lastPayment };
+    if (lastPayment && order.captured + (lastPayment.data.amount as number) <= order.total)
+      return { stream, ...order, lastPayment };
   }
   throw new Error('no partly paid order');
 }
 
 /** A PaymentCaptured on `order`, slipped into the file with a valid hash chain. */
-export function insertCapture(path: string, order: PartlyPaid, payment: { paymentId: string; amount: number; currency?: string }, id: string): Row {
+export function insertCapture(
+  path: string,
+  order: PartlyPaid,
+  payment: { paymentId: string; amount: number; currency?: string },
+  id: string,
+): Row {
   const data = { orderId: order.orderId, currency: order.currency, ...payment };
   return insertEvent(path, order.stream, { type: 'PaymentCaptured', data }, id, new Date().toISOString());
 }

@@ -13,7 +13,9 @@ import { buildLedger, insertEvent, onStore, rows, type Ledger } from './fixtures
 const test = suite<{ ledger: Ledger }>('audit: holds, refunds, cancellations');
 
 function auditFile(path: string): Promise<AuditReport> {
-  return onStore(path, (store, location) => audit({ source: { kind: 'store', store, location }, minEventsForWorkers: 0, workers: 2 }));
+  return onStore(path, (store, location) =>
+    audit({ source: { kind: 'store', store, location }, minEventsForWorkers: 0, workers: 2 }),
+  );
 }
 
 interface Pending {
@@ -29,7 +31,12 @@ function pendingOrder(path: string): Pending {
   const paid = new Set(all.filter((r) => r.type === 'PaymentCaptured').map((r) => r.stream));
   const row = all.find((r) => r.type === 'OrderCreated' && !paid.has(r.stream) && (r.data.total as number) >= 100);
   if (!row) throw new Error('no pending order');
-  return { stream: row.stream, orderId: row.data.orderId as string, currency: row.data.currency as string, total: row.data.total as number };
+  return {
+    stream: row.stream,
+    orderId: row.data.orderId as string,
+    currency: row.data.currency as string,
+    total: row.data.total as number,
+  };
 }
 
 let ids = 0;
@@ -41,28 +48,40 @@ function craft(path: string, order: Pending, events: readonly ((o: Pending) => O
   });
 }
 
-const authorize = (paymentId: string, amount: number) => (o: Pending): OrderEvent => ({
-  type: 'PaymentAuthorized',
-  data: { orderId: o.orderId, paymentId, amount, currency: o.currency },
-});
-const capture = (paymentId: string, amount: number) => (o: Pending): OrderEvent => ({
-  type: 'PaymentCaptured',
-  data: { orderId: o.orderId, paymentId, amount, currency: o.currency },
-});
+const authorize =
+  (paymentId: string, amount: number) =>
+  (o: Pending): OrderEvent => ({
+    type: 'PaymentAuthorized',
+    data: { orderId: o.orderId, paymentId, amount, currency: o.currency },
+  });
+const capture =
+  (paymentId: string, amount: number) =>
+  (o: Pending): OrderEvent => ({
+    type: 'PaymentCaptured',
+    data: { orderId: o.orderId, paymentId, amount, currency: o.currency },
+  });
 /** The capture of an authorization names it, as the decider writes it. */
-const captureHold = (paymentId: string, amount: number) => (o: Pending): OrderEvent => ({
-  type: 'PaymentCaptured',
-  data: { orderId: o.orderId, paymentId, amount, currency: o.currency, authorizationId: paymentId },
-});
-const voided = (paymentId: string) => (o: Pending): OrderEvent => ({
-  type: 'AuthorizationVoided',
-  data: { orderId: o.orderId, paymentId },
-});
-const refund = (paymentId: string, refundId: string, amount: number) => (o: Pending): OrderEvent => ({
-  type: 'PaymentRefunded',
-  data: { orderId: o.orderId, paymentId, refundId, amount, currency: o.currency },
-});
-const cancel = () => (o: Pending): OrderEvent => ({ type: 'OrderCancelled', data: { orderId: o.orderId, reason: 'customer asked' } });
+const captureHold =
+  (paymentId: string, amount: number) =>
+  (o: Pending): OrderEvent => ({
+    type: 'PaymentCaptured',
+    data: { orderId: o.orderId, paymentId, amount, currency: o.currency, authorizationId: paymentId },
+  });
+const voided =
+  (paymentId: string) =>
+  (o: Pending): OrderEvent => ({
+    type: 'AuthorizationVoided',
+    data: { orderId: o.orderId, paymentId },
+  });
+const refund =
+  (paymentId: string, refundId: string, amount: number) =>
+  (o: Pending): OrderEvent => ({
+    type: 'PaymentRefunded',
+    data: { orderId: o.orderId, paymentId, refundId, amount, currency: o.currency },
+  });
+const cancel =
+  () =>
+  (o: Pending): OrderEvent => ({ type: 'OrderCancelled', data: { orderId: o.orderId, reason: 'customer asked' } });
 
 function findings(report: AuditReport) {
   return report.findings.listed.map((f) => ({ code: f.code, revision: f.revision, position: f.position }));
@@ -99,7 +118,12 @@ test('hold, partial capture, refund of all of it, then cancel: clean, and the su
 test('refunds beyond what the payment captured: over-refunded at the refund that passes it', async ({ ledger }) => {
   const path = ledger.copy('over-refunded');
   const order = pendingOrder(path);
-  const [, , , over] = craft(path, order, [capture('p1', 50), refund('p1', 'r1', 30), refund('p1', 'r2', 20), refund('p1', 'r3', 1)]);
+  const [, , , over] = craft(path, order, [
+    capture('p1', 50),
+    refund('p1', 'r1', 30),
+    refund('p1', 'r2', 20),
+    refund('p1', 'r3', 1),
+  ]);
   assert.equal(findings(await auditFile(path)), [at('over-refunded', over!)]);
 });
 
@@ -131,11 +155,21 @@ test('a voided authorization captured: voided-authorization-captured', async ({ 
   assert.equal(findings(await auditFile(path)), [at('voided-authorization-captured', captured!)]);
 });
 
-test('a captured authorization voided, or a void of none: captured-authorization-voided, authorization-missing', async ({ ledger }) => {
+test('a captured authorization voided, or a void of none: captured-authorization-voided, authorization-missing', async ({
+  ledger,
+}) => {
   const path = ledger.copy('void-captured');
   const order = pendingOrder(path);
-  const [, , late, none] = craft(path, order, [authorize('a1', 50), captureHold('a1', 50), voided('a1'), voided('nope')]);
-  assert.equal(findings(await auditFile(path)), [at('captured-authorization-voided', late!), at('authorization-missing', none!)]);
+  const [, , late, none] = craft(path, order, [
+    authorize('a1', 50),
+    captureHold('a1', 50),
+    voided('a1'),
+    voided('nope'),
+  ]);
+  assert.equal(findings(await auditFile(path)), [
+    at('captured-authorization-voided', late!),
+    at('authorization-missing', none!),
+  ]);
 });
 
 test('a second void of one authorization: authorization-voided-again', async ({ ledger }) => {
@@ -148,7 +182,13 @@ test('a second void of one authorization: authorization-voided-again', async ({ 
 test('anything after a cancellation: event-after-cancellation at each such event', async ({ ledger }) => {
   const path = ledger.copy('after-cancel');
   const order = pendingOrder(path);
-  const [, , auth, paid, late] = craft(path, order, [authorize('a0', 10), cancel(), authorize('a1', 10), capture('p1', 10), voided('a1')]);
+  const [, , auth, paid, late] = craft(path, order, [
+    authorize('a0', 10),
+    cancel(),
+    authorize('a1', 10),
+    capture('p1', 10),
+    voided('a1'),
+  ]);
   assert.equal(findings(await auditFile(path)), [
     at('event-after-cancellation', auth!),
     at('event-after-cancellation', paid!),
@@ -157,7 +197,9 @@ test('anything after a cancellation: event-after-cancellation at each such event
   ]);
 });
 
-test('holds plus net captured above the total: holds-exceed-total at the revision that first passes it', async ({ ledger }) => {
+test('holds plus net captured above the total: holds-exceed-total at the revision that first passes it', async ({
+  ledger,
+}) => {
   const path = ledger.copy('holds');
   const order = pendingOrder(path);
   const half = Math.floor(order.total / 2);

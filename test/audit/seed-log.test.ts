@@ -32,7 +32,9 @@ test('the same seed gives the same log; another seed another one; both clean', a
 
 test('every seeded event is what the handler would decide: all its commands replay', async () => {
   const { path } = await seedLog({ path: join(dir, 'replay.db'), events: 2_000, seed: 9 });
-  const result = await onStore(path, (store, location) => replayCommands({ source: { kind: 'store', store, location } }));
+  const result = await onStore(path, (store, location) =>
+    replayCommands({ source: { kind: 'store', store, location } }),
+  );
   assert.equal([result.commands, result.replays, result.newEvents, result.findings.total], [2_000, 2_000, 0, 0]);
 });
 

@@ -62,7 +62,10 @@ test('replay on a tampered log: exit 1 and the finding named', async ({ log }) =
   });
   const words = await ledger(['replay', '--store', `sqlite:${path}`]);
   assert.is(words.code, 1);
-  assert.match(words.stdout, new RegExp(`hash-mismatch  ${payment.stream}@${payment.revision} \\(position ${payment.position}\\)`));
+  assert.match(
+    words.stdout,
+    new RegExp(`hash-mismatch  ${payment.stream}@${payment.revision} \\(position ${payment.position}\\)`),
+  );
 });
 
 test('a --store file that is not a SQLite database: exit 2 naming it, no stack trace', async ({ dir }) => {
@@ -77,7 +80,10 @@ test('a --store file that is not a SQLite database: exit 2 naming it, no stack t
 test('usage and store errors from the binary: exit 2 with what to do', async ({ log, dir }) => {
   const cases: [string[], RegExp][] = [
     [['replay', '--store', log.url, '--frobnicate'], /Unknown option '--frobnicate'[\s\S]*ledger replay --help/],
-    [['replay', '--store', `sqlite:${join(dir, 'missing.db')}`], /no event store at .*missing\.db: pass --store sqlite:<path> or set LEDGER_STORE/],
+    [
+      ['replay', '--store', `sqlite:${join(dir, 'missing.db')}`],
+      /no event store at .*missing\.db: pass --store sqlite:<path> or set LEDGER_STORE/,
+    ],
     [[], /usage: ledger <command>/],
   ];
   for (const [args, message] of cases) {
@@ -91,16 +97,26 @@ test('usage and store errors from the binary: exit 2 with what to do', async ({ 
 async function inProcess(args: readonly string[]) {
   let stdout = '';
   let stderr = '';
-  const code = await main(args, { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) }, env: {} });
+  const code = await main(args, {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+    env: {},
+  });
   return { code, stdout, stderr };
 }
 
 test('usage errors: exit 2 with what to do', async ({ log, dir }) => {
   const cases: [string[], RegExp][] = [
-    [['replay', '--store', 'postgres://x'], /--store "postgres:\/\/x" must be sqlite:<path>, memory: or an esdb:\/\/ connection string/],
+    [
+      ['replay', '--store', 'postgres://x'],
+      /--store "postgres:\/\/x" must be sqlite:<path>, memory: or an esdb:\/\/ connection string/,
+    ],
     [['replay', '--store', log.url, '--to-position', 'ten'], /--to-position must be a global position/],
     [['replay', '--store', log.url, '--as-of', 'yesterday'], /--as-of must be an ISO 8601 time/],
-    [['replay', '--store', log.url, '--compare-live', '--as-of', '2024-01-01T00:00:00Z'], /drop --to-position and --as-of/],
+    [
+      ['replay', '--store', log.url, '--compare-live', '--as-of', '2024-01-01T00:00:00Z'],
+      /drop --to-position and --as-of/,
+    ],
     [['replay', '--from-file', join(dir, 'missing.ndjson')], /--from-file .*missing\.ndjson: no such file/],
     [['export', '--store', log.url], /--out <file> is required/],
     [['audit-everything'], /unknown command "audit-everything"[\s\S]*ledger --help/],
@@ -127,7 +143,10 @@ test('every command has --help (exit 0)', async () => {
 });
 
 function withoutStoreFields(text: string): string[] {
-  return text.trimEnd().split('\n').map((line) => line.replace(/,"position":"\d+","createdAt":"[^"]+"\}$/, '}'));
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((line) => line.replace(/,"position":"\d+","createdAt":"[^"]+"\}$/, '}'));
 }
 
 test('export → import → export: byte-identical but for the store-assigned tail of each line', async ({ log, dir }) => {
@@ -146,8 +165,17 @@ test('export → import → export: byte-identical but for the store-assigned ta
   assert.equal(withoutStoreFields(b), withoutStoreFields(a));
   assert.is(a.split('\n').length, 1_501);
   // The same log, so the same digest, whether audited in the store, the copy or the file.
-  const digests = await Promise.all([['--store', log.url], ['--store', copy], ['--from-file', first]].map((source) => ledger(['replay', ...source, '--json'])));
-  assert.equal(digests.map((run) => [run.code, run.json.digest]), Array(3).fill([0, digests[0]!.json.digest]));
+  const digests = await Promise.all(
+    [
+      ['--store', log.url],
+      ['--store', copy],
+      ['--from-file', first],
+    ].map((source) => ledger(['replay', ...source, '--json'])),
+  );
+  assert.equal(
+    digests.map((run) => [run.code, run.json.digest]),
+    Array(3).fill([0, digests[0]!.json.digest]),
+  );
 });
 
 test('import into a store that is not empty: refused, exit 2, nothing written', async ({ log, dir }) => {
@@ -157,7 +185,10 @@ test('import into a store that is not empty: refused, exit 2, nothing written', 
   const before = createHash('sha256').update(readFileSync(target)).digest('hex');
   const run = await ledger(['import', '--store', `sqlite:${target}`, '--in', file]);
   assert.is(run.code, 2);
-  assert.match(run.stderr, /not empty \(its log reaches position 1500\): nothing was written[\s\S]*choose a new --store path/);
+  assert.match(
+    run.stderr,
+    /not empty \(its log reaches position 1500\): nothing was written[\s\S]*choose a new --store path/,
+  );
   assert.is(createHash('sha256').update(readFileSync(target)).digest('hex'), before);
 });
 
@@ -172,8 +203,11 @@ test('import of a malformed export writes nothing', async ({ log, dir }) => {
   // The import audits the file first: a revision out of place is one of its findings.
   assert.is(run.code, 1);
   assert.match(run.stdout, /does not audit clean/);
-  assert.match(run.stdout, /revision-gap  order-\S+@9\d* \(position \d+\): expected revision \d+, found 9/);
-  assert.is(withFile(target, (db) => (db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n), 0);
+  assert.match(run.stdout, /revision-gap {2}order-\S+@9\d* \(position \d+\): expected revision \d+, found 9/);
+  assert.is(
+    withFile(target, (db) => (db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n),
+    0,
+  );
 });
 
 test('replay --from-file: a duplicated event id in an export is found', async ({ log, dir }) => {
@@ -194,7 +228,10 @@ test('replay --from-file: a duplicated event id in an export is found', async ({
 test('replay-commands: exit 0, every command a replay', async ({ log }) => {
   const run = await ledger(['replay-commands', '--store', log.url, '--json']);
   assert.is(run.code, 0, run.stderr);
-  assert.equal([run.json.commands, run.json.replays, run.json.newEvents, run.json.findings.total], [1_500, 1_500, 0, 0]);
+  assert.equal(
+    [run.json.commands, run.json.replays, run.json.newEvents, run.json.findings.total],
+    [1_500, 1_500, 0, 0],
+  );
 });
 
 test('report --html: one self-contained page, exit 0 on a clean log', async ({ log, dir }) => {
@@ -208,12 +245,15 @@ test('report --html: one self-contained page, exit 0 on a clean log', async ({ l
   assert.not.match(html, /<script|<link|\ssrc=|\shref=|url\(/i);
 });
 
-test('projections rebuild is delegated to the projections\' subcommand', async ({ log }) => {
+test("projections rebuild is delegated to the projections' subcommand", async ({ log }) => {
   const target = log.copy('rebuild');
   const run = await ledger(['projections', 'rebuild', 'order-summary', '--store', `sqlite:${target}`, '--json']);
   assert.is(run.code, 0, run.stderr);
   assert.is(run.json.events, 1_500);
-  assert.equal(run.json.projections.map((p: { name: string }) => p.name), ['order-summary']);
+  assert.equal(
+    run.json.projections.map((p: { name: string }) => p.name),
+    ['order-summary'],
+  );
 });
 
 test.run();

@@ -46,7 +46,11 @@ test.before(async (context) => {
   const store = openSqliteStore(live);
   const running = startProjections({ store, readModels: live });
   try {
-    const reached = await running.waitForPosition((await store.headPosition())!, projections.map((p) => p.name), { timeoutMs: 30_000 });
+    const reached = await running.waitForPosition(
+      (await store.headPosition())!,
+      projections.map((p) => p.name),
+      { timeoutMs: 30_000 },
+    );
     assert.ok(reached, 'the projection runner caught up');
   } finally {
     await running.close();
@@ -61,30 +65,48 @@ test('live read models built by the runner equal the rebuilt ones: exit 0', asyn
   assert.is(run.json.findings.total, 0);
   assert.is(run.json.comparison.total, 0);
   assert.equal(
-    run.json.comparison.projections.map((p: { name: string; position: string; differences: number }) => [p.name, p.position, p.differences]),
+    run.json.comparison.projections.map((p: { name: string; position: string; differences: number }) => [
+      p.name,
+      p.position,
+      p.differences,
+    ]),
     projections.map((p) => [p.name, '1500', 0]),
   );
 });
 
-test('a read model changed behind the runner: exit 1, with projection, key, field and both values', async ({ live }) => {
+test('a read model changed behind the runner: exit 1, with projection, key, field and both values', async ({
+  live,
+}) => {
   const path = `${live}.edited.db`;
   copyFileSync(live, path);
   const order = servedOrder(path);
   const captured = JSON.parse(order.doc).captured as number;
   withFile(path, (db) =>
     db
-      .prepare(`UPDATE rm_documents SET doc = json_set(doc, '$.captured', ?) WHERE projection = 'order-summary' AND collection = 'orders' AND key = ? AND generation = ?`)
+      .prepare(
+        `UPDATE rm_documents SET doc = json_set(doc, '$.captured', ?) WHERE projection = 'order-summary' AND collection = 'orders' AND key = ? AND generation = ?`,
+      )
       .run(captured + 1, order.key, order.generation),
   );
   const run = await ledger(['replay', '--store', `sqlite:${path}`, '--compare-live', '--json']);
   assert.is(run.code, 1, run.stderr);
   assert.is(run.json.findings.total, 0, 'the log itself is clean');
   assert.equal(run.json.comparison.differences, [
-    { projection: 'order-summary', collection: 'orders', key: order.key, field: 'captured', live: captured + 1, replayed: captured },
+    {
+      projection: 'order-summary',
+      collection: 'orders',
+      key: order.key,
+      field: 'captured',
+      live: captured + 1,
+      replayed: captured,
+    },
   ]);
   const words = await ledger(['replay', '--store', `sqlite:${path}`, '--compare-live']);
   assert.is(words.code, 1);
-  assert.match(words.stdout, new RegExp(`order-summary orders/${order.key} captured: live ${captured + 1}, replayed ${captured}`));
+  assert.match(
+    words.stdout,
+    new RegExp(`order-summary orders/${order.key} captured: live ${captured + 1}, replayed ${captured}`),
+  );
 });
 
 test('a live projection stopped by a failing handler: a finding, exit 1, naming where it stopped', async ({ log }) => {

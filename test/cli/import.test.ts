@@ -69,12 +69,12 @@ test('a forged file: exit 1, its findings listed, nothing written', async () => 
   const file = join(dir, 'forged.ndjson');
   writeFileSync(
     file,
-    [
+    `${[
       line('order-over', created('over')),
       line('order-forged', created('forged'), 'f'.repeat(64)),
       line('order-over', captured('over', 'p-1', 5_001)),
       line('order-forged', captured('forged', 'p-1', 100)),
-    ].join('\n') + '\n',
+    ].join('\n')}\n`,
   );
   const target = join(dir, 'target.db');
   const [human, json] = await Promise.all([
@@ -84,8 +84,11 @@ test('a forged file: exit 1, its findings listed, nothing written', async () => 
 
   assert.is(human.code, 1, human.stderr);
   assert.match(human.stdout, /forged\.ndjson does not audit clean \(2 finding\(s\)\): nothing was imported/);
-  assert.match(human.stdout, /hash-mismatch  order-forged@0 \(position 2\)/);
-  assert.match(human.stdout, /over-captured  order-over@1 \(position 3\): captured 5001 exceeds the order total 1000/);
+  assert.match(human.stdout, /hash-mismatch {2}order-forged@0 \(position 2\)/);
+  assert.match(
+    human.stdout,
+    /over-captured {2}order-over@1 \(position 3\): captured 5001 exceeds the order total 1000/,
+  );
   assert.not.match(human.stderr, /\n\s+at /);
 
   assert.is(json.code, 1);
@@ -107,7 +110,7 @@ test('the same file without the forgeries imports, exit 0', async () => {
   heads.clear();
   const file = join(dir, 'honest.ndjson');
   const lines = [line('order-ok', created('ok')), line('order-ok', captured('ok', 'p-1', 1_000))];
-  writeFileSync(file, lines.join('\n') + '\n');
+  writeFileSync(file, `${lines.join('\n')}\n`);
   const run = await ledger(['import', '--store', `sqlite:${join(dir, 'honest.db')}`, '--in', file, '--json']);
   assert.is(run.code, 0, run.stdout + run.stderr);
   assert.equal([run.json.events, run.json.streams], [2, 1]);
@@ -117,11 +120,17 @@ test('a file replaced after its audit: what is written is what was audited', asy
   position = 0n;
   heads.clear();
   const file = join(dir, 'swapped.ndjson');
-  writeFileSync(file, [line('order-ok', created('ok')), line('order-ok', captured('ok', 'p-1', 1_000))].join('\n') + '\n');
+  writeFileSync(
+    file,
+    `${[line('order-ok', created('ok')), line('order-ok', captured('ok', 'p-1', 1_000))].join('\n')}\n`,
+  );
   position = 0n;
   heads.clear();
   const forged = join(dir, 'swapped-forged.ndjson');
-  writeFileSync(forged, [line('order-ok', created('ok')), line('order-ok', captured('ok', 'p-1', 5_001))].join('\n') + '\n');
+  writeFileSync(
+    forged,
+    `${[line('order-ok', created('ok')), line('order-ok', captured('ok', 'p-1', 5_001))].join('\n')}\n`,
+  );
   const store = openMemoryStore();
   let swapped = false;
   // The audit reports progress while it reads; the file is replaced under it then.

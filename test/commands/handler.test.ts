@@ -33,11 +33,17 @@ test('200 concurrent identical captures on SQLite: one event, 200 identical resu
   const store = freshSqlite();
   const handle = createCommandHandler(store);
   await handle(createOrder('race'), context());
-  const outcomes = await Promise.all(Array.from({ length: 200 }, () => handle(capturePayment('race', 'pay-1', 600), context())));
+  const outcomes = await Promise.all(
+    Array.from({ length: 200 }, () => handle(capturePayment('race', 'pay-1', 600), context())),
+  );
   const captured = (await allEvents(store)).filter((e) => e.type === 'PaymentCaptured');
   assert.is(captured.length, 1);
   assert.is(outcomes.filter((o) => !o.replayed).length, 1);
-  const results = new Set(outcomes.map((o) => JSON.stringify({ events: o.events, revision: String(o.revision), position: String(o.position) })));
+  const results = new Set(
+    outcomes.map((o) =>
+      JSON.stringify({ events: o.events, revision: String(o.revision), position: String(o.position) }),
+    ),
+  );
   assert.is(results.size, 1, 'every caller sees the same result');
   assert.is(outcomes[0]!.revision, 1n);
   assert.is(outcomes[0]!.position, captured[0]!.position);
@@ -57,13 +63,19 @@ test('concurrent different captures never over-capture: conflicts are re-decided
   const store = freshSqlite();
   const handle = createCommandHandler(store, { maxAttempts: 200 });
   await handle(createOrder('split'), context()); // total 1000
-  const settled = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => handle(capturePayment('split', `p-${i}`, 100), context())));
+  const settled = await Promise.allSettled(
+    Array.from({ length: 40 }, (_, i) => handle(capturePayment('split', `p-${i}`, 100), context())),
+  );
   const accepted = settled.filter((s) => s.status === 'fulfilled');
   const rejected = settled.filter((s) => s.status === 'rejected');
   assert.is(accepted.length, 10);
-  for (const r of rejected) assert.is(((r as PromiseRejectedResult).reason as DomainRejection).rule, 'capture-exceeds-outstanding');
+  for (const r of rejected)
+    assert.is(((r as PromiseRejectedResult).reason as DomainRejection).rule, 'capture-exceeds-outstanding');
   const stream = await store.readStream('order-split');
-  assert.equal(stream.map((e) => e.revision), Array.from({ length: 11 }, (_, i) => BigInt(i)));
+  assert.equal(
+    stream.map((e) => e.revision),
+    Array.from({ length: 11 }, (_, i) => BigInt(i)),
+  );
   await store.close();
 });
 
@@ -81,7 +93,10 @@ test('the retry bound is honoured: a stream that always moves ends in Concurrenc
       return events;
     },
   };
-  const error = await createCommandHandler(meddling, { maxAttempts: 3 })(capturePayment('busy', 'mine', 5), context()).catch((e) => e);
+  const error = await createCommandHandler(meddling, { maxAttempts: 3 })(
+    capturePayment('busy', 'mine', 5),
+    context(),
+  ).catch((e) => e);
   assert.instance(error, ConcurrencyExhaustedError);
   assert.is((await inner.readStream('order-busy')).filter((e) => e.data.paymentId === 'mine').length, 0);
 });
@@ -139,7 +154,9 @@ test('a stored record that fails its schema is a typed error naming stream and r
   await handle(capturePayment('bad', 'p-1', 100), context());
   await handle(createOrder('good'), context());
   const raw = new Database(path);
-  raw.prepare(`UPDATE events SET data = json_set(data, '$.amount', 1.5) WHERE stream = 'order-bad' AND revision = 1`).run();
+  raw
+    .prepare(`UPDATE events SET data = json_set(data, '$.amount', 1.5) WHERE stream = 'order-bad' AND revision = 1`)
+    .run();
   raw.close();
   const error = await handle(capturePayment('bad', 'p-2', 100), context()).catch((e) => e);
   assert.instance(error, CorruptEventError);
@@ -158,10 +175,22 @@ test('a storage failure in a group commit fails every append of the batch and wr
   store.limitGrowth(true);
   // Enough data in one batch to need new pages; they all arrive in the same turn, so share a commit.
   const big = Array.from({ length: 40 }, (_, i) =>
-    handle(createOrder(`full-${i}`, { lines: Array.from({ length: 100 }, (_, l) => ({ sku: `SKU-${l}-${'x'.repeat(50)}`, quantity: 1, unitPrice: 1 })) }), context()),
+    handle(
+      createOrder(`full-${i}`, {
+        lines: Array.from({ length: 100 }, (_, l) => ({
+          sku: `SKU-${l}-${'x'.repeat(50)}`,
+          quantity: 1,
+          unitPrice: 1,
+        })),
+      }),
+      context(),
+    ),
   );
   const settled = await Promise.allSettled(big);
-  assert.ok(settled.every((s) => s.status === 'rejected'), 'no append of a failed batch may be acknowledged');
+  assert.ok(
+    settled.every((s) => s.status === 'rejected'),
+    'no append of a failed batch may be acknowledged',
+  );
   for (const s of settled) {
     const reason = (s as PromiseRejectedResult).reason;
     assert.instance(reason, StoreUnavailableError);
@@ -177,10 +206,20 @@ test('a storage failure in a group commit fails every append of the batch and wr
 test('two OS processes sending the same 500 commands to one SQLite file: each effect exactly once', async () => {
   const path = join(dir, 'two-processes.db');
   openSqliteStore(path).close(); // create the schema before the race
-  const child = () => run(process.execPath, ['--import', 'tsx', 'test/commands/fixtures/send-commands.ts', path, '100'], { timeout: 120_000 });
+  const child = () =>
+    run(process.execPath, ['--import', 'tsx', 'test/commands/fixtures/send-commands.ts', path, '100'], {
+      timeout: 120_000,
+    });
   const [a, b] = await Promise.all([child(), child()]);
-  const counts = [JSON.parse(a.stdout), JSON.parse(b.stdout)] as Array<{ written: number; replayed: number; failed: number }>;
-  assert.equal(counts.map((c) => c.failed), [0, 0]);
+  const counts = [JSON.parse(a.stdout), JSON.parse(b.stdout)] as Array<{
+    written: number;
+    replayed: number;
+    failed: number;
+  }>;
+  assert.equal(
+    counts.map((c) => c.failed),
+    [0, 0],
+  );
   assert.is(counts[0]!.written + counts[1]!.written, 500, 'each command written by exactly one process');
   assert.is(counts[0]!.written + counts[0]!.replayed, 500);
   assert.is(counts[1]!.written + counts[1]!.replayed, 500);
@@ -190,7 +229,10 @@ test('two OS processes sending the same 500 commands to one SQLite file: each ef
   const commands = workload(100).flat();
   for (const command of commands) {
     const stream = events.filter((e) => e.streamId === `order-${command.orderId}`);
-    const matching = command.type === 'CreateOrder' ? stream.filter((e) => e.type === 'OrderCreated') : stream.filter((e) => e.data.paymentId === command.paymentId);
+    const matching =
+      command.type === 'CreateOrder'
+        ? stream.filter((e) => e.type === 'OrderCreated')
+        : stream.filter((e) => e.data.paymentId === command.paymentId);
     assert.is(matching.length, 1, `${command.type} ${command.orderId}`);
   }
   const revisions = new Map<string, bigint[]>();

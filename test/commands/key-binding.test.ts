@@ -35,13 +35,35 @@ function runner(store: EventStore, protocol: BindingProtocol, crashAt?: BindingS
 }
 
 /** A capture on `orderId` as the payments route builds it: the paymentId from the body, else the key's. */
-function captureRequest(key: string, orderId: string, body: { paymentId?: string; amount: number }, clientId = 'alice'): CommandRequest {
-  const fingerprint = requestFingerprint({ method: 'POST', route: '/orders/:orderId/payments', params: { orderId }, body: { ...body, currency: 'EUR' } });
+function captureRequest(
+  key: string,
+  orderId: string,
+  body: { paymentId?: string; amount: number },
+  clientId = 'alice',
+): CommandRequest {
+  const fingerprint = requestFingerprint({
+    method: 'POST',
+    route: '/orders/:orderId/payments',
+    params: { orderId },
+    body: { ...body, currency: 'EUR' },
+  });
   return {
-    context: { clientId, correlationId: 'c', requestHash: fingerprint.fingerprint, idempotencyKey: key, enforceOwnership: true },
+    context: {
+      clientId,
+      correlationId: 'c',
+      requestHash: fingerprint.fingerprint,
+      idempotencyKey: key,
+      enforceOwnership: true,
+    },
     keyed: { clientId, idempotencyKey: key, ...fingerprint },
     ids: { orderId, paymentId: body.paymentId ?? `fresh-${Math.random().toString(36).slice(2)}` },
-    command: (ids: ResourceIds) => ({ type: 'CapturePayment', orderId, paymentId: ids.paymentId!, amount: body.amount, currency: 'EUR' }),
+    command: (ids: ResourceIds) => ({
+      type: 'CapturePayment',
+      orderId,
+      paymentId: ids.paymentId!,
+      amount: body.amount,
+      currency: 'EUR',
+    }),
   };
 }
 
@@ -60,9 +82,14 @@ for (const [name, open] of stores) {
   for (const protocol of ['atomic', 'two-step'] as const) {
     test(`${name}, ${protocol}: 50 different requests racing under one key: one effect, 49 refused`, async () => {
       const store = open();
-      await createCommandHandler(store)(createOrder('race', { lines: [{ sku: 'S', quantity: 1, unitPrice: 100_000 }] }), { clientId: 'alice', correlationId: 'c' });
+      await createCommandHandler(store)(
+        createOrder('race', { lines: [{ sku: 'S', quantity: 1, unitPrice: 100_000 }] }),
+        { clientId: 'alice', correlationId: 'c' },
+      );
       const run = runner(store, protocol);
-      const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => run(captureRequest('k', 'race', { paymentId: `p-${i}`, amount: 10 + i }))));
+      const results = await Promise.allSettled(
+        Array.from({ length: 50 }, (_, i) => run(captureRequest('k', 'race', { paymentId: `p-${i}`, amount: 10 + i }))),
+      );
       assert.is(results.filter((r) => r.status === 'fulfilled').length, 1);
       for (const r of results) if (r.status === 'rejected') assert.instance(r.reason, IdempotencyKeyReused);
       assert.is((await events(store, 'PaymentCaptured')).length, 1);

@@ -53,7 +53,11 @@ test('ledger CLI: an esdb:// URL with a mistyped or bad option is quoted without
     assert.is(run.code, 2, run.stderr);
     assert.not.ok(`${run.stdout}${run.stderr}`.includes(PASSWORD), run.stderr);
   }
-  const typo = await ledger(['replay', '--store', `esdb://bob:${PASSWORD}@127.0.0.1:${port}?tls=false&nodePrefrence=leader`]);
+  const typo = await ledger([
+    'replay',
+    '--store',
+    `esdb://bob:${PASSWORD}@127.0.0.1:${port}?tls=false&nodePrefrence=leader`,
+  ]);
   assert.match(typo.stderr, /esdb:\/\/bob:\*\*\*@127\.0\.0\.1/);
 });
 

@@ -19,21 +19,33 @@ test('a capture under the key, sent again after its binding row is gone: event-c
   let server = await startTestServer({ dbPath: path });
   try {
     assert.is((await send(server.url, 'PUT', '/orders/o-1', { body })).status, 201);
-    const first = await send(server.url, 'POST', '/orders/o-1/payments', { body: capture, headers: { 'idempotency-key': 'k' } });
+    const first = await send(server.url, 'POST', '/orders/o-1/payments', {
+      body: capture,
+      headers: { 'idempotency-key': 'k' },
+    });
     assert.is(first.status, 201, first.text);
   } finally {
     await server.close();
   }
-  const removed = withFile(path, (db) => db.prepare("DELETE FROM events WHERE stream LIKE 'idempotency-%'").run().changes);
+  const removed = withFile(
+    path,
+    (db) => db.prepare("DELETE FROM events WHERE stream LIKE 'idempotency-%'").run().changes,
+  );
   assert.is(removed, 1);
 
   server = await startTestServer({ dbPath: path });
   try {
     const before = (await allEvents(server.store)).length;
-    const retry = await send(server.url, 'POST', '/orders/o-1/payments', { body: capture, headers: { 'idempotency-key': 'k' } });
+    const retry = await send(server.url, 'POST', '/orders/o-1/payments', {
+      body: capture,
+      headers: { 'idempotency-key': 'k' },
+    });
     assertProblem(retry, 500, 'event-corrupt');
     assert.match(retry.json.detail, 'order-o-1');
-    const other = await send(server.url, 'POST', '/orders/o-1/payments', { body: { ...capture, amount: 1 }, headers: { 'idempotency-key': 'k' } });
+    const other = await send(server.url, 'POST', '/orders/o-1/payments', {
+      body: { ...capture, amount: 1 },
+      headers: { 'idempotency-key': 'k' },
+    });
     assertProblem(other, 500, 'event-corrupt');
     assert.is((await allEvents(server.store)).length, before);
   } finally {

@@ -69,7 +69,10 @@ CORRUPTIONS.forEach((kind, index) => {
     try {
       // The runner stops every projection there (each reads captures), visibly, and soon.
       const failures = await withTimeout(stoppedProjections(server.url), BOUND_MS, stoppedLate);
-      assert.equal(failures, PROJECTIONS.map((name) => ({ name, state: 'failed', at: named(broken) })));
+      assert.equal(
+        failures,
+        PROJECTIONS.map((name) => ({ name, state: 'failed', at: named(broken) })),
+      );
       const metrics = await send(server.url, 'GET', '/metrics');
       for (const name of PROJECTIONS) {
         assert.match(metrics.text, `ledger_projection_state{projection="${name}",state="failed"} 1`);
@@ -171,7 +174,10 @@ test('a row broken while the server follows the log live: the runner stops there
     const position = String(lastInsertRowid);
     const broken: Broken = { path, orderId: 'fine', stream: 'order-fine', revision: '1', position };
     const failures = await withTimeout(stoppedProjections(server.url), BOUND_MS, stoppedLate);
-    assert.equal(failures, PROJECTIONS.map((name) => ({ name, state: 'failed', at: named(broken) })));
+    assert.equal(
+      failures,
+      PROJECTIONS.map((name) => ({ name, state: 'failed', at: named(broken) })),
+    );
     const body = { paymentId: 'p-9', amount: 100, currency: 'EUR' };
     const other = await send(server.url, 'POST', '/orders/rot-0/payments', { body });
     assert.is(other.status, 201, 'another stream is unaffected');

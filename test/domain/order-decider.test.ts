@@ -88,9 +88,15 @@ decider('CreateOrder replayed with the same request decides nothing', () => {
 });
 
 decider('CreateOrder with different details on an existing id is rejected', () => {
-  given(created).when({ ...create, customerId: 'c-2' }).thenRejected('order-already-exists');
-  given(created).when({ ...create, currency: 'USD' }).thenRejected('order-already-exists');
-  given(created).when({ ...create, lines: [{ sku: 'BOOK', quantity: 1, unitPrice: 1250 }] }).thenRejected('order-already-exists');
+  given(created)
+    .when({ ...create, customerId: 'c-2' })
+    .thenRejected('order-already-exists');
+  given(created)
+    .when({ ...create, currency: 'USD' })
+    .thenRejected('order-already-exists');
+  given(created)
+    .when({ ...create, lines: [{ sku: 'BOOK', quantity: 1, unitPrice: 1250 }] })
+    .thenRejected('order-already-exists');
 });
 
 decider('CapturePayment on a missing order is order-not-found', () => {
@@ -113,7 +119,9 @@ decider('the same payment id with a different request is rejected', () => {
 });
 
 decider('a capture in another currency is currency-mismatch', () => {
-  given(created).when(capture('p-1', 100, 'USD')).thenRejected('currency-mismatch');
+  given(created)
+    .when(capture('p-1', 100, 'USD'))
+    .thenRejected('currency-mismatch');
 });
 
 decider('a capture above the outstanding amount is rejected, at the boundary it is accepted', () => {
@@ -169,7 +177,9 @@ authorizations('a payment id names one payment: another authorization or a direc
 
 authorizations('AuthorizePayment on a missing order, in another currency, on a cancelled order', () => {
   given().when(authorize('a-1', 100)).thenRejected('order-not-found');
-  given(created).when(authorize('a-1', 100, 'USD')).thenRejected('currency-mismatch');
+  given(created)
+    .when(authorize('a-1', 100, 'USD'))
+    .thenRejected('currency-mismatch');
   given(created, cancelled()).when(authorize('a-1', 100)).thenRejected('order-cancelled');
 });
 
@@ -181,14 +191,20 @@ authorizations('CaptureAuthorization captures all of it by default, or a part, l
 
 authorizations('CaptureAuthorization: the same request is a replay; a different one is already-captured', () => {
   const history = [created, authorized('a-1', 1000), capturedAuth('a-1', 400)];
-  given(...history).when(captureAuth('a-1', 400)).thenNothing();
-  given(...history).when(captureAuth('a-1', 500)).thenRejected('authorization-already-captured');
-  given(...history).when(captureAuth('a-1')).thenRejected('authorization-already-captured');
+  given(...history)
+    .when(captureAuth('a-1', 400))
+    .thenNothing();
+  given(...history)
+    .when(captureAuth('a-1', 500))
+    .thenRejected('authorization-already-captured');
+  given(...history)
+    .when(captureAuth('a-1'))
+    .thenRejected('authorization-already-captured');
   given(created, authorized('a-1', 1000), capturedAuth('a-1', 1000)).when(captureAuth('a-1')).thenNothing();
   given(created, authorized('a-1', 1000), capturedAuth('a-1', 1000)).when(captureAuth('a-1', 1000)).thenNothing();
 });
 
-authorizations('CaptureAuthorization of a voided, a missing or a cancelled order\'s authorization is refused', () => {
+authorizations("CaptureAuthorization of a voided, a missing or a cancelled order's authorization is refused", () => {
   given(created, authorized('a-1', 1000), voided('a-1')).when(captureAuth('a-1')).thenRejected('authorization-voided');
   given(created).when(captureAuth('a-1')).thenRejected('authorization-not-found');
   // A direct capture is not an authorization.
@@ -214,19 +230,29 @@ authorizations('VoidAuthorization voids an open hold; twice is a replay; a captu
 const refunds = suite('refunds');
 
 refunds('RefundPayment refunds a captured payment, directly or through an authorization, in its currency', () => {
-  given(created, captured('p-1', 1000)).when(refund('p-1', 'r-1', 300)).then(refunded('p-1', 'r-1', 300));
+  given(created, captured('p-1', 1000))
+    .when(refund('p-1', 'r-1', 300))
+    .then(refunded('p-1', 'r-1', 300));
   given(created, authorized('a-1', 1000), capturedAuth('a-1', 600))
     .when(refund('a-1', 'r-1', 600))
     .then(refunded('a-1', 'r-1', 600));
 });
 
 refunds('the refunds of a payment sum to at most its captured amount', () => {
-  given(created, captured('p-1', 1000)).when(refund('p-1', 'r-1', 1001)).thenRejected('refund-exceeds-captured');
+  given(created, captured('p-1', 1000))
+    .when(refund('p-1', 'r-1', 1001))
+    .thenRejected('refund-exceeds-captured');
   const partly = [created, captured('p-1', 1000), refunded('p-1', 'r-1', 700)];
-  given(...partly).when(refund('p-1', 'r-2', 300)).then(refunded('p-1', 'r-2', 300));
-  given(...partly).when(refund('p-1', 'r-2', 301)).thenRejected('refund-exceeds-captured');
+  given(...partly)
+    .when(refund('p-1', 'r-2', 300))
+    .then(refunded('p-1', 'r-2', 300));
+  given(...partly)
+    .when(refund('p-1', 'r-2', 301))
+    .thenRejected('refund-exceeds-captured');
   // Per payment: another payment's room does not count.
-  given(...partly, captured('p-2', 1000)).when(refund('p-1', 'r-2', 301)).thenRejected('refund-exceeds-captured');
+  given(...partly, captured('p-2', 1000))
+    .when(refund('p-1', 'r-2', 301))
+    .thenRejected('refund-exceeds-captured');
   // A partial capture of an authorization refunds only what was captured.
   given(created, authorized('a-1', 1000), capturedAuth('a-1', 400))
     .when(refund('a-1', 'r-1', 401))
@@ -235,15 +261,27 @@ refunds('the refunds of a payment sum to at most its captured amount', () => {
 
 refunds('the same refundId: the same request is a replay, a different one is refund-already-recorded', () => {
   const full = [created, captured('p-1', 1000), refunded('p-1', 'r-1', 1000)];
-  given(...full).when(refund('p-1', 'r-1', 1000)).thenNothing();
-  given(...full).when(refund('p-1', 'r-1', 999)).thenRejected('refund-already-recorded');
-  given(...full, captured('p-2', 1000)).when(refund('p-2', 'r-1', 1000)).thenRejected('refund-already-recorded');
+  given(...full)
+    .when(refund('p-1', 'r-1', 1000))
+    .thenNothing();
+  given(...full)
+    .when(refund('p-1', 'r-1', 999))
+    .thenRejected('refund-already-recorded');
+  given(...full, captured('p-2', 1000))
+    .when(refund('p-2', 'r-1', 1000))
+    .thenRejected('refund-already-recorded');
 });
 
 refunds('a refund of a payment never captured, or on a missing order, is refused', () => {
-  given(created).when(refund('p-1', 'r-1', 1)).thenRejected('payment-not-found');
-  given(created, authorized('a-1', 1000)).when(refund('a-1', 'r-1', 1)).thenRejected('payment-not-found');
-  given().when(refund('p-1', 'r-1', 1)).thenRejected('order-not-found');
+  given(created)
+    .when(refund('p-1', 'r-1', 1))
+    .thenRejected('payment-not-found');
+  given(created, authorized('a-1', 1000))
+    .when(refund('a-1', 'r-1', 1))
+    .thenRejected('payment-not-found');
+  given()
+    .when(refund('p-1', 'r-1', 1))
+    .thenRejected('order-not-found');
 });
 
 const cancellation = suite('cancellation');
@@ -263,7 +301,9 @@ cancellation('CancelOrder is allowed only while nothing is captured net', () => 
   given(created, captured('p-1', 100), refunded('p-1', 'r-1', 60))
     .when(cancel())
     .thenRejected('order-has-net-captured');
-  given(created, captured('p-1', 100), refunded('p-1', 'r-1', 100)).when(cancel()).then(cancelled());
+  given(created, captured('p-1', 100), refunded('p-1', 'r-1', 100))
+    .when(cancel())
+    .then(cancelled());
   given().when(cancel()).thenRejected('order-not-found');
 });
 
@@ -275,28 +315,50 @@ cancellation('cancelling twice is a replay, whatever the reason', () => {
 cancellation('after a cancellation every money command is order-cancelled; earlier ones still replay', () => {
   const refundedInFull = [created, captured('p-1', 100), refunded('p-1', 'r-1', 100)];
   const history = [...refundedInFull, authorized('a-1', 50), voided('a-1'), cancelled()];
-  given(...history).when(capture('p-2', 100)).thenRejected('order-cancelled');
-  given(...history).when(authorize('a-2', 100)).thenRejected('order-cancelled');
-  given(...history).when(refund('p-1', 'r-2', 1)).thenRejected('order-cancelled');
-  given(...history).when(captureAuth('a-1')).thenRejected('order-cancelled');
-  given(...history).when(capture('p-1', 100)).thenNothing();
-  given(...history).when(refund('p-1', 'r-1', 100)).thenNothing();
-  given(...history).when(create).thenNothing();
+  given(...history)
+    .when(capture('p-2', 100))
+    .thenRejected('order-cancelled');
+  given(...history)
+    .when(authorize('a-2', 100))
+    .thenRejected('order-cancelled');
+  given(...history)
+    .when(refund('p-1', 'r-2', 1))
+    .thenRejected('order-cancelled');
+  given(...history)
+    .when(captureAuth('a-1'))
+    .thenRejected('order-cancelled');
+  given(...history)
+    .when(capture('p-1', 100))
+    .thenNothing();
+  given(...history)
+    .when(refund('p-1', 'r-1', 100))
+    .thenNothing();
+  given(...history)
+    .when(create)
+    .thenNothing();
 });
 
 decider('every rule the decider lists is one its decide refuses under, and it lists each rule it refuses under', () => {
   const refusals: Record<(typeof orderDecider.rejections)[number], () => void> = {
     'order-already-exists': () =>
-      given(created).when({ ...create, customerId: 'c-2' }).thenRejected('order-already-exists'),
+      given(created)
+        .when({ ...create, customerId: 'c-2' })
+        .thenRejected('order-already-exists'),
     'order-not-found': () => given().when(capture('p-1', 100)).thenRejected('order-not-found'),
     'payment-already-captured': () =>
       given(created, captured('p-1', 1000)).when(capture('p-1', 999)).thenRejected('payment-already-captured'),
-    'currency-mismatch': () => given(created).when(capture('p-1', 100, 'USD')).thenRejected('currency-mismatch'),
+    'currency-mismatch': () =>
+      given(created)
+        .when(capture('p-1', 100, 'USD'))
+        .thenRejected('currency-mismatch'),
     'capture-exceeds-outstanding': () =>
       given(created).when(capture('p-1', 3098)).thenRejected('capture-exceeds-outstanding'),
     'payment-id-in-use': () =>
       given(created, authorized('a-1', 10)).when(authorize('a-1', 11)).thenRejected('payment-id-in-use'),
-    'payment-not-found': () => given(created).when(refund('p-1', 'r-1', 1)).thenRejected('payment-not-found'),
+    'payment-not-found': () =>
+      given(created)
+        .when(refund('p-1', 'r-1', 1))
+        .thenRejected('payment-not-found'),
     'authorization-not-found': () => given(created).when(voidAuth('a-1')).thenRejected('authorization-not-found'),
     'authorization-exceeds-outstanding': () =>
       given(created).when(authorize('a-1', 3098)).thenRejected('authorization-exceeds-outstanding'),
@@ -311,7 +373,9 @@ decider('every rule the decider lists is one its decide refuses under, and it li
     'capture-exceeds-authorization': () =>
       given(created, authorized('a-1', 10)).when(captureAuth('a-1', 11)).thenRejected('capture-exceeds-authorization'),
     'refund-exceeds-captured': () =>
-      given(created, captured('p-1', 10)).when(refund('p-1', 'r-1', 11)).thenRejected('refund-exceeds-captured'),
+      given(created, captured('p-1', 10))
+        .when(refund('p-1', 'r-1', 11))
+        .thenRejected('refund-exceeds-captured'),
     'refund-already-recorded': () =>
       given(created, captured('p-1', 10), refunded('p-1', 'r-1', 5))
         .when(refund('p-1', 'r-1', 4))

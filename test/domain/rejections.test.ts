@@ -36,13 +36,28 @@ const capture = fc.record({
   currency,
 });
 const amount = fc.integer({ min: 1, max: 2_000 });
-const authorize = fc.record({ type: fc.constant('AuthorizePayment' as const), orderId: fc.constant('o-1'), paymentId, amount, currency });
+const authorize = fc.record({
+  type: fc.constant('AuthorizePayment' as const),
+  orderId: fc.constant('o-1'),
+  paymentId,
+  amount,
+  currency,
+});
 const captureAuthorization = fc.record(
   // Small amounts, so that a capture often fits its hold and a second, different one can follow.
-  { type: fc.constant('CaptureAuthorization' as const), orderId: fc.constant('o-1'), paymentId, amount: fc.integer({ min: 1, max: 60 }) },
+  {
+    type: fc.constant('CaptureAuthorization' as const),
+    orderId: fc.constant('o-1'),
+    paymentId,
+    amount: fc.integer({ min: 1, max: 60 }),
+  },
   { requiredKeys: ['type', 'orderId', 'paymentId'] },
 );
-const voidAuthorization = fc.record({ type: fc.constant('VoidAuthorization' as const), orderId: fc.constant('o-1'), paymentId });
+const voidAuthorization = fc.record({
+  type: fc.constant('VoidAuthorization' as const),
+  orderId: fc.constant('o-1'),
+  paymentId,
+});
 const refund = fc.record({
   type: fc.constant('RefundPayment' as const),
   orderId: fc.constant('o-1'),
@@ -50,7 +65,11 @@ const refund = fc.record({
   refundId: fc.constantFrom('r-1', 'r-2'),
   amount,
 });
-const cancel = fc.record({ type: fc.constant('CancelOrder' as const), orderId: fc.constant('o-1'), reason: fc.constantFrom('a', 'b') });
+const cancel = fc.record({
+  type: fc.constant('CancelOrder' as const),
+  orderId: fc.constant('o-1'),
+  reason: fc.constantFrom('a', 'b'),
+});
 const command: fc.Arbitrary<OrderCommand> = fc.oneof(
   { arbitrary: create, weight: 2 },
   { arbitrary: capture, weight: 2 },
@@ -101,7 +120,10 @@ rejections('the decider refuses a command only with a rule REJECTIONS lists for 
       const rule = ruleOf(next, stateAfter(history));
       const listed: readonly RejectionRule[] = REJECTIONS[next.type];
       if (rule !== undefined) assert.ok(listed.includes(rule), `${next.type} refused with ${rule}, not in REJECTIONS`);
-      assert.ok((listed as readonly string[]).includes(foreignRule(next)), `${next.type}: foreign-order answer not listed`);
+      assert.ok(
+        (listed as readonly string[]).includes(foreignRule(next)),
+        `${next.type}: foreign-order answer not listed`,
+      );
     }),
     { numRuns: 2_000 },
   );

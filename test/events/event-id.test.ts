@@ -28,18 +28,32 @@ const viaCodec = (streamId: string, scope: string, digest: string, index: number
 const test = suite('event ids');
 
 test('a known id stays the same (ids already stored must be derived again)', () => {
-  assert.is(deterministicEventId('order-o-1', 'payment:p-1', 'a'.repeat(64), 0), '9332ee50-043e-5b94-b737-5003d7f444cb');
+  assert.is(
+    deterministicEventId('order-o-1', 'payment:p-1', 'a'.repeat(64), 0),
+    '9332ee50-043e-5b94-b737-5003d7f444cb',
+  );
 });
 
 test('the same ids as the uuid package, for any name (ASCII, Unicode, lone surrogates)', () => {
-  const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), fc.constantFrom('\ud800', 'a\udfff', '\u00e9'));
+  const text = fc.oneof(
+    fc.string(),
+    fc.string({ unit: 'binary' }),
+    fc.string({ unit: 'grapheme' }),
+    fc.constantFrom('\ud800', 'a\udfff', '\u00e9'),
+  );
   fc.assert(
-    fc.property(text, text, fc.oneof(fc.string(), fc.stringMatching(/^[0-9a-f]{64}$/)), fc.nat(1_000), (stream, scope, digest, index) => {
-      const expected = viaPackage(stream, scope, digest, index);
-      const actual = viaCodec(stream, scope, digest, index);
-      if (expected instanceof Error) assert.instance(actual, expected.constructor as new () => Error);
-      else assert.is(actual, expected);
-    }),
+    fc.property(
+      text,
+      text,
+      fc.oneof(fc.string(), fc.stringMatching(/^[0-9a-f]{64}$/)),
+      fc.nat(1_000),
+      (stream, scope, digest, index) => {
+        const expected = viaPackage(stream, scope, digest, index);
+        const actual = viaCodec(stream, scope, digest, index);
+        if (expected instanceof Error) assert.instance(actual, expected.constructor as new () => Error);
+        else assert.is(actual, expected);
+      },
+    ),
     { numRuns: 5_000 },
   );
 });

@@ -45,8 +45,14 @@ export function runEventStoreContract(
     assert.is(result.nextExpectedRevision, 1n);
     assert.is(result.duplicate, false);
     const read = await store.readStream(stream);
-    assert.equal(read.map((e) => e.revision), [0n, 1n]);
-    assert.equal(read.map((e) => e.data.label), ['a', 'b']);
+    assert.equal(
+      read.map((e) => e.revision),
+      [0n, 1n],
+    );
+    assert.equal(
+      read.map((e) => e.data.label),
+      ['a', 'b'],
+    );
     assert.equal(read[1]!.metadata, { note: 'b' });
     assert.is(read[1]!.position, result.position);
     assert.ok(read[0]!.position < read[1]!.position);
@@ -80,7 +86,10 @@ export function runEventStoreContract(
     assert.instance(error, WrongExpectedVersionError);
     assert.is((error as WrongExpectedVersionError).expected, 0n);
     assert.is((error as WrongExpectedVersionError).actual, 1n);
-    assert.equal((await store.readStream(stream)).map((e) => e.data.label), ['a', 'b']);
+    assert.equal(
+      (await store.readStream(stream)).map((e) => e.data.label),
+      ['a', 'b'],
+    );
   });
 
   test('a revision ahead of the stream conflicts', async ({ store }) => {
@@ -105,7 +114,10 @@ export function runEventStoreContract(
     }
     const middle = await store.append(stream, [next], 1n);
     assert.is(middle.nextExpectedRevision, 2n);
-    assert.equal((await store.readStream(stream)).map((e) => e.data.label), ['a', 'b', 'c']);
+    assert.equal(
+      (await store.readStream(stream)).map((e) => e.data.label),
+      ['a', 'b', 'c'],
+    );
   });
 
   test('a partial overlap with stored ids is a wrong expected version', async ({ store }) => {
@@ -117,7 +129,10 @@ export function runEventStoreContract(
     assert.instance(differentSecond, WrongExpectedVersionError);
     const longer = await rejection(store.append(stream, [a, b, event('y')], 'no_stream'));
     assert.instance(longer, WrongExpectedVersionError);
-    assert.equal((await store.readStream(stream)).map((e) => e.data.label), ['a', 'b']);
+    assert.equal(
+      (await store.readStream(stream)).map((e) => e.data.label),
+      ['a', 'b'],
+    );
   });
 
   test('the global log keeps append order across streams, with strictly increasing positions', async ({ store }) => {
@@ -128,8 +143,14 @@ export function runEventStoreContract(
     await store.append(s2, [event('2')], 'no_stream');
     await store.append(s1, [event('3'), event('4')], 0n);
     const seen = await collect(store.readAll({ after: before }), (e) => e.streamId === s1 || e.streamId === s2);
-    assert.equal(seen.map((e) => e.data.label), ['1', '2', '3', '4']);
-    assert.equal(seen.map((e) => e.streamId), [s1, s2, s1, s1]);
+    assert.equal(
+      seen.map((e) => e.data.label),
+      ['1', '2', '3', '4'],
+    );
+    assert.equal(
+      seen.map((e) => e.streamId),
+      [s1, s2, s1, s1],
+    );
     for (let i = 1; i < seen.length; i++) assert.ok(seen[i - 1]!.position < seen[i]!.position);
     const head = await store.headPosition();
     assert.is(head, seen[3]!.position);
@@ -141,12 +162,21 @@ export function runEventStoreContract(
     const all = await store.readStream(stream);
     const mine = (e: RecordedEvent) => e.streamId === stream;
     const afterFirst = await collect(store.readAll({ after: all[0]!.position }), mine);
-    assert.equal(afterFirst.map((e) => e.data.label), ['b', 'c', 'd']);
+    assert.equal(
+      afterFirst.map((e) => e.data.label),
+      ['b', 'c', 'd'],
+    );
     const window = await collect(store.readAll({ after: all[0]!.position, upTo: all[2]!.position }), mine);
-    assert.equal(window.map((e) => e.data.label), ['b', 'c']);
+    assert.equal(
+      window.map((e) => e.data.label),
+      ['b', 'c'],
+    );
     const counted = await collect(store.readAll({ after: all[0]!.position, maxCount: 2 }), () => true);
     assert.is(counted.length, 2);
-    assert.equal(counted.map((e) => e.data.label), ['b', 'c']);
+    assert.equal(
+      counted.map((e) => e.data.label),
+      ['b', 'c'],
+    );
   });
 
   test('the live feed catches up, says so, then delivers events appended afterwards', async ({ store }) => {
@@ -178,7 +208,9 @@ export function runEventStoreContract(
   test('N concurrent appends at one revision: exactly one succeeds, the rest see its revision', async ({ store }) => {
     const stream = streamName();
     await store.append(stream, [event('seed')], 'no_stream');
-    const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => store.append(stream, [event(`racer-${i}`)], 0n)));
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) => store.append(stream, [event(`racer-${i}`)], 0n)),
+    );
     const winners = results.filter((r) => r.status === 'fulfilled');
     assert.is(winners.length, 1);
     for (const r of results) {
@@ -199,7 +231,10 @@ export function runEventStoreContract(
     assert.is((await store.readStream(stream)).length, 1);
   });
 
-  const atomicTest = (title: string, body: (store: EventStore, atomic: NonNullable<EventStore['appendAtomically']>) => Promise<void>) =>
+  const atomicTest = (
+    title: string,
+    body: (store: EventStore, atomic: NonNullable<EventStore['appendAtomically']>) => Promise<void>,
+  ) =>
     test(`appendAtomically: ${title}`, async ({ store }) => {
       // A capability: stores that cannot commit two streams together (EventStoreDB) do not offer it.
       if (!store.appendAtomically) return;
@@ -213,8 +248,14 @@ export function runEventStoreContract(
       { streamId: a, events: [event('a0')], expected: 'no_stream' },
       { streamId: b, events: [event('b1'), event('b2')], expected: 0n },
     ]);
-    assert.equal(results.map((r) => r.nextExpectedRevision), [0n, 2n]);
-    assert.equal(results.map((r) => r.duplicate), [false, false]);
+    assert.equal(
+      results.map((r) => r.nextExpectedRevision),
+      [0n, 2n],
+    );
+    assert.equal(
+      results.map((r) => r.duplicate),
+      [false, false],
+    );
     const [inA, inB] = [await store.readStream(a), await store.readStream(b)];
     assert.is(inA[0]!.position, results[0]!.position);
     assert.is(inB[1]!.position, inA[0]!.position + 1n);
@@ -246,8 +287,14 @@ export function runEventStoreContract(
     ];
     const first = await atomic(writes);
     const again = await atomic(writes);
-    assert.equal(again.map((r) => r.position), first.map((r) => r.position));
-    assert.equal(again.map((r) => r.duplicate), [true, true]);
+    assert.equal(
+      again.map((r) => r.position),
+      first.map((r) => r.position),
+    );
+    assert.equal(
+      again.map((r) => r.duplicate),
+      [true, true],
+    );
     assert.is((await store.readStream(a)).length + (await store.readStream(b)).length, 2);
   });
 
@@ -263,25 +310,34 @@ export function runEventStoreContract(
     assert.equal(await store.readStream(a), []);
   });
 
-  atomicTest('N racing pairs that share one reservation stream: exactly one pair is committed whole', async (store, atomic) => {
-    const reservation = streamName();
-    const effects = Array.from({ length: 50 }, () => streamName());
-    const results = await Promise.allSettled(
-      effects.map((effect, i) =>
-        atomic([
-          { streamId: reservation, events: [event(`claim-${i}`)], expected: 'no_stream' },
-          { streamId: effect, events: [event(`effect-${i}`)], expected: 'no_stream' },
-        ]),
-      ),
-    );
-    const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
-    assert.is(winners.length, 1);
-    for (const r of results) if (r.status === 'rejected') assert.instance(r.reason, WrongExpectedVersionError);
-    const claim = await store.readStream(reservation);
-    assert.equal(claim.map((e) => e.data.label), [`claim-${winners[0]}`]);
-    const written = await Promise.all(effects.map((effect) => store.readStream(effect)));
-    assert.equal(written.flatMap((events, i) => (events.length > 0 ? [i] : [])), winners);
-  });
+  atomicTest(
+    'N racing pairs that share one reservation stream: exactly one pair is committed whole',
+    async (store, atomic) => {
+      const reservation = streamName();
+      const effects = Array.from({ length: 50 }, () => streamName());
+      const results = await Promise.allSettled(
+        effects.map((effect, i) =>
+          atomic([
+            { streamId: reservation, events: [event(`claim-${i}`)], expected: 'no_stream' },
+            { streamId: effect, events: [event(`effect-${i}`)], expected: 'no_stream' },
+          ]),
+        ),
+      );
+      const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+      assert.is(winners.length, 1);
+      for (const r of results) if (r.status === 'rejected') assert.instance(r.reason, WrongExpectedVersionError);
+      const claim = await store.readStream(reservation);
+      assert.equal(
+        claim.map((e) => e.data.label),
+        [`claim-${winners[0]}`],
+      );
+      const written = await Promise.all(effects.map((effect) => store.readStream(effect)));
+      assert.equal(
+        written.flatMap((events, i) => (events.length > 0 ? [i] : [])),
+        winners,
+      );
+    },
+  );
 
   test.run();
 }
@@ -295,9 +351,11 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-async function collect(source: AsyncIterable<RecordedEvent>, keep: (e: RecordedEvent) => boolean): Promise<RecordedEvent[]> {
+async function collect(
+  source: AsyncIterable<RecordedEvent>,
+  keep: (e: RecordedEvent) => boolean,
+): Promise<RecordedEvent[]> {
   const out: RecordedEvent[] = [];
   for await (const e of source) if (keep(e)) out.push(e);
   return out;
 }
-

@@ -28,12 +28,21 @@ const connection = process.env.ESDB_CONNECTION_STRING;
 if (connection) {
   // Loaded only here so the always-on suites below never depend on the contract module.
   const { runEventStoreContract } = await import('./contract.ts');
-  runEventStoreContract('esdb', async () => openEsdbStore(connection), (store) => store.close(), { reportsDuplicates: false });
+  runEventStoreContract(
+    'esdb',
+    async () => openEsdbStore(connection),
+    (store) => store.close(),
+    { reportsDuplicates: false },
+  );
 } else if (process.env.ESDB_REQUIRED === '1') {
-  console.error('ESDB_REQUIRED=1 but ESDB_CONNECTION_STRING is not set: point it at a live EventStoreDB, e.g. esdb://127.0.0.1:2113?tls=false');
+  console.error(
+    'ESDB_REQUIRED=1 but ESDB_CONNECTION_STRING is not set: point it at a live EventStoreDB, e.g. esdb://127.0.0.1:2113?tls=false',
+  );
   process.exit(1);
 } else {
-  console.log('esdb contract suite skipped: ESDB_CONNECTION_STRING is not set (set it to run against a live EventStoreDB)');
+  console.log(
+    'esdb contract suite skipped: ESDB_CONNECTION_STRING is not set (set it to run against a live EventStoreDB)',
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -50,21 +59,33 @@ mapping('a wrong expected version keeps the stream, our expectation and the actu
 });
 
 mapping('a missing stream is actual no_stream', () => {
-  const raw = new EsdbWrongExpectedVersionError(undefined, { streamName: 'order-b', expected: 0n, current: 'no_stream' });
+  const raw = new EsdbWrongExpectedVersionError(undefined, {
+    streamName: 'order-b',
+    expected: 0n,
+    current: 'no_stream',
+  });
   const e = toStoreError(raw, 'order-b', 0n) as WrongExpectedVersionError;
   assert.instance(e, WrongExpectedVersionError);
   assert.is(e.actual, 'no_stream');
 });
 
 mapping('without context the client error supplies stream and expectation', () => {
-  const raw = new EsdbWrongExpectedVersionError(undefined, { streamName: 'order-c', expected: 'no_stream', current: 2n });
+  const raw = new EsdbWrongExpectedVersionError(undefined, {
+    streamName: 'order-c',
+    expected: 'no_stream',
+    current: 2n,
+  });
   const e = toStoreError(raw) as WrongExpectedVersionError;
   assert.instance(e, WrongExpectedVersionError);
   assert.is(e.streamId, 'order-c');
   assert.is(e.expected, 'no_stream');
   assert.is(e.actual, 2n);
   // An expectation our port cannot express is not invented.
-  const any = new EsdbWrongExpectedVersionError(undefined, { streamName: 'order-c', expected: 'stream_exists', current: 2n });
+  const any = new EsdbWrongExpectedVersionError(undefined, {
+    streamName: 'order-c',
+    expected: 'stream_exists',
+    current: 2n,
+  });
   assert.is(toStoreError(any), any);
 });
 
@@ -77,7 +98,9 @@ mapping('unavailable, deadline and cancelled are unreachable; server timeout and
   }
   // NotLeaderError reads the leader's address from the gRPC metadata.
   const metadata = { getMap: () => ({ 'leader-endpoint-host': 'esdb2', 'leader-endpoint-port': '2113' }) };
-  const notLeader = new NotLeaderError({ code: 5, details: 'not leader', metadata } as unknown as ConstructorParameters<typeof NotLeaderError>[0]);
+  const notLeader = new NotLeaderError({ code: 5, details: 'not leader', metadata } as unknown as ConstructorParameters<
+    typeof NotLeaderError
+  >[0]);
   for (const raw of [new TimeoutError(), notLeader]) {
     const e = toStoreError(raw);
     assert.instance(e, StoreUnavailableError, raw.constructor.name);
@@ -86,8 +109,14 @@ mapping('unavailable, deadline and cancelled are unreachable; server timeout and
 });
 
 mapping('raw gRPC, socket and discovery failures are unreachable', () => {
-  const grpc14 = Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14, details: 'No connection established' });
-  const grpc4 = Object.assign(new Error('4 DEADLINE_EXCEEDED: Deadline exceeded'), { code: 4, details: 'Deadline exceeded' });
+  const grpc14 = Object.assign(new Error('14 UNAVAILABLE: No connection established'), {
+    code: 14,
+    details: 'No connection established',
+  });
+  const grpc4 = Object.assign(new Error('4 DEADLINE_EXCEEDED: Deadline exceeded'), {
+    code: 4,
+    details: 'Deadline exceeded',
+  });
   const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
   const discovery = new Error('Failed to discover after 10 attempts.');
   for (const raw of [grpc14, grpc4, refused, discovery]) {

@@ -48,7 +48,10 @@ for (const kind of CORRUPTIONS) {
       };
 
       // The command path's read: the row itself, or its schema once decoded.
-      const history = await store.readStream('order-rot').then(decodeStream).catch((error: unknown) => error);
+      const history = await store
+        .readStream('order-rot')
+        .then(decodeStream)
+        .catch((error: unknown) => error);
       named(history);
       assert.is((await store.readStream('order-fine')).length, 1, 'other streams read as before');
 
@@ -59,7 +62,10 @@ for (const kind of CORRUPTIONS) {
       })().catch((error: unknown) => error);
       const entries: LogEntry[] = [];
       for await (const entry of readAllEntries(store)) entries.push(entry);
-      assert.equal(entries.map((e) => e.position), [1n, 2n, 3n, 4n]);
+      assert.equal(
+        entries.map((e) => e.position),
+        [1n, 2n, 3n, 4n],
+      );
       if (kind.unreadable) {
         named(stopped);
         assert.is(plain.length, Number(position) - 1);
@@ -72,7 +78,10 @@ for (const kind of CORRUPTIONS) {
       // maxCount counts the entry in its place.
       const two: LogEntry[] = [];
       for await (const entry of readAllEntries(store, { after: 1n, maxCount: 2 })) two.push(entry);
-      assert.equal(two.map((e) => e.position), [2n, 3n]);
+      assert.equal(
+        two.map((e) => e.position),
+        [2n, 3n],
+      );
     } finally {
       await store.close();
     }

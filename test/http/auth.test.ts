@@ -21,8 +21,15 @@ test.before(async (context) => {
 });
 test.after(async ({ server }) => server.close());
 
-test('401 unauthorized without a key, with a wrong one, or with another scheme; nothing written', async ({ server }) => {
-  for (const headers of [{}, bearer('not-a-key-at-all-000'), { authorization: `Basic ${ALICE}` }, bearer(`${ALICE}x`)]) {
+test('401 unauthorized without a key, with a wrong one, or with another scheme; nothing written', async ({
+  server,
+}) => {
+  for (const headers of [
+    {},
+    bearer('not-a-key-at-all-000'),
+    { authorization: `Basic ${ALICE}` },
+    bearer(`${ALICE}x`),
+  ]) {
     await assertNothingWritten(server.store, async () => {
       const response = await send(server.url, 'PUT', '/orders/locked', { body: orderBody(), headers });
       assertProblem(response, 401, 'unauthorized');
@@ -38,11 +45,21 @@ test('health and the problem pages need no key; the rest answers with one', asyn
   assert.is((await send(server.url, 'GET', '/health')).status, 200);
   assert.is((await send(server.url, 'GET', '/problems/unauthorized')).status, 200);
   assert.is((await send(server.url, 'GET', '/ready', { headers: bearer(ALICE) })).status, 200);
-  assert.is((await send(server.url, 'GET', '/openapi.json', { headers: bearer(BOB) })).json.components.securitySchemes.bearer.scheme, 'bearer');
+  assert.is(
+    (await send(server.url, 'GET', '/openapi.json', { headers: bearer(BOB) })).json.components.securitySchemes.bearer
+      .scheme,
+    'bearer',
+  );
 });
 
-test('the same Idempotency-Key from two clients: two independent orders, each recorded with its client', async ({ server }) => {
-  const create = (secret: string) => send(server.url, 'POST', '/orders', { body: orderBody(), headers: { ...bearer(secret), 'idempotency-key': 'shared-key' } });
+test('the same Idempotency-Key from two clients: two independent orders, each recorded with its client', async ({
+  server,
+}) => {
+  const create = (secret: string) =>
+    send(server.url, 'POST', '/orders', {
+      body: orderBody(),
+      headers: { ...bearer(secret), 'idempotency-key': 'shared-key' },
+    });
   const [alice, bob] = await Promise.all([create(ALICE), create(BOB)]);
   for (const response of [alice!, bob!]) {
     assert.is(response.status, 201, response.text);
@@ -77,9 +94,18 @@ test('auth policy: explicit LEDGER_AUTH=off allows any host; contradictions are 
   assert.is(resolveAuthPolicy({ HOST: '0.0.0.0', LEDGER_AUTH: 'off', LEDGER_API_KEYS: undefined }).mode, 'off');
   assert.is(resolveAuthPolicy({ HOST: '127.0.0.1', LEDGER_AUTH: undefined, LEDGER_API_KEYS: undefined }).mode, 'off');
   assert.is(resolveAuthPolicy({ HOST: '0.0.0.0', LEDGER_AUTH: undefined, LEDGER_API_KEYS: keys }).mode, 'keys');
-  assert.throws(() => resolveAuthPolicy({ HOST: '127.0.0.1', LEDGER_AUTH: 'off', LEDGER_API_KEYS: keys }), /contradicts/);
-  assert.throws(() => resolveAuthPolicy({ HOST: '127.0.0.1', LEDGER_AUTH: 'on', LEDGER_API_KEYS: undefined }), /needs LEDGER_API_KEYS/);
-  assert.throws(() => resolveAuthPolicy({ HOST: '::', LEDGER_AUTH: undefined, LEDGER_API_KEYS: undefined }), /refusing/);
+  assert.throws(
+    () => resolveAuthPolicy({ HOST: '127.0.0.1', LEDGER_AUTH: 'off', LEDGER_API_KEYS: keys }),
+    /contradicts/,
+  );
+  assert.throws(
+    () => resolveAuthPolicy({ HOST: '127.0.0.1', LEDGER_AUTH: 'on', LEDGER_API_KEYS: undefined }),
+    /needs LEDGER_API_KEYS/,
+  );
+  assert.throws(
+    () => resolveAuthPolicy({ HOST: '::', LEDGER_AUTH: undefined, LEDGER_API_KEYS: undefined }),
+    /refusing/,
+  );
   assert.is(resolveAuthPolicy({ HOST: '::1', LEDGER_AUTH: undefined, LEDGER_API_KEYS: undefined }).mode, 'off');
 });
 

@@ -18,7 +18,11 @@ function assertOneEffect(responses: readonly Sent[]): void {
   assert.is(new Set(responses.map((r) => r.text)).size, 1, 'every body is byte-identical');
   assert.is(new Set(responses.map((r) => r.headers.etag)).size, 1, 'every ETag is the same');
   assert.is(responses.filter((r) => r.headers['idempotent-replayed'] === undefined).length, 1, 'exactly one original');
-  assert.ok(responses.every((r) => r.headers['idempotent-replayed'] === undefined || r.headers['idempotent-replayed'] === 'true'));
+  assert.ok(
+    responses.every(
+      (r) => r.headers['idempotent-replayed'] === undefined || r.headers['idempotent-replayed'] === 'true',
+    ),
+  );
 }
 
 const times = <T>(n: number, make: () => Promise<T>) => Promise.all(Array.from({ length: n }, make));
@@ -26,19 +30,29 @@ const times = <T>(n: number, make: () => Promise<T>) => Promise.all(Array.from({
 test('200 concurrent captures with one Idempotency-Key: one PaymentCaptured', async ({ server }) => {
   await send(server.url, 'PUT', '/orders/storm-1', { body: orderBody() });
   const responses = await times(200, () =>
-    send(server.url, 'POST', '/orders/storm-1/payments', { body: { amount: 700, currency: 'EUR' }, headers: { 'idempotency-key': 'storm-key' } }),
+    send(server.url, 'POST', '/orders/storm-1/payments', {
+      body: { amount: 700, currency: 'EUR' },
+      headers: { 'idempotency-key': 'storm-key' },
+    }),
   );
   assertOneEffect(responses);
-  const captures = (await allEvents(server.store)).filter((e) => e.streamId === 'order-storm-1' && e.type === 'PaymentCaptured');
+  const captures = (await allEvents(server.store)).filter(
+    (e) => e.streamId === 'order-storm-1' && e.type === 'PaymentCaptured',
+  );
   assert.is(captures.length, 1);
 });
 
 test('100 concurrent POST /orders with one key: one OrderCreated, one key binding', async ({ server }) => {
   const before = (await allEvents(server.store)).length;
-  const responses = await times(100, () => send(server.url, 'POST', '/orders', { body: orderBody(), headers: { 'idempotency-key': 'create-storm' } }));
+  const responses = await times(100, () =>
+    send(server.url, 'POST', '/orders', { body: orderBody(), headers: { 'idempotency-key': 'create-storm' } }),
+  );
   assertOneEffect(responses);
   const events = (await allEvents(server.store)).slice(before);
-  assert.equal(events.map((e) => e.type), ['IdempotencyKeyBound', 'OrderCreated']);
+  assert.equal(
+    events.map((e) => e.type),
+    ['IdempotencyKeyBound', 'OrderCreated'],
+  );
   assert.is(events[1]!.streamId, `order-${responses[0]!.json.orderId}`);
 });
 
@@ -55,10 +69,17 @@ test('without single-flight to help: two servers on one SQLite file, 100 duplica
   try {
     await send(server.url, 'PUT', '/orders/two-servers', { body: orderBody() });
     const capture = (url: string) =>
-      send(url, 'POST', '/orders/two-servers/payments', { body: { amount: 300, currency: 'EUR' }, headers: { 'idempotency-key': 'twin-key' } });
-    const responses = await Promise.all(Array.from({ length: 200 }, (_, i) => capture(i % 2 === 0 ? server.url : twin.url)));
+      send(url, 'POST', '/orders/two-servers/payments', {
+        body: { amount: 300, currency: 'EUR' },
+        headers: { 'idempotency-key': 'twin-key' },
+      });
+    const responses = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => capture(i % 2 === 0 ? server.url : twin.url)),
+    );
     assertOneEffect(responses);
-    const captures = (await allEvents(server.store)).filter((e) => e.streamId === 'order-two-servers' && e.type === 'PaymentCaptured');
+    const captures = (await allEvents(server.store)).filter(
+      (e) => e.streamId === 'order-two-servers' && e.type === 'PaymentCaptured',
+    );
     assert.is(captures.length, 1);
   } finally {
     await twin.close();
@@ -66,12 +87,16 @@ test('without single-flight to help: two servers on one SQLite file, 100 duplica
 });
 
 test('many different captures at once: each its own event, none lost', async ({ server }) => {
-  await send(server.url, 'PUT', '/orders/many', { body: orderBody({ lines: [{ sku: 'S', quantity: 1, unitPrice: 100_000 }] }) });
+  await send(server.url, 'PUT', '/orders/many', {
+    body: orderBody({ lines: [{ sku: 'S', quantity: 1, unitPrice: 100_000 }] }),
+  });
   // 100 writers on one stream: a writer that keeps losing its race gets 503 concurrency-conflict
   // with Retry-After, and does what a client must: resend the same capture (same paymentId).
   const capture = async (i: number) => {
     for (let attempt = 0; ; attempt++) {
-      const response = await send(server.url, 'POST', '/orders/many/payments', { body: { paymentId: `p-${i}`, amount: 10, currency: 'EUR' } });
+      const response = await send(server.url, 'POST', '/orders/many/payments', {
+        body: { paymentId: `p-${i}`, amount: 10, currency: 'EUR' },
+      });
       if (response.status !== 503 || attempt === 20) return response;
       assert.ok(response.headers['retry-after'], 'a 503 says when to retry');
       await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));

@@ -22,7 +22,11 @@ function twice(method: string, path: string, headers: Record<string, string>, ex
   return rawRequest(method, path, headers, body).replace('\r\n\r\n', `\r\n${extra}\r\n\r\n`);
 }
 
-function assertProblemAnswer(answer: { status: number; headers: Record<string, string>; body: string }, status: number, slug: string) {
+function assertProblemAnswer(
+  answer: { status: number; headers: Record<string, string>; body: string },
+  status: number,
+  slug: string,
+) {
   assert.is(answer.status, status, answer.body);
   assert.match(answer.headers['content-type'] ?? '', /^application\/problem\+json/);
   assert.is(JSON.parse(answer.body).type, `/problems/${slug}`);
@@ -34,10 +38,19 @@ test('two Authorization headers: 400 problem+json, on reads and on commands, not
   const json = { 'Content-Type': 'application/json' };
   const read = twice('GET', '/orders', { Authorization: `Bearer ${ALICE}` }, `Authorization: Bearer ${BOB}`);
   assertProblemAnswer(await rawExchange(server.url, read), 400, 'bad-request');
-  const command = twice('PUT', '/orders/two-auth', { ...json, Authorization: `Bearer ${ALICE}` }, `Authorization: Bearer ${BOB}`, body);
+  const command = twice(
+    'PUT',
+    '/orders/two-auth',
+    { ...json, Authorization: `Bearer ${ALICE}` },
+    `Authorization: Bearer ${BOB}`,
+    body,
+  );
   assertProblemAnswer(await rawExchange(server.url, command), 400, 'bad-request');
   assert.is((await allEvents(server.store)).length, before);
-  const one = await rawExchange(server.url, rawRequest('PUT', '/orders/one-auth', { ...json, Authorization: `Bearer ${ALICE}` }, body));
+  const one = await rawExchange(
+    server.url,
+    rawRequest('PUT', '/orders/one-auth', { ...json, Authorization: `Bearer ${ALICE}` }, body),
+  );
   assert.is(one.status, 201, one.body);
 });
 
@@ -46,12 +59,35 @@ test('two Content-Types, or two charset parameters: 415, nothing written', async
   const body = JSON.stringify(orderBody());
   const auth = { Authorization: `Bearer ${ALICE}` };
   const requests = [
-    twice('PUT', '/orders/two-types', { ...auth, 'Content-Type': 'application/json' }, 'Content-Type: text/plain', body),
-    twice('PUT', '/orders/two-types-same', { ...auth, 'Content-Type': 'application/json' }, 'Content-Type: application/json', body),
-    rawRequest('PUT', '/orders/two-charsets', { ...auth, 'Content-Type': 'application/json; charset=utf-8; charset=utf-16' }, body),
-    rawRequest('PUT', '/orders/two-charsets-b', { ...auth, 'Content-Type': 'application/json;charset=utf-8;charset=utf-16' }, body),
+    twice(
+      'PUT',
+      '/orders/two-types',
+      { ...auth, 'Content-Type': 'application/json' },
+      'Content-Type: text/plain',
+      body,
+    ),
+    twice(
+      'PUT',
+      '/orders/two-types-same',
+      { ...auth, 'Content-Type': 'application/json' },
+      'Content-Type: application/json',
+      body,
+    ),
+    rawRequest(
+      'PUT',
+      '/orders/two-charsets',
+      { ...auth, 'Content-Type': 'application/json; charset=utf-8; charset=utf-16' },
+      body,
+    ),
+    rawRequest(
+      'PUT',
+      '/orders/two-charsets-b',
+      { ...auth, 'Content-Type': 'application/json;charset=utf-8;charset=utf-16' },
+      body,
+    ),
   ];
-  for (const request of requests) assertProblemAnswer(await rawExchange(server.url, request), 415, 'unsupported-media-type');
+  for (const request of requests)
+    assertProblemAnswer(await rawExchange(server.url, request), 415, 'unsupported-media-type');
   assert.is((await allEvents(server.store)).length, before);
 });
 

@@ -49,7 +49,10 @@ test('duplicate JSON keys, at any depth, however escaped: 400 validation-failed 
     for (const [body, path] of cases) {
       const response = await send(server.url, 'PUT', '/orders/dup-keys', { rawBody: body, headers: json });
       assertProblem(response, 400, 'validation-failed');
-      assert.equal(response.json.errors.map((e: { path: string }) => e.path), [path]);
+      assert.equal(
+        response.json.errors.map((e: { path: string }) => e.path),
+        [path],
+      );
     }
   });
   assertProblem(await send(server.url, 'GET', '/orders/dup-keys'), 404, 'order-not-found');

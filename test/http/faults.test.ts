@@ -17,10 +17,16 @@ import { tempDir } from '../support/temp.ts';
 const test = suite('http: server-side faults');
 const dir = tempDir('faults');
 let files = 0;
-const freshStore = (): SqliteEventStore => openSqliteStore(join(dir, `faults-${++files}.db`), { synchronous: 'NORMAL' });
+const freshStore = (): SqliteEventStore =>
+  openSqliteStore(join(dir, `faults-${++files}.db`), { synchronous: 'NORMAL' });
 
 /** Serves `store` with some of its methods replaced, runs `act`, closes both. */
-async function withServer(store: EventStore, faults: Parameters<typeof decorateStore>[1], act: (url: string) => Promise<void>, options = {}) {
+async function withServer(
+  store: EventStore,
+  faults: Parameters<typeof decorateStore>[1],
+  act: (url: string) => Promise<void>,
+  options = {},
+) {
   const server = await listenApp(decorateStore(store, faults), options);
   try {
     await act(server.url);
@@ -48,7 +54,9 @@ test('503 store-unavailable with Retry-After when the store is full; nothing wri
 test('503 store-unavailable when the store cannot be read; /ready says not-ready', async () => {
   const unreachable = async () => Promise.reject(new StoreUnavailableError('connection refused', 'unreachable'));
   await withServer(freshStore(), { readStream: unreachable, ping: unreachable }, async (url) => {
-    const response = await send(url, 'POST', '/orders/any/payments', { body: { paymentId: 'p', amount: 1, currency: 'EUR' } });
+    const response = await send(url, 'POST', '/orders/any/payments', {
+      body: { paymentId: 'p', amount: 1, currency: 'EUR' },
+    });
     assertProblem(response, 503, 'store-unavailable');
     assert.is(response.headers['retry-after'], '5');
     const ready = await send(url, 'GET', '/ready');
@@ -62,7 +70,10 @@ test('503 concurrency-conflict with Retry-After when every retry loses its race'
   const store = freshStore();
   await withServer(
     store,
-    { append: async (streamId, _events, expected) => Promise.reject(new WrongExpectedVersionError(streamId, expected, 7n)) },
+    {
+      append: async (streamId, _events, expected) =>
+        Promise.reject(new WrongExpectedVersionError(streamId, expected, 7n)),
+    },
     async (url) => {
       const response = await send(url, 'PUT', '/orders/hot-1', { body: orderBody() });
       assertProblem(response, 503, 'concurrency-conflict');
@@ -81,23 +92,42 @@ test('500 event-corrupt when a stored record fails its schema; the ledger does n
   const raw = new Database(path);
   raw
     .prepare('INSERT INTO events (id, stream, revision, type, data, metadata, created_at) VALUES (?, ?, 0, ?, ?, ?, ?)')
-    .run('00000000-0000-4000-8000-000000000000', 'order-rotten', 'OrderCreated', '{"orderId":"rotten"}', '{}', new Date().toISOString());
+    .run(
+      '00000000-0000-4000-8000-000000000000',
+      'order-rotten',
+      'OrderCreated',
+      '{"orderId":"rotten"}',
+      '{}',
+      new Date().toISOString(),
+    );
   raw.close();
   await withServer(store, {}, async (url) => {
     const before = await store.headPosition();
-    assertProblem(await send(url, 'POST', '/orders/rotten/payments', { body: { paymentId: 'p', amount: 1, currency: 'EUR' } }), 500, 'event-corrupt');
+    assertProblem(
+      await send(url, 'POST', '/orders/rotten/payments', { body: { paymentId: 'p', amount: 1, currency: 'EUR' } }),
+      500,
+      'event-corrupt',
+    );
     assertProblem(await send(url, 'GET', '/orders/rotten/events'), 500, 'event-corrupt');
     assert.is(await store.headPosition(), before);
   });
 });
 
 test('500 internal-error: an unexpected failure says nothing of its cause', async () => {
-  await withServer(freshStore(), { readStream: async () => Promise.reject(new Error('secret internal detail at line 42')) }, async (url) => {
-    const response = await send(url, 'PUT', '/orders/boom', { body: orderBody() });
-    assertProblem(response, 500, 'internal-error');
-    assert.not.match(response.text, /secret|line 42/);
-    assert.is(response.json.instance, `urn:uuid:${response.headers['x-request-id']}`, 'the instance names the request in the logs');
-  });
+  await withServer(
+    freshStore(),
+    { readStream: async () => Promise.reject(new Error('secret internal detail at line 42')) },
+    async (url) => {
+      const response = await send(url, 'PUT', '/orders/boom', { body: orderBody() });
+      assertProblem(response, 500, 'internal-error');
+      assert.not.match(response.text, /secret|line 42/);
+      assert.is(
+        response.json.instance,
+        `urn:uuid:${response.headers['x-request-id']}`,
+        'the instance names the request in the logs',
+      );
+    },
+  );
 });
 
 test.run();

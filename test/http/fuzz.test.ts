@@ -13,7 +13,9 @@ const test = suite<{ server: TestServer }>('http: fuzzing against a live server'
 
 test.before(async (context) => {
   context.server = await startTestServer();
-  await send(context.server.url, 'PUT', '/orders/fuzz', { body: orderBody({ lines: [{ sku: 'BIG', quantity: 1, unitPrice: 1_000_000_000 }] }) });
+  await send(context.server.url, 'PUT', '/orders/fuzz', {
+    body: orderBody({ lines: [{ sku: 'BIG', quantity: 1, unitPrice: 1_000_000_000 }] }),
+  });
 });
 test.after(async ({ server }) => server.close());
 
@@ -29,16 +31,31 @@ const segment = fc.oneof(
   { weight: 5, arbitrary: id.map(encodeURIComponent) },
   { weight: 1, arbitrary: fc.constantFrom('%zz', '%', '..', '%00', '%2F', '', 'x'.repeat(300), '%E2%82') },
 );
-const amount = fc.oneof(fc.integer({ min: -5, max: 5_000 }), fc.double(), fc.constantFrom(0, 2 ** 53, 1e300, -0), fc.string());
-const currency = fc.oneof({ weight: 4, arbitrary: fc.constant('EUR') }, { weight: 1, arbitrary: fc.constantFrom('USD', 'XXY', 'eur', '', 'EURO') });
+const amount = fc.oneof(
+  fc.integer({ min: -5, max: 5_000 }),
+  fc.double(),
+  fc.constantFrom(0, 2 ** 53, 1e300, -0),
+  fc.string(),
+);
+const currency = fc.oneof(
+  { weight: 4, arbitrary: fc.constant('EUR') },
+  { weight: 1, arbitrary: fc.constantFrom('USD', 'XXY', 'eur', '', 'EURO') },
+);
 const line = fc.record({
   sku: fc.oneof(fc.constant('SKU'), fc.string({ maxLength: 70 })),
   quantity: fc.oneof(fc.integer({ min: -1, max: 1_000_001 }), fc.double()),
   unitPrice: fc.oneof(fc.integer({ min: -1, max: 10_000 }), fc.constantFrom(2 ** 53 - 1, 2 ** 53), fc.double()),
 });
-const validLine = fc.record({ sku: fc.constantFrom('A', 'B'), quantity: fc.integer({ min: 1, max: 5 }), unitPrice: fc.integer({ min: 0, max: 500 }) });
+const validLine = fc.record({
+  sku: fc.constantFrom('A', 'B'),
+  quantity: fc.integer({ min: 1, max: 5 }),
+  unitPrice: fc.integer({ min: 0, max: 500 }),
+});
 const order = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ customerId: id, currency, lines: fc.array(validLine, { minLength: 1, maxLength: 3 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ customerId: id, currency, lines: fc.array(validLine, { minLength: 1, maxLength: 3 }) }),
+  },
   {
     weight: 2,
     arbitrary: fc.record(
@@ -48,8 +65,20 @@ const order = fc.oneof(
   },
 );
 const payment = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ paymentId: id, amount: fc.integer({ min: 1, max: 100 }), currency }, { requiredKeys: ['amount', 'currency'] }) },
-  { weight: 2, arbitrary: fc.record({ paymentId: id, amount, currency, extra: fc.jsonValue() }, { requiredKeys: ['amount', 'currency'] }) },
+  {
+    weight: 3,
+    arbitrary: fc.record(
+      { paymentId: id, amount: fc.integer({ min: 1, max: 100 }), currency },
+      { requiredKeys: ['amount', 'currency'] },
+    ),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record(
+      { paymentId: id, amount, currency, extra: fc.jsonValue() },
+      { requiredKeys: ['amount', 'currency'] },
+    ),
+  },
 );
 
 const body = (shaped: fc.Arbitrary<unknown>) =>
@@ -64,7 +93,11 @@ const target = fc.oneof(
   fc.record({ method: fc.constant('PUT'), path: segment.map((s) => `/orders/${s}`), body: body(order) }),
   fc.record({ method: fc.constant('POST'), path: fc.constant('/orders'), body: body(order) }),
   fc.record({ method: fc.constant('POST'), path: segment.map((s) => `/orders/${s}/payments`), body: body(payment) }),
-  fc.record({ method: fc.constantFrom('GET', 'HEAD'), path: segment.map((s) => `/orders/${s}/events`), body: fc.constant(undefined) }),
+  fc.record({
+    method: fc.constantFrom('GET', 'HEAD'),
+    path: segment.map((s) => `/orders/${s}/events`),
+    body: fc.constant(undefined),
+  }),
   fc.record({
     method: fc.constantFrom('GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'OPTIONS'),
     path: fc.webPath({ size: 'small' }).map((p) => p || '/'),
@@ -82,14 +115,22 @@ const headerValue = (common: readonly string[], absent: number) =>
   );
 
 const headers = fc.record({
-  'content-type': headerValue(['application/json', 'application/json; charset=utf-8', 'text/plain', 'application/xml', 'multipart/form-data'], 1),
+  'content-type': headerValue(
+    ['application/json', 'application/json; charset=utf-8', 'text/plain', 'application/xml', 'multipart/form-data'],
+    1,
+  ),
   'idempotency-key': headerValue(['k-1', '"k-1"', '"k\\"2"', 'k-2', ''], 4),
   'if-match': headerValue(['"0"', '"1"', 'W/"0"', '*', '"99999999999999999999"'], 8),
   'x-correlation-id': headerValue(['corr-1'], 5),
 });
 
 type Target = { method: string; path: string; body: string | undefined };
-type Headers = { 'content-type'?: string; 'idempotency-key'?: string; 'if-match'?: string; 'x-correlation-id'?: string };
+type Headers = {
+  'content-type'?: string;
+  'idempotency-key'?: string;
+  'if-match'?: string;
+  'x-correlation-id'?: string;
+};
 
 /** Always run besides the random ones, so both sides of the property are exercised every time. */
 const json = { 'content-type': 'application/json' };
@@ -97,19 +138,40 @@ const validOrder = JSON.stringify(orderBody());
 const examples: Array<[Target, Headers]> = [
   [{ method: 'PUT', path: '/orders/example-1', body: validOrder }, json],
   [{ method: 'PUT', path: '/orders/example-1', body: JSON.stringify(orderBody({ currency: 'USD' })) }, json],
-  [{ method: 'POST', path: '/orders', body: validOrder }, { ...json, 'idempotency-key': 'example-key' }],
-  [{ method: 'POST', path: '/orders', body: JSON.stringify(orderBody({ customerId: 'other' })) }, { ...json, 'idempotency-key': 'example-key' }],
-  [{ method: 'POST', path: '/orders/fuzz/payments', body: '{"amount":5,"currency":"EUR"}' }, { ...json, 'idempotency-key': 'example-pay' }],
-  [{ method: 'POST', path: '/orders/fuzz/payments', body: '{"paymentId":"big","amount":9000000000,"currency":"EUR"}' }, json],
-  [{ method: 'POST', path: '/orders/fuzz/payments', body: '{"paymentId":"stale","amount":1,"currency":"EUR"}' }, { ...json, 'if-match': '"0"' }],
-  [{ method: 'POST', path: '/orders/fuzz/payments', body: '{"amount":1,"currency":"EUR"}' }, { 'content-type': 'text/plain' }],
+  [
+    { method: 'POST', path: '/orders', body: validOrder },
+    { ...json, 'idempotency-key': 'example-key' },
+  ],
+  [
+    { method: 'POST', path: '/orders', body: JSON.stringify(orderBody({ customerId: 'other' })) },
+    { ...json, 'idempotency-key': 'example-key' },
+  ],
+  [
+    { method: 'POST', path: '/orders/fuzz/payments', body: '{"amount":5,"currency":"EUR"}' },
+    { ...json, 'idempotency-key': 'example-pay' },
+  ],
+  [
+    { method: 'POST', path: '/orders/fuzz/payments', body: '{"paymentId":"big","amount":9000000000,"currency":"EUR"}' },
+    json,
+  ],
+  [
+    { method: 'POST', path: '/orders/fuzz/payments', body: '{"paymentId":"stale","amount":1,"currency":"EUR"}' },
+    { ...json, 'if-match': '"0"' },
+  ],
+  [
+    { method: 'POST', path: '/orders/fuzz/payments', body: '{"amount":1,"currency":"EUR"}' },
+    { 'content-type': 'text/plain' },
+  ],
 ];
 
 test('never a 5xx, every error a problem, and no event written by a rejected request', async ({ server }) => {
   const seen = new Map<number, number>();
   await fc.assert(
     fc.asyncProperty(target, headers, async (request, headerValues) => {
-      const sentHeaders = Object.fromEntries(Object.entries(headerValues).filter(([, v]) => v !== undefined)) as Record<string, string>;
+      const sentHeaders = Object.fromEntries(Object.entries(headerValues).filter(([, v]) => v !== undefined)) as Record<
+        string,
+        string
+      >;
       if (request.body === undefined) delete sentHeaders['content-type'];
       const before = await server.store.headPosition();
       const response = await send(server.url, request.method, request.path, {
@@ -120,7 +182,8 @@ test('never a 5xx, every error a problem, and no event written by a rejected req
       assert.ok(response.status < 500, `${request.method} ${request.path} → ${response.status} ${response.text}`);
       if (response.status >= 400) {
         assert.is(await server.store.headPosition(), before, `${response.status} wrote an event`);
-        if (request.method !== 'HEAD') assert.match(String(response.headers['content-type']), /^application\/problem\+json/);
+        if (request.method !== 'HEAD')
+          assert.match(String(response.headers['content-type']), /^application\/problem\+json/);
       }
     }),
     { numRuns: 150, examples },
@@ -128,7 +191,8 @@ test('never a 5xx, every error a problem, and no event written by a rejected req
   if (process.env.FUZZ_STATS) console.log([...seen].sort());
   // The property is only meaningful if both sides of it were exercised (the examples guarantee it).
   assert.ok((seen.get(201) ?? 0) > 0, `some requests succeeded: ${JSON.stringify([...seen])}`);
-  for (const status of [400, 409, 412, 415, 422]) assert.ok(seen.has(status), `a ${status} was seen: ${JSON.stringify([...seen])}`);
+  for (const status of [400, 409, 412, 415, 422])
+    assert.ok(seen.has(status), `a ${status} was seen: ${JSON.stringify([...seen])}`);
 });
 
 /**
@@ -153,8 +217,17 @@ const rawVersion = fc.oneof(
 
 /** JSON-ish bodies: valid orders and payments, with a duplicate key or an odd number spliced in. */
 const oddNumber = fc.constantFrom(
-  '4503599627370497.5', '9007199254740993', '1e400', '-1e400', '1e-400', '-0', '0.5', '1.0', '2.5e15',
-  '1000000000000000', `1${'0'.repeat(400)}`,
+  '4503599627370497.5',
+  '9007199254740993',
+  '1e400',
+  '-1e400',
+  '1e-400',
+  '-0',
+  '0.5',
+  '1.0',
+  '2.5e15',
+  '1000000000000000',
+  `1${'0'.repeat(400)}`,
 );
 const orderWith = (price: string) =>
   `{"customerId":"c","currency":"EUR","lines":[{"sku":"A","quantity":1,"unitPrice":${price}}]}`;

@@ -40,7 +40,11 @@ test('duplicate keys anywhere are refused with the path of the second one', () =
   assert.equal(refusal('{"a":1,"a":1}'), { slug: 'validation-failed', path: 'body.a' });
   assert.equal(refusal('{"a":{"b":[1,{"c":1,"d":2,"c":3}]}}'), { slug: 'validation-failed', path: 'body.a.b[1].c' });
   assert.equal(refusal('{"k\\u00e9":1,"ké":2}'), { slug: 'validation-failed', path: 'body.ké' });
-  assert.equal(refusal(String.raw`{"x":"\\","y":"\"","x":1}`), { slug: 'validation-failed', path: 'body.x' }, 'escapes end right');
+  assert.equal(
+    refusal(String.raw`{"x":"\\","y":"\"","x":1}`),
+    { slug: 'validation-failed', path: 'body.x' },
+    'escapes end right',
+  );
   assert.equal(refusal(String.raw`{"a\\":1,"a\\":2}`), { slug: 'validation-failed', path: 'body.a\\' });
   assert.equal(refusal('[{"a":1},{"a":1}]'), undefined, 'equal keys in sibling objects are fine');
   assert.equal(refusal('[{},"",{"a":{}},"a"]'), undefined, 'strings after a closed object are values');
@@ -51,8 +55,14 @@ test('numbers: refused when parsing would change them unseen, kept otherwise', (
   for (const kept of ['1', '-0', '1.0', '1.50e1', '1e3', '0.5', '-12.25', '9007199254740991', '1e400', '123.456e-2']) {
     assert.is(refusal(`{"n":${kept}}`), undefined, kept);
   }
-  const refusedNumbers = ['4503599627370497.5', '9007199254740993', '1e16', '-9007199254740992',
-    '1e-400', '1000000000.00000001'];
+  const refusedNumbers = [
+    '4503599627370497.5',
+    '9007199254740993',
+    '1e16',
+    '-9007199254740992',
+    '1e-400',
+    '1000000000.00000001',
+  ];
   for (const refused of refusedNumbers) {
     assert.equal(refusal(`{"n":${refused}}`), { slug: 'validation-failed', path: 'body.n' }, refused);
   }

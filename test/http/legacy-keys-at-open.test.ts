@@ -20,7 +20,8 @@ import { tempDir } from '../support/temp.ts';
 const FIXTURE = fileURLToPath(new URL('../fixtures/v0.1.0/ledger.db', import.meta.url));
 const test = suite('0.1.0 keys bound at open');
 
-const bindingsOf = async (store: EventStore) => (await allEvents(store)).filter((e) => e.type === 'IdempotencyKeyBound').length;
+const bindingsOf = async (store: EventStore) =>
+  (await allEvents(store)).filter((e) => e.type === 'IdempotencyKeyBound').length;
 
 async function bindingsIn(path: string): Promise<number> {
   const store = openSqliteStore(path);
@@ -68,7 +69,8 @@ test('a store unreachable at start: commands are refused until the old keys are 
     );
     assert.is((await store.readStream('probe')).length, 0);
     down = false;
-    for (let tries = 0; (await bindingsOf(store)) < 7 && tries < 100; tries++) await new Promise((r) => setTimeout(r, 100));
+    for (let tries = 0; (await bindingsOf(store)) < 7 && tries < 100; tries++)
+      await new Promise((r) => setTimeout(r, 100));
     assert.is(await bindingsOf(store), 7);
     for (let tries = 0; tries < 100; tries++) {
       try {

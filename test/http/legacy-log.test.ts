@@ -25,8 +25,13 @@ interface Exchange {
 }
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/v0.1.0/', import.meta.url));
-const recorded = JSON.parse(readFileSync(join(FIXTURE, 'exchanges.json'), 'utf8')) as { secrets: Record<string, string>; exchanges: Exchange[] };
-const keys = Object.entries(recorded.secrets).map(([client, secret]) => `${client}:${secret}`).join(',');
+const recorded = JSON.parse(readFileSync(join(FIXTURE, 'exchanges.json'), 'utf8')) as {
+  secrets: Record<string, string>;
+  exchanges: Exchange[];
+};
+const keys = Object.entries(recorded.secrets)
+  .map(([client, secret]) => `${client}:${secret}`)
+  .join(',');
 
 const test = suite<{ server: TestServer; path: string; asWritten: string }>('0.1.0 log');
 
@@ -58,7 +63,9 @@ test('the file audits clean as written, its keyed events counted as written befo
   assert.is(report.keys.legacyKeyedEvents, 7);
 });
 
-test('opened by a server, its keys are bound at once: the file audits clean with a binding per old key', async ({ path }) => {
+test('opened by a server, its keys are bound at once: the file audits clean with a binding per old key', async ({
+  path,
+}) => {
   const { code, report } = await auditOf(path);
   assert.is(code, 0, JSON.stringify(report?.findings));
   assert.is(report.keys.bindings, 7);
@@ -74,13 +81,19 @@ test('an old key sent with another request, before any retry of it: 422, nothing
   });
   assertProblem(capture, 422, 'idempotency-key-reused');
   const putBody = { customerId: 'cust-a', currency: 'EUR', lines: [{ sku: 'SKU-2', quantity: 1, unitPrice: 999 }] };
-  const put = await send(server.url, 'PUT', '/orders/fx-put-new', { body: putBody, headers: { ...alice, 'idempotency-key': 'k-put-2' } });
+  const put = await send(server.url, 'PUT', '/orders/fx-put-new', {
+    body: putBody,
+    headers: { ...alice, 'idempotency-key': 'k-put-2' },
+  });
   assertProblem(put, 422, 'idempotency-key-reused');
-  assert.ok(before); assert.equal((await auditOf(path)).report.counts, before);
+  assert.ok(before);
+  assert.equal((await auditOf(path)).report.counts, before);
   assert.is((await send(server.url, 'GET', '/orders/fx-put-new', { headers: alice })).status, 404);
 });
 
-test('every recorded request, sent again: the recorded status and body byte for byte, as a replay', async ({ server }) => {
+test('every recorded request, sent again: the recorded status and body byte for byte, as a replay', async ({
+  server,
+}) => {
   for (const exchange of recorded.exchanges) {
     const response = await resend(server, exchange);
     const what = `${exchange.client} ${exchange.method} ${exchange.path}`;
@@ -92,7 +105,10 @@ test('every recorded request, sent again: the recorded status and body byte for 
   }
 });
 
-test('after the retries, the file still audits clean, and every key it held is bound to its own request', async ({ server, path }) => {
+test('after the retries, the file still audits clean, and every key it held is bound to its own request', async ({
+  server,
+  path,
+}) => {
   const { code, report } = await auditOf(path);
   assert.is(code, 0, JSON.stringify(report?.findings));
   assert.is(report.keys.bindings, 7);
@@ -101,8 +117,14 @@ test('after the retries, the file still audits clean, and every key it held is b
   const putWithKey = keyed.find((e) => e.method === 'PUT')!;
   assertProblem(await resend(server, putWithKey, { path: '/orders/fx-put-elsewhere' }), 422, 'idempotency-key-reused');
   const postWithKey = keyed.find((e) => e.path === '/orders')!;
-  assertProblem(await resend(server, postWithKey, { body: { ...(postWithKey.body as object), customerId: 'other' } }), 422, 'idempotency-key-reused');
-  const derivedCapture = keyed.find((e) => e.path.endsWith('/payments') && !(e.body as { paymentId?: string }).paymentId)!;
+  assertProblem(
+    await resend(server, postWithKey, { body: { ...(postWithKey.body as object), customerId: 'other' } }),
+    422,
+    'idempotency-key-reused',
+  );
+  const derivedCapture = keyed.find(
+    (e) => e.path.endsWith('/payments') && !(e.body as { paymentId?: string }).paymentId,
+  )!;
   const changed = { ...(derivedCapture.body as object), amount: 1 };
   assertProblem(await resend(server, derivedCapture, { body: changed }), 422, 'idempotency-key-reused');
 });

@@ -78,7 +78,9 @@ test('every answer is a 201 or a 4xx problem; the log audits clean and replays a
     audit({ source: { kind: 'store', store, location }, minEventsForWorkers: 0 }),
   );
   assert.equal(report.findings.listed, []);
-  const replayed = await onStore(path, (store, location) => replayCommands({ source: { kind: 'store', store, location } }));
+  const replayed = await onStore(path, (store, location) =>
+    replayCommands({ source: { kind: 'store', store, location } }),
+  );
   assert.equal(replayed.findings.listed, []);
   assert.is(replayed.replays, replayed.commands);
   assert.is(replayed.newEvents, 0);

@@ -46,7 +46,9 @@ async function command(url: string, path: string, body: unknown): Promise<Sent> 
 }
 
 async function createOrder(url: string, orderId: string, total: number): Promise<void> {
-  const response = await send(url, 'PUT', `/orders/${orderId}`, { body: orderBody({ lines: [{ sku: 'S', quantity: 1, unitPrice: total }] }) });
+  const response = await send(url, 'PUT', `/orders/${orderId}`, {
+    body: orderBody({ lines: [{ sku: 'S', quantity: 1, unitPrice: total }] }),
+  });
   assert.is(response.status, 201, response.text);
 }
 
@@ -62,12 +64,21 @@ async function eventsOf(path: string, orderId: string): Promise<OrderEvent[]> {
 }
 
 const ok = (r: Sent) => r.status === 201;
-const problem = (r: Sent) => `${r.status} ${String(r.json?.type ?? '').split('/').pop()}`;
+const problem = (r: Sent) =>
+  `${r.status} ${String(r.json?.type ?? '')
+    .split('/')
+    .pop()}`;
 
-test('100 concurrent refunds with distinct refundIds past the captured amount: refunded ≤ captured, every 201 stored', async ({ servers, path }) => {
+test('100 concurrent refunds with distinct refundIds past the captured amount: refunded ≤ captured, every 201 stored', async ({
+  servers,
+  path,
+}) => {
   const [a, b] = servers.map((s) => s.url) as [string, string];
   await createOrder(a, 'refund-race', 10_000);
-  assert.is((await command(a, '/orders/refund-race/payments', { paymentId: 'p1', amount: 5_000, currency: 'EUR' })).status, 201);
+  assert.is(
+    (await command(a, '/orders/refund-race/payments', { paymentId: 'p1', amount: 5_000, currency: 'EUR' })).status,
+    201,
+  );
   const responses = await Promise.all(
     Array.from({ length: 100 }, (_, i) =>
       command(i % 2 === 0 ? a : b, '/orders/refund-race/payments/p1/refunds', { refundId: `r-${i}`, amount: 100 }),
@@ -81,7 +92,8 @@ test('100 concurrent refunds with distinct refundIds past the captured amount: r
   assert.is(responses.filter(ok).length, 50);
   const stored = new Set(refunds.map((e) => e.data.refundId));
   assert.is(stored.size, refunds.length, 'no refund stored twice');
-  for (const r of responses.filter(ok)) assert.ok(stored.has(r.json.refundId), `refund ${r.json.refundId} answered 201 but not stored`);
+  for (const r of responses.filter(ok))
+    assert.ok(stored.has(r.json.refundId), `refund ${r.json.refundId} answered 201 but not stored`);
   assert.is(refunds.length, 50);
 });
 
@@ -90,7 +102,10 @@ test('a capture and a void of one authorization at once: exactly one wins (20 ro
   for (let round = 0; round < 20; round++) {
     const orderId = `hold-race-${round}`;
     await createOrder(a, orderId, 1_000);
-    assert.is((await command(a, `/orders/${orderId}/authorizations`, { paymentId: 'h1', amount: 600, currency: 'EUR' })).status, 201);
+    assert.is(
+      (await command(a, `/orders/${orderId}/authorizations`, { paymentId: 'h1', amount: 600, currency: 'EUR' })).status,
+      201,
+    );
     // Alternate which process gets which, so neither always starts first.
     const [capture, voided] = await Promise.all([
       command(round % 2 ? a : b, `/orders/${orderId}/authorizations/h1/capture`, {}),
@@ -98,7 +113,11 @@ test('a capture and a void of one authorization at once: exactly one wins (20 ro
     ]);
     assert.is([capture, voided].filter(ok).length, 1, `round ${round}: ${capture.text} / ${voided.text}`);
     const loser = ok(capture) ? voided : capture;
-    assert.is(problem(loser), ok(capture) ? '409 authorization-already-captured' : '409 authorization-voided', loser.text);
+    assert.is(
+      problem(loser),
+      ok(capture) ? '409 authorization-already-captured' : '409 authorization-voided',
+      loser.text,
+    );
     const events = await eventsOf(path, orderId);
     const captured = events.filter((e) => e.type === 'PaymentCaptured').length;
     const voids = events.filter((e) => e.type === 'AuthorizationVoided').length;
@@ -106,7 +125,10 @@ test('a capture and a void of one authorization at once: exactly one wins (20 ro
   }
 });
 
-test('a cancel and a capture at once: cancelled with nothing captured, or captured and not cancelled (20 rounds)', async ({ servers, path }) => {
+test('a cancel and a capture at once: cancelled with nothing captured, or captured and not cancelled (20 rounds)', async ({
+  servers,
+  path,
+}) => {
   const [a, b] = servers.map((s) => s.url) as [string, string];
   for (let round = 0; round < 20; round++) {
     const orderId = `cancel-race-${round}`;
@@ -131,7 +153,11 @@ test('50 concurrent authorizations summing past the total: holds ≤ total', asy
   await createOrder(a, 'auth-race', 2_000);
   const responses = await Promise.all(
     Array.from({ length: 50 }, (_, i) =>
-      command(i % 2 === 0 ? a : b, '/orders/auth-race/authorizations', { paymentId: `h-${i}`, amount: 100, currency: 'EUR' }),
+      command(i % 2 === 0 ? a : b, '/orders/auth-race/authorizations', {
+        paymentId: `h-${i}`,
+        amount: 100,
+        currency: 'EUR',
+      }),
     ),
   );
   for (const r of responses) assert.ok(ok(r) || problem(r) === '409 authorization-exceeds-outstanding', r.text);

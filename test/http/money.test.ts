@@ -93,7 +93,9 @@ test('20 orders at the cap from one customer on one day: every projection runs, 
     const customer = await send(url, 'GET', `/customers/big-spender?minPosition=${head}`);
     assert.is(customer.status, 200, customer.text);
     assert.is(customer.json.orders, 20);
-    assert.equal(customer.json.currencies, [{ currency: 'EUR', ordered: sum, captured: sum, refunded: '0', net: sum, cancelled: '0', outstanding: '0' }]);
+    assert.equal(customer.json.currencies, [
+      { currency: 'EUR', ordered: sum, captured: sum, refunded: '0', net: sum, cancelled: '0', outstanding: '0' },
+    ]);
     // One day unless the run straddled midnight UTC; the range's totals are the same either way.
     const range = `from=${days[0]}&to=${days[days.length - 1]}`;
     const report = await send(url, 'GET', `/reports/daily?${range}&minPosition=${head}`);
@@ -121,7 +123,9 @@ test('20 orders at the cap from one customer on one day: every projection runs, 
     const replay = await ledger(['replay', '--store', `sqlite:${server.dbPath}`, '--compare-live', '--json']);
     assert.is(replay.code, 0, replay.stderr || replay.stdout);
     assert.is(replay.json.findings.total, 0);
-    assert.equal(replay.json.currencies, { EUR: { ordered: sum, captured: sum, refunded: '0', net: sum, orders: 20, payments: 20, refunds: 0 } });
+    assert.equal(replay.json.currencies, {
+      EUR: { ordered: sum, captured: sum, refunded: '0', net: sum, orders: 20, payments: 20, refunds: 0 },
+    });
     assert.is(replay.json.comparison.total, 0);
     assert.equal(replay.json.comparison.liveFailures, []);
   } finally {

@@ -11,7 +11,12 @@ import { assertProblem } from '../support/problems.ts';
 const readsLike: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/plugged/:id',
-    { schema: { params: z.object({ id: z.string().max(3) }), response: { 200: z.object({ id: z.string(), store: z.string() }) } } },
+    {
+      schema: {
+        params: z.object({ id: z.string().max(3) }),
+        response: { 200: z.object({ id: z.string(), store: z.string() }) },
+      },
+    },
     async (request) => {
       if (request.params.id === 'no') throw new DomainRejection('order-not-found', 'nothing here');
       return { id: request.params.id, store: app.ledger.store.kind };
@@ -23,7 +28,10 @@ const readsLike: FastifyPluginAsyncZod = async (app) => {
 const test = suite<{ server: TestServer }>('http: operations');
 
 test.before(async (context) => {
-  context.server = await startTestServer({ extraRoutes: [readsLike], readiness: [async () => ({ name: 'given', ok: true })] });
+  context.server = await startTestServer({
+    extraRoutes: [readsLike],
+    readiness: [async () => ({ name: 'given', ok: true })],
+  });
 });
 test.after(async ({ server }) => server.close());
 
@@ -56,10 +64,21 @@ test('GET /metrics: requests by route and status, commands by outcome, append la
   }
 });
 
-test('GET /openapi.json documents every route with its zod schemas, plugged routes included; /docs serves the UI', async ({ server }) => {
+test('GET /openapi.json documents every route with its zod schemas, plugged routes included; /docs serves the UI', async ({
+  server,
+}) => {
   const doc = (await send(server.url, 'GET', '/openapi.json')).json;
   assert.is(doc.openapi, '3.1.0');
-  for (const path of ['/orders', '/orders/{orderId}', '/orders/{orderId}/payments', '/orders/{orderId}/events', '/health', '/ready', '/metrics', '/plugged/{id}']) {
+  for (const path of [
+    '/orders',
+    '/orders/{orderId}',
+    '/orders/{orderId}/payments',
+    '/orders/{orderId}/events',
+    '/health',
+    '/ready',
+    '/metrics',
+    '/plugged/{id}',
+  ]) {
     assert.ok(doc.paths[path], `${path} is documented`);
   }
   const put = doc.paths['/orders/{orderId}'].put;

@@ -14,12 +14,22 @@ test.before(async (context) => {
   context.server = await startTestServer();
   const { url } = context.server;
   await send(url, 'PUT', '/orders/existing', { body: orderBody() }); // total 2000 EUR
-  await send(url, 'POST', '/orders/existing/payments', { body: { paymentId: 'p-1', amount: 500, currency: 'EUR' }, headers: { 'idempotency-key': 'k-p1' } });
+  await send(url, 'POST', '/orders/existing/payments', {
+    body: { paymentId: 'p-1', amount: 500, currency: 'EUR' },
+    headers: { 'idempotency-key': 'k-p1' },
+  });
 });
 test.after(async ({ server }) => server.close());
 
 /** Sends, asserts the problem, and asserts the log did not move. */
-async function rejected(server: TestServer, status: number, slug: string, method: string, path: string, options: Parameters<typeof send>[3] = {}) {
+async function rejected(
+  server: TestServer,
+  status: number,
+  slug: string,
+  method: string,
+  path: string,
+  options: Parameters<typeof send>[3] = {},
+) {
   let response: Awaited<ReturnType<typeof send>> | undefined;
   await assertNothingWritten(server.store, async () => {
     response = await send(server.url, method, path, options);
@@ -39,9 +49,13 @@ test('400 validation-failed: each bad field with its path', async ({ server }) =
 test('400 validation-failed: a path parameter, an unknown currency, a non-positive amount', async ({ server }) => {
   const bad = await rejected(server, 400, 'validation-failed', 'PUT', '/orders/bad.id', { body: orderBody() });
   assert.equal(bad.json.errors[0].path, 'params.orderId');
-  const currency = await rejected(server, 400, 'validation-failed', 'PUT', '/orders/v-2', { body: orderBody({ currency: 'XXY' }) });
+  const currency = await rejected(server, 400, 'validation-failed', 'PUT', '/orders/v-2', {
+    body: orderBody({ currency: 'XXY' }),
+  });
   assert.equal(currency.json.errors[0].path, 'body.currency');
-  const amount = await rejected(server, 400, 'validation-failed', 'POST', '/orders/existing/payments', { body: { paymentId: 'p-0', amount: 0, currency: 'EUR' } });
+  const amount = await rejected(server, 400, 'validation-failed', 'POST', '/orders/existing/payments', {
+    body: { paymentId: 'p-0', amount: 0, currency: 'EUR' },
+  });
   assert.equal(amount.json.errors[0].path, 'body.amount');
 });
 
@@ -57,31 +71,52 @@ test('400 validation-failed: If-Match that is not one of our ETags', async ({ se
 
 test('400 malformed-json', async ({ server }) => {
   for (const rawBody of ['{"customerId":', '', '{"__proto__":{"x":1}}']) {
-    await rejected(server, 400, 'malformed-json', 'PUT', '/orders/j-1', { rawBody, headers: { 'content-type': 'application/json' } });
+    await rejected(server, 400, 'malformed-json', 'PUT', '/orders/j-1', {
+      rawBody,
+      headers: { 'content-type': 'application/json' },
+    });
   }
 });
 
 test('400 idempotency-key-missing: POST /orders, and a capture without paymentId', async ({ server }) => {
   await rejected(server, 400, 'idempotency-key-missing', 'POST', '/orders', { body: orderBody() });
-  await rejected(server, 400, 'idempotency-key-missing', 'POST', '/orders/existing/payments', { body: { amount: 1, currency: 'EUR' } });
+  await rejected(server, 400, 'idempotency-key-missing', 'POST', '/orders/existing/payments', {
+    body: { amount: 1, currency: 'EUR' },
+  });
 });
 
 test('400 idempotency-key-invalid: too long, not ASCII, bad quoting, empty, sent twice', async ({ server }) => {
-  const keys: Array<string | string[]> = ['k'.repeat(256), 'clé', '"unterminated', '"a"b', '"bad\\escape"', '""', ['one', 'two']];
+  const keys: Array<string | string[]> = [
+    'k'.repeat(256),
+    'clé',
+    '"unterminated',
+    '"a"b',
+    '"bad\\escape"',
+    '""',
+    ['one', 'two'],
+  ];
   for (const key of keys) {
-    await rejected(server, 400, 'idempotency-key-invalid', 'POST', '/orders', { body: orderBody(), headers: { 'idempotency-key': key } });
+    await rejected(server, 400, 'idempotency-key-invalid', 'POST', '/orders', {
+      body: orderBody(),
+      headers: { 'idempotency-key': key },
+    });
   }
   // Even where the key is optional, a malformed one is refused rather than ignored.
   await rejected(server, 400, 'idempotency-key-invalid', 'POST', '/orders/existing/payments', {
     body: { paymentId: 'p-x', amount: 1, currency: 'EUR' },
     headers: { 'idempotency-key': 'k'.repeat(256) },
   });
-  const longest = await send(server.url, 'POST', '/orders', { body: orderBody(), headers: { 'idempotency-key': '~'.repeat(255) } });
+  const longest = await send(server.url, 'POST', '/orders', {
+    body: orderBody(),
+    headers: { 'idempotency-key': '~'.repeat(255) },
+  });
   assert.is(longest.status, 201, '255 characters is still a key');
 });
 
 test('404 order-not-found: capturing on, or auditing, an order that does not exist', async ({ server }) => {
-  await rejected(server, 404, 'order-not-found', 'POST', '/orders/missing/payments', { body: { paymentId: 'p', amount: 1, currency: 'EUR' } });
+  await rejected(server, 404, 'order-not-found', 'POST', '/orders/missing/payments', {
+    body: { paymentId: 'p', amount: 1, currency: 'EUR' },
+  });
   await rejected(server, 404, 'order-not-found', 'GET', '/orders/missing/events');
 });
 
@@ -91,11 +126,17 @@ test('404 not-found: unknown routes; 405 method-not-allowed: a known route, anot
 });
 
 test('409 order-already-exists: the same id with different details', async ({ server }) => {
-  await rejected(server, 409, 'order-already-exists', 'PUT', '/orders/existing', { body: orderBody({ customerId: 'someone-else' }) });
+  await rejected(server, 409, 'order-already-exists', 'PUT', '/orders/existing', {
+    body: orderBody({ customerId: 'someone-else' }),
+  });
 });
 
-test('409 payment-already-captured: the same paymentId with another amount (and no key, or another key)', async ({ server }) => {
-  await rejected(server, 409, 'payment-already-captured', 'POST', '/orders/existing/payments', { body: { paymentId: 'p-1', amount: 501, currency: 'EUR' } });
+test('409 payment-already-captured: the same paymentId with another amount (and no key, or another key)', async ({
+  server,
+}) => {
+  await rejected(server, 409, 'payment-already-captured', 'POST', '/orders/existing/payments', {
+    body: { paymentId: 'p-1', amount: 501, currency: 'EUR' },
+  });
   await rejected(server, 409, 'payment-already-captured', 'POST', '/orders/existing/payments', {
     body: { paymentId: 'p-1', amount: 501, currency: 'EUR' },
     headers: { 'idempotency-key': 'another-key' },
@@ -103,11 +144,15 @@ test('409 payment-already-captured: the same paymentId with another amount (and 
 });
 
 test('409 currency-mismatch', async ({ server }) => {
-  await rejected(server, 409, 'currency-mismatch', 'POST', '/orders/existing/payments', { body: { paymentId: 'p-usd', amount: 1, currency: 'USD' } });
+  await rejected(server, 409, 'currency-mismatch', 'POST', '/orders/existing/payments', {
+    body: { paymentId: 'p-usd', amount: 1, currency: 'USD' },
+  });
 });
 
 test('409 capture-exceeds-outstanding', async ({ server }) => {
-  await rejected(server, 409, 'capture-exceeds-outstanding', 'POST', '/orders/existing/payments', { body: { paymentId: 'p-big', amount: 1_501, currency: 'EUR' } });
+  await rejected(server, 409, 'capture-exceeds-outstanding', 'POST', '/orders/existing/payments', {
+    body: { paymentId: 'p-big', amount: 1_501, currency: 'EUR' },
+  });
 });
 
 test('412 revision-mismatch: a stale If-Match on a new command', async ({ server }) => {
@@ -120,26 +165,44 @@ test('412 revision-mismatch: a stale If-Match on a new command', async ({ server
 
 test('413 payload-too-large: a body over 64 KiB', async ({ server }) => {
   const rawBody = JSON.stringify(orderBody({ customerId: 'x'.repeat(70_000) }));
-  await rejected(server, 413, 'payload-too-large', 'PUT', '/orders/big', { rawBody, headers: { 'content-type': 'application/json' } });
+  await rejected(server, 413, 'payload-too-large', 'PUT', '/orders/big', {
+    rawBody,
+    headers: { 'content-type': 'application/json' },
+  });
 });
 
 test('415 unsupported-media-type: text/plain, form data, no content type', async ({ server }) => {
   const rawBody = JSON.stringify(orderBody());
   for (const type of ['text/plain', 'application/x-www-form-urlencoded', undefined]) {
-    await rejected(server, 415, 'unsupported-media-type', 'PUT', '/orders/media', { rawBody, headers: type ? { 'content-type': type } : {} });
+    await rejected(server, 415, 'unsupported-media-type', 'PUT', '/orders/media', {
+      rawBody,
+      headers: type ? { 'content-type': type } : {},
+    });
   }
 });
 
 test('422 idempotency-key-reused: POST /orders with the key of another order', async ({ server }) => {
-  const first = await send(server.url, 'POST', '/orders', { body: orderBody(), headers: { 'idempotency-key': 'reuse-1' } });
+  const first = await send(server.url, 'POST', '/orders', {
+    body: orderBody(),
+    headers: { 'idempotency-key': 'reuse-1' },
+  });
   assert.is(first.status, 201);
-  await rejected(server, 422, 'idempotency-key-reused', 'POST', '/orders', { body: orderBody({ currency: 'USD' }), headers: { 'idempotency-key': 'reuse-1' } });
+  await rejected(server, 422, 'idempotency-key-reused', 'POST', '/orders', {
+    body: orderBody({ currency: 'USD' }),
+    headers: { 'idempotency-key': 'reuse-1' },
+  });
 });
 
 test('422 idempotency-key-reused: a derived payment id with another amount', async ({ server }) => {
-  const first = await send(server.url, 'POST', '/orders/existing/payments', { body: { amount: 10, currency: 'EUR' }, headers: { 'idempotency-key': 'reuse-2' } });
+  const first = await send(server.url, 'POST', '/orders/existing/payments', {
+    body: { amount: 10, currency: 'EUR' },
+    headers: { 'idempotency-key': 'reuse-2' },
+  });
   assert.is(first.status, 201, first.text);
-  await rejected(server, 422, 'idempotency-key-reused', 'POST', '/orders/existing/payments', { body: { amount: 11, currency: 'EUR' }, headers: { 'idempotency-key': 'reuse-2' } });
+  await rejected(server, 422, 'idempotency-key-reused', 'POST', '/orders/existing/payments', {
+    body: { amount: 11, currency: 'EUR' },
+    headers: { 'idempotency-key': 'reuse-2' },
+  });
 });
 
 test('422 idempotency-key-reused: an explicit id whose stored effect carries this key', async ({ server }) => {

@@ -126,10 +126,22 @@ test('GET /customers/:customerId counts only the caller’s orders of that custo
   const alice = await send(server.url, 'GET', `/customers/shared?minPosition=${head}`, { headers: as(ALICE) });
   assert.is(alice.status, 200, alice.text);
   assert.is(alice.json.orders, 1);
-  assert.equal(alice.json.currencies, [{ currency: 'EUR', ordered: '2000', captured: '700', refunded: '0', net: '700', cancelled: '0', outstanding: '1300' }]);
+  assert.equal(alice.json.currencies, [
+    {
+      currency: 'EUR',
+      ordered: '2000',
+      captured: '700',
+      refunded: '0',
+      net: '700',
+      cancelled: '0',
+      outstanding: '1300',
+    },
+  ]);
   const bob = await send(server.url, 'GET', '/customers/shared', { headers: as(BOB) });
   assert.is(bob.json.orders, 1);
-  assert.equal(bob.json.currencies, [{ currency: 'EUR', ordered: '500', captured: '500', refunded: '0', net: '500', cancelled: '0', outstanding: '0' }]);
+  assert.equal(bob.json.currencies, [
+    { currency: 'EUR', ordered: '500', captured: '500', refunded: '0', net: '500', cancelled: '0', outstanding: '0' },
+  ]);
   // A customer only another client's orders name is, to this client, a customer without orders.
   const other = await send(server.url, 'GET', '/customers/alice-only', { headers: as(BOB) });
   const missing = await send(server.url, 'GET', '/customers/nobody-at-all', { headers: as(BOB) });
@@ -177,7 +189,17 @@ async function assertSeesEverything(url: string, headers: Record<string, string>
   // The customer id "shared" across both clients: their activity summed.
   const shared = await send(url, 'GET', `/customers/shared?${wait}`, { headers });
   assert.is(shared.json.orders, 2);
-  assert.equal(shared.json.currencies, [{ currency: 'EUR', ordered: '2500', captured: '1200', refunded: '0', net: '1200', cancelled: '0', outstanding: '1300' }]);
+  assert.equal(shared.json.currencies, [
+    {
+      currency: 'EUR',
+      ordered: '2500',
+      captured: '1200',
+      refunded: '0',
+      net: '1200',
+      cancelled: '0',
+      outstanding: '1300',
+    },
+  ]);
   const report = await send(url, 'GET', `/reports/daily?from=${ctx.day}&to=${ctx.day}&${wait}`, { headers });
   assert.equal(report.json.totals, [eur(3, '4500', 2, '1200')]);
 }

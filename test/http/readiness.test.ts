@@ -62,9 +62,15 @@ test('rm -rf of the data directory: a keyed command (key binding and effect in o
   await withServer(join(data, 'ledger.db'), async ({ url }) => {
     rmSync(data, { recursive: true, force: true });
     // No /ready first: the write path must see the removal on its own.
-    const created = await send(url, 'POST', '/orders', { body: orderBody(), headers: { 'idempotency-key': 'after-rm' } });
+    const created = await send(url, 'POST', '/orders', {
+      body: orderBody(),
+      headers: { 'idempotency-key': 'after-rm' },
+    });
     assertProblem(created, 503, 'store-unavailable');
-    const put = await send(url, 'PUT', '/orders/after-keyed', { body: orderBody(), headers: { 'idempotency-key': 'k2' } });
+    const put = await send(url, 'PUT', '/orders/after-keyed', {
+      body: orderBody(),
+      headers: { 'idempotency-key': 'k2' },
+    });
     assertProblem(put, 503, 'store-unavailable');
   });
 });

@@ -7,11 +7,15 @@ const test = suite('http: replay after restart');
 
 test('the same requests after a restart get the original bodies, byte for byte', async () => {
   const first = await startTestServer();
-  const create = () => send(current.url, 'POST', '/orders', { body: orderBody(), headers: { 'idempotency-key': 'restart-order' } });
+  const create = () =>
+    send(current.url, 'POST', '/orders', { body: orderBody(), headers: { 'idempotency-key': 'restart-order' } });
   let current = first;
   const created = await create();
   const capture = () =>
-    send(current.url, 'POST', `/orders/${created.json.orderId}/payments`, { body: { amount: 250, currency: 'EUR' }, headers: { 'idempotency-key': 'restart-pay' } });
+    send(current.url, 'POST', `/orders/${created.json.orderId}/payments`, {
+      body: { amount: 250, currency: 'EUR' },
+      headers: { 'idempotency-key': 'restart-pay' },
+    });
   const captured = await capture();
   assert.is(created.status, 201);
   assert.is(captured.status, 201);

@@ -17,7 +17,9 @@ import { tempDir } from '../support/temp.ts';
 const test = suite('http: graceful shutdown');
 
 /** Starts src/main.ts and resolves with the URL from its "listening" log line. */
-async function startMain(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+async function startMain(
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -40,7 +42,13 @@ async function startMain(env: Record<string, string>): Promise<{ child: ChildPro
 /** A PUT whose body is sent in two halves; `finish()` sends the rest and resolves with status and body. */
 function halfSentRequest(url: string, path: string, body: string) {
   const { hostname, port } = new URL(url);
-  const request = httpRequest({ host: hostname, port, method: 'PUT', path, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+  const request = httpRequest({
+    host: hostname,
+    port,
+    method: 'PUT',
+    path,
+    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+  });
   const answered = new Promise<{ status: number; text: string }>((resolve, reject) => {
     request.on('response', (response) => {
       let text = '';
@@ -51,17 +59,27 @@ function halfSentRequest(url: string, path: string, body: string) {
   });
   const half = Math.floor(body.length / 2);
   request.write(body.slice(0, half));
-  return { finish: () => (request.end(body.slice(half)), answered) };
+  return {
+    finish: () => {
+      request.end(body.slice(half));
+      return answered;
+    },
+  };
 }
 
 test('SIGTERM with requests in flight: all answered, new connections refused, exit 0, writes kept', async () => {
   const dbPath = join(tempDir('shutdown'), 'ledger.db');
-  const { child, url, output } = await startMain({ LEDGER_STORE: `sqlite:${dbPath}`, LEDGER_SHUTDOWN_TIMEOUT_MS: '10000' });
+  const { child, url, output } = await startMain({
+    LEDGER_STORE: `sqlite:${dbPath}`,
+    LEDGER_SHUTDOWN_TIMEOUT_MS: '10000',
+  });
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
 
   assert.is((await send(url, 'PUT', '/orders/before', { body: orderBody() })).status, 201);
   const slow = halfSentRequest(url, '/orders/in-flight', JSON.stringify(orderBody()));
-  const burst = Array.from({ length: 20 }, (_, i) => send(url, 'POST', '/orders/before/payments', { body: { paymentId: `p-${i}`, amount: 10, currency: 'EUR' } }));
+  const burst = Array.from({ length: 20 }, (_, i) =>
+    send(url, 'POST', '/orders/before/payments', { body: { paymentId: `p-${i}`, amount: 10, currency: 'EUR' } }),
+  );
   await new Promise((resolve) => setTimeout(resolve, 200)); // the half-sent request has reached the server
   child.kill('SIGTERM');
   await new Promise((resolve) => setTimeout(resolve, 300));
@@ -104,7 +122,13 @@ test('SIGTERM with slow senders connected: they are cut, the process exits 0 wit
     socket.write(request.slice(0, request.length - body.length + 1));
     return socket;
   });
-  const drip = setInterval(() => slow.forEach((socket) => socket.destroyed || socket.write(' ')), 5_000);
+  const drip = setInterval(
+    () =>
+      slow.forEach((socket) => {
+        if (!socket.destroyed) socket.write(' ');
+      }),
+    5_000,
+  );
   const closed = Promise.all(slow.map((socket) => readAnswer(socket, 20_000)));
   await new Promise((resolve) => setTimeout(resolve, 300)); // the three requests have reached the server
   child.kill('SIGTERM');

@@ -20,13 +20,26 @@ const test = suite('http: projection status of another client');
 
 test('/projections and /ready name the corrupt record only to the auditor', async () => {
   const path = join(tempDir('status-isolation'), 'ledger.db');
-  const server = await startTestServer({ dbPath: path, env: { LEDGER_API_KEYS: `alice:${ALICE},bob:${BOB},audit:${AUDIT}:auditor` } });
+  const server = await startTestServer({
+    dbPath: path,
+    env: { LEDGER_API_KEYS: `alice:${ALICE},bob:${BOB},audit:${AUDIT}:auditor` },
+  });
   try {
-    assert.is((await send(server.url, 'PUT', `/orders/${ORDER}`, { body: orderBody(), headers: as(ALICE) })).status, 201);
+    assert.is(
+      (await send(server.url, 'PUT', `/orders/${ORDER}`, { body: orderBody(), headers: as(ALICE) })).status,
+      201,
+    );
     const db = new Database(path);
-    const insert = db.prepare('INSERT INTO events (id, stream, revision, type, data, metadata, created_at) VALUES (?, ?, 1, ?, ?, ?, ?)');
+    const insert = db.prepare(
+      'INSERT INTO events (id, stream, revision, type, data, metadata, created_at) VALUES (?, ?, 1, ?, ?, ?, ?)',
+    );
     const { lastInsertRowid } = insert.run(
-      '00000000-0000-4000-8000-00000000000f', `order-${ORDER}`, 'PaymentCaptured', '{"orderId": "x", "amo', '{}', new Date().toISOString(),
+      '00000000-0000-4000-8000-00000000000f',
+      `order-${ORDER}`,
+      'PaymentCaptured',
+      '{"orderId": "x", "amo',
+      '{}',
+      new Date().toISOString(),
     );
     db.close();
     const position = String(lastInsertRowid);
@@ -42,7 +55,10 @@ test('/projections and /ready name the corrupt record only to the auditor', asyn
     const bob = await send(server.url, 'GET', '/projections', { headers: as(BOB) });
     assert.is(bob.status, 200);
     assert.not.ok(bob.text.includes(ORDER), bob.text);
-    for (const projection of bob.json.projections as Array<{ serving: { failure?: object } | null; rebuilding: { failure?: object } | null }>) {
+    for (const projection of bob.json.projections as Array<{
+      serving: { failure?: object } | null;
+      rebuilding: { failure?: object } | null;
+    }>) {
       const failure = projection.rebuilding?.failure ?? projection.serving?.failure;
       assert.equal(failure, { position });
     }

@@ -31,7 +31,11 @@ async function logFile(orders: number): Promise<string> {
 const served = (path: string) => {
   const db = new Database(path, { readonly: true });
   try {
-    return db.prepare(`SELECT projection, generation, position FROM rm_checkpoints WHERE status = 'active' ORDER BY projection`).all();
+    return db
+      .prepare(
+        `SELECT projection, generation, position FROM rm_checkpoints WHERE status = 'active' ORDER BY projection`,
+      )
+      .all();
   } finally {
     db.close();
   }
@@ -42,11 +46,14 @@ test('piped: no progress bar, a JSON report, exit 0, read models equal a clean p
   const result = await ledger(['projections', 'rebuild', '--store', `sqlite:${path}`, '--json']);
   assert.is(result.code, 0, result.stderr);
   assert.is(result.stderr, '', 'nothing on stderr when piped');
-  assert.equal(result.json.projections.map((p: { name: string; state: string }) => [p.name, p.state]), [
-    ['order-summary', 'running'],
-    ['customer-activity', 'running'],
-    ['daily-totals', 'running'],
-  ]);
+  assert.equal(
+    result.json.projections.map((p: { name: string; state: string }) => [p.name, p.state]),
+    [
+      ['order-summary', 'running'],
+      ['customer-activity', 'running'],
+      ['daily-totals', 'running'],
+    ],
+  );
   const store = openSqliteStore(path);
   assert.equal(snapshot(new Database(path, { readonly: true })), await cleanPass(store));
   await store.close();
@@ -62,7 +69,10 @@ test('usage errors exit 2', async () => {
   const path = await logFile(1);
   const unknown = await ledger(['projections', 'rebuild', 'nope', '--store', `sqlite:${path}`]);
   assert.is(unknown.code, 2);
-  assert.match(unknown.stderr, /no projection named "nope"; choose from order-summary, customer-activity, daily-totals/);
+  assert.match(
+    unknown.stderr,
+    /no projection named "nope"; choose from order-summary, customer-activity, daily-totals/,
+  );
   const missing = await ledger(['projections', 'rebuild', '--store', `sqlite:${join(dir, 'absent.db')}`]);
   assert.is(missing.code, 2);
 });
@@ -88,10 +98,17 @@ test('while a server runner is live: it keeps serving, then follows the rebuilt 
     await caughtUp(server, store);
     const before = served(path);
 
-    const code = await run(['--store', `sqlite:${path}`, '--json'], { stdout: new PassThrough(), stderr: new PassThrough(), env: {} });
+    const code = await run(['--store', `sqlite:${path}`, '--json'], {
+      stdout: new PassThrough(),
+      stderr: new PassThrough(),
+      env: {},
+    });
     assert.is(code, 0);
     const after = served(path) as Array<{ generation: number }>;
-    assert.ok(after.every((row, i) => row.generation > (before[i] as { generation: number }).generation), 'new generations are served');
+    assert.ok(
+      after.every((row, i) => row.generation > (before[i] as { generation: number }).generation),
+      'new generations are served',
+    );
 
     // New writes land in the new generation through the server's runner.
     await writeOrders(store, 5, 'after');

@@ -36,7 +36,10 @@ test('a write lock held elsewhere: the event loop keeps turning, the batch commi
     await new Promise((resolve) => setTimeout(resolve, 400));
     assert.ok(ticks >= 30, `the event loop stalled while the lock was held (${ticks} ticks in 400 ms)`);
     const waiting = await running.status();
-    assert.ok(waiting.every((s) => s.serving === undefined), 'nothing committed while the lock was held');
+    assert.ok(
+      waiting.every((s) => s.serving === undefined),
+      'nothing committed while the lock was held',
+    );
 
     holder.exec('COMMIT');
     await caughtUp(running, store);

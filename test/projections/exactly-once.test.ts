@@ -56,7 +56,11 @@ test('a second runner holding a stale checkpoint loses the compare-and-set and a
   // Both planned at "nothing applied"; the first commits, the second still believes it is first.
   assert.is(first.apply(events.slice(0, 30)), 'applied');
   assert.is(second.apply(events.slice(0, 30)), 'moved', 'the stale runner must lose the compare-and-set');
-  assert.is(second.feedStart()?.after, events[29]!.position, 'after re-planning it starts from the committed checkpoint');
+  assert.is(
+    second.feedStart()?.after,
+    events[29]!.position,
+    'after re-planning it starts from the committed checkpoint',
+  );
   assert.is(second.apply(events), 'applied');
   assert.is(first.apply(events), 'moved');
   first.promote(events[events.length - 1]!.position);
@@ -93,16 +97,21 @@ test('a runner SIGKILLed right after a batch commits resumes at that batch, and 
   const killed = await runnerProcess(path, { batchSize: 50, killAfterBatches: 3 });
   assert.is(killed.signal, 'SIGKILL');
   const db = new Database(path, { readonly: true });
-  const building = db.prepare(`SELECT projection, position FROM rm_checkpoints WHERE status = 'building' ORDER BY projection`).all() as Array<{ position: number }>;
+  const building = db
+    .prepare(`SELECT projection, position FROM rm_checkpoints WHERE status = 'building' ORDER BY projection`)
+    .all() as Array<{ position: number }>;
   db.close();
   // Three batches of 50 committed, nothing of the fourth: positions are 1, 2, 3… in a fresh SQLite log.
-  assert.equal(building.map((row) => row.position), [150, 150, 150]);
+  assert.equal(
+    building.map((row) => row.position),
+    [150, 150, 150],
+  );
 
   const again = await runnerProcess(path, { batchSize: 50, killAfterBatches: 2 });
   assert.is(again.signal, 'SIGKILL');
   const finished = await runnerProcess(path, { batchSize: 50 });
   assert.is(finished.code, 0, finished.stderr);
-  assert.ok(JSON.parse(finished.stdout).batches < 120 * 3 / 50, 'the restart resumed instead of starting over');
+  assert.ok(JSON.parse(finished.stdout).batches < (120 * 3) / 50, 'the restart resumed instead of starting over');
   assert.equal(snapshot(new Database(path, { readonly: true })), reference);
   await store.close();
 });

@@ -40,7 +40,13 @@ test('stops only its projection, at that event, and says where', () =>
     await writeOrders(store, 30, 'f');
     const failing = (await store.readStream('order-f7')).find((e) => e.type === 'PaymentCaptured')!;
 
-    const running = startProjections({ store, readModels: ':memory:', projections: [orderSummary, fragile], logger, batchSize: 10 });
+    const running = startProjections({
+      store,
+      readModels: ':memory:',
+      projections: [orderSummary, fragile],
+      logger,
+      batchSize: 10,
+    });
     closeLater(() => running.close());
     // order-summary reaches the head; fragile cannot, so wait for order-summary alone.
     const head = (await store.headPosition())!;
@@ -50,15 +56,30 @@ test('stops only its projection, at that event, and says where', () =>
     assert.is(summary!.state, 'running');
     assert.is(stopped!.state, 'failed');
     const failure = stopped!.rebuilding?.failure ?? stopped!.serving?.failure;
-    assert.equal(failure, { streamId: 'order-f7', revision: failing.revision, position: failing.position, message: 'Error: cannot count this one' });
+    assert.equal(failure, {
+      streamId: 'order-f7',
+      revision: failing.revision,
+      position: failing.position,
+      message: 'Error: cannot count this one',
+    });
     // Stopped at the event: everything before it applied, nothing from it on.
     assert.is((stopped!.rebuilding ?? stopped!.serving)!.checkpoint, failing.position - 1n);
 
     const error = logged.find((entry) => entry.level === 'error');
     assert.ok(error, 'the failure is logged');
     assert.equal(
-      { projection: error!.obj.projection, streamId: error!.obj.streamId, revision: error!.obj.revision, position: error!.obj.position },
-      { projection: 'fragile', streamId: 'order-f7', revision: failing.revision.toString(), position: failing.position.toString() },
+      {
+        projection: error!.obj.projection,
+        streamId: error!.obj.streamId,
+        revision: error!.obj.revision,
+        position: error!.obj.position,
+      },
+      {
+        projection: 'fragile',
+        streamId: 'order-f7',
+        revision: failing.revision.toString(),
+        position: failing.position.toString(),
+      },
     );
 
     assert.is(error!.obj.alert, 'projection-failed', 'a stable field an alert can match');
@@ -66,7 +87,10 @@ test('stops only its projection, at that event, and says where', () =>
     // A bug, not an outage: the instance stays ready, and the check says what stopped.
     const readiness = await running.readiness();
     assert.is(readiness.ok, true);
-    assert.match(readiness.detail ?? '', /fragile stopped at order-f7@\d+ \(position \d+\): Error: cannot count this one/);
+    assert.match(
+      readiness.detail ?? '',
+      /fragile stopped at order-f7@\d+ \(position \d+\): Error: cannot count this one/,
+    );
 
     // The others keep going on new events; the failed one stays where it stopped.
     await writeOrders(store, 5, 'g');
@@ -83,11 +107,17 @@ test('a restart retries the failed event (the handler may have been fixed)', () 
     await writeOrders(store, 12, 'f');
     const first = startProjections({ store, readModels: ':memory:', projections: [fragile] });
     const deadline = Date.now() + 5_000;
-    while ((await first.status())[0]!.state !== 'failed' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    while ((await first.status())[0]!.state !== 'failed' && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     const db = first.readModels.db;
     await first.runner.stop();
 
-    const fixed = defineProjection({ ...fragile, name: 'fragile', version: 1, on: { PaymentCaptured: () => [tally.change('all', (c) => ({ count: (c?.count ?? 0) + 1 }))] } });
+    const fixed = defineProjection({
+      ...fragile,
+      name: 'fragile',
+      version: 1,
+      on: { PaymentCaptured: () => [tally.change('all', (c) => ({ count: (c?.count ?? 0) + 1 }))] },
+    });
     const again = startProjections({ store, readModels: db, projections: [fixed] });
     closeLater(async () => {
       await again.close();

@@ -32,13 +32,24 @@ function event(recordedAt: string, body: OrderEvent): LedgerEvent {
     revision,
     position,
     event: body,
-    metadata: { schemaVersion: 1, recordedAt, clientId: 'c', correlationId: 'x', requestHash: 'a'.repeat(64), prevHash: '', hash: 'b'.repeat(64) },
+    metadata: {
+      schemaVersion: 1,
+      recordedAt,
+      clientId: 'c',
+      correlationId: 'x',
+      requestHash: 'a'.repeat(64),
+      prevHash: '',
+      hash: 'b'.repeat(64),
+    },
     createdAt: new Date(0),
   };
 }
 
 const created = (at: string, orderId: string, customerId: string, currency: string, total: number) =>
-  event(at, { type: 'OrderCreated', data: { orderId, customerId, currency, lines: [{ sku: 'S', quantity: 1, unitPrice: total }], total } });
+  event(at, {
+    type: 'OrderCreated',
+    data: { orderId, customerId, currency, lines: [{ sku: 'S', quantity: 1, unitPrice: total }], total },
+  });
 const captured = (at: string, orderId: string, paymentId: string, amount: number, currency: string) =>
   event(at, { type: 'PaymentCaptured', data: { orderId, paymentId, amount, currency } });
 
@@ -94,14 +105,26 @@ test('order-summary: totals, status pending → partially_paid → paid, payment
   });
   assert.equal((docOf(docs, 'order-summary', orders.name, 'b') as { status: string }).status, 'pending');
   const all = await build(log, [orderSummary]);
-  const a = docOf(all.docs, 'order-summary', orders.name, 'a') as { status: string; outstanding: number; revision: string; payments: unknown[] };
+  const a = docOf(all.docs, 'order-summary', orders.name, 'a') as {
+    status: string;
+    outstanding: number;
+    revision: string;
+    payments: unknown[];
+  };
   assert.is(a.status, 'paid');
   assert.is(a.outstanding, 0);
   assert.is(a.revision, '2');
   assert.is(a.payments.length, 2);
   // Offsets and extra digits are normalised to UTC milliseconds, so documents sort and compare as text.
-  assert.is((docOf(all.docs, 'order-summary', orders.name, 'b') as { createdAt: string }).createdAt, '2024-05-01T22:30:00.000Z');
-  assert.is((docOf(all.docs, 'order-summary', orders.name, 'z') as { status: string }).status, 'paid', 'a zero-total order owes nothing');
+  assert.is(
+    (docOf(all.docs, 'order-summary', orders.name, 'b') as { createdAt: string }).createdAt,
+    '2024-05-01T22:30:00.000Z',
+  );
+  assert.is(
+    (docOf(all.docs, 'order-summary', orders.name, 'z') as { status: string }).status,
+    'paid',
+    'a zero-total order owes nothing',
+  );
 });
 
 test('customer-activity: orders counted, per-currency sums (decimal strings), captures via the order', async () => {
@@ -146,24 +169,38 @@ test('daily-totals: per UTC day and currency, counts and sums', async () => {
     row('2024-05-03', 'USD', 0, '0', 1, '100'),
   ];
   const of = (collection: string) => docs['daily-totals']!.filter((d) => d.collection === collection);
-  assert.equal(of(days.name).map((d) => d.doc), expected);
+  assert.equal(
+    of(days.name).map((d) => d.doc),
+    expected,
+  );
   assert.equal(
     of(days.name).map((d) => d.key),
     ['2024-05-01|EUR', '2024-05-01|USD', '2024-05-02|EUR', '2024-05-03|USD'],
   );
-  assert.equal(of(clientDays.name).map((d) => d.doc), expected, "client c's own totals: all of them");
-  assert.equal(of(clientDays.name).map((d) => d.key.split('|')[0]), ['c', 'c', 'c', 'c']);
+  assert.equal(
+    of(clientDays.name).map((d) => d.doc),
+    expected,
+    "client c's own totals: all of them",
+  );
+  assert.equal(
+    of(clientDays.name).map((d) => d.key.split('|')[0]),
+    ['c', 'c', 'c', 'c'],
+  );
 });
 
 const capturedHold = (at: string, orderId: string, paymentId: string, amount: number) =>
-  event(at, { type: 'PaymentCaptured', data: { orderId, paymentId, amount, currency: 'EUR', authorizationId: paymentId } });
+  event(at, {
+    type: 'PaymentCaptured',
+    data: { orderId, paymentId, amount, currency: 'EUR', authorizationId: paymentId },
+  });
 const authorized = (at: string, orderId: string, paymentId: string, amount: number) =>
   event(at, { type: 'PaymentAuthorized', data: { orderId, paymentId, amount, currency: 'EUR' } });
 const voided = (at: string, orderId: string, paymentId: string) =>
   event(at, { type: 'AuthorizationVoided', data: { orderId, paymentId } });
 const refunded = (at: string, orderId: string, paymentId: string, refundId: string, amount: number) =>
   event(at, { type: 'PaymentRefunded', data: { orderId, paymentId, refundId, amount, currency: 'EUR' } });
-const cancelled = (at: string, orderId: string) => event(at, { type: 'OrderCancelled', data: { orderId, reason: 'changed mind' } });
+const cancelled = (at: string, orderId: string) =>
+  event(at, { type: 'OrderCancelled', data: { orderId, reason: 'changed mind' } });
 
 /** Order m: held, captured in part, refunded in part; order n: held, then cancelled (its hold released). */
 function moneyLifeLog(): LedgerEvent[] {
@@ -224,7 +261,11 @@ test('order-summary: holds, captures of them, voids, refunds and cancellation; s
   const n = await statusAfter(10, 'n');
   assert.equal(pick(n), ['cancelled', 0, 0, 0, 0, 0]);
   assert.equal([n.cancelReason, n.cancelledAt, n.revision], ['changed mind', '2024-06-02T12:00:00.000Z', '2']);
-  assert.is((n.payments as { authorization: string }[])[0]!.authorization, 'voided', 'a cancellation releases its holds');
+  assert.is(
+    (n.payments as { authorization: string }[])[0]!.authorization,
+    'voided',
+    'a cancellation releases its holds',
+  );
 });
 
 test('order-summary: refunded in full is refunded; paid in full is paid', async () => {
@@ -237,9 +278,15 @@ test('order-summary: refunded in full is refunded; paid in full is paid', async 
     refunded('2024-06-01T10:03:00.000Z', 'f', 'p1', 'r2', 60),
   ];
   const statusAfter = async (events: number) =>
-    ((await build(log.slice(0, events), [orderSummary])).docs['order-summary']!.find((d) => d.key === 'f')!.doc as { status: string })
-      .status;
-  assert.equal([await statusAfter(2), await statusAfter(3), await statusAfter(4)], ['paid', 'partially_refunded', 'refunded']);
+    (
+      (await build(log.slice(0, events), [orderSummary])).docs['order-summary']!.find((d) => d.key === 'f')!.doc as {
+        status: string;
+      }
+    ).status;
+  assert.equal(
+    [await statusAfter(2), await statusAfter(3), await statusAfter(4)],
+    ['paid', 'partially_refunded', 'refunded'],
+  );
 });
 
 test('customer-activity and daily-totals: refunds, net and cancellations, per owner as well', async () => {
@@ -300,7 +347,9 @@ test('amounts an earlier version stored (up to 2^53 − 1) still project; their 
   assert.equal(summary.failures, []);
   const sum = String(2n * BigInt(max));
   const whale = docOf(docs, 'customer-activity', customers.name, 'whale') as { currencies: unknown[] };
-  assert.equal(whale.currencies, [{ currency: 'EUR', ordered: sum, captured: sum, refunded: '0', net: sum, cancelled: '0' }]);
+  assert.equal(whale.currencies, [
+    { currency: 'EUR', ordered: sum, captured: sum, refunded: '0', net: sum, cancelled: '0' },
+  ]);
   const day = docOf(docs, 'daily-totals', days.name, '2024-05-01|EUR') as Record<string, unknown>;
   assert.equal([day.amountOrdered, day.amountCaptured], [sum, sum]);
   assert.is((docOf(docs, 'order-summary', orders.name, 'h1') as { outstanding: number }).outstanding, 0);
@@ -345,7 +394,11 @@ test('a capture for an order the log never created stops the projection at that 
   assert.is(summary.failures.length, 1);
   assert.is(summary.failures[0]!.streamId, 'order-ghost');
   assert.match(summary.failures[0]!.message, /never created/);
-  assert.is(db.prepare(`SELECT status FROM rm_checkpoints WHERE projection = 'order-summary'`).pluck().get(), 'building', 'not swapped in');
+  assert.is(
+    db.prepare(`SELECT status FROM rm_checkpoints WHERE projection = 'order-summary'`).pluck().get(),
+    'building',
+    'not swapped in',
+  );
 });
 
 function deepFreeze<T>(value: T): T {

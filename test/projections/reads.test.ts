@@ -48,7 +48,10 @@ test('GET /orders/:orderId: the order summary with its ETag; If-None-Match answe
   assert.is(response.json.captured, 600);
   assert.is(response.json.outstanding, 1_400);
   assert.is(response.json.status, 'partially_paid');
-  assert.equal(response.json.payments.map((p: { paymentId: string }) => p.paymentId), ['o4-p0', 'o4-p1']);
+  assert.equal(
+    response.json.payments.map((p: { paymentId: string }) => p.paymentId),
+    ['o4-p0', 'o4-p1'],
+  );
   assert.is(typeof response.json.payments[0].position, 'string');
   assert.is(response.headers.etag, `"${response.json.revision}"`);
   const again = await send(url, 'GET', '/orders/o4', { headers: { 'if-none-match': response.headers.etag! } });
@@ -74,7 +77,9 @@ test('GET /orders pages by (createdAt, orderId) with an opaque cursor: every ord
     cursor = page.json.nextCursor;
     pages += 1;
   } while (cursor);
-  const expected = Array.from({ length: 60 }, (_, i) => i).filter((i) => i % 7 === 2).map((i) => `o${i}`);
+  const expected = Array.from({ length: 60 }, (_, i) => i)
+    .filter((i) => i % 7 === 2)
+    .map((i) => `o${i}`);
   assert.equal(seen.map((o) => o.orderId).sort(), [...expected].sort());
   assert.ok(seen.every((o) => o.customerId === 'o-customer-2'));
   const order = seen.map((o) => `${o.createdAt}|${o.orderId}`);
@@ -96,7 +101,9 @@ test('GET /orders rejects a bad limit or a cursor it did not issue: 400 validati
   }
 });
 
-test('GET /customers/:customerId: orders and per-currency ordered, captured, outstanding; 404 when unknown', async ({ url }) => {
+test('GET /customers/:customerId: orders and per-currency ordered, captured, outstanding; 404 when unknown', async ({
+  url,
+}) => {
   const response = await send(url, 'GET', '/customers/o-customer-0');
   assert.is(response.status, 200);
   assert.is(response.json.orders, 9);
@@ -108,7 +115,9 @@ test('GET /customers/:customerId: orders and per-currency ordered, captured, out
   assert.match(missing.json.type, /\/problems\/customer-not-found$/);
 });
 
-test('GET /reports/daily: per day and currency within [from, to], with totals; the range is checked', async ({ url }) => {
+test('GET /reports/daily: per day and currency within [from, to], with totals; the range is checked', async ({
+  url,
+}) => {
   const report = await send(url, 'GET', '/reports/daily?from=2024-03-01&to=2024-03-31');
   assert.is(report.status, 200, report.text);
   assert.ok(report.json.days.length > 3);
@@ -117,10 +126,18 @@ test('GET /reports/daily: per day and currency within [from, to], with totals; t
   assert.is(ordered, 60);
   const euros = await send(url, 'GET', '/reports/daily?from=2024-03-01&to=2024-03-31&currency=EUR');
   assert.ok(euros.json.days.every((d: { currency: string }) => d.currency === 'EUR'));
-  assert.equal(euros.json.totals.map((t: { currency: string }) => t.currency), ['EUR']);
+  assert.equal(
+    euros.json.totals.map((t: { currency: string }) => t.currency),
+    ['EUR'],
+  );
   const oneDay = await send(url, 'GET', '/reports/daily?from=2024-03-02&to=2024-03-02');
   assert.ok(oneDay.json.days.every((d: { day: string }) => d.day === '2024-03-02'));
-  for (const query of ['/reports/daily?from=2024-03-05&to=2024-03-01', '/reports/daily?from=2024-01-01&to=2025-06-01', '/reports/daily?from=2024-02-30&to=2024-03-01', '/reports/daily?to=2024-03-01']) {
+  for (const query of [
+    '/reports/daily?from=2024-03-05&to=2024-03-01',
+    '/reports/daily?from=2024-01-01&to=2025-06-01',
+    '/reports/daily?from=2024-02-30&to=2024-03-01',
+    '/reports/daily?to=2024-03-01',
+  ]) {
     assert.is((await send(url, 'GET', query)).status, 400, query);
   }
 });
@@ -130,7 +147,15 @@ test('GET /projections: name, version, checkpoint, lag and state of each', async
   assert.is(response.status, 200);
   const head = String(await store.headPosition());
   assert.equal(
-    response.json.projections.map((p: { name: string; state: string; serving: { checkpoint: string; version: number; lag: unknown } }) => [p.name, p.state, p.serving.version, p.serving.checkpoint, p.serving.lag]),
+    response.json.projections.map(
+      (p: { name: string; state: string; serving: { checkpoint: string; version: number; lag: unknown } }) => [
+        p.name,
+        p.state,
+        p.serving.version,
+        p.serving.checkpoint,
+        p.serving.lag,
+      ],
+    ),
     projections.map((p) => [p.name, 'running', p.version, head, { events: 0, ms: 0 }]),
   );
   const ready = await send(url, 'GET', '/ready');
@@ -138,7 +163,10 @@ test('GET /projections: name, version, checkpoint, lag and state of each', async
   assert.ok(ready.json.checks.some((c: { name: string; ok: boolean }) => c.name === 'projections' && c.ok));
 });
 
-test('minPosition past the log: 503 projection-lagging with Retry-After once the bound passes (query or header)', async ({ url, store }) => {
+test('minPosition past the log: 503 projection-lagging with Retry-After once the bound passes (query or header)', async ({
+  url,
+  store,
+}) => {
   const beyond = String((await store.headPosition())! + 1_000n);
   const started = Date.now();
   const viaQuery = await send(url, 'GET', `/orders/o1?minPosition=${beyond}&waitMs=150`);
@@ -146,9 +174,12 @@ test('minPosition past the log: 503 projection-lagging with Retry-After once the
   assert.is(viaQuery.status, 503);
   assert.is(viaQuery.headers['retry-after'], '1');
   assert.match(viaQuery.json.type, /\/problems\/projection-lagging$/);
-  const viaHeader = await send(url, 'GET', '/customers/o-customer-1?waitMs=50', { headers: { 'x-min-position': beyond } });
+  const viaHeader = await send(url, 'GET', '/customers/o-customer-1?waitMs=50', {
+    headers: { 'x-min-position': beyond },
+  });
   assert.is(viaHeader.status, 503);
-  for (const bad of ['/orders/o1?minPosition=abc', '/orders/o1?minPosition=1&waitMs=10001']) assert.is((await send(url, 'GET', bad)).status, 400, bad);
+  for (const bad of ['/orders/o1?minPosition=abc', '/orders/o1?minPosition=1&waitMs=10001'])
+    assert.is((await send(url, 'GET', bad)).status, 400, bad);
 });
 
 test('minPosition a little ahead: the read waits for the write, then answers with it', async ({ url, store }) => {
@@ -163,7 +194,8 @@ test('minPosition a little ahead: the read waits for the write, then answers wit
 
 test('the read routes are in the OpenAPI document, with minPosition', async ({ url }) => {
   const doc = (await send(url, 'GET', '/openapi.json')).json;
-  for (const path of ['/orders/{orderId}', '/orders', '/customers/{customerId}', '/reports/daily', '/projections']) assert.ok(doc.paths[path]?.get, path);
+  for (const path of ['/orders/{orderId}', '/orders', '/customers/{customerId}', '/reports/daily', '/projections'])
+    assert.ok(doc.paths[path]?.get, path);
   const parameters = doc.paths['/orders/{orderId}'].get.parameters.map((p: { name: string }) => p.name);
   assert.ok(parameters.includes('minPosition') && parameters.includes('x-min-position'), parameters.join());
 });

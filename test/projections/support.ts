@@ -26,7 +26,10 @@ export async function* decodedLog(store: EventStore): AsyncGenerator<LedgerEvent
 }
 
 /** The reference: one clean pass over the whole log into a fresh database. */
-export async function cleanPass(store: EventStore, projections: readonly Projection[] = allProjections): Promise<Snapshot> {
+export async function cleanPass(
+  store: EventStore,
+  projections: readonly Projection[] = allProjections,
+): Promise<Snapshot> {
   const db = new Database(':memory:');
   try {
     await rebuildInto(db, decodedLog(store), { projections });
@@ -51,7 +54,13 @@ export async function writeOrders(store: EventStore, orders: number, prefix = 'o
     const orderId = `${prefix}${i}`;
     const currency = currencies[i % currencies.length]!;
     const created = await handle(
-      { type: 'CreateOrder', orderId, customerId: `${prefix}-customer-${i % 7}`, currency, lines: [{ sku: 'SKU-1', quantity: 1 + (i % 3), unitPrice: 1_000 }] },
+      {
+        type: 'CreateOrder',
+        orderId,
+        customerId: `${prefix}-customer-${i % 7}`,
+        currency,
+        lines: [{ sku: 'SKU-1', quantity: 1 + (i % 3), unitPrice: 1_000 }],
+      },
       context(),
     );
     position = created.position;
@@ -61,7 +70,10 @@ export async function writeOrders(store: EventStore, orders: number, prefix = 'o
       pending.push(async () => {
         // Odd orders end fully paid, even ones partially.
         const amount = i % 2 === 1 ? 1_000 : 300;
-        const outcome = await handle({ type: 'CapturePayment', orderId, paymentId: `${orderId}-p${p}`, amount, currency }, context());
+        const outcome = await handle(
+          { type: 'CapturePayment', orderId, paymentId: `${orderId}-p${p}`, amount, currency },
+          context(),
+        );
         position = outcome.position;
       });
     }
@@ -78,16 +90,24 @@ export async function caughtUp(running: Projections, store: EventStore, timeoutM
     const head = await store.headPosition();
     const statuses = await running.status();
     const done = statuses.every(
-      (s) => s.rebuilding === undefined && s.serving?.version === s.codeVersion && (head === undefined || (s.serving.checkpoint ?? -1n) >= head),
+      (s) =>
+        s.rebuilding === undefined &&
+        s.serving?.version === s.codeVersion &&
+        (head === undefined || (s.serving.checkpoint ?? -1n) >= head),
     );
     if (done) return;
-    if (Date.now() > deadline) throw new Error(`projections did not catch up with position ${head} within ${timeoutMs} ms: ${JSON.stringify(statuses, (_, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `projections did not catch up with position ${head} within ${timeoutMs} ms: ${JSON.stringify(statuses, (_, v) => (typeof v === 'bigint' ? String(v) : v))}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 
 /** Runs `body`, then closes what it opened even when an assertion failed (a live runner would keep the test process alive). */
-export async function withClosing(body: (closeLater: (close: () => Promise<void>) => void) => Promise<void>): Promise<void> {
+export async function withClosing(
+  body: (closeLater: (close: () => Promise<void>) => void) => Promise<void>,
+): Promise<void> {
   const closers: Array<() => Promise<void>> = [];
   try {
     await body((close) => closers.unshift(close));
@@ -110,7 +130,10 @@ export interface ChildRun {
  * up with the head of the log (and the head stopped moving), or SIGKILLs itself right after
  * committing its `killAfterBatches`-th batch.
  */
-export function runnerProcess(dbPath: string, options: { batchSize: number; killAfterBatches?: number; onSpawn?: (kill: () => void) => void }): Promise<ChildRun> {
+export function runnerProcess(
+  dbPath: string,
+  options: { batchSize: number; killAfterBatches?: number; onSpawn?: (kill: () => void) => void },
+): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,

@@ -49,7 +49,9 @@ async function writeRandomLog(store: EventStore, k: Knobs): Promise<void> {
   const random = prng(k.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   let clock = Date.parse('2024-01-01T00:00:00.000Z');
-  const handle = createCommandHandler(store, { now: () => new Date((clock += random() * k.hoursPerCommand * 3_600_000)) });
+  const handle = createCommandHandler(store, {
+    now: () => new Date((clock += random() * k.hoursPerCommand * 3_600_000)),
+  });
   const open: Array<{ orderId: string; currency: string; outstanding: number; payments: number }> = [];
   for (let written = 0, orders = 0; written < EVENTS; written++) {
     if (open.length === 0 || random() < k.createRate) {
@@ -61,7 +63,10 @@ async function writeRandomLog(store: EventStore, k: Knobs): Promise<void> {
         // Zero-priced lines too: a zero-total order is paid from the start.
         unitPrice: Math.floor(random() * 5) === 0 ? 0 : 1 + Math.floor(random() * 10_000),
       }));
-      const outcome = await handle({ type: 'CreateOrder', orderId, customerId: `c${Math.floor(random() * k.customers)}`, currency, lines }, context());
+      const outcome = await handle(
+        { type: 'CreateOrder', orderId, customerId: `c${Math.floor(random() * k.customers)}`, currency, lines },
+        context(),
+      );
       const total = (outcome.events[0]!.event.data as { total: number }).total;
       if (total > 0) open.push({ orderId, currency, outstanding: total, payments: 0 });
       continue;
@@ -69,7 +74,16 @@ async function writeRandomLog(store: EventStore, k: Knobs): Promise<void> {
     const index = Math.floor(random() * open.length);
     const order = open[index]!;
     const amount = random() < k.settleRate ? order.outstanding : 1 + Math.floor(random() * order.outstanding);
-    await handle({ type: 'CapturePayment', orderId: order.orderId, paymentId: `p${++order.payments}`, amount, currency: order.currency }, context());
+    await handle(
+      {
+        type: 'CapturePayment',
+        orderId: order.orderId,
+        paymentId: `p${++order.payments}`,
+        amount,
+        currency: order.currency,
+      },
+      context(),
+    );
     order.outstanding -= amount;
     if (order.outstanding === 0) open.splice(index, 1);
   }
@@ -78,8 +92,14 @@ async function writeRandomLog(store: EventStore, k: Knobs): Promise<void> {
 /** The expected read models, straight from the log with plain loops (no projection code). */
 async function totalsFromLog(store: EventStore) {
   const byCurrency = new Map<string, { ordered: number; captured: number; orders: number; payments: number }>();
-  const byCustomer = new Map<string, { orders: number; currencies: Map<string, { ordered: number; captured: number }> }>();
-  const byDay = new Map<string, { ordersCreated: number; amountOrdered: number; paymentsCaptured: number; amountCaptured: number }>();
+  const byCustomer = new Map<
+    string,
+    { orders: number; currencies: Map<string, { ordered: number; captured: number }> }
+  >();
+  const byDay = new Map<
+    string,
+    { ordersCreated: number; amountOrdered: number; paymentsCaptured: number; amountCaptured: number }
+  >();
   const byOrder = new Map<string, { customerId: string; total: number; captured: number; payments: number }>();
   for await (const e of decodedLog(store)) {
     const day = new Date(e.metadata.recordedAt).toISOString().slice(0, 10);
@@ -92,8 +112,17 @@ async function totalsFromLog(store: EventStore) {
       const t = customer.currencies.get(currency) ?? { ordered: 0, captured: 0 };
       customer.currencies.set(currency, { ...t, ordered: t.ordered + total });
       byCustomer.set(customerId, { ...customer, orders: customer.orders + 1 });
-      const d = byDay.get(`${day}|${currency}`) ?? { ordersCreated: 0, amountOrdered: 0, paymentsCaptured: 0, amountCaptured: 0 };
-      byDay.set(`${day}|${currency}`, { ...d, ordersCreated: d.ordersCreated + 1, amountOrdered: d.amountOrdered + total });
+      const d = byDay.get(`${day}|${currency}`) ?? {
+        ordersCreated: 0,
+        amountOrdered: 0,
+        paymentsCaptured: 0,
+        amountCaptured: 0,
+      };
+      byDay.set(`${day}|${currency}`, {
+        ...d,
+        ordersCreated: d.ordersCreated + 1,
+        amountOrdered: d.amountOrdered + total,
+      });
     } else if (e.event.type === 'PaymentCaptured') {
       const { orderId, currency, amount } = e.event.data;
       const order = byOrder.get(orderId)!;
@@ -102,8 +131,17 @@ async function totalsFromLog(store: EventStore) {
       byCurrency.set(currency, { ...c, captured: c.captured + amount, payments: c.payments + 1 });
       const t = byCustomer.get(order.customerId)!.currencies.get(currency)!;
       byCustomer.get(order.customerId)!.currencies.set(currency, { ...t, captured: t.captured + amount });
-      const d = byDay.get(`${day}|${currency}`) ?? { ordersCreated: 0, amountOrdered: 0, paymentsCaptured: 0, amountCaptured: 0 };
-      byDay.set(`${day}|${currency}`, { ...d, paymentsCaptured: d.paymentsCaptured + 1, amountCaptured: d.amountCaptured + amount });
+      const d = byDay.get(`${day}|${currency}`) ?? {
+        ordersCreated: 0,
+        amountOrdered: 0,
+        paymentsCaptured: 0,
+        amountCaptured: 0,
+      };
+      byDay.set(`${day}|${currency}`, {
+        ...d,
+        paymentsCaptured: d.paymentsCaptured + 1,
+        amountCaptured: d.amountCaptured + amount,
+      });
     }
   }
   return { byCurrency, byCustomer, byDay, byOrder };
@@ -119,10 +157,11 @@ test('read-model totals equal the totals computed from a random 10,000-event log
         await caughtUp(running, store, 60_000);
         const expected = await totalsFromLog(store);
         const docs = snapshot(running.readModels.db);
-        const orders = docs['order-summary']!.filter((d) => d.collection === 'orders').map((d) => d.doc as OrderSummary);
+        const orders = docs['order-summary']!.filter((d) => d.collection === 'orders').map(
+          (d) => d.doc as OrderSummary,
+        );
         // Sums are decimal strings; these logs stay far below 2^53, so numbers compare them exactly.
-        const customers = docs['customer-activity']!
-          .filter((d) => d.collection === 'customers')
+        const customers = docs['customer-activity']!.filter((d) => d.collection === 'customers')
           .map((d) => d.doc as CustomerActivity)
           .map((c) => ({
             ...c,
@@ -132,11 +171,13 @@ test('read-model totals equal the totals computed from a random 10,000-event log
               return { ...t, ordered: Number(t.ordered), captured: Number(t.captured) };
             }),
           }));
-        const days = docs['daily-totals']!
-          .filter((d) => d.collection === 'days')
+        const days = docs['daily-totals']!.filter((d) => d.collection === 'days')
           .map((d) => d.doc as DailyTotals)
           .map(({ refunds, amountRefunded, amountNet, ordersCancelled, amountCancelled, ...d }) => {
-            assert.equal([refunds, amountRefunded, amountNet, ordersCancelled, amountCancelled], [0, '0', d.amountCaptured, 0, '0']);
+            assert.equal(
+              [refunds, amountRefunded, amountNet, ordersCancelled, amountCancelled],
+              [0, '0', d.amountCaptured, 0, '0'],
+            );
             return { ...d, amountOrdered: Number(d.amountOrdered), amountCaptured: Number(d.amountCaptured) };
           });
 
@@ -146,7 +187,14 @@ test('read-model totals equal the totals computed from a random 10,000-event log
           const want = expected.byOrder.get(order.orderId)!;
           assert.equal(
             [order.customerId, order.total, order.captured, order.outstanding, order.status, order.payments.length],
-            [want.customerId, want.total, want.captured, want.total - want.captured, statusOf({ total: want.total, authorized: 0, captured: want.captured, refunded: 0, cancelled: false }), want.payments],
+            [
+              want.customerId,
+              want.total,
+              want.captured,
+              want.total - want.captured,
+              statusOf({ total: want.total, authorized: 0, captured: want.captured, refunded: 0, cancelled: false }),
+              want.payments,
+            ],
             `order ${order.orderId}`,
           );
         }
@@ -155,7 +203,9 @@ test('read-model totals equal the totals computed from a random 10,000-event log
         for (const customer of customers) {
           const want = expected.byCustomer.get(customer.customerId)!;
           assert.is(customer.orders, want.orders);
-          const wantCurrencies = [...want.currencies].sort(([a], [b]) => (a < b ? -1 : 1)).map(([currency, t]) => ({ currency, ...t }));
+          const wantCurrencies = [...want.currencies]
+            .sort(([a], [b]) => (a < b ? -1 : 1))
+            .map(([currency, t]) => ({ currency, ...t }));
           assert.equal(customer.currencies, wantCurrencies, `customer ${customer.customerId}`);
         }
         // Per day and currency.
@@ -166,14 +216,32 @@ test('read-model totals equal the totals computed from a random 10,000-event log
         // And the grand totals per currency, from each read model independently.
         for (const [currency, want] of expected.byCurrency) {
           const inOrders = orders.filter((o) => o.currency === currency);
-          assert.is(inOrders.reduce((s, o) => s + o.total, 0), want.ordered);
-          assert.is(inOrders.reduce((s, o) => s + o.captured, 0), want.captured);
+          assert.is(
+            inOrders.reduce((s, o) => s + o.total, 0),
+            want.ordered,
+          );
+          assert.is(
+            inOrders.reduce((s, o) => s + o.captured, 0),
+            want.captured,
+          );
           const inDays = days.filter((d) => d.currency === currency);
-          assert.is(inDays.reduce((s, d) => s + d.amountOrdered, 0), want.ordered);
-          assert.is(inDays.reduce((s, d) => s + d.amountCaptured, 0), want.captured);
-          assert.is(inDays.reduce((s, d) => s + d.paymentsCaptured, 0), want.payments);
+          assert.is(
+            inDays.reduce((s, d) => s + d.amountOrdered, 0),
+            want.ordered,
+          );
+          assert.is(
+            inDays.reduce((s, d) => s + d.amountCaptured, 0),
+            want.captured,
+          );
+          assert.is(
+            inDays.reduce((s, d) => s + d.paymentsCaptured, 0),
+            want.payments,
+          );
           const inCustomers = customers.flatMap((c) => c.currencies.filter((t) => t.currency === currency));
-          assert.is(inCustomers.reduce((s, t) => s + t.captured, 0), want.captured);
+          assert.is(
+            inCustomers.reduce((s, t) => s + t.captured, 0),
+            want.captured,
+          );
         }
         assert.is(Number(await store.headPosition()), EVENTS);
       } finally {

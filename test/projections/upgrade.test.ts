@@ -50,7 +50,15 @@ test('version-1 read models: every-client reads answer from them, API-key reads 
     const customer = await send(open.url, 'GET', '/customers/cust-a');
     assert.is(customer.status, 200, customer.text);
     // Version-1 documents know nothing of refunds or cancellations: none, and net is what was captured.
-    const eur = { currency: 'EUR', ordered: '4002', captured: '3000', refunded: '0', net: '3000', cancelled: '0', outstanding: '1002' };
+    const eur = {
+      currency: 'EUR',
+      ordered: '4002',
+      captured: '3000',
+      refunded: '0',
+      net: '3000',
+      cancelled: '0',
+      outstanding: '1002',
+    };
     assert.equal(customer.json.currencies, [eur]);
     const report = await send(open.url, 'GET', '/reports/daily?from=2026-12-01&to=2026-12-01&currency=EUR');
     assert.is(report.status, 200, report.text);

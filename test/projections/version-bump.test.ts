@@ -83,7 +83,8 @@ test('v2 is built beside v1 while v1 keeps serving (and stays live), then swappe
     await writeOrders(store, 1, 'later');
     await caughtUp(v2, store);
     const deadline = Date.now() + 5_000;
-    while (v1.engine.blocked.size === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (v1.engine.blocked.size === 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     const [blocked] = await v1.status();
     assert.is(blocked!.state, 'failed');
     assert.match(blocked!.detail ?? '', new RegExp(`built by version ${V2}; this process runs version ${V1}`));
@@ -91,8 +92,10 @@ test('v2 is built beside v1 while v1 keeps serving (and stays live), then swappe
     // The old generation's documents go; what is served equals one clean v2 pass over the log.
     const db = v2.readModels.db;
     const purgeDeadline = Date.now() + 5_000;
-    const generations = () => db.prepare(`SELECT DISTINCT generation FROM rm_documents WHERE projection = 'order-summary'`).pluck().all();
-    while (generations().length > 1 && Date.now() < purgeDeadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    const generations = () =>
+      db.prepare(`SELECT DISTINCT generation FROM rm_documents WHERE projection = 'order-summary'`).pluck().all();
+    while (generations().length > 1 && Date.now() < purgeDeadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     assert.is(generations().length, 1);
     assert.equal(snapshot(db, [orderSummaryV2]), await cleanPass(store, [orderSummaryV2]));
   }));

@@ -7,6 +7,8 @@ import { ledger } from '../cli/run.ts';
 export async function auditStore(storePath: string): Promise<void> {
   const result = await ledger(['replay', '--store', `sqlite:${storePath}`, '--compare-live', '--json']);
   if (result.code !== 0) {
-    throw new Error(`ledger replay --compare-live exited ${result.code}:\n${result.stderr}\n${result.stdout.slice(0, 4_000)}`);
+    throw new Error(
+      `ledger replay --compare-live exited ${result.code}:\n${result.stderr}\n${result.stdout.slice(0, 4_000)}`,
+    );
   }
 }

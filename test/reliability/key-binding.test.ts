@@ -35,7 +35,12 @@ async function server(path: string, options: { crashAt?: string; binding?: strin
     ...(options.crashAt && { LEDGER_TEST_CRASH_AT: options.crashAt }),
     ...(options.binding && { LEDGER_TEST_BINDING: options.binding }),
   };
-  const process = new ServerProcess({ store: `sqlite:${path}`, port: await freePort(), env, entry: options.crashAt || options.binding ? CRASH_SERVER : 'src/main.ts' });
+  const process = new ServerProcess({
+    store: `sqlite:${path}`,
+    port: await freePort(),
+    env,
+    entry: options.crashAt || options.binding ? CRASH_SERVER : 'src/main.ts',
+  });
   await process.start();
   return process;
 }
@@ -61,10 +66,19 @@ test('100 requests at once with one key and 100 different bodies, across two pro
     assert.is((await send(a.url, 'PUT', '/orders/raced', { body: ORDER })).status, 201);
     const bodies = Array.from({ length: 100 }, (_, i) => ({ paymentId: `p-${i}`, amount: 100 + i, currency: 'EUR' }));
     const responses = await Promise.all(
-      bodies.map((body, i) => sendUntilDefinite(i % 2 === 0 ? a.url : b.url, 'POST', '/orders/raced/payments', body, 'one-key')),
+      bodies.map((body, i) =>
+        sendUntilDefinite(i % 2 === 0 ? a.url : b.url, 'POST', '/orders/raced/payments', body, 'one-key'),
+      ),
     );
     const winners = responses.filter((r) => r.status === 201);
-    assert.is(winners.length, 1, responses.filter((r) => r.status !== 201 && r.status !== 422).map((r) => r.text).join('\n'));
+    assert.is(
+      winners.length,
+      1,
+      responses
+        .filter((r) => r.status !== 201 && r.status !== 422)
+        .map((r) => r.text)
+        .join('\n'),
+    );
     assert.is(responses.filter((r) => r.status === 422 && r.json.type.endsWith('/idempotency-key-reused')).length, 99);
     const payments = (await eventsOf(path)).filter((e) => e.type === 'PaymentCaptured');
     assert.is(payments.length, 1);
@@ -83,10 +97,16 @@ test('killed after the effect is committed and before the answer: the retry gets
   const crashing = await server(path, { crashAt: 'after-effect' });
   assert.is((await send(crashing.url, 'PUT', '/orders/ae', { body: ORDER })).status, 201, 'no key: no binding step');
   const capture = { amount: 700, currency: 'EUR' };
-  const cut = await send(crashing.url, 'POST', '/orders/ae/payments', { body: capture, headers: { 'idempotency-key': 'ae-key' } }).catch((error: Error) => error);
+  const cut = await send(crashing.url, 'POST', '/orders/ae/payments', {
+    body: capture,
+    headers: { 'idempotency-key': 'ae-key' },
+  }).catch((error: Error) => error);
   assert.instance(cut, Error, 'the process died before answering');
   assert.is(await crashing.exited(), 'SIGKILL');
-  assert.equal((await eventsOf(path)).map((e) => e.type), ['OrderCreated', 'IdempotencyKeyBound', 'PaymentCaptured']);
+  assert.equal(
+    (await eventsOf(path)).map((e) => e.type),
+    ['OrderCreated', 'IdempotencyKeyBound', 'PaymentCaptured'],
+  );
 
   const restarted = await server(path);
   try {
@@ -95,7 +115,13 @@ test('killed after the effect is committed and before the answer: the retry gets
     assert.is(retry.headers['idempotent-replayed'], 'true');
     const again = await sendUntilDefinite(restarted.url, 'POST', '/orders/ae/payments', capture, 'ae-key');
     assert.is(again.text, retry.text);
-    const other = await sendUntilDefinite(restarted.url, 'POST', '/orders/ae/payments', { amount: 701, currency: 'EUR' }, 'ae-key');
+    const other = await sendUntilDefinite(
+      restarted.url,
+      'POST',
+      '/orders/ae/payments',
+      { amount: 701, currency: 'EUR' },
+      'ae-key',
+    );
     assert.is(other.status, 422);
   } finally {
     await restarted.terminate();
@@ -107,7 +133,10 @@ test('killed after the effect is committed and before the answer: the retry gets
 test('killed after the reservation and before the effect (two-step): nothing else gets the key, the retry writes the effect once', async () => {
   const path = join(dir, `after-reservation-${++files}.db`);
   const crashing = await server(path, { crashAt: 'after-reservation', binding: 'two-step' });
-  const cut = await send(crashing.url, 'POST', '/orders', { body: ORDER, headers: { 'idempotency-key': 'ar-key' } }).catch((error: Error) => error);
+  const cut = await send(crashing.url, 'POST', '/orders', {
+    body: ORDER,
+    headers: { 'idempotency-key': 'ar-key' },
+  }).catch((error: Error) => error);
   assert.instance(cut, Error, 'the process died before answering');
   assert.is(await crashing.exited(), 'SIGKILL');
   const [reservation, ...rest] = await eventsOf(path);
@@ -119,12 +148,22 @@ test('killed after the reservation and before the effect (two-step): nothing els
 
   const restarted = await server(path);
   try {
-    const other = await sendUntilDefinite(restarted.url, 'POST', '/orders', orderBody({ customerId: 'someone-else' }), 'ar-key');
+    const other = await sendUntilDefinite(
+      restarted.url,
+      'POST',
+      '/orders',
+      orderBody({ customerId: 'someone-else' }),
+      'ar-key',
+    );
     assert.is(other.status, 422, 'a different request does not get through the half-done key');
     const retry = await sendUntilDefinite(restarted.url, 'POST', '/orders', ORDER, 'ar-key');
     assert.is(retry.status, 201, retry.text);
     assert.is(retry.headers['idempotent-replayed'], undefined, 'this retry is the one that wrote the effect');
-    assert.is(retry.json.orderId, (reservation!.data as { orderId: string }).orderId, 'the id chosen at the reservation');
+    assert.is(
+      retry.json.orderId,
+      (reservation!.data as { orderId: string }).orderId,
+      'the id chosen at the reservation',
+    );
     const again = await sendUntilDefinite(restarted.url, 'POST', '/orders', ORDER, 'ar-key');
     assert.is(again.headers['idempotent-replayed'], 'true');
     assert.is(again.text, retry.text);
@@ -144,7 +183,13 @@ test('the two-step protocol on its own: racing different bodies under one key st
     assert.is((await send(a.url, 'PUT', '/orders/raced2', { body: ORDER })).status, 201);
     const responses = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
-        sendUntilDefinite(i % 2 === 0 ? a.url : b.url, 'POST', '/orders/raced2/payments', { paymentId: `q-${i}`, amount: 10 + i, currency: 'EUR' }, 'k2'),
+        sendUntilDefinite(
+          i % 2 === 0 ? a.url : b.url,
+          'POST',
+          '/orders/raced2/payments',
+          { paymentId: `q-${i}`, amount: 10 + i, currency: 'EUR' },
+          'k2',
+        ),
       ),
     );
     assert.is(responses.filter((r) => r.status === 201).length, 1);

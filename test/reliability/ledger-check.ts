@@ -28,7 +28,11 @@ export interface RunSummary {
   events: number;
 }
 
-export async function checkLedger(store: EventStore, clients: readonly ClientRecord[], kills: number): Promise<RunSummary> {
+export async function checkLedger(
+  store: EventStore,
+  clients: readonly ClientRecord[],
+  kills: number,
+): Promise<RunSummary> {
   const keysWritten = new Set<string>();
   /** Each effect by what names it: a key's decision may write several events, never one of them twice. */
   const effects = new Map<string, number>();
@@ -77,7 +81,9 @@ export async function checkLedger(store: EventStore, clients: readonly ClientRec
     over_refunded: [...payments.values()].filter((p) => p.refunded > p.captured).length,
     unresolved: commands.filter((c) => c.status === undefined).length,
     // A buggy client's command may end in 422: its key was bound to an earlier attempt's body.
-    unexpected: commands.filter((c) => c.status !== undefined && !acknowledged.includes(c) && !(c.buggy && c.status === 422)).length,
+    unexpected: commands.filter(
+      (c) => c.status !== undefined && !acknowledged.includes(c) && !(c.buggy && c.status === 422),
+    ).length,
     key_reused: clients.reduce((n, c) => n + c.keyReused, 0),
     regenerated_wrong: clients.reduce((n, c) => n + c.regeneratedWrong, 0),
     kills,

@@ -76,7 +76,11 @@ async function sendUntilDefinite(
         if (!response.headers.get('retry-after')) record.unavailableWithoutRetryAfter += 1;
       }
       if (!RETRYABLE.has(response.status)) {
-        return { status: response.status, body: text ? JSON.parse(text) : undefined, replayed: response.headers.get('idempotent-replayed') === 'true' };
+        return {
+          status: response.status,
+          body: text ? JSON.parse(text) : undefined,
+          replayed: response.headers.get('idempotent-replayed') === 'true',
+        };
       }
     } catch {
       // connection refused or reset (a crash), or a timeout: the outcome is unknown, so retry the same request
@@ -93,7 +97,14 @@ async function sendUntilDefinite(
  * buggy client captures its orders in full, in 250-unit slices.
  */
 export async function runPaymentClient(options: ClientOptions, maxOrders: number): Promise<ClientRecord> {
-  const record: ClientRecord = { commands: [], retries: 0, keyReused: 0, regeneratedWrong: 0, unavailable: 0, unavailableWithoutRetryAfter: 0 };
+  const record: ClientRecord = {
+    commands: [],
+    retries: 0,
+    keyReused: 0,
+    regeneratedWrong: 0,
+    unavailable: 0,
+    unavailableWithoutRetryAfter: 0,
+  };
   const buggy = options.regenerateOnRetry ?? false;
   // A correct client sends the same body on every attempt; a buggy one makes it anew on each.
   const bodies = (make: (attempt: number) => unknown) => (buggy ? make : () => make(0));
@@ -108,7 +119,7 @@ export async function runPaymentClient(options: ClientOptions, maxOrders: number
       lines: [{ sku: 'SKU-1', quantity: 4, unitPrice: 250 }],
     });
     const created = await sendTracked(options, create, '/orders', bodies(order), record);
-    if (!created || created.status !== 201) continue;
+    if (created?.status !== 201) continue;
     const orderId = created.body.orderId as string;
     create.resource = { orderId, total: created.body.total };
     if (buggy) await captureInSlices(options, record, orderId);
@@ -121,11 +132,23 @@ export async function runPaymentClient(options: ClientOptions, maxOrders: number
 async function captureInSlices(options: ClientOptions, record: ClientRecord, orderId: string): Promise<void> {
   const firstPaymentIds = Array.from({ length: 4 }, () => randomUUID());
   for (let p = 0; p < 4; p++) {
-    const capture: SentCommand = { kind: 'capture', key: randomUUID(), orderId, attempts: 0, replayedSeen: false, buggy: true };
+    const capture: SentCommand = {
+      kind: 'capture',
+      key: randomUUID(),
+      orderId,
+      attempts: 0,
+      replayedSeen: false,
+      buggy: true,
+    };
     record.commands.push(capture);
-    const payment = (attempt: number) => ({ paymentId: attempt === 0 ? firstPaymentIds[p] : randomUUID(), amount: 250, currency: 'EUR' });
+    const payment = (attempt: number) => ({
+      paymentId: attempt === 0 ? firstPaymentIds[p] : randomUUID(),
+      amount: 250,
+      currency: 'EUR',
+    });
     const answer = await sendTracked(options, capture, `/orders/${orderId}/payments`, payment, record);
-    if (answer?.status === 201) capture.resource = { orderId, paymentId: answer.body.paymentId, amount: answer.body.amount };
+    if (answer?.status === 201)
+      capture.resource = { orderId, paymentId: answer.body.paymentId, amount: answer.body.amount };
   }
 }
 
@@ -149,11 +172,18 @@ async function moneyLife(options: ClientOptions, record: ClientRecord, orderId: 
   const released = (await send('authorize', '/authorizations', { amount: 250, currency: 'EUR' }))?.paymentId;
   if (released) await send('void', `/authorizations/${released}/void`, {});
   await send('capture', '/payments', { amount: 250, currency: 'EUR' });
-  if (direct?.paymentId) await send('refund', `/payments/${direct.paymentId}/refunds`, { refundId: randomUUID(), amount: 100 });
+  if (direct?.paymentId)
+    await send('refund', `/payments/${direct.paymentId}/refunds`, { refundId: randomUUID(), amount: 100 });
   await send('refund', `/payments/${hold}/refunds`, { amount: 250 });
 }
 
-async function sendTracked(options: ClientOptions, command: SentCommand, path: string, bodyOf: (attempt: number) => unknown, record: ClientRecord) {
+async function sendTracked(
+  options: ClientOptions,
+  command: SentCommand,
+  path: string,
+  bodyOf: (attempt: number) => unknown,
+  record: ClientRecord,
+) {
   const answer = await sendUntilDefinite(options, command, path, bodyOf, record);
   if (!answer) return undefined;
   command.status = answer.status;
@@ -164,7 +194,10 @@ async function sendTracked(options: ClientOptions, command: SentCommand, path: s
     if (command.buggy) {
       // The re-send carries a regenerated body: the key is bound to the one that succeeded.
       if (again) countRegenerated(record, again, answer);
-    } else if (again && (again.status !== answer.status || !again.replayed || JSON.stringify(again.body) !== JSON.stringify(answer.body))) {
+    } else if (
+      again &&
+      (again.status !== answer.status || !again.replayed || JSON.stringify(again.body) !== JSON.stringify(answer.body))
+    ) {
       // A replay must be the original answer; anything else is recorded as a definite failure.
       command.status = -again.status;
     }
@@ -176,7 +209,11 @@ async function sendTracked(options: ClientOptions, command: SentCommand, path: s
  * A regenerated retry is answered correctly by 422, or by 201 when it is the first of the key's
  * requests to reach the ledger (then it is the key's request, and re-sends must replay it).
  */
-function countRegenerated(record: ClientRecord, answer: { status: number; body: any; replayed: boolean }, original?: { body: any }): void {
+function countRegenerated(
+  record: ClientRecord,
+  answer: { status: number; body: any; replayed: boolean },
+  original?: { body: any },
+): void {
   if (answer.status === 422 && answer.body?.type?.endsWith('/idempotency-key-reused')) record.keyReused += 1;
   else if (answer.status !== 201 || original !== undefined) record.regeneratedWrong += 1;
 }

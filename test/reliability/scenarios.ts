@@ -37,7 +37,12 @@ export async function crashUnderLoad(options: CrashOptions): Promise<ScenarioRes
   const server = new ServerProcess({ store: `sqlite:${storePath}`, port: await freePort() });
   await server.start();
   let stop = false;
-  const clients = startClients(options.clients, { urls: [server.url], stop: () => stop, resendAfterSuccess: true, buggy: options.buggyClients ?? 0 });
+  const clients = startClients(options.clients, {
+    urls: [server.url],
+    stop: () => stop,
+    resendAfterSuccess: true,
+    buggy: options.buggyClients ?? 0,
+  });
   const endAt = Date.now() + options.durationMs;
   const more = () => Date.now() < endAt || server.kills < (options.minKills ?? 0);
   while (more()) {
@@ -54,13 +59,21 @@ export async function crashUnderLoad(options: CrashOptions): Promise<ScenarioRes
 }
 
 /** Two server processes on one SQLite file; every request and its duplicate go to both. */
-export async function twoServersOneStore(options: { dir: string; clients: number; ordersPerClient: number }): Promise<ScenarioResult> {
+export async function twoServersOneStore(options: {
+  dir: string;
+  clients: number;
+  ordersPerClient: number;
+}): Promise<ScenarioResult> {
   const storePath = join(options.dir, 'two.db');
   const servers = [0, 1].map(async () => new ServerProcess({ store: `sqlite:${storePath}`, port: await freePort() }));
   const [a, b] = await Promise.all(servers);
   await a!.start();
   await b!.start();
-  const records = await startClients(options.clients, { urls: [a!.url, b!.url], resendAfterSuccess: true, alternate: true }, options.ordersPerClient);
+  const records = await startClients(
+    options.clients,
+    { urls: [a!.url, b!.url], resendAfterSuccess: true, alternate: true },
+    options.ordersPerClient,
+  );
   await Promise.all([a!.terminate(), b!.terminate()]);
   return { summary: await summarize(storePath, records, 0), storePath };
 }
@@ -79,7 +92,11 @@ async function startClients(
   );
 }
 
-export async function summarize(storePath: string, records: readonly ClientRecord[], kills: number): Promise<RunSummary> {
+export async function summarize(
+  storePath: string,
+  records: readonly ClientRecord[],
+  kills: number,
+): Promise<RunSummary> {
   const store = openSqliteStore(storePath);
   try {
     return await checkLedger(store, records, kills);
@@ -95,7 +112,12 @@ export { sleep };
  * it, commands must answer 503 + Retry-After and write nothing partial; once the filler is gone
  * the retrying clients finish and the usual checks hold.
  */
-export async function storeFull(options: { dir: string; clients: number; loadMs: number; fullMs: number }): Promise<ScenarioResult & { unavailable: number; withoutRetryAfter: number }> {
+export async function storeFull(options: {
+  dir: string;
+  clients: number;
+  loadMs: number;
+  fullMs: number;
+}): Promise<ScenarioResult & { unavailable: number; withoutRetryAfter: number }> {
   const disk = join(options.dir, 'small-disk');
   mkdirSync(disk, { recursive: true });
   const unmount = mountTmpfs(disk, '48m');
@@ -156,13 +178,25 @@ export async function gracefulShutdown(options: { dir: string; requests: number 
   const storePath = join(options.dir, 'graceful.db');
   const server = new ServerProcess({ store: `sqlite:${storePath}`, port: await freePort() });
   await server.start();
-  const record: ClientRecord = { commands: [], retries: 0, keyReused: 0, regeneratedWrong: 0, unavailable: 0, unavailableWithoutRetryAfter: 0 };
+  const record: ClientRecord = {
+    commands: [],
+    retries: 0,
+    keyReused: 0,
+    regeneratedWrong: 0,
+    unavailable: 0,
+    unavailableWithoutRetryAfter: 0,
+  };
   // Connections are opened (and accepted) before the load, so the requests race only the server's reads.
   const agent = new Agent({ keepAlive: true, maxSockets: options.requests });
   await Promise.all(Array.from({ length: options.requests }, () => getOnce(agent, `${server.url}/health`)));
   let firstAnswer: () => void = () => {};
   const answered = new Promise<void>((resolve) => (firstAnswer = resolve));
-  const commands = Array.from({ length: options.requests }, (_, i): ClientRecord['commands'][number] => ({ kind: 'create', key: `graceful-${i}`, attempts: 1, replayedSeen: false }));
+  const commands = Array.from({ length: options.requests }, (_, i): ClientRecord['commands'][number] => ({
+    kind: 'create',
+    key: `graceful-${i}`,
+    attempts: 1,
+    replayedSeen: false,
+  }));
   record.commands.push(...commands);
   const outcomes = commands.map(async (command) => {
     const result = await postOnce(agent, server.url, '/orders', command.key, GRACEFUL_ORDER);
@@ -217,16 +251,28 @@ function getOnce(agent: Agent, url: string): Promise<void> {
     httpRequest(url, { agent }, (response) => {
       response.resume();
       response.on('end', resolve);
-    }).on('error', reject).end();
+    })
+      .on('error', reject)
+      .end();
   });
 }
 
 /** One request on an accepted connection: its status, 'refused' (no connection) or 'cut' (sent, unanswered). */
-function postOnce(agent: Agent | undefined, base: string, path: string, key: string, body: unknown): Promise<number | 'refused' | 'cut'> {
+function postOnce(
+  agent: Agent | undefined,
+  base: string,
+  path: string,
+  key: string,
+  body: unknown,
+): Promise<number | 'refused' | 'cut'> {
   return new Promise((resolve) => {
     const request = httpRequest(
       `${base}${path}`,
-      { method: 'POST', agent: agent ?? false, headers: { 'content-type': 'application/json', 'idempotency-key': key } },
+      {
+        method: 'POST',
+        agent: agent ?? false,
+        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+      },
       (response) => {
         response.resume();
         response.on('end', () => resolve(response.statusCode ?? 0));
@@ -239,10 +285,21 @@ function postOnce(agent: Agent | undefined, base: string, path: string, key: str
 }
 
 /** No EventStoreDB at the configured address: start-up and /ready say so, commands answer 503 within a bound. */
-export async function esdbUnavailable(): Promise<{ ready: number; readyBody: string; commandStatus: number; commandMs: number; retryAfter: string | null; log: string }> {
+export async function esdbUnavailable(): Promise<{
+  ready: number;
+  readyBody: string;
+  commandStatus: number;
+  commandMs: number;
+  retryAfter: string | null;
+  log: string;
+}> {
   // The read models of an esdb: store default to ./data: a test writes only under the temp dir.
   const env = { LEDGER_READ_MODELS: join(tempDir('esdb-unavailable'), 'read-models.db') };
-  const server = new ServerProcess({ store: `esdb://127.0.0.1:${await freePort()}?tls=false`, port: await freePort(), env });
+  const server = new ServerProcess({
+    store: `esdb://127.0.0.1:${await freePort()}?tls=false`,
+    port: await freePort(),
+    env,
+  });
   await server.start();
   try {
     const ready = await fetch(`${server.url}/ready`, { signal: AbortSignal.timeout(15_000) });
@@ -255,7 +312,14 @@ export async function esdbUnavailable(): Promise<{ ready: number; readyBody: str
       signal: AbortSignal.timeout(30_000),
     });
     await command.text();
-    return { ready: ready.status, readyBody, commandStatus: command.status, commandMs: Date.now() - started, retryAfter: command.headers.get('retry-after'), log: server.log };
+    return {
+      ready: ready.status,
+      readyBody,
+      commandStatus: command.status,
+      commandMs: Date.now() - started,
+      retryAfter: command.headers.get('retry-after'),
+      log: server.log,
+    };
   } finally {
     await server.terminate();
   }

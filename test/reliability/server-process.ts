@@ -53,7 +53,8 @@ export class ServerProcess {
     child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode} during start-up:\n${this.output}`);
+      if (child.exitCode !== null)
+        throw new Error(`server exited with ${child.exitCode} during start-up:\n${this.output}`);
       try {
         const response = await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(1_000) });
         if (response.ok) return;
@@ -88,7 +89,8 @@ export class ServerProcess {
   /** A graceful stop; resolves with the exit code and how long it took. */
   async terminate(timeoutMs = 20_000): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return { code: child?.exitCode ?? null, signal: null, ms: 0 };
+    if (!child || child.exitCode !== null || child.signalCode !== null)
+      return { code: child?.exitCode ?? null, signal: null, ms: 0 };
     const started = Date.now();
     const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
     child.kill('SIGTERM');

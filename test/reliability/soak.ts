@@ -42,4 +42,12 @@ const audit = await auditStore(storePath).then(
 );
 console.log(`audit ${audit}`);
 console.log(`${summaryLine('soak', summary)} duration_s=${values.duration} clients=${clients}`);
-process.exit(summary.lost === 0 && summary.duplicated === 0 && summary.over_captured === 0 && summary.over_refunded === 0 && audit === 'clean' ? 0 : 1);
+process.exit(
+  summary.lost === 0 &&
+    summary.duplicated === 0 &&
+    summary.over_captured === 0 &&
+    summary.over_refunded === 0 &&
+    audit === 'clean'
+    ? 0
+    : 1,
+);

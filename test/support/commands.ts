@@ -33,7 +33,11 @@ export function workload(orders: number, prefix = 'w'): Array<Array<CreateOrder 
 }
 
 /** Runs tasks with at most `limit` in flight. */
-export async function inParallel<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+export async function inParallel<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {

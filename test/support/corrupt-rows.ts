@@ -72,7 +72,6 @@ export function eventCount(path: string): number {
   }
 }
 
-
 const WRITER = fileURLToPath(new URL('./fixtures/write-log-process.ts', import.meta.url));
 
 /** Writes `commands` into a new SQLite file at `path` from another process (see write-log-process.ts). */

@@ -20,7 +20,10 @@ export interface TestServer {
 let files = 0;
 
 /** A fresh temp SQLite file unless `dbPath` names one (a restart reopens the same file). */
-export function testConfig(env: Record<string, string> = {}, dbPath = join(tempDir('http'), `ledger-${++files}.db`)): Config {
+export function testConfig(
+  env: Record<string, string> = {},
+  dbPath = join(tempDir('http'), `ledger-${++files}.db`),
+): Config {
   return ConfigSchema.parse({
     LEDGER_STORE: `sqlite:${dbPath}`,
     HOST: '127.0.0.1',

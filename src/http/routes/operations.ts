@@ -26,16 +26,23 @@ const CHECK_TIMEOUT_MS = 2_000;
 const Check = z.object({ name: z.string(), ok: z.boolean(), detail: z.string().optional() });
 
 export const operationRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.get('/health', { schema: { summary: 'Liveness: the process answers', response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => ({
-    status: 'ok' as const,
-  }));
+  app.get(
+    '/health',
+    { schema: { summary: 'Liveness: the process answers', response: { 200: z.object({ status: z.literal('ok') }) } } },
+    async () => ({
+      status: 'ok' as const,
+    }),
+  );
 
   app.get(
     '/ready',
     {
       schema: {
         summary: 'Readiness: the event store is reachable and can take durable writes; every registered check passes',
-        response: { 200: z.object({ status: z.literal('ready'), checks: z.array(Check) }), ...problemResponses('not-ready') },
+        response: {
+          200: z.object({ status: z.literal('ready'), checks: z.array(Check) }),
+          ...problemResponses('not-ready'),
+        },
       },
     },
     async (request) => {
@@ -52,16 +59,23 @@ export const operationRoutes: FastifyPluginAsyncZod = async (app) => {
       );
       const failed = checks.filter((c) => !c.ok);
       if (failed.length > 0) {
-        throw new Problem('not-ready', `failing: ${failed.map((c) => c.name).join(', ')}`, { checks, retryAfterSeconds: 1 });
+        throw new Problem('not-ready', `failing: ${failed.map((c) => c.name).join(', ')}`, {
+          checks,
+          retryAfterSeconds: 1,
+        });
       }
       return { status: 'ready' as const, checks };
     },
   );
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics', produces: ['text/plain'] } }, async (_request, reply) => {
-    const { registry } = app.ledger.metrics;
-    return reply.type(registry.contentType).send(await registry.metrics());
-  });
+  app.get(
+    '/metrics',
+    { schema: { summary: 'Prometheus metrics', produces: ['text/plain'] } },
+    async (_request, reply) => {
+      const { registry } = app.ledger.metrics;
+      return reply.type(registry.contentType).send(await registry.metrics());
+    },
+  );
 };
 
 /** A check's detail may quote a driver's message, and a driver may quote its connection string. */

@@ -27,7 +27,9 @@ const StreamResponse = z.object({
       position: DecimalString,
       createdAt: z.string().describe('when the store committed the event'),
       data: JsonRecord,
-      metadata: JsonRecord.describe('schemaVersion, recordedAt, clientId, correlationId, idempotencyKey, requestHash, prevHash, hash'),
+      metadata: JsonRecord.describe(
+        'schemaVersion, recordedAt, clientId, correlationId, idempotencyKey, requestHash, prevHash, hash',
+      ),
     }),
   ),
 });
@@ -47,7 +49,17 @@ export const orderEventRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         summary: "The order's raw event stream, from the event store (your own orders only; an auditor's: every order)",
         params: OrderIdParams,
-        response: { 200: StreamResponse, ...problemResponses('validation-failed', 'unauthorized', 'bad-request', 'order-not-found', 'store-unavailable', 'event-corrupt') },
+        response: {
+          200: StreamResponse,
+          ...problemResponses(
+            'validation-failed',
+            'unauthorized',
+            'bad-request',
+            'order-not-found',
+            'store-unavailable',
+            'event-corrupt',
+          ),
+        },
       },
     },
     async (request, reply) => {

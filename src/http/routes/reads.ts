@@ -40,8 +40,16 @@ const MAX_WAIT_MS = 10_000;
 const MAX_REPORT_DAYS = 366;
 
 const ConsistencyQuery = z.object({
-  minPosition: DecimalString.optional().describe("wait until the read model has applied the log up to this position (a command response's `position`)"),
-  waitMs: z.coerce.number().int().min(0).max(MAX_WAIT_MS).optional().describe('how long to wait for minPosition, in ms (default 2000, at most 10000)'),
+  minPosition: DecimalString.optional().describe(
+    "wait until the read model has applied the log up to this position (a command response's `position`)",
+  ),
+  waitMs: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_WAIT_MS)
+    .optional()
+    .describe('how long to wait for minPosition, in ms (default 2000, at most 10000)'),
 });
 const ConsistencyHeaders = z.looseObject({
   'x-min-position': DecimalString.optional().describe('the same as the minPosition query parameter'),
@@ -142,7 +150,10 @@ const Generation = z.object({
   failure: z
     .object({
       streamId: z.string().optional(),
-      revision: z.string().optional().describe('a decimal string; for a row whose revision is no integer, the value stored'),
+      revision: z
+        .string()
+        .optional()
+        .describe('a decimal string; for a row whose revision is no integer, the value stored'),
       position: DecimalString,
       message: z.string().optional(),
     })
@@ -156,14 +167,22 @@ const ProjectionsResponse = z.object({
       codeVersion: z.number().int(),
       state: z.enum(['running', 'rebuilding', 'failed']),
       serving: Generation.nullable().describe('the generation reads are answered from'),
-      rebuilding: Generation.nullable().describe('a generation being built beside it (after a version change or `ledger projections rebuild`)'),
+      rebuilding: Generation.nullable().describe(
+        'a generation being built beside it (after a version change or `ledger projections rebuild`)',
+      ),
       detail: z.string().optional(),
     }),
   ),
 });
 
 // projection-lagging and projection-failed share 503: one OpenAPI entry documents both.
-const READ_PROBLEMS = ['validation-failed', 'unauthorized', 'bad-request', 'projection-lagging', 'projection-failed'] as const;
+const READ_PROBLEMS = [
+  'validation-failed',
+  'unauthorized',
+  'bad-request',
+  'projection-lagging',
+  'projection-failed',
+] as const;
 
 function readsOf(services: { readonly reads?: ReadRoutesDeps }): ReadRoutesDeps {
   if (services.reads === undefined) throw new Error('the read routes need the read models: pass `reads` to buildApp');
@@ -176,7 +195,11 @@ export const readRoutes: FastifyPluginAsyncZod = async (app) => {
   const defaultWaitMs = deps.defaultWaitMs ?? 2_000;
 
   /** Waits for minPosition (if any), then runs the query. */
-  async function consistentRead<T>(request: FastifyRequest, projections: readonly string[], query: () => T): Promise<T> {
+  async function consistentRead<T>(
+    request: FastifyRequest,
+    projections: readonly string[],
+    query: () => T,
+  ): Promise<T> {
     const { minPosition, waitMs } = request.query as z.infer<typeof ConsistencyQuery>;
     const header = (request.headers as z.infer<typeof ConsistencyHeaders>)['x-min-position'];
     const wanted = [minPosition, header].filter((p) => p !== undefined).map((p) => BigInt(p));
@@ -186,10 +209,14 @@ export const readRoutes: FastifyPluginAsyncZod = async (app) => {
       const position = wanted.reduce((a, b) => (a > b ? a : b));
       const timeoutMs = waitMs ?? defaultWaitMs;
       if (!(await deps.waitForPosition(position, projections, { timeoutMs }))) {
-        throw new Problem('projection-lagging', `${projections.join(', ')} did not reach position ${position} within ${timeoutMs} ms`, {
-          retryAfterSeconds: 1,
-          minPosition: position.toString(),
-        });
+        throw new Problem(
+          'projection-lagging',
+          `${projections.join(', ')} did not reach position ${position} within ${timeoutMs} ms`,
+          {
+            retryAfterSeconds: 1,
+            minPosition: position.toString(),
+          },
+        );
       }
     }
     return rethrowAsProblem(request, query);
@@ -199,18 +226,27 @@ export const readRoutes: FastifyPluginAsyncZod = async (app) => {
     '/orders/:orderId',
     {
       schema: {
-        summary: 'An order from the order-summary read model: totals, captured, outstanding, status, payments, revision',
+        summary:
+          'An order from the order-summary read model: totals, captured, outstanding, status, payments, revision',
         params: OrderIdParams,
         querystring: ConsistencyQuery,
         headers: ConsistencyHeaders,
-        response: { 200: OrderSummaryResponse, 304: z.null().describe('If-None-Match matched the ETag'), ...problemResponses(...READ_PROBLEMS, 'order-not-found') },
+        response: {
+          200: OrderSummaryResponse,
+          304: z.null().describe('If-None-Match matched the ETag'),
+          ...problemResponses(...READ_PROBLEMS, 'order-not-found'),
+        },
       },
     },
     async (request, reply) => {
       const { orderId } = request.params;
       const owner = ownerOf(request);
       const order = await consistentRead(request, [orderSummary.name], () => deps.queries.order(orderId, owner));
-      if (!order) throw new Problem('order-not-found', `order ${orderId} does not exist (or the read model has not seen it yet: pass minPosition)`);
+      if (!order)
+        throw new Problem(
+          'order-not-found',
+          `order ${orderId} does not exist (or the read model has not seen it yet: pass minPosition)`,
+        );
       const etag = etagOf(BigInt(order.revision));
       reply.header('etag', etag);
       if (request.headers['if-none-match'] === etag) return reply.code(304).send(null);
@@ -225,7 +261,10 @@ export const readRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Orders, oldest first by (createdAt, orderId), filtered by customer and/or status; keyset-paginated',
         querystring: OrderListQuery,
         headers: ConsistencyHeaders,
-        response: { 200: z.object({ items: z.array(OrderSummaryResponse), nextCursor: z.string().optional() }), ...problemResponses(...READ_PROBLEMS) },
+        response: {
+          200: z.object({ items: z.array(OrderSummaryResponse), nextCursor: z.string().optional() }),
+          ...problemResponses(...READ_PROBLEMS),
+        },
       },
     },
     async (request) => {
@@ -312,7 +351,8 @@ export const readRoutes: FastifyPluginAsyncZod = async (app) => {
     '/projections',
     {
       schema: {
-        summary: 'Each projection: the version and checkpoint it serves, its lag, and whether it is running, rebuilding or failed',
+        summary:
+          'Each projection: the version and checkpoint it serves, its lag, and whether it is running, rebuilding or failed',
         response: { 200: ProjectionsResponse, ...problemResponses('unauthorized', 'bad-request') },
       },
     },
