@@ -5,6 +5,12 @@
  * Every append is `no_stream` with a deterministic id, so two processes backfilling at once, or a
  * start that stopped half-way, write each binding once. Events written by this release carry their
  * binding's stream in their metadata, so a log without old keys binds nothing.
+ *
+ * The scan ends at the log's first binding: a binding is always written before its effect, and this
+ * release writes none before the old keys are bound (commands wait for it, and the backfill appends
+ * its own bindings after the old events), so everything the backfill must see comes before it. A
+ * start on a log that is already bound therefore reads only up to there, not the whole log. (A
+ * server of the earlier release still writing beside this one would go unseen: stop those first.)
  */
 import type { IdempotencyKeyBound, KeyedRequest } from '../domain/key-binding.ts';
 import { keyBindingDecider } from '../domain/key-binding.ts';
@@ -13,7 +19,7 @@ import { CorruptEventError, StoreUnavailableError, WrongExpectedVersionError } f
 import { decorateStore } from '../eventstore/instrumented-store.ts';
 import { readAllEntries } from '../eventstore/log-entries.ts';
 import type { EventStore } from '../eventstore/port.ts';
-import { encodeKeyBinding, keyBindingStreamId } from '../events/binding-codec.ts';
+import { encodeKeyBinding, KEY_BOUND_TYPE, keyBindingStreamId } from '../events/binding-codec.ts';
 import { type LedgerEvent, decodeEvent } from '../events/codec.ts';
 import { type FingerprintInput, legacyRequestHash, requestFingerprint } from './idempotency-key.ts';
 
@@ -79,6 +85,7 @@ export async function bindLegacyKeys(store: EventStore, now: () => Date = () => 
   // Unreadable rows are the audit's findings; the command path refuses their streams anyway.
   for await (const record of readAllEntries(store)) {
     if (record instanceof CorruptEventError) continue;
+    if (record.type === KEY_BOUND_TYPE) break;
     if (record.metadata.idempotencyKey === undefined || record.metadata.keyBinding !== undefined) continue;
     let event: LedgerEvent;
     try {
@@ -96,12 +103,13 @@ export async function bindLegacyKeys(store: EventStore, now: () => Date = () => 
     const binding = legacyBinding(effect);
     const recordedAt = now();
     try {
-      await store.append(
+      const result = await store.append(
         streamId,
         [encodeKeyBinding(streamId, binding, { correlationId: 'legacy-keys', recordedAt })],
         'no_stream',
       );
-      bound++;
+      // A binding already written by an earlier start (same id) is recognised by the store, not rewritten.
+      if (!result.duplicate) bound++;
     } catch (error) {
       if (!(error instanceof WrongExpectedVersionError)) throw error;
     }

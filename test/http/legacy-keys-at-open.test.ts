@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bindLegacyKeysBeforeCommands } from '../../src/commands/legacy-key-bindings.ts';
+import { bindLegacyKeys, bindLegacyKeysBeforeCommands } from '../../src/commands/legacy-key-bindings.ts';
 import { StoreUnavailableError } from '../../src/eventstore/errors.ts';
 import { decorateStore } from '../../src/eventstore/instrumented-store.ts';
 import type { EventStore } from '../../src/eventstore/port.ts';
@@ -44,6 +44,31 @@ test('two servers opening one copy at once: one binding per old key, the log aud
   const run = await ledger(['replay', '--store', `sqlite:${path}`, '--json']);
   assert.is(run.code, 0, JSON.stringify(run.json?.findings));
   assert.is(run.json.keys.bindings, 7);
+});
+
+test('a start on a log already bound reads it only up to its first binding and writes nothing', async () => {
+  const path = join(tempDir('legacy-keys-scan'), 'ledger.db');
+  copyFileSync(FIXTURE, path);
+  const store = openSqliteStore(path);
+  try {
+    const legacyEvents = (await allEvents(store)).length;
+    assert.is(await bindLegacyKeys(store), 7);
+    let read = 0;
+    const counting = decorateStore(store, {
+      async *readAll(options) {
+        for await (const record of store.readAll(options)) {
+          read += 1;
+          yield record;
+        }
+      },
+    });
+    assert.is(await bindLegacyKeys(counting), 0);
+    // The old events and the first binding; not the six bindings after it.
+    assert.is(read, legacyEvents + 1);
+    assert.is(await bindingsOf(store), 7);
+  } finally {
+    await store.close();
+  }
 });
 
 test('a store unreachable at start: commands are refused until the old keys are bound', async () => {
