@@ -101,7 +101,13 @@ export async function openCliStore(location: StoreLocation, { mustExist, sqlite 
   }
   let store: EventStore | undefined;
   try {
-    store = await openStore(location, sqlite);
+    store = await openStore(location, sqlite).catch((error: unknown) => {
+      // A URL the driver refuses (an option it cannot parse) is the user's to fix, like one zod refuses.
+      if (error instanceof StoreUnavailableError) throw error;
+      throw new UsageError(
+        `cannot open the event store at ${location.url}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    });
     await store.ping();
     return store;
   } catch (error) {
