@@ -42,7 +42,13 @@ const report: ReplayReport = {
     byCode: { [LONG_CODE]: 1, 'over-captured': 1 },
     listed: [
       { code: LONG_CODE, stream: 'order-a', revision: '3', position: '7', message: 'captured after it was voided' },
-      { code: 'over-captured', stream: 'order-b', revision: '1', position: '8', message: 'captured more than the total' },
+      {
+        code: 'over-captured',
+        stream: 'order-b',
+        revision: '1',
+        position: '8',
+        message: 'captured more than the total',
+      },
     ],
     truncated: false,
   },
