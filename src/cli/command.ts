@@ -1,9 +1,8 @@
 /**
- * What every `ledger` subcommand shares: its option table (which also writes its --help), the
- * common --store/--json/--help options, the exit codes, and usage errors that say what to do.
+ * What every `ledger` subcommand shares: its option table (from which the CLI entry declares it
+ * to commander), the common --store/--json options, the exit codes, and usage errors that say what to do.
  */
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { ConfigSchema } from '../config.ts';
 import { StoreUnavailableError } from '../eventstore/errors.ts';
 import { openStore } from '../eventstore/open-store.ts';
@@ -12,7 +11,8 @@ import type { SqliteStoreOptions } from '../eventstore/sqlite-store.ts';
 import type { StoreLocation } from '../eventstore/store-url.ts';
 import { createOutput, type CliIo, type Output } from './output.ts';
 
-export const EXIT = { clean: 0, findings: 1, usage: 2 } as const;
+/** 0 clean, 1 findings, 2 a usage or store error the user can act on, 3 a failure of the ledger itself. */
+export const EXIT = { clean: 0, findings: 1, usage: 2, failure: 3 } as const;
 
 /** A mistake in how the CLI was called, or a store it cannot use: exit 2 with what to do about it. */
 export class UsageError extends Error {
@@ -52,8 +52,7 @@ export interface CliCommand {
 }
 
 const COMMON: Readonly<Record<string, OptionSpec>> = {
-  json: { type: 'boolean', description: 'machine-readable JSON on stdout (no progress bar)' },
-  help: { type: 'boolean', short: 'h', description: 'show this help' },
+  json: { type: 'boolean', description: 'machine-readable JSON on stdout, errors included (no progress bar)' },
 };
 const STORE: Readonly<Record<string, OptionSpec>> = {
   store: {
@@ -64,56 +63,20 @@ const STORE: Readonly<Record<string, OptionSpec>> = {
   },
 };
 
-/** Parses a subcommand's arguments; returns undefined when --help was asked (and printed). */
-export function prepare(command: CliCommand, args: readonly string[], io: CliIo): CliInvocation | undefined {
-  const specs = allOptions(command);
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      options: Object.fromEntries(
-        Object.entries(specs).map(([name, spec]) => [
-          name,
-          { type: spec.type, ...(spec.short && { short: spec.short }) },
-        ]),
-      ),
-      allowPositionals: command.arguments !== undefined,
-      strict: true,
-    });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\nrun 'ledger ${command.name} --help' for the options`);
-  }
-  const options = parsed.values as Record<string, string | boolean | undefined>;
-  if (options.help) {
-    io.stdout.write(helpOf(command));
-    return undefined;
-  }
+/** Options every subcommand takes besides its own; commander adds --help itself. */
+export function allOptions(command: CliCommand): Record<string, OptionSpec> {
+  return { ...(command.usesStore === false ? {} : STORE), ...command.options, ...COMMON };
+}
+
+/** A subcommand's run, from what commander parsed: option values keyed by their --names. */
+export function invocation(
+  options: Record<string, string | boolean | undefined>,
+  positionals: readonly string[],
+  io: CliIo,
+): CliInvocation {
   const out = createOutput(io, options.json === true);
   const storeLocation = resolveStore(options.store as string | undefined, io.env);
-  return { options, positionals: parsed.positionals, out, io, storeLocation };
-}
-
-export function helpOf(command: CliCommand): string {
-  const specs = allOptions(command);
-  const rows = Object.entries(specs).map(([name, spec]) => {
-    const flag = `${spec.short ? `-${spec.short}, ` : ''}--${name}${spec.value ? ` <${spec.value}>` : ''}`;
-    return [flag, spec.description] as const;
-  });
-  const width = Math.max(...rows.map(([flag]) => flag.length));
-  const lines = [
-    `usage: ledger ${command.name}${command.arguments ? ` ${command.arguments}` : ''} [options]`,
-    '',
-    command.summary,
-    '',
-    'options:',
-    ...rows.map(([flag, description]) => `  ${flag.padEnd(width)}  ${description}`),
-  ];
-  if (command.details) lines.push('', command.details);
-  return `${lines.join('\n')}\n`;
-}
-
-function allOptions(command: CliCommand): Record<string, OptionSpec> {
-  return { ...(command.usesStore === false ? {} : STORE), ...command.options, ...COMMON };
+  return { options, positionals, out, io, storeLocation };
 }
 
 function resolveStore(flag: string | undefined, env: NodeJS.ProcessEnv): StoreLocation {
@@ -138,7 +101,13 @@ export async function openCliStore(location: StoreLocation, { mustExist, sqlite 
   }
   let store: EventStore | undefined;
   try {
-    store = await openStore(location, sqlite);
+    store = await openStore(location, sqlite).catch((error: unknown) => {
+      // A URL the driver refuses (an option it cannot parse) is the user's to fix, like one zod refuses.
+      if (error instanceof StoreUnavailableError) throw error;
+      throw new UsageError(
+        `cannot open the event store at ${location.url}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    });
     await store.ping();
     return store;
   } catch (error) {

@@ -9,7 +9,7 @@ import { ConfigSchema } from '../config.ts';
 import { readModelLocation } from '../projections/database.ts';
 import { startProjections } from '../projections/service.ts';
 import type { ProjectionStatus } from '../projections/status.ts';
-import { EXIT, UsageError, prepare, stringOption, withStore, type CliCommand } from './command.ts';
+import { EXIT, UsageError, stringOption, withStore, type CliCommand } from './command.ts';
 import type { CliIo } from './output.ts';
 
 export const projectionsRebuildCommand: CliCommand = {
@@ -96,6 +96,6 @@ export const projectionsRebuildCommand: CliCommand = {
 
 /** `ledger projections rebuild …` without the CLI entry: `argv` is what follows `projections rebuild`. */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
-  const context = prepare(projectionsRebuildCommand, argv, io);
-  return context ? projectionsRebuildCommand.run(context) : EXIT.clean;
+  const { main } = await import('./main.ts');
+  return main(['projections', 'rebuild', ...argv], io);
 }

@@ -34,12 +34,15 @@ export const reportCommand: CliCommand = {
 const STYLE = `
   body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; color: #1d232a; padding: 0 1rem; }
   h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
-  .meta { color: #5a6470; } code { font-size: .9em; word-break: break-all; }
+  .meta { color: #5a6470; } code { font-size: .9em; } .digest code { overflow-wrap: anywhere; }
+  /* A finding code is read as one word: it never breaks, its column grows instead. */
+  code.finding { white-space: nowrap; }
   .verdict { padding: .7rem 1rem; border-radius: 6px; font-weight: 600; margin: 1rem 0; }
   .clean { background: #e3f5e8; color: #17602f; } .dirty { background: #fde6e4; color: #8c1d13; }
   table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #e3e6ea; }
   td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
   svg { display: block; margin: .5rem 0 1.5rem; } .bar { fill: #3b6fb6; } .axis { fill: #5a6470; font-size: 11px; }
+  .grid { stroke: #e3e6ea; } .baseline { stroke: #5a6470; } .gap { fill: #f3f4f6; } .gap-label { fill: #8a939d; font-size: 11px; }
 `;
 
 export function renderHtml(report: ReplayReport): string {
@@ -62,11 +65,11 @@ export function renderHtml(report: ReplayReport): string {
 <h1>Ledger audit</h1>
 <p class="meta">${escapeHtml(report.source)}${scope ? ` · ${escapeHtml(scope)}` : ''} · audited ${escapeHtml(report.timing.startedAt)} in ${report.timing.seconds.toFixed(2)} s</p>
 <p class="verdict ${clean ? 'clean' : 'dirty'}">${clean ? 'Clean: no findings.' : `${report.findings.total} finding(s).`}</p>
-<p>Digest <code>${escapeHtml(report.digest)}</code></p>
+<p class="digest">Digest <code>${escapeHtml(report.digest)}</code></p>
+${findingsSection(report)}
 ${countsSection(report)}
 ${currenciesSection(report)}
 ${chartsSection(report.daily)}
-${findingsSection(report)}
 </body>
 </html>
 `;
@@ -106,41 +109,103 @@ function currenciesSection(report: ReplayReport): string {
 function chartsSection(daily: readonly DailyCaptured[]): string {
   const currencies = [...new Set(daily.map((d) => d.currency))].sort();
   if (currencies.length === 0) return '<h2>Captured per day</h2>\n<p>No payments captured.</p>';
-  return `<h2>Captured per day</h2>\n${currencies
-    .map((code) =>
-      barChart(
-        code,
-        daily.filter((d) => d.currency === code),
-      ),
-    )
-    .join('\n')}`;
+  // One time axis for every currency, so that the same day sits at the same place in each chart.
+  const days = daily.map((d) => Date.parse(d.day));
+  const range = { first: Math.min(...days), last: Math.max(...days) };
+  const charts = currencies.map((code) =>
+    barChart(
+      code,
+      daily.filter((d) => d.currency === code),
+      range,
+    ),
+  );
+  return `<h2>Captured per day <span class="meta">(minor units, UTC days)</span></h2>\n${charts.join('\n')}`;
 }
 
-const CHART = { width: 720, height: 180, left: 8, bottom: 22, top: 18 };
+const DAY_MS = 86_400_000;
+const CHART = { width: 720, height: 200, left: 78, right: 44, bottom: 26, top: 22 };
+const Y_TICKS = 4;
+const X_LABELS = 8;
 
-/** One bar per UTC day; days without captures stay as gaps so the time axis is honest. */
-function barChart(currency: string, days: readonly DailyCaptured[]): string {
-  const first = Date.parse(days[0]!.day);
-  const last = Date.parse(days[days.length - 1]!.day);
-  const span = Math.round((last - first) / 86_400_000) + 1;
-  const max = days.reduce((m, d) => (BigInt(d.amount) > m ? BigInt(d.amount) : m), 1n);
+interface DayRange {
+  readonly first: number;
+  readonly last: number;
+}
+
+/** The smallest 1, 2 or 5 × 10^k at least `value`: round tick steps, exact past 2^53. */
+function niceStep(value: bigint): bigint {
+  let scale = 1n;
+  while (scale * 10n < value) scale *= 10n;
+  for (const factor of [1n, 2n, 5n, 10n]) if (factor * scale >= value) return factor * scale;
+  return 10n * scale;
+}
+
+const isoDay = (time: number) => new Date(time).toISOString().slice(0, 10);
+
+/**
+ * One bar per UTC day on the shared range; a y-axis with round ticks; days without captures shaded
+ * and, where there is room, labelled, so that a gap reads as "nothing captured", not as missing data.
+ */
+function barChart(currency: string, days: readonly DailyCaptured[], range: DayRange): string {
+  const span = Math.round((range.last - range.first) / DAY_MS) + 1;
+  const highest = days.reduce((m, d) => (BigInt(d.amount) > m ? BigInt(d.amount) : m), 0n);
+  const step = niceStep((highest + BigInt(Y_TICKS) - 1n) / BigInt(Y_TICKS) || 1n);
+  const top = step * BigInt(Y_TICKS);
   const plotHeight = CHART.height - CHART.bottom - CHART.top;
-  const slot = (CHART.width - CHART.left * 2) / span;
-  const bars = days.map((d) => {
-    const index = Math.round((Date.parse(d.day) - first) / 86_400_000);
-    // Scaled in bigint first: amounts may be past 2^53, the ratio never is.
-    const h = (Number((BigInt(d.amount) * 10_000n) / max) / 10_000) * plotHeight;
-    const x = CHART.left + index * slot;
-    const label = `${d.day}: ${formatNumber(d.amount)} ${currency} in ${formatNumber(d.payments)} payment(s)`;
-    return `<rect class="bar" x="${x.toFixed(1)}" y="${(CHART.top + plotHeight - h).toFixed(1)}" width="${Math.max(slot * 0.8, 1).toFixed(1)}" height="${h.toFixed(1)}"><title>${escapeHtml(label)}</title></rect>`;
+  const plotWidth = CHART.width - CHART.left - CHART.right;
+  const slot = plotWidth / span;
+  const baseY = CHART.top + plotHeight;
+  // Scaled in bigint first: amounts may be past 2^53, the ratio never is.
+  const yOf = (amount: bigint) => baseY - (Number((amount * 1_000_000n) / top) / 1_000_000) * plotHeight;
+  const xOf = (index: number) => CHART.left + index * slot;
+  const ticks = Array.from({ length: Y_TICKS + 1 }, (_, i) => step * BigInt(i)).map((value) => {
+    const y = yOf(value).toFixed(1);
+    return `<line class="${value === 0n ? 'baseline' : 'grid'}" x1="${CHART.left}" x2="${CHART.width - CHART.right}" y1="${y}" y2="${y}"/><text class="axis y-tick" x="${CHART.left - 6}" y="${y}" dy="4" text-anchor="end">${formatNumber(value)}</text>`;
   });
-  const axisY = CHART.height - 6;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${CHART.width}" height="${CHART.height}" viewBox="0 0 ${CHART.width} ${CHART.height}" role="img" aria-label="${escapeHtml(`${currency} captured per day`)}">
-<text class="axis" x="${CHART.left}" y="12">${escapeHtml(`${currency} · highest day ${formatNumber(max)}`)}</text>
+  const byIndex = new Map(days.map((d) => [Math.round((Date.parse(d.day) - range.first) / DAY_MS), d]));
+  const bars = [...byIndex].map(([index, d]) => {
+    const y = yOf(BigInt(d.amount));
+    const label = `${d.day}: ${formatNumber(d.amount)} ${currency} in ${formatNumber(d.payments)} payment(s)`;
+    return `<rect class="bar" x="${(xOf(index) + slot * 0.1).toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(slot * 0.8, 1).toFixed(1)}" height="${(baseY - y).toFixed(1)}"><title>${escapeHtml(label)}</title></rect>`;
+  });
+  const gaps = gapRuns(span, byIndex).map(({ from, length }) => {
+    const x = xOf(from);
+    const width = length * slot;
+    const what = `${isoDay(range.first + from * DAY_MS)}${length > 1 ? ` to ${isoDay(range.first + (from + length - 1) * DAY_MS)}` : ''}: no captures`;
+    const text =
+      width >= 64
+        ? `<text class="gap-label" x="${(x + width / 2).toFixed(1)}" y="${(baseY - 8).toFixed(1)}" text-anchor="middle">no captures</text>`
+        : '';
+    return `<g class="gap"><rect class="gap" x="${x.toFixed(1)}" y="${CHART.top}" width="${width.toFixed(1)}" height="${plotHeight}"><title>${escapeHtml(what)}</title></rect>${text}</g>`;
+  });
+  const every = Math.max(1, Math.ceil(span / X_LABELS));
+  const xLabels = Array.from({ length: span }, (_, i) => i)
+    .filter((i) => i % every === 0 || i === span - 1)
+    // The last day's label would collide with the regular one just before it.
+    .filter((i, _, all) => i === span - 1 || span - 1 - i >= every / 2 || all.length === 1)
+    .map(
+      (i) =>
+        `<text class="axis x-tick" x="${(xOf(i) + slot / 2).toFixed(1)}" y="${CHART.height - 8}" text-anchor="middle">${isoDay(range.first + i * DAY_MS)}</text>`,
+    );
+  return `<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-currency="${escapeHtml(currency)}" width="${CHART.width}" height="${CHART.height}" viewBox="0 0 ${CHART.width} ${CHART.height}" role="img" aria-label="${escapeHtml(`${currency} captured per day`)}">
+<text class="axis title" x="${CHART.left}" y="14">${escapeHtml(`${currency} · highest day ${formatNumber(highest)}`)}</text>
+${gaps.join('\n')}
+${ticks.join('\n')}
 ${bars.join('\n')}
-<text class="axis" x="${CHART.left}" y="${axisY}">${escapeHtml(days[0]!.day)}</text>
-<text class="axis" x="${CHART.width - CHART.left}" y="${axisY}" text-anchor="end">${escapeHtml(days[days.length - 1]!.day)}</text>
+${xLabels.join('\n')}
 </svg>`;
+}
+
+/** Runs of consecutive days with no captures, as (first index, length). */
+function gapRuns(span: number, filled: ReadonlyMap<number, unknown>): { from: number; length: number }[] {
+  const runs: { from: number; length: number }[] = [];
+  for (let i = 0; i < span; i++) {
+    if (filled.has(i)) continue;
+    const last = runs.at(-1);
+    if (last && last.from + last.length === i) last.length++;
+    else runs.push({ from: i, length: 1 });
+  }
+  return runs;
 }
 
 function findingsSection(report: ReplayReport): string {
@@ -148,7 +213,7 @@ function findingsSection(report: ReplayReport): string {
   if (findings.total === 0) return '<h2>Findings</h2>\n<p>None.</p>';
   const rows = findings.listed.map(
     (f) =>
-      `<tr><td><code>${escapeHtml(f.code)}</code></td><td>${escapeHtml(f.stream)}</td><td class="n">${escapeHtml(f.revision)}</td><td class="n">${escapeHtml(f.position)}</td><td>${escapeHtml(f.message)}</td></tr>`,
+      `<tr><td><code class="finding">${escapeHtml(f.code)}</code></td><td>${escapeHtml(f.stream)}</td><td class="n">${escapeHtml(f.revision)}</td><td class="n">${escapeHtml(f.position)}</td><td>${escapeHtml(f.message)}</td></tr>`,
   );
   const more = findings.truncated
     ? `<p class="meta">${findings.total - findings.listed.length} more not listed.</p>`

@@ -79,12 +79,12 @@ test('a --store file that is not a SQLite database: exit 2 naming it, no stack t
 
 test('usage and store errors from the binary: exit 2 with what to do', async ({ log, dir }) => {
   const cases: [string[], RegExp][] = [
-    [['replay', '--store', log.url, '--frobnicate'], /Unknown option '--frobnicate'[\s\S]*ledger replay --help/],
+    [['replay', '--store', log.url, '--frobnicate'], /unknown option '--frobnicate'[\s\S]*ledger replay --help/],
     [
       ['replay', '--store', `sqlite:${join(dir, 'missing.db')}`],
       /no event store at .*missing\.db: pass --store sqlite:<path> or set LEDGER_STORE/,
     ],
-    [[], /usage: ledger <command>/],
+    [[], /Usage: ledger \[options\] \[command\]/],
   ];
   for (const [args, message] of cases) {
     const run = await ledger(args);
@@ -119,7 +119,7 @@ test('usage errors: exit 2 with what to do', async ({ log, dir }) => {
     ],
     [['replay', '--from-file', join(dir, 'missing.ndjson')], /--from-file .*missing\.ndjson: no such file/],
     [['export', '--store', log.url], /--out <file> is required/],
-    [['audit-everything'], /unknown command "audit-everything"[\s\S]*ledger --help/],
+    [['audit-everything'], /unknown command 'audit-everything'[\s\S]*ledger --help/],
     [['import', '--store', `sqlite:${join(dir, 'x.db')}`], /--in <file> is required/],
     [['report', '--store', log.url], /--html <file> is required/],
     [['replay', '--store', log.url, '--workers', 'many'], /--workers must be/],
@@ -131,15 +131,48 @@ test('usage errors: exit 2 with what to do', async ({ log, dir }) => {
   }
 });
 
-test('every command has --help (exit 0)', async () => {
+test('every command and group has --help (exit 0), and --version prints the release', async () => {
   const overview = await ledger(['--help']);
   assert.is(overview.code, 0);
   for (const name of ['serve', 'replay', 'replay-commands', 'export', 'import', 'report', 'projections rebuild']) {
-    assert.match(overview.stdout, new RegExp(`^  ${name} `, 'm'));
+    const [first, second] = name.split(' ');
+    // A group is listed in the overview; its commands in the group's own help.
+    assert.match(overview.stdout, new RegExp(`^  ${first} `, 'm'));
+    if (second) {
+      const group = await inProcess([first!, '--help']);
+      assert.is(group.code, 0, first);
+      assert.match(group.stdout, new RegExp(`^Usage: ledger ${first} `));
+      assert.match(group.stdout, new RegExp(`^  ${second} `, 'm'));
+    }
     const run = await inProcess([...name.split(' '), '--help']);
     assert.is(run.code, 0, name);
-    assert.match(run.stdout, new RegExp(`^usage: ledger ${name}`), name);
+    assert.match(run.stdout, new RegExp(`^Usage: ledger ${name}`), name);
+    assert.match(run.stdout, /--json/, `${name} takes --json`);
   }
+  const version = await ledger(['--version']);
+  assert.is(version.code, 0);
+  const { version: release } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  assert.is(version.stdout.trim(), release);
+});
+
+test('with --json, every error is one JSON object on stdout, and no output carries a stack trace', async ({ log }) => {
+  const cases: [string[], string, number][] = [
+    [['replay', '--store', log.url, '--frobnicate', '--json'], 'usage', 2],
+    [['no-such-command', '--json'], 'usage', 2],
+    [['report', '--store', log.url, '--html', '/nonexistent/dir/report.html', '--json'], 'file', 2],
+    [['replay', '--store', 'sqlite:/nonexistent/dir/ledger.db', '--json'], 'usage', 2],
+  ];
+  for (const [args, code, exit] of cases) {
+    const run = await ledger(args);
+    assert.is(run.code, exit, `${args.join(' ')}: ${run.stdout}${run.stderr}`);
+    assert.is(run.json?.error?.code, code, args.join(' '));
+    assert.type(run.json.error.message, 'string');
+    assert.is(run.stderr, '', 'nothing but the JSON');
+    assert.not.match(run.stdout, /\n\s+at /, 'no stack trace');
+  }
+  const words = await ledger(['report', '--store', log.url, '--html', '/nonexistent/dir/report.html']);
+  assert.is(words.code, 2);
+  assert.match(words.stderr, /^ledger: cannot use \/nonexistent\/dir\/report\.html: no such file or directory\n$/);
 });
 
 function withoutStoreFields(text: string): string[] {
