@@ -7,6 +7,7 @@ import {
   StreamNotFoundError,
   TimeoutError,
   UnavailableError,
+  UnknownError,
   WrongExpectedVersionError as EsdbWrongExpectedVersionError,
   isCommandError,
 } from '@eventstore/db-client';
@@ -28,6 +29,23 @@ const NETWORK_CODES = new Set([
   'EAI_AGAIN',
   'EPIPE',
 ]);
+
+/**
+ * A node that is starting, electing or overloaded refuses a batch append with a status whose
+ * detail the client does not know, so it arrives as an UnknownError without a code and with the
+ * server's words in the message ("Could not recognize Server Is Not Ready").
+ */
+const NOT_READY = /\bServer Is (?:Not Ready|Busy|Too Busy)\b/i;
+
+/**
+ * The outcome of an append is unknown: the server timed the write out (DeadlineExceededError on
+ * the batch-append path, TimeoutError on the older one), or dropped it because the same events,
+ * written just before, were not yet indexed: it then answers nothing, and the batch append times
+ * out as a DeadlineExceededError. The events may or may not be in the stream.
+ */
+export function isUnknownOutcome(err: unknown): boolean {
+  return err instanceof DeadlineExceededError || err instanceof TimeoutError;
+}
 
 /**
  * Translates whatever the client threw into the port's typed errors. Pure, so it can be
@@ -54,6 +72,7 @@ export function esdbStoreError(err: unknown, streamId?: string, expected?: Expec
   // Retryable "try again": a follower answered a leader-only call (the client reconnects to the leader),
   // or the server timed the write out internally (ABORTED) under load.
   if (err instanceof NotLeaderError || err instanceof TimeoutError) return unavailable('busy');
+  if (err instanceof UnknownError && NOT_READY.test(err.message)) return unavailable('busy');
   if (err instanceof UnavailableError || err instanceof DeadlineExceededError || err instanceof CancelledError) {
     return unavailable('unreachable');
   }
