@@ -32,7 +32,10 @@ const nodes = Object.entries(compose.services).filter(
 function hostsOf(url: string): string[] {
   const location = StoreUrlSchema.parse(url);
   assert.is(location.kind, 'esdb');
-  return url.replace(/^[a-z+]+:\/\//, '').split('?')[0]!.split(',');
+  return url
+    .replace(/^[a-z+]+:\/\//, '')
+    .split('?')[0]!
+    .split(',');
 }
 
 test('each node publishes its own loopback port and advertises 127.0.0.1 with that port', () => {
