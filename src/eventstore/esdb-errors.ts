@@ -65,7 +65,8 @@ export function esdbStoreError(err: unknown, streamId?: string, expected?: Expec
   if (!(err instanceof Error)) return new Error(`EventStoreDB call failed: ${String(err)}`);
   const unavailable = (reason: 'unreachable' | 'busy') =>
     new StoreUnavailableError(
-      `EventStoreDB ${reason === 'busy' ? 'is busy' : 'is unreachable'}: ${err.message}`,
+      // The client's errors built from a batch-append status (a timeout) carry no message, only their type.
+      `EventStoreDB ${reason === 'busy' ? 'is busy' : 'is unreachable'}: ${err.message || String((err as { type?: unknown }).type ?? err.name)}`,
       reason,
       { cause: err },
     );

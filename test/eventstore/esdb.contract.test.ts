@@ -152,6 +152,11 @@ mapping('a node not ready, busy or too busy (an UnknownError without a code, as 
   assert.instance(timeout, DeadlineExceededError);
   assert.ok(isUnknownOutcome(timeout));
   assert.is((toStoreError(timeout) as StoreUnavailableError).reason, 'unreachable');
+  assert.match(
+    toStoreError(timeout).message,
+    /unreachable: deadline-exceeded$/,
+    'named by its type, not an empty message',
+  );
 });
 
 mapping('raw gRPC, socket and discovery failures are unreachable', () => {
