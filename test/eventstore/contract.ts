@@ -359,7 +359,7 @@ export function runEventStoreContract(
   test.run();
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
   try {
     await promise;
   } catch (error) {

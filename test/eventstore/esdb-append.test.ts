@@ -13,6 +13,7 @@ import type { EventToAppend } from '../../src/eventstore/port.ts';
 import { FakeEsdb, notLeader, serverRefusal } from '../support/fake-esdb.ts';
 import { listenApp, orderBody, send } from '../support/http.ts';
 import { assertProblem } from '../support/problems.ts';
+import { rejection } from './contract.ts';
 
 const test = suite('esdb adapter over a fake transport');
 let ids = 0;
@@ -22,15 +23,6 @@ const event = (label: string): EventToAppend => ({
   data: { label },
   metadata: {},
 });
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 test('appends and stream reads ask for the leader', async () => {
   const fake = new FakeEsdb();
