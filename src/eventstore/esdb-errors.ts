@@ -7,6 +7,7 @@ import {
   StreamNotFoundError,
   TimeoutError,
   UnavailableError,
+  UnknownError,
   WrongExpectedVersionError as EsdbWrongExpectedVersionError,
   isCommandError,
 } from '@eventstore/db-client';
@@ -30,6 +31,23 @@ const NETWORK_CODES = new Set([
 ]);
 
 /**
+ * A node that is starting, electing or overloaded refuses a batch append with a status whose
+ * detail the client does not know, so it arrives as an UnknownError without a code and with the
+ * server's words in the message ("Could not recognize Server Is Not Ready").
+ */
+const NOT_READY = /\bServer Is (?:Not Ready|Busy|Too Busy)\b/i;
+
+/**
+ * The outcome of an append is unknown: the server timed the write out (DeadlineExceededError on
+ * the batch-append path, TimeoutError on the older one), or dropped it because the same events,
+ * written just before, were not yet indexed: it then answers nothing, and the batch append times
+ * out as a DeadlineExceededError. The events may or may not be in the stream.
+ */
+export function isUnknownOutcome(err: unknown): boolean {
+  return err instanceof DeadlineExceededError || err instanceof TimeoutError;
+}
+
+/**
  * Translates whatever the client threw into the port's typed errors. Pure, so it can be
  * tested with the client's own error classes. Errors that are not the client's come back unchanged.
  * `streamId`/`expected` describe the append that failed; without them a wrong expected
@@ -47,13 +65,15 @@ export function esdbStoreError(err: unknown, streamId?: string, expected?: Expec
   if (!(err instanceof Error)) return new Error(`EventStoreDB call failed: ${String(err)}`);
   const unavailable = (reason: 'unreachable' | 'busy') =>
     new StoreUnavailableError(
-      `EventStoreDB ${reason === 'busy' ? 'is busy' : 'is unreachable'}: ${err.message}`,
+      // The client's errors built from a batch-append status (a timeout) carry no message, only their type.
+      `EventStoreDB ${reason === 'busy' ? 'is busy' : 'is unreachable'}: ${err.message || String((err as { type?: unknown }).type ?? err.name)}`,
       reason,
       { cause: err },
     );
   // Retryable "try again": a follower answered a leader-only call (the client reconnects to the leader),
   // or the server timed the write out internally (ABORTED) under load.
   if (err instanceof NotLeaderError || err instanceof TimeoutError) return unavailable('busy');
+  if (err instanceof UnknownError && NOT_READY.test(err.message)) return unavailable('busy');
   if (err instanceof UnavailableError || err instanceof DeadlineExceededError || err instanceof CancelledError) {
     return unavailable('unreachable');
   }

@@ -1,7 +1,8 @@
 /** The EventStoreDB store's reads: a stream, the ledger's part of $all in pages, and the head. */
 import { BACKWARDS, END, FORWARDS, START, StreamNotFoundError } from '@eventstore/db-client';
-import type { EventStoreDBClient, Position } from '@eventstore/db-client';
+import type { Position } from '@eventstore/db-client';
 import { drain } from './esdb-bounded.ts';
+import type { EsdbClient } from './esdb-client.ts';
 import { esdbStoreError } from './esdb-errors.ts';
 import { StoreUnavailableError } from './errors.ts';
 import { comparePositions, toRecorded } from './esdb-records.ts';
@@ -11,17 +12,32 @@ import type { ReadAllOptions, RecordedEvent } from './port.ts';
 const PAGE_SIZE = 512;
 
 export interface EsdbReadContext {
-  readonly client: EventStoreDBClient;
+  readonly client: EsdbClient;
   readonly timeoutMs: number;
   readonly isLedgerStream: (streamId: string) => boolean;
   /** Throws StoreUnavailableError once the store is closed. */
   readonly assertOpen: () => void;
 }
 
-export async function readStream(context: EsdbReadContext, streamId: string): Promise<RecordedEvent[]> {
+/**
+ * Stream reads go to the leader (`requiresLeader`): a follower may not have the latest events yet,
+ * and a stale stream would make a decision on old state. A follower answers NotLeaderError, which
+ * the client takes as its cue to reconnect to the leader it names.
+ */
+async function readRevisions(
+  context: EsdbReadContext,
+  streamId: string,
+  fromRevision: bigint | typeof START,
+  maxCount?: number,
+): Promise<RecordedEvent[]> {
   context.assertOpen();
   try {
-    const read = context.client.readStream(streamId, { fromRevision: START, direction: FORWARDS });
+    const read = context.client.readStream(streamId, {
+      fromRevision,
+      direction: FORWARDS,
+      requiresLeader: true,
+      ...(maxCount === undefined ? {} : { maxCount }),
+    });
     const resolved = await drain(read, `read ${streamId}`, context.timeoutMs, context.assertOpen);
     return resolved.flatMap((r) => (r.event ? [toRecorded(r.event)] : []));
   } catch (err) {
@@ -31,13 +47,25 @@ export async function readStream(context: EsdbReadContext, streamId: string): Pr
   }
 }
 
+export function readStream(context: EsdbReadContext, streamId: string): Promise<RecordedEvent[]> {
+  return readRevisions(context, streamId, START);
+}
+
+/** At most `count` events from `fromRevision` on: what an append at that revision would have written. */
+export function readSlice(
+  context: EsdbReadContext,
+  streamId: string,
+  fromRevision: bigint,
+  count: number,
+): Promise<RecordedEvent[]> {
+  return readRevisions(context, streamId, fromRevision, count);
+}
+
 /** Fallback when an append result carries no position: read the event at that revision. */
 export async function positionOf(context: EsdbReadContext, streamId: string, revision: bigint): Promise<bigint> {
-  const read = context.client.readStream(streamId, { fromRevision: revision, maxCount: 1 });
-  const [first] = await drain(read, `read ${streamId}`, context.timeoutMs, context.assertOpen);
-  const position = first?.event?.position?.commit;
-  if (position === undefined) throw new Error(`EventStoreDB returned no position for ${streamId}@${revision}`);
-  return position;
+  const [first] = await readSlice(context, streamId, revision, 1);
+  if (first === undefined) throw new Error(`EventStoreDB returned no event for ${streamId}@${revision}`);
+  return first.position;
 }
 
 /** One page of raw $all records; `more` is false once the log had fewer than a page left. */

@@ -12,14 +12,12 @@
  *
  * Bounds. A dead or black-holed server could hang a call for a long time, so every one-shot
  * call (append, stream read, page of $all, ping) is also raced against a timer (esdb-bounded.ts),
- * which answers StoreUnavailableError. A timed-out append has an unknown outcome; retrying it
- * is safe because the expectation is explicit and the event ids are deterministic (the server
- * recognises the same events).
+ * which answers StoreUnavailableError. An append the server timed out is settled by reading the
+ * stream back (esdb-append.ts).
  */
-import { EventStoreDBClient, NO_STREAM, jsonEvent } from '@eventstore/db-client';
-import { bounded } from './esdb-bounded.ts';
-import { esdbStoreError } from './esdb-errors.ts';
-import { headPosition, ping, positionOf, readLedger, readStream } from './esdb-reads.ts';
+import { appendToEsdb } from './esdb-append.ts';
+import { connectEsdb, type EsdbConnection } from './esdb-client.ts';
+import { headPosition, ping, readLedger, readStream } from './esdb-reads.ts';
 import { subscribeLedger, type EsdbSubscriptionContext } from './esdb-subscription.ts';
 import { StoreUnavailableError } from './errors.ts';
 import type { EventStore } from './port.ts';
@@ -40,7 +38,12 @@ export function openEsdbStore(connectionString: string, options: EsdbStoreOption
   if (/[?&]throwOnAppendFailure=false\b/i.test(connectionString)) {
     throw new Error('LEDGER_STORE: throwOnAppendFailure=false is not supported by the ledger (conflicts must throw)');
   }
-  const client = EventStoreDBClient.connectionString(connectionString);
+  return esdbStoreOver(connectEsdb(connectionString), options);
+}
+
+/** The store over a connection: the real client, or a fake transport in a test of the adapter's own logic. */
+export function esdbStoreOver(connection: EsdbConnection, options: EsdbStoreOptions = {}): EventStore {
+  const { client } = connection;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const prefixes = options.streamPrefixes ?? ['order-', 'idempotency-'];
   const inflight = new Set<Promise<unknown>>();
@@ -62,25 +65,7 @@ export function openEsdbStore(connectionString: string, options: EsdbStoreOption
     async append(streamId, events, expected) {
       context.assertOpen();
       if (events.length === 0) throw new Error(`append to ${streamId}: no events`);
-      const work = (async () => {
-        try {
-          const appending = client.appendToStream(
-            streamId,
-            // Our deterministic ids, never the client's random default: a retry must carry the same ids.
-            events.map((e) => jsonEvent({ id: e.id, type: e.type, data: e.data, metadata: e.metadata })),
-            { expectedRevision: expected === 'no_stream' ? NO_STREAM : expected, deadline: timeoutMs },
-          );
-          // The bound is a little longer than the gRPC deadline, so the deadline's typed error wins when it fires.
-          const result = await bounded(appending, `append to ${streamId}`, timeoutMs + 500);
-          const position =
-            result.position?.commit ?? (await positionOf(context, streamId, result.nextExpectedRevision));
-          // ESDB answers an idempotent re-append (same ids at those revisions) exactly like a fresh one,
-          // so we cannot tell a duplicate apart: `duplicate` is always false here.
-          return { nextExpectedRevision: result.nextExpectedRevision, position, duplicate: false };
-        } catch (err) {
-          throw esdbStoreError(err, streamId, expected);
-        }
-      })();
+      const work = appendToEsdb(context, streamId, events, expected);
       inflight.add(work);
       const forget = () => inflight.delete(work);
       void work.then(forget, forget);
@@ -95,7 +80,7 @@ export function openEsdbStore(connectionString: string, options: EsdbStoreOption
       closing ??= (async () => {
         shutdown.abort(); // new calls fail as 'closed'; subscriptions end
         await Promise.allSettled([...inflight]);
-        await client.dispose();
+        await connection.release();
       })();
       return closing;
     },

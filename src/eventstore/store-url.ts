@@ -13,6 +13,13 @@ export type StoreLocation =
 
 export const STORE_URL_FORMS = 'sqlite:<path>, memory: or an esdb:// connection string';
 
+/**
+ * KurrentDB (EventStoreDB from 25 on) speaks the same gRPC protocol and its clients name it
+ * kurrentdb://, kurrent:// or kdb://; the 6.x client reads only esdb:// and esdb+discover://,
+ * so the other names are rewritten to those, the rest of the string kept as it is.
+ */
+const ESDB_SCHEME = /^(?:esdb|kurrentdb|kurrent|kdb)(\+discover)?:\/\//;
+
 export const StoreUrlSchema = z.string().transform((url, ctx): StoreLocation => {
   if (url === 'memory:') return { kind: 'memory', url };
   if (url.startsWith('sqlite:')) {
@@ -21,8 +28,11 @@ export const StoreUrlSchema = z.string().transform((url, ctx): StoreLocation => 
     ctx.addIssue({ code: 'custom', message: 'sqlite: needs a file path' });
     return z.NEVER;
   }
-  if (url.startsWith('esdb://') || url.startsWith('esdb+discover://'))
-    return { kind: 'esdb', url, connectionString: url };
+  const esdb = ESDB_SCHEME.exec(url);
+  if (esdb) {
+    const scheme = esdb[1] ? 'esdb+discover://' : 'esdb://';
+    return { kind: 'esdb', url, connectionString: scheme + url.slice(esdb[0].length) };
+  }
   ctx.addIssue({ code: 'custom', message: `must be ${STORE_URL_FORMS}` });
   return z.NEVER;
 });

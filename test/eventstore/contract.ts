@@ -1,7 +1,8 @@
 /**
  * The one contract every EventStore adapter passes (memory, sqlite, and EventStoreDB when a
- * server is configured). Streams are named with a per-run prefix so the suite can run against
- * a shared, non-empty server.
+ * server is configured). Its streams have a prefix of their own (`contract-<run>-`), never the
+ * ledger's `order-`, so the suite can run against a shared, non-empty server without its events
+ * looking like orders to a ledger reading the same log.
  */
 import { randomUUID } from 'node:crypto';
 import { suite } from 'uvu';
@@ -10,9 +11,19 @@ import { WrongExpectedVersionError } from '../../src/eventstore/errors.ts';
 import type { EventStore, EventToAppend, RecordedEvent } from '../../src/eventstore/port.ts';
 import { withTimeout } from '../../src/timeout.ts';
 
+/** Every stream the suite writes starts with this; a store that filters the log by prefix must include it. */
+export const CONTRACT_STREAM_PREFIX = 'contract-';
+
 export interface ContractOptions {
   /** EventStoreDB does not say whether an append was an idempotent no-op. */
   readonly reportsDuplicates: boolean;
+  /**
+   * Others may write to the same log while the suite runs (a shared server): the head is then at
+   * or past the suite's last event, not on it. Otherwise the head must be exactly that event.
+   */
+  readonly sharedLog?: boolean;
+  /** Runs once after the whole suite (e.g. to stop the server it ran against). */
+  readonly after?: () => Promise<void>;
 }
 
 export function runEventStoreContract(
@@ -24,7 +35,7 @@ export function runEventStoreContract(
   const test = suite<{ store: EventStore }>(`event store contract: ${name}`);
   const run = randomUUID().slice(0, 8);
   let counter = 0;
-  const streamName = () => `order-contract${run}x${++counter}`;
+  const streamName = () => `${CONTRACT_STREAM_PREFIX}${run}-${++counter}`;
   const event = (label: string): EventToAppend => ({
     id: randomUUID(),
     type: 'TestEvent',
@@ -38,6 +49,7 @@ export function runEventStoreContract(
   test.after.each(async (context) => {
     await close(context.store);
   });
+  if (options.after) test.after(options.after);
 
   test('creates a stream with no_stream; revisions start at 0', async ({ store }) => {
     const stream = streamName();
@@ -152,8 +164,13 @@ export function runEventStoreContract(
       [s1, s2, s1, s1],
     );
     for (let i = 1; i < seen.length; i++) assert.ok(seen[i - 1]!.position < seen[i]!.position);
+    assert.ok(before === undefined || before < seen[0]!.position, 'the head before is behind the new events');
     const head = await store.headPosition();
-    assert.is(head, seen[3]!.position);
+    assert.ok(head !== undefined);
+    if (options.sharedLog) assert.ok(head >= seen[3]!.position, `head ${head} is behind the last append`);
+    else assert.is(head, seen[3]!.position);
+    const later = await store.headPosition();
+    assert.ok(later !== undefined && later >= head, 'the head never moves back');
   });
 
   test('reads the log after a position, up to a position, and at most a count', async ({ store }) => {
@@ -342,7 +359,7 @@ export function runEventStoreContract(
   test.run();
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
   try {
     await promise;
   } catch (error) {

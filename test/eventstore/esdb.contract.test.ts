@@ -1,10 +1,13 @@
 /**
  * EventStoreDB adapter tests.
- * - The shared contract runs only against a live server named by ESDB_CONNECTION_STRING
- *   (ESDB_REQUIRED=1 turns its absence into a failure, for CI jobs that start a server).
+ * - The shared contract runs against a live server: the one ESDB_CONNECTION_STRING names, or a
+ *   single node started in Docker with Testcontainers when an engine is reachable
+ *   (test/support/esdb-server.ts). Without either it is skipped, saying why once and counted as
+ *   skipped; ESDB_REQUIRED=1 turns its absence into a failure, for CI jobs that provide a server.
  * - The error-mapping suites always run: pure mapping of the client's own error classes, and
  *   real calls against loopback addresses where nothing (or a silent socket) answers.
  */
+import { type ServerHttp2Session, createServer as createHttp2Server } from 'node:http2';
 import { createServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { suite } from 'uvu';
@@ -16,34 +19,58 @@ import {
   StreamNotFoundError,
   TimeoutError,
   UnavailableError,
+  UnknownError,
   WrongExpectedVersionError as EsdbWrongExpectedVersionError,
   jsonEvent,
 } from '@eventstore/db-client';
-import { esdbStoreError as toStoreError } from '../../src/eventstore/esdb-errors.ts';
+import { isUnknownOutcome, esdbStoreError as toStoreError } from '../../src/eventstore/esdb-errors.ts';
 import { openEsdbStore } from '../../src/eventstore/esdb-store.ts';
 import { StoreUnavailableError, WrongExpectedVersionError } from '../../src/eventstore/errors.ts';
 import type { EventStore } from '../../src/eventstore/port.ts';
+import { dockerEngineHint, findEsdbServer } from '../support/esdb-server.ts';
+import { serverRefusal } from '../support/fake-esdb.ts';
+import { CONTRACT_STREAM_PREFIX, runEventStoreContract } from './contract.ts';
 
-const connection = process.env.ESDB_CONNECTION_STRING;
-if (connection) {
-  // Loaded only here so the always-on suites below never depend on the contract module.
-  const { runEventStoreContract } = await import('./contract.ts');
+const server = await findEsdbServer();
+if ('connectionString' in server) {
+  const { connectionString } = server;
+  console.log(`esdb contract suite: against ${server.source}`);
   runEventStoreContract(
     'esdb',
-    async () => openEsdbStore(connection),
+    async () => openEsdbStore(connectionString, { streamPrefixes: [CONTRACT_STREAM_PREFIX] }),
     (store) => store.close(),
-    { reportsDuplicates: false },
+    { reportsDuplicates: false, sharedLog: true, after: () => server.stop() },
   );
 } else if (process.env.ESDB_REQUIRED === '1') {
-  console.error(
-    'ESDB_REQUIRED=1 but ESDB_CONNECTION_STRING is not set: point it at a live EventStoreDB, e.g. esdb://127.0.0.1:2113?tls=false',
-  );
+  console.error(`ESDB_REQUIRED=1 but there is no EventStoreDB to run the contract suite against: ${server.skipped}`);
   process.exit(1);
 } else {
-  console.log(
-    'esdb contract suite skipped: ESDB_CONNECTION_STRING is not set (set it to run against a live EventStoreDB)',
-  );
+  console.log(`esdb contract suite skipped: ${server.skipped}`);
+  const skipped = suite('event store contract: esdb');
+  skipped.skip('the contract against a live EventStoreDB', () => undefined);
+  skipped.run();
 }
+
+// ---------------------------------------------------------------------------------------------
+const finding = suite('esdb: finding a server for the contract suite');
+
+finding('a connection string wins; DOCKER_HOST counts as an engine to try', async () => {
+  const given = await findEsdbServer({ ESDB_CONNECTION_STRING: 'esdb://db.example:2113?tls=false' });
+  assert.ok('connectionString' in given);
+  assert.is(given.connectionString, 'esdb://db.example:2113?tls=false');
+  assert.is(dockerEngineHint({ DOCKER_HOST: 'tcp://docker.example:2375' }), 'DOCKER_HOST=tcp://docker.example:2375');
+});
+
+finding('without a Docker engine the suite is skipped at once, saying why', async () => {
+  if (dockerEngineHint({}) !== undefined) return; // this machine has an engine address: the other branch runs
+  const started = performance.now();
+  const found = await findEsdbServer({});
+  assert.ok('skipped' in found);
+  assert.match(found.skipped, /no Docker engine is reachable/);
+  assert.ok(performance.now() - started < 200, 'Testcontainers is not even loaded');
+});
+
+finding.run();
 
 // ---------------------------------------------------------------------------------------------
 const mapping = suite('esdb: toStoreError maps the client errors');
@@ -106,6 +133,30 @@ mapping('unavailable, deadline and cancelled are unreachable; server timeout and
     assert.instance(e, StoreUnavailableError, raw.constructor.name);
     assert.is((e as StoreUnavailableError).reason, 'busy');
   }
+});
+
+mapping('a node not ready, busy or too busy (an UnknownError without a code, as the client unpacks it) is busy', () => {
+  for (const kind of ['Server Is Not Ready', 'Server Is Busy', 'Server Is Too Busy'] as const) {
+    const raw = serverRefusal(kind);
+    assert.instance(raw, UnknownError, kind);
+    assert.is((raw as UnknownError).code, undefined, kind);
+    const e = toStoreError(raw);
+    assert.instance(e, StoreUnavailableError, kind);
+    assert.is((e as StoreUnavailableError).reason, 'busy', kind);
+  }
+  // Any other status the client does not recognise stays a refusal of the call, not a busy node.
+  const other = new UnknownError(undefined, 'Could not recognize Something Else');
+  assert.is((toStoreError(other) as StoreUnavailableError).reason, 'io');
+  // The batch append's timeout (event_store.client.Timeout) is a DeadlineExceededError without a code.
+  const timeout = serverRefusal('timeout');
+  assert.instance(timeout, DeadlineExceededError);
+  assert.ok(isUnknownOutcome(timeout));
+  assert.is((toStoreError(timeout) as StoreUnavailableError).reason, 'unreachable');
+  assert.match(
+    toStoreError(timeout).message,
+    /unreachable: deadline-exceeded$/,
+    'named by its type, not an empty message',
+  );
 });
 
 mapping('raw gRPC, socket and discovery failures are unreachable', () => {
@@ -210,9 +261,8 @@ refused('after close, calls fail as closed', async ({ store }) => {
 });
 refused.run();
 
-// A socket that accepts and never answers: the case where only our own timers bound the call.
-const silent = suite<{ store: EventStore; close: () => Promise<void> }>('esdb: a silent server (loopback)');
-silent.before(async (context) => {
+/** A server that accepts connections and never answers: only our own timers bound a call to it. */
+async function silentServer(): Promise<{ port: number; sockets: Set<Socket>; close: () => Promise<void> }> {
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     sockets.add(socket);
@@ -221,11 +271,18 @@ silent.before(async (context) => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  context.store = openEsdbStore(`esdb://127.0.0.1:${port}?tls=false`, { timeoutMs: 1_000 });
-  context.close = async () => {
+  const close = async () => {
     for (const socket of sockets) socket.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };
+  return { port, sockets, close };
+}
+
+const silent = suite<{ store: EventStore; close: () => Promise<void> }>('esdb: a silent server (loopback)');
+silent.before(async (context) => {
+  const server = await silentServer();
+  context.store = openEsdbStore(`esdb://127.0.0.1:${server.port}?tls=false`, { timeoutMs: 1_000 });
+  context.close = server.close;
 });
 silent.after(async ({ store, close }) => {
   await store.close();
@@ -240,6 +297,35 @@ silent('append, ping and readStream give up within their bound', async ({ store 
   ] as const) {
     const ms = await unavailableWithin(what, work);
     assert.ok(ms < 3_000, `${what} took ${Math.round(ms)} ms with a 1000 ms bound`);
+  }
+});
+
+/**
+ * An HTTP/2 server that takes the connection and never answers a call: the channel gets READY, as
+ * with a real node, so what closes the connection afterwards is the store's close() alone.
+ */
+silent("close() closes the gRPC connection (the client's dispose() alone leaves it open)", async () => {
+  const sessions = new Set<ServerHttp2Session>();
+  const server = createHttp2Server();
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+  });
+  server.on('stream', () => undefined);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const store = openEsdbStore(`esdb://127.0.0.1:${port}?tls=false`, { timeoutMs: 300 });
+  try {
+    await unavailableWithin('ping', () => store.ping());
+    assert.is(sessions.size, 1, 'the call opened one connection');
+    await store.close();
+    const deadline = Date.now() + 3_000;
+    while (sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.is(sessions.size, 0, 'the connection is closed once the store is');
+  } finally {
+    await store.close();
+    for (const session of sessions) session.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
 silent.run();

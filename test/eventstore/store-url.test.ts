@@ -1,6 +1,7 @@
 /** The one reading of a store URL: which store and where, or a message saying what is accepted. */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { EventStoreDBClient } from '@eventstore/db-client';
 import { loadConfig } from '../../src/config.ts';
 import { StoreUrlSchema } from '../../src/eventstore/store-url.ts';
 
@@ -15,6 +16,29 @@ test('memory:, sqlite:<path> and esdb:// URLs name their store and keep the text
   });
   const esdb = 'esdb+discover://u:p@cluster:2113?tls=true';
   assert.equal(StoreUrlSchema.parse(esdb), { kind: 'esdb', url: esdb, connectionString: esdb });
+});
+
+test('KurrentDB names (kurrentdb://, kurrent://, kdb://, with or without +discover) become what the 6.x client reads', () => {
+  const rest = 'admin:changeit@node1:2113,node2:2113?tls=false&nodePreference=leader';
+  for (const [scheme, translated] of [
+    ['esdb://', 'esdb://'],
+    ['kurrentdb://', 'esdb://'],
+    ['kurrent://', 'esdb://'],
+    ['kdb://', 'esdb://'],
+    ['esdb+discover://', 'esdb+discover://'],
+    ['kurrentdb+discover://', 'esdb+discover://'],
+    ['kurrent+discover://', 'esdb+discover://'],
+    ['kdb+discover://', 'esdb+discover://'],
+  ]) {
+    const url = scheme + rest;
+    assert.equal(StoreUrlSchema.parse(url), { kind: 'esdb', url, connectionString: translated + rest }, scheme);
+  }
+  // The translated string is one the client itself accepts.
+  const location = StoreUrlSchema.parse('kurrentdb+discover://cluster.example:2113?tls=false');
+  assert.ok(location.kind === 'esdb');
+  assert.not.throws(() => EventStoreDBClient.connectionString(location.connectionString));
+  assert.throws(() => EventStoreDBClient.connectionString('kurrentdb://cluster.example:2113'));
+  assert.not.ok(StoreUrlSchema.safeParse('kurrentdb:/x').success);
 });
 
 test('anything else is refused with what is accepted; an empty sqlite path is refused on its own', () => {
