@@ -378,7 +378,10 @@ const row = (s: StormFigures) => ({
 
 /** Starts this file as a server in a child process, runs `work` against it, stops it. */
 async function withChild<T>(args: string[], work: (url: string) => Promise<T>): Promise<T> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', ...args], {
+  // BENCH_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it exits (where the microseconds go).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const entry = [...profile, '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', ...args];
+  const child = spawn(process.execPath, entry, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
