@@ -195,8 +195,18 @@ async function hotAgainstFresh(url: string, hotHead: bigint): Promise<HotStreamF
       body: JSON.stringify(ORDER),
     });
     await put.text();
-    const freshMs = await post(`/orders/${orderId}/payments`, { paymentId: 'p-1', amount: 250, currency: 'EUR' });
-    const hotMs = await post(`/orders/${HOT_ORDER}/payments`, { paymentId: `hot-${i}`, amount: 1, currency: 'EUR' });
+    const onFresh = () => post(`/orders/${orderId}/payments`, { paymentId: 'p-1', amount: 250, currency: 'EUR' });
+    const onHot = () => post(`/orders/${HOT_ORDER}/payments`, { paymentId: `hot-${i}`, amount: 1, currency: 'EUR' });
+    // Which goes first alternates, so neither always follows the other's background work (projections).
+    let freshMs: number;
+    let hotMs: number;
+    if (i % 2 === 0) {
+      freshMs = await onFresh();
+      hotMs = await onHot();
+    } else {
+      hotMs = await onHot();
+      freshMs = await onFresh();
+    }
     if (i < HOT_WARMUP) continue;
     fresh.push(freshMs);
     hot.push(hotMs);
