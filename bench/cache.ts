@@ -64,8 +64,12 @@ export async function run(options: { orders?: number } = {}): Promise<CacheFigur
     const started = process.hrtime.bigint();
     const worker = async () => {
       while (next < orders) {
-        await create(next++);
-        if (next % 10_000 === 0) peak = Math.max(peak, process.memoryUsage().rss);
+        const done = ++next;
+        await create(done - 1);
+        if (done % 10_000 !== 0) continue;
+        const rss = process.memoryUsage().rss;
+        peak = Math.max(peak, rss);
+        if (done % 100_000 === 0) console.log(`${fmt(done)} orders: RSS ${mb(rss)} MB, cache ${mb(cache.bytes)} MB`);
       }
     };
     await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
