@@ -8,7 +8,10 @@
  *       connections, beside the same burst against the no-op ceiling (on a small machine the burst's
  *       latency is mostly accepting and queueing 1,000 requests, which the ceiling shows); then
  *       identical captures at full speed on the throughput runs' connections. Each storm must leave
- *       one event and exactly one response without Idempotent-Replayed.
+ *       one event and exactly one response without Idempotent-Replayed;
+ *   (d) hot stream: one at a time, a capture on an order already holding 10,000 events beside a
+ *       capture on a fresh order, interleaved; the ratio of their p50s (a command's cost must not
+ *       grow with its stream).
  *
  *   npx tsx bench/http.ts [seconds per throughput run, default 5]
  */
@@ -20,7 +23,9 @@ import autocannon, { type Request, type Result } from 'autocannon';
 import Fastify from 'fastify';
 import { type ZodTypeProvider, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { createCommandHandler } from '../src/commands/handler.ts';
 import { ConfigSchema } from '../src/config.ts';
+import { openSqliteStore } from '../src/eventstore/sqlite-store.ts';
 import { OrderBody, PaymentBody } from '../src/http/routes/commands.ts';
 import { LISTEN_BACKLOG, startServer } from '../src/server.ts';
 import { fmt, withScratchDir } from './support.ts';
@@ -47,6 +52,16 @@ export interface StormFigures extends Latency {
   readonly originals: number;
 }
 
+export interface HotStreamFigures {
+  /** Events in the hot order before the timed captures. */
+  readonly events: number;
+  readonly samples: number;
+  readonly fresh: Latency;
+  readonly hot: Latency;
+  /** Hot p50 over fresh p50 (target ≤ 1.5). */
+  readonly ratio: number;
+}
+
 export interface HttpFigures {
   readonly ceiling: Throughput & { readonly burst: StormFigures };
   readonly createCapture: Throughput & { readonly ratioToCeiling: number };
@@ -60,6 +75,7 @@ export interface HttpFigures {
     /** PaymentCaptured events the two storms left (must be 2: one per key). */
     readonly paymentEvents: number;
   };
+  readonly hotStream: HotStreamFigures;
 }
 
 const STORM_SIZE = 1_000;
@@ -79,7 +95,10 @@ export async function run(options: { seconds?: number; connections?: number } = 
       ...(await createThenCapture(url, seconds, connections, 'ceiling')),
       burst: await storm(url, { connections: STORM_SIZE, amount: STORM_SIZE }, 'burst-key'),
     }));
-    const ledger = await withChild(['ledger', join(dir, 'ledger.db')], async (url) => {
+    const ledgerPath = join(dir, 'ledger.db');
+    const hotHead = await seedHotOrder(ledgerPath);
+    const ledger = await withChild(['ledger', ledgerPath], async (url) => {
+      const hotStream = await hotAgainstFresh(url, hotHead);
       const createCapture = await createThenCapture(url, seconds, connections, 'ledger');
       const keyedCreateCapture = await keyedCreateThenCapture(url, seconds, connections);
       await fetch(`${url}/orders/${STORM_ORDER}`, {
@@ -93,7 +112,7 @@ export async function run(options: { seconds?: number; connections?: number } = 
         events: Array<{ type: string }>;
       };
       const paymentEvents = stream.events.filter((e) => e.type === 'PaymentCaptured').length;
-      return { createCapture, keyedCreateCapture, burst, sustained, paymentEvents };
+      return { createCapture, keyedCreateCapture, burst, sustained, paymentEvents, hotStream };
     });
     const result: HttpFigures = {
       ceiling,
@@ -110,10 +129,103 @@ export async function run(options: { seconds?: number; connections?: number } = 
         sustained: ledger.sustained,
         paymentEvents: ledger.paymentEvents,
       },
+      hotStream: ledger.hotStream,
     };
     print(result, seconds, connections);
     return result;
   });
+}
+
+const HOT_ORDER = 'hot';
+const HOT_EVENTS = 10_000;
+const HOT_SAMPLES = 400;
+const HOT_WARMUP = 50;
+
+/** An order holding HOT_EVENTS events (its creation, then captures of 1), written before the server starts. */
+async function seedHotOrder(path: string): Promise<bigint> {
+  // NORMAL: seeding is set-up, not a figure; the server opens the file with FULL.
+  const store = openSqliteStore(path, { synchronous: 'NORMAL' });
+  try {
+    const handle = createCommandHandler(store);
+    const context = { clientId: 'anonymous', correlationId: 'bench-seed' };
+    const lines = [{ sku: 'SKU-1', quantity: 1, unitPrice: 1_000_000_000_000 }];
+    let last = await handle(
+      { type: 'CreateOrder', orderId: HOT_ORDER, customerId: 'bench', currency: 'EUR', lines },
+      context,
+    );
+    for (let i = 1; i < HOT_EVENTS; i++) {
+      const paymentId = `seed-${i}`;
+      last = await handle(
+        { type: 'CapturePayment', orderId: HOT_ORDER, paymentId, amount: 1, currency: 'EUR' },
+        context,
+      );
+    }
+    return last.position;
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * One request at a time, so each latency is a command's own cost: a capture on a fresh order (its
+ * creation untimed) then one on the hot order, interleaved so both meet the same machine load.
+ */
+async function hotAgainstFresh(url: string, hotHead: bigint): Promise<HotStreamFigures> {
+  // The read models catch up with the seeded log first, so that work does not land in the samples.
+  const caughtUp = await fetch(`${url}/orders/${HOT_ORDER}?minPosition=${hotHead}&timeoutMs=10000`);
+  if (caughtUp.status !== 200) throw new Error(`the read models did not catch up: ${caughtUp.status}`);
+  const post = async (path: string, body: unknown): Promise<number> => {
+    const started = performance.now();
+    const response = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: JSON.stringify(body),
+    });
+    await response.text();
+    if (response.status !== 201) throw new Error(`${path}: ${response.status}`);
+    return performance.now() - started;
+  };
+  const fresh: number[] = [];
+  const hot: number[] = [];
+  for (let i = 0; i < HOT_WARMUP + HOT_SAMPLES; i++) {
+    const orderId = `fresh-${process.pid}-${i}`;
+    const put = await fetch(`${url}/orders/${orderId}`, {
+      method: 'PUT',
+      headers: JSON_HEADERS,
+      body: JSON.stringify(ORDER),
+    });
+    await put.text();
+    const onFresh = () => post(`/orders/${orderId}/payments`, { paymentId: 'p-1', amount: 250, currency: 'EUR' });
+    const onHot = () => post(`/orders/${HOT_ORDER}/payments`, { paymentId: `hot-${i}`, amount: 1, currency: 'EUR' });
+    // Which goes first alternates, so neither always follows the other's background work (projections).
+    let freshMs: number;
+    let hotMs: number;
+    if (i % 2 === 0) {
+      freshMs = await onFresh();
+      hotMs = await onHot();
+    } else {
+      hotMs = await onHot();
+      freshMs = await onFresh();
+    }
+    if (i < HOT_WARMUP) continue;
+    fresh.push(freshMs);
+    hot.push(hotMs);
+  }
+  const freshLatency = latencyOf(fresh);
+  const hotLatency = latencyOf(hot);
+  return {
+    events: HOT_EVENTS,
+    samples: HOT_SAMPLES,
+    fresh: freshLatency,
+    hot: hotLatency,
+    ratio: hotLatency.p50Ms / freshLatency.p50Ms,
+  };
+}
+
+function latencyOf(samples: number[]): Latency {
+  const sorted = [...samples].sort((x, y) => x - y);
+  const at = (q: number) => Number(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(3));
+  return { p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1) };
 }
 
 /** Each connection alternates: PUT a fresh order, capture on it with a fresh payment id. */
@@ -252,6 +364,16 @@ function print(figures: HttpFigures, seconds: number, connections: number): void
     [`ledger, ${connections} connections for ${seconds} s`]: row(sustained),
   });
   console.log(`PaymentCaptured events written by the two ledger storms: ${duplicateStorm.paymentEvents} (one per key)`);
+  const { hotStream } = figures;
+  console.log(`hot stream: one capture at a time, ${hotStream.samples} of each, interleaved`);
+  console.table({
+    'capture on a fresh order': { 'p50 ms': hotStream.fresh.p50Ms, 'p99 ms': hotStream.fresh.p99Ms, '× fresh': '1.00' },
+    [`capture on an order of ${fmt(hotStream.events)} events`]: {
+      'p50 ms': hotStream.hot.p50Ms,
+      'p99 ms': hotStream.hot.p99Ms,
+      '× fresh': hotStream.ratio.toFixed(2),
+    },
+  });
 }
 
 const row = (s: StormFigures) => ({
@@ -266,7 +388,10 @@ const row = (s: StormFigures) => ({
 
 /** Starts this file as a server in a child process, runs `work` against it, stops it. */
 async function withChild<T>(args: string[], work: (url: string) => Promise<T>): Promise<T> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', ...args], {
+  // BENCH_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it exits (where the microseconds go).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const entry = [...profile, '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', ...args];
+  const child = spawn(process.execPath, entry, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {

@@ -3,6 +3,7 @@
  * stops the process with a message naming the variable, instead of failing later mid-request.
  */
 import { z } from 'zod';
+import { DEFAULT_STATE_CACHE_BOUNDS } from './commands/state-cache.ts';
 import { StoreUrlSchema } from './eventstore/store-url.ts';
 import { redactSecrets } from './redact.ts';
 
@@ -76,6 +77,18 @@ export const ConfigSchema = z.object({
   LEDGER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   LEDGER_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(10_000),
   LEDGER_MAX_WAITING_READS: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  /** Bounds of the per-process cache of decided streams (src/commands/state-cache.ts); 0 disables it. */
+  LEDGER_STATE_CACHE_ENTRIES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(100_000_000)
+    .default(DEFAULT_STATE_CACHE_BOUNDS.maxEntries),
+  LEDGER_STATE_CACHE_MB: z.coerce
+    .number()
+    .min(0)
+    .max(1_000_000)
+    .default(DEFAULT_STATE_CACHE_BOUNDS.maxBytes / 2 ** 20),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

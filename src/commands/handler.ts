@@ -2,6 +2,8 @@
  * read → decide → append at the revision that was read → on a lost race, re-read and re-decide.
  * The expected revision is the fence; the decider's idempotency turns every lost race between
  * duplicates into a replay of the winner's result. Nothing is written unless decide says so.
+ * "Read" is the stream as this process last decided on it (decided-streams.ts) when it holds it:
+ * a stale one fails the fence and then reads only the events it missed.
  */
 import type { OrderCommand } from '../domain/commands.ts';
 import type { CommandDecider, TypedEvent } from '../domain/decider.ts';
@@ -9,10 +11,12 @@ import type { OrderEvent } from '../domain/events.ts';
 import { orderDecider } from '../domain/order.ts';
 import { CorruptEventError, WrongExpectedVersionError } from '../eventstore/errors.ts';
 import type { AppendResult, EventStore, EventToAppend, ExpectedRevision } from '../eventstore/port.ts';
-import { commandDigestOf, decodeStream, type LedgerEvent } from '../events/codec.ts';
+import { commandDigestOf } from '../events/codec.ts';
 import { encodeDecision } from '../events/encode-decision.ts';
 import type { CommandContext, EventMetadata } from '../events/metadata.ts';
+import { type DecidedStream, decidedStreams, type EventList, type StreamEvent } from './decided-streams.ts';
 import { ConcurrencyExhaustedError, KeyBindingTakenError, RevisionMismatchError } from './errors.ts';
+import { StateCache } from './state-cache.ts';
 
 export interface CommandOutcome<Event = OrderEvent> {
   readonly streamId: string;
@@ -65,6 +69,8 @@ export interface CommandHandlerOptions {
   /** Defaults to atomic when the store offers appendAtomically. */
   readonly bindingProtocol?: BindingProtocol;
   readonly onBindingStep?: (step: BindingStep) => void;
+  /** Decided streams kept between commands; a handler of its own with the default bounds when absent. */
+  readonly stateCache?: StateCache;
 }
 
 export type CommandHandler<Command = OrderCommand, Event = OrderEvent> = (
@@ -89,6 +95,7 @@ export function createDeciderHandler<Command, Event extends TypedEvent, State>(
   const random = config.random ?? Math.random;
   const atomic = config.bindingProtocol !== 'two-step' ? store.appendAtomically?.bind(store) : undefined;
   const step = config.onBindingStep ?? (() => {});
+  const streams = decidedStreams(decider, store, config.stateCache ?? new StateCache());
 
   /** Writes the effect, and the binding with it; a lost race on the binding stream is KeyBindingTakenError. */
   async function write(
@@ -124,24 +131,32 @@ export function createDeciderHandler<Command, Event extends TypedEvent, State>(
     const command = decider.commandSchema.parse(input);
     const streamId = decider.streamIdOf(command);
     const commandDigest = commandDigestOf(command);
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const history = decodeStream(await store.readStream(streamId), decider.eventSchema);
-      const owner = history[0]?.metadata.clientId;
-      const foreign = context.enforceOwnership && owner !== undefined && owner !== context.clientId;
+    let refresh = false;
+    for (let attempt = 1; attempt <= maxAttempts; ) {
+      const { stream, fresh } = await streams.current(streamId, refresh);
+      const foreign = context.enforceOwnership && stream.owner !== undefined && stream.owner !== context.clientId;
       if (foreign) throw decider.foreignRejection(command);
-      if (options.binding) await checkBindingPresent(store, options.binding.streamId, history);
-      const state = history.reduce((s, e) => decider.evolve(s, e.event), decider.initialState());
-      const decided = decider.decide(command, state);
-      if (decided.length === 0) return replayOf(decider, command, streamId, history, attempt);
-
-      const head = history[history.length - 1];
-      const expected: ExpectedRevision = head ? head.revision : 'no_stream';
-      if (options.ifMatch !== undefined && options.ifMatch !== head?.revision) {
-        throw new RevisionMismatchError(streamId, options.ifMatch, expected);
+      if (options.binding) await checkBindingPresent(store, streamId, options.binding.streamId, stream);
+      let decided: Event[];
+      try {
+        decided = decider.decide(command, stream.state);
+        if (decided.length > 0 && options.ifMatch !== undefined && options.ifMatch !== stream.head?.revision) {
+          throw new RevisionMismatchError(streamId, options.ifMatch, stream.head?.revision ?? 'no_stream');
+        }
+      } catch (error) {
+        // A refusal writes nothing, so no expected revision fences it: it must hold on the stream as stored.
+        if (fresh) throw error;
+        refresh = true;
+        continue;
       }
+      // An effect, once in the stream, stays there: a replay found in a stale entry is still the original.
+      if (decided.length === 0) return replayOf(decider, store, command, streamId, stream.events, attempt);
+
+      const head = stream.head;
+      const expected: ExpectedRevision = head ? head.revision : 'no_stream';
       const written = encodeDecision({
         streamId,
-        head,
+        head: head && { revision: head.revision, metadata: { hash: head.hash } },
         events: decided,
         schema: decider.eventSchema,
         scope: decider.idempotencyScope(command),
@@ -152,6 +167,9 @@ export function createDeciderHandler<Command, Event extends TypedEvent, State>(
       const outcome = written.find((w) => decider.isOutcomeOf(command, w.event));
       const requestHash = context.requestHash ?? commandDigest;
       const effect = outcome && { streamId, eventId: outcome.record.id, requestHash };
+      // Whatever this append's fate, the next round must see the stream as stored.
+      refresh = true;
+      const round = attempt++;
       try {
         const result = await write(
           streamId,
@@ -162,6 +180,7 @@ export function createDeciderHandler<Command, Event extends TypedEvent, State>(
         );
         // An idempotent re-append (a twin of this very decision won the race): report the twin's result.
         if (result.duplicate) continue;
+        streams.advance(streamId, stream, written, result);
         return {
           streamId,
           events: written.map((w) => ({
@@ -172,26 +191,27 @@ export function createDeciderHandler<Command, Event extends TypedEvent, State>(
           revision: result.nextExpectedRevision,
           position: result.position,
           replayed: false,
-          attempts: attempt,
+          attempts: round,
         };
       } catch (error) {
         if (!(error instanceof WrongExpectedVersionError)) throw error;
-        config.onConflict?.(streamId, attempt);
+        config.onConflict?.(streamId, round);
         // Full jitter keeps racing writers from colliding again in lock-step.
-        await sleep(random() * Math.min(50, 2 ** attempt));
+        await sleep(random() * Math.min(50, 2 ** round));
       }
     }
     throw new ConcurrencyExhaustedError(streamId, maxAttempts);
   };
 }
 
-function replayOf<Command, Event extends TypedEvent, State>(
+async function replayOf<Command, Event extends TypedEvent, State>(
   decider: CommandDecider<Command, Event, State>,
+  store: EventStore,
   command: Command,
   streamId: string,
-  history: readonly LedgerEvent<Event>[],
+  history: EventList<Event>,
   attempts: number,
-): CommandOutcome<Event> {
+): Promise<CommandOutcome<Event>> {
   const outcome = history.filter((e) => decider.isOutcomeOf(command, e.event));
   const last = outcome[outcome.length - 1];
   // decide() returned nothing, so the effect must be in the stream; anything else is a decider bug.
@@ -201,10 +221,19 @@ function replayOf<Command, Event extends TypedEvent, State>(
     streamId,
     events: outcome.map((e) => ({ id: e.id, event: e.event, metadata: e.metadata })),
     revision: last.revision,
-    position: last.position,
+    position: last.position ?? (await positionOf(store, streamId, last)),
     replayed: true,
     attempts,
   };
+}
+
+/** Where an event this process appended (one of several in its append) stands in the log. */
+async function positionOf(store: EventStore, streamId: string, event: StreamEvent<TypedEvent>): Promise<bigint> {
+  const [record] = await store.readStream(streamId, { fromRevision: event.revision });
+  if (record?.revision !== event.revision || record.id !== event.id) {
+    throw new Error(`${streamId} no longer holds event ${event.id} at revision ${event.revision}`);
+  }
+  return record.position;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -216,12 +245,14 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  */
 async function checkBindingPresent(
   store: EventStore,
+  streamId: string,
   bindingStreamId: string,
-  history: readonly LedgerEvent<TypedEvent>[],
+  stream: DecidedStream<TypedEvent, unknown>,
 ): Promise<void> {
-  const orphan = history.find((e) => e.metadata.keyBinding === bindingStreamId);
+  const orphan = stream.events.find((e) => e.metadata.keyBinding === bindingStreamId);
   if (!orphan) return;
   if ((await store.readStream(bindingStreamId)).length > 0) throw new KeyBindingTakenError(bindingStreamId);
   const problem = `it was written under key binding ${bindingStreamId}, which holds no event`;
-  throw new CorruptEventError(orphan.streamId, orphan.revision, orphan.position, problem);
+  const position = orphan.position ?? (await positionOf(store, streamId, orphan));
+  throw new CorruptEventError(streamId, orphan.revision, position, problem);
 }

@@ -25,6 +25,7 @@ import { encodeKeyBinding, keyBindingStateOf, keyBindingStreamId } from '../even
 import type { CommandContext } from '../events/metadata.ts';
 import { ConcurrencyExhaustedError, KeyBindingTakenError } from './errors.ts';
 import type { BindingPlan, BoundEffect, CommandHandler, CommandOutcome } from './handler.ts';
+import { approximateBytes, StateCache } from './state-cache.ts';
 
 export interface ResourceIds {
   readonly orderId: string;
@@ -47,26 +48,26 @@ export type RunCommand = (request: CommandRequest) => Promise<CommandOutcome>;
 /** Each round reads the binding once; only a lost race for the binding starts another. */
 const MAX_BINDING_ROUNDS = 4;
 
-/**
- * Bindings already read, by stream. A binding never changes once written (the key is bound for
- * ever), so a retry or a duplicate needs no read of it; only unbound keys are read every time.
- */
-const BOUND_CACHE_SIZE = 10_000;
+/** The key string and the cache's own bookkeeping, beside the binding itself. */
+const BINDING_ENTRY_BYTES = 256;
 
 export function createKeyedRunner(
   store: EventStore,
   handle: CommandHandler,
   now: () => Date = () => new Date(),
+  cache: StateCache = new StateCache(),
 ): RunCommand {
-  const bound = new Map<string, KeyBindingState>();
+  /**
+   * Bindings already read, by stream, in the process's state cache beside the decided streams. A
+   * binding never changes once written (the key is bound for ever), so a retry or a duplicate needs
+   * no read of it; only unbound keys are read every time.
+   */
+  const bound = cache.partition<KeyBindingState>();
   async function bindingOf(streamId: string): Promise<KeyBindingState> {
     const cached = bound.get(streamId);
     if (cached) return cached;
     const state = keyBindingStateOf(await store.readStream(streamId));
-    if (state.status === 'bound') {
-      if (bound.size >= BOUND_CACHE_SIZE) bound.delete(bound.keys().next().value!);
-      bound.set(streamId, state);
-    }
+    if (state.status === 'bound') bound.set(streamId, state, approximateBytes(state) + BINDING_ENTRY_BYTES);
     return state;
   }
 

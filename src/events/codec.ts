@@ -10,7 +10,7 @@ import { OrderEvent } from '../domain/events.ts';
 import { CorruptEventError } from '../eventstore/errors.ts';
 import type { EventToAppend, JsonObject, RecordedEvent } from '../eventstore/port.ts';
 import { canonicalJson, sha256Hex } from './canonical.ts';
-import { eventHash, verifyChain } from './hash-chain.ts';
+import { type ChainHead, eventHash, verifyChain } from './hash-chain.ts';
 import { EventMetadata } from './metadata.ts';
 
 /** Fixed namespace for the ledger's UUID v5 event ids. Changing it would break idempotent re-appends. */
@@ -112,19 +112,22 @@ export function decodeEvent(
 /**
  * A whole stream, as the command path must see it before deciding on it: every record decoded,
  * and the stream's hash chain intact (see verifyChain). The one entry point for "the history of
- * a stream", so whatever decides on a history decides only on one that can be trusted.
+ * a stream", so whatever decides on a history decides only on one that can be trusted. With
+ * `after`, the records are the tail following an event already verified (a cached stream's head).
  */
 export function decodeStream(records: readonly RecordedEvent[]): LedgerEvent[];
 export function decodeStream<Event extends TypedEvent>(
   records: readonly RecordedEvent[],
   schema: z.ZodType<Event>,
+  after?: ChainHead,
 ): LedgerEvent<Event>[];
 export function decodeStream(
   records: readonly RecordedEvent[],
   schema: z.ZodType<TypedEvent> = OrderEvent,
+  after?: ChainHead,
 ): LedgerEvent<TypedEvent>[] {
   const events = records.map((record) => decodeEvent(record, schema));
-  verifyChain(records);
+  verifyChain(records, after);
   return events;
 }
 

@@ -48,25 +48,34 @@ class VerifiedHashes {
 
 const verified = new VerifiedHashes(100_000);
 
+/** A verified event a chain continues from: its revision and its hash. */
+export interface ChainHead {
+  readonly revision: bigint;
+  readonly hash: string;
+}
+
 /**
  * A stream as the command path must find it before deciding on it: revisions 0, 1, 2…, each
  * event's content matching its hash, each prevHash the hash of the event before. The first
- * record that breaks this is a CorruptEventError.
+ * record that breaks this is a CorruptEventError. With `after`, the records are the tail that
+ * follows an event already verified: the first must be the next revision and link to its hash.
  */
-export function verifyChain(records: readonly RecordedEvent[]): void {
-  let prevHash = '';
+export function verifyChain(records: readonly RecordedEvent[], after?: ChainHead): void {
+  let prevHash = after?.hash ?? '';
+  const first = after ? after.revision + 1n : 0n;
   records.forEach((record, index) => {
     const fail = (problem: string) => new CorruptEventError(record.streamId, record.revision, record.position, problem);
-    if (record.revision !== BigInt(index)) {
-      throw fail(`revision ${record.revision} where ${index} was expected: an event is missing or out of place`);
+    const expected = first + BigInt(index);
+    if (record.revision !== expected) {
+      throw fail(`revision ${record.revision} where ${expected} was expected: an event is missing or out of place`);
     }
     const hash = record.metadata.hash;
     const linked = record.metadata.prevHash;
     if (linked !== prevHash) {
       throw fail(
-        index === 0
+        expected === 0n
           ? 'the first event of the stream links to a previous one'
-          : `prevHash is not the hash of revision ${index - 1}: an event was rewritten, inserted or reordered`,
+          : `prevHash is not the hash of revision ${expected - 1n}: an event was rewritten, inserted or reordered`,
       );
     }
     if (typeof hash !== 'string') throw fail('it carries no hash');

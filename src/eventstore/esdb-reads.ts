@@ -47,8 +47,12 @@ async function readRevisions(
   }
 }
 
-export function readStream(context: EsdbReadContext, streamId: string): Promise<RecordedEvent[]> {
-  return readRevisions(context, streamId, START);
+export function readStream(
+  context: EsdbReadContext,
+  streamId: string,
+  fromRevision?: bigint,
+): Promise<RecordedEvent[]> {
+  return readRevisions(context, streamId, fromRevision ?? START);
 }
 
 /** At most `count` events from `fromRevision` on: what an append at that revision would have written. */

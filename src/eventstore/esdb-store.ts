@@ -71,7 +71,7 @@ export function esdbStoreOver(connection: EsdbConnection, options: EsdbStoreOpti
       void work.then(forget, forget);
       return work;
     },
-    readStream: (streamId) => readStream(context, streamId),
+    readStream: (streamId, options) => readStream(context, streamId, options?.fromRevision),
     readAll: (options = {}) => readLedger(context, options),
     subscribe: (subscription) => subscribeLedger(context, subscription),
     headPosition: () => headPosition(context),

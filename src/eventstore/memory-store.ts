@@ -83,9 +83,10 @@ export function openMemoryStore(): EventStore {
       return results;
     },
 
-    async readStream(streamId: string): Promise<RecordedEvent[]> {
+    async readStream(streamId: string, options: { fromRevision?: bigint } = {}): Promise<RecordedEvent[]> {
       assertOpen();
-      return [...(streams.get(streamId) ?? [])];
+      // Revisions are array offsets within a stream.
+      return (streams.get(streamId) ?? []).slice(Number(options.fromRevision ?? 0n));
     },
 
     async *readAll(options: ReadAllOptions = {}): AsyncGenerator<RecordedEvent> {

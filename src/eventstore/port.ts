@@ -87,8 +87,11 @@ export interface EventStore {
    * answers where to open it. For scratch copies that nothing done to them can reach the live log.
    */
   snapshotTo?(path: string, onProgress?: (done: number, total: number) => void): Promise<StoreLocation>;
-  /** All events of one stream in revision order; an empty array when the stream does not exist. */
-  readStream(streamId: string): Promise<RecordedEvent[]>;
+  /**
+   * All events of one stream in revision order; an empty array when the stream does not exist.
+   * With `fromRevision`, only those at that revision or later (a cached stream's missed tail).
+   */
+  readStream(streamId: string, options?: { fromRevision?: bigint }): Promise<RecordedEvent[]>;
   /** The ledger's events across streams in global order. */
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
   /** Catches up from `after`, yields `caught-up`, then follows new events until the signal aborts. */

@@ -17,6 +17,7 @@ import { type ZodTypeProvider, serializerCompiler, validatorCompiler } from 'fas
 import { createDispatcher, type Dispatch } from '../commands/dispatcher.ts';
 import { createCommandHandler, type CommandHandlerOptions } from '../commands/handler.ts';
 import { createKeyedRunner } from '../commands/key-binding.ts';
+import { StateCache } from '../commands/state-cache.ts';
 import type { Config } from '../config.ts';
 import { instrumentAppends } from '../eventstore/instrumented-store.ts';
 import type { EventStore } from '../eventstore/port.ts';
@@ -88,11 +89,13 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
   const auth = resolveAuthPolicy(config);
   const metrics = createMetrics(store.kind);
   const instrumented = instrumentAppends(store, metrics.observeAppend);
+  const stateCache = options.commandHandler?.stateCache ?? stateCacheOf(config);
   const handle = createCommandHandler(instrumented, {
     ...options.commandHandler,
+    stateCache,
     onConflict: () => metrics.countCommand('retried_on_conflict'),
   });
-  const run = createKeyedRunner(instrumented, handle, options.commandHandler?.now);
+  const run = createKeyedRunner(instrumented, handle, options.commandHandler?.now, stateCache);
 
   const app = Fastify({
     loggerInstance: options.logger ?? createLogger(config.LOG_LEVEL),
@@ -150,6 +153,13 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
   if (auth.mode === 'off') app.log.warn(auth.notice);
   return app;
 }
+
+/** One cache per app: the decided streams and the key bindings share its bounds. */
+const stateCacheOf = (config: Config): StateCache =>
+  new StateCache({
+    maxEntries: config.LEDGER_STATE_CACHE_ENTRIES,
+    maxBytes: Math.floor(config.LEDGER_STATE_CACHE_MB * 2 ** 20),
+  });
 
 /**
  * Closing stops new connections and drops idle ones, but a kept-alive connection that is busy at

@@ -158,11 +158,14 @@ test('a stored record that fails its schema is a typed error naming stream and r
     .prepare(`UPDATE events SET data = json_set(data, '$.amount', 1.5) WHERE stream = 'order-bad' AND revision = 1`)
     .run();
   raw.close();
-  const error = await handle(capturePayment('bad', 'p-2', 100), context()).catch((e) => e);
+  // Each process verifies an event once, when it first reads it: the record is met by a process that
+  // has not read it yet (a restarted server, or another one on the file).
+  const later = createCommandHandler(store);
+  const error = await later(capturePayment('bad', 'p-2', 100), context()).catch((e) => e);
   assert.instance(error, CorruptEventError);
   assert.is((error as CorruptEventError).streamId, 'order-bad');
   assert.is((error as CorruptEventError).revision, 1n);
-  const ok = await handle(capturePayment('good', 'p-1', 100), context());
+  const ok = await later(capturePayment('good', 'p-1', 100), context());
   assert.is(ok.revision, 1n);
   await store.close();
 });

@@ -75,6 +75,35 @@ export function runEventStoreContract(
     assert.equal(await store.readStream(streamName()), []);
   });
 
+  test('reads a stream from a revision: that event and the ones after it, as a whole read shows them', async ({
+    store,
+  }) => {
+    const stream = streamName();
+    await store.append(stream, [event('a'), event('b'), event('c')], 'no_stream');
+    await store.append(stream, [event('d')], 2n);
+    const whole = await store.readStream(stream);
+    assert.equal(await store.readStream(stream, { fromRevision: 0n }), whole);
+    assert.equal(await store.readStream(stream, {}), whole);
+    const tail = await store.readStream(stream, { fromRevision: 2n });
+    assert.equal(
+      tail.map((e) => [e.revision, e.data.label]),
+      [
+        [2n, 'c'],
+        [3n, 'd'],
+      ],
+    );
+    assert.equal(tail, whole.slice(2));
+    assert.equal(await store.readStream(stream, { fromRevision: 3n }), whole.slice(3));
+  });
+
+  test('reading from past the head, or a missing stream from a revision, is empty', async ({ store }) => {
+    const stream = streamName();
+    await store.append(stream, [event('a'), event('b')], 'no_stream');
+    assert.equal(await store.readStream(stream, { fromRevision: 2n }), []);
+    assert.equal(await store.readStream(stream, { fromRevision: 1_000n }), []);
+    assert.equal(await store.readStream(streamName(), { fromRevision: 1n }), []);
+  });
+
   test('no_stream on an existing stream reports the actual revision', async ({ store }) => {
     const stream = streamName();
     await store.append(stream, [event('a'), event('b')], 'no_stream');
