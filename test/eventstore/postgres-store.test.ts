@@ -44,7 +44,11 @@ function follow(store: PgEventStore) {
       if (item.kind === 'event') received.push(item.event);
     }
   })();
-  return { received, stop: () => (controller.abort(), withTimeout(done, 5_000, () => new Error('did not stop'))) };
+  const stop = () => {
+    controller.abort();
+    return withTimeout(done, 5_000, () => new Error('did not stop'));
+  };
+  return { received, stop };
 }
 
 // ---------------------------------------------------------------------------------------------
