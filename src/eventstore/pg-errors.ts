@@ -5,6 +5,7 @@
  */
 import { redactSecrets } from '../redact.ts';
 import { CorruptEventError, StoreUnavailableError, WrongExpectedVersionError } from './errors.ts';
+import { NETWORK_ERROR_CODES } from './network-errors.ts';
 
 type Reason = StoreUnavailableError['reason'];
 
@@ -43,17 +44,6 @@ const BY_CLASS: ReadonlyMap<string, Reason> = new Map([
   ['XX', 'io'], // internal_error (e.g. data_corrupted)
 ]);
 
-const SOCKET_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-]);
-
 /** The driver's messages for a connection it lost or could not get (no code on them). */
 const CONNECTION_MESSAGE =
   /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Client was closed|Connection ended/i;
@@ -86,7 +76,7 @@ export function pgStoreError(error: unknown): Error {
 
 function reasonOf(code: string | undefined, message: string): Reason | undefined {
   if (code === undefined) return CONNECTION_MESSAGE.test(message) ? 'unreachable' : undefined;
-  if (SOCKET_CODES.has(code)) return 'unreachable';
+  if (NETWORK_ERROR_CODES.has(code)) return 'unreachable';
   if (code === '55000') return NOT_ACCEPTING.test(message) ? 'unreachable' : undefined;
   return BY_SQLSTATE.get(code) ?? BY_CLASS.get(code.slice(0, 2));
 }

@@ -15,7 +15,7 @@ import { openPgStore } from '../../src/eventstore/pg-store.ts';
 import { StoreUrlSchema } from '../../src/eventstore/store-url.ts';
 import type { RecordedEvent } from '../../src/eventstore/port.ts';
 import { freePort, ServerProcess, sleep } from '../reliability/server-process.ts';
-import { orderBody, send, type Sent, startTestServer } from '../support/http.ts';
+import { allEvents, orderBody, send, type Sent, startTestServer } from '../support/http.ts';
 import {
   createScratchDatabase,
   pgAvailableOrSkip,
@@ -27,9 +27,7 @@ import { tempDir } from '../support/temp.ts';
 async function logOf(url: string): Promise<RecordedEvent[]> {
   const store = await openPgStore(url);
   try {
-    const events: RecordedEvent[] = [];
-    for await (const event of store.readAll()) events.push(event);
-    return events;
+    return await allEvents(store);
   } finally {
     await store.close();
   }
