@@ -9,6 +9,7 @@ import type {
   EventToAppend,
   ExpectedRevision,
   ReadAllOptions,
+  ReadStreamOptions,
   RecordedEvent,
   StreamWrite,
   SubscribeOptions,
@@ -83,10 +84,10 @@ export function openMemoryStore(): EventStore {
       return results;
     },
 
-    async readStream(streamId: string, options: { fromRevision?: bigint } = {}): Promise<RecordedEvent[]> {
+    async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
       assertOpen();
-      // Revisions are array offsets within a stream.
-      return (streams.get(streamId) ?? []).slice(Number(options.fromRevision ?? 0n));
+      const from = options.fromRevision ?? 0n;
+      return (streams.get(streamId) ?? []).filter((e) => e.revision >= from);
     },
 
     async *readAll(options: ReadAllOptions = {}): AsyncGenerator<RecordedEvent> {

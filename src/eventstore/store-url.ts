@@ -9,9 +9,10 @@ import { z } from 'zod';
 export type StoreLocation =
   | { readonly kind: 'memory'; readonly url: string }
   | { readonly kind: 'sqlite'; readonly url: string; readonly path: string }
-  | { readonly kind: 'esdb'; readonly url: string; readonly connectionString: string };
+  | { readonly kind: 'esdb'; readonly url: string; readonly connectionString: string }
+  | { readonly kind: 'postgres'; readonly url: string; readonly connectionString: string };
 
-export const STORE_URL_FORMS = 'sqlite:<path>, memory: or an esdb:// connection string';
+export const STORE_URL_FORMS = 'sqlite:<path>, memory:, a postgres:// URL or an esdb:// connection string';
 
 /**
  * KurrentDB (EventStoreDB from 25 on) speaks the same gRPC protocol and its clients name it
@@ -33,6 +34,8 @@ export const StoreUrlSchema = z.string().transform((url, ctx): StoreLocation => 
     const scheme = esdb[1] ? 'esdb+discover://' : 'esdb://';
     return { kind: 'esdb', url, connectionString: scheme + url.slice(esdb[0].length) };
   }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://'))
+    return { kind: 'postgres', url, connectionString: url };
   ctx.addIssue({ code: 'custom', message: `must be ${STORE_URL_FORMS}` });
   return z.NEVER;
 });
