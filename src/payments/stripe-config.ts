@@ -47,10 +47,17 @@ const StripeApiKeySchema = z
 
 const WebhookSecretSchema = z.string().regex(/^whsec_[A-Za-z0-9_]{8,}$/, 'must be a webhook signing secret (whsec_…)');
 
-export const StripeConfigSchema = z.object({
-  STRIPE_API_KEY: StripeApiKeySchema,
+/**
+ * The variables as the ledger's configuration holds them: all optional there, because they matter
+ * only with LEDGER_PSP=stripe, which then requires the key (see gateway-from-config).
+ */
+export const STRIPE_CONFIG_FIELDS = {
+  STRIPE_API_KEY: StripeApiKeySchema.optional(),
   STRIPE_API_BASE: StripeApiBaseSchema.prefault(STRIPE_API_BASE_DEFAULT),
   STRIPE_WEBHOOK_SECRET: WebhookSecretSchema.optional(),
   STRIPE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
-});
+};
+
+/** The same, with the key required: what the adapter needs to run. */
+export const StripeConfigSchema = z.object({ ...STRIPE_CONFIG_FIELDS, STRIPE_API_KEY: StripeApiKeySchema });
 export type StripeConfig = z.infer<typeof StripeConfigSchema>;
