@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { StoreUrlSchema } from './eventstore/store-url.ts';
+import { STRIPE_CONFIG_FIELDS } from './payments/stripe-config.ts';
 import { redactSecrets } from './redact.ts';
 
 export type ClientRole = 'client' | 'auditor';
@@ -88,6 +89,7 @@ export const ConfigSchema = z.object({
     .default(23 * 3_600_000),
   /** off: this server takes requests into the buffer, and `ledger process-payments` processes them. */
   LEDGER_PAYMENT_PROCESSOR: z.enum(['on', 'off']).default('on'),
+  ...STRIPE_CONFIG_FIELDS,
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

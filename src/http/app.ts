@@ -36,6 +36,7 @@ import { operationRoutes, type ReadinessCheck } from './routes/operations.ts';
 import { orderEventRoutes } from './routes/order-events.ts';
 import { paymentRequestRoutes } from './routes/payment-requests.ts';
 import { type ReadRoutesDeps, readRoutes } from './routes/reads.ts';
+import { stripeWebhookRoutes } from './routes/stripe-webhook.ts';
 
 /** The app's type: plugins typed with FastifyPluginAsyncZod get the zod type provider. */
 export type LedgerApp = FastifyInstance<
@@ -152,6 +153,9 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
   await app.register(orderEventRoutes);
   await app.register(paymentRequestRoutes);
   if (options.reads) await app.register(readRoutes);
+  if (config.LEDGER_PSP === 'stripe' && config.STRIPE_WEBHOOK_SECRET !== undefined) {
+    await app.register(stripeWebhookRoutes(config.STRIPE_WEBHOOK_SECRET));
+  }
   for (const plugin of options.extraRoutes ?? []) await app.register(plugin);
 
   if (auth.mode === 'off') app.log.warn(auth.notice);

@@ -177,6 +177,13 @@ export const PROBLEM_TYPES = {
     title: 'This PSP reference already names another payment of the order',
     description: 'A charge of the payment service provider is recorded for one payment request only.',
   },
+  'webhook-signature-invalid': {
+    status: 400,
+    title: 'The webhook signature does not verify',
+    description:
+      'The `Stripe-Signature` header is missing, malformed, older than the tolerance (5 minutes), or not made ' +
+      "with this endpoint's signing secret over the raw body. Nothing was recorded.",
+  },
   'psp-not-configured': {
     status: 501,
     title: 'No payment service provider is configured',
