@@ -132,15 +132,32 @@ function safe(text: string): string {
 /**
  * The SDK takes no AbortSignal. On abort the caller stops waiting with an unknown outcome (the
  * request may still land), which a retry with the same key resolves; the SDK's timeout ends it.
+ * A processor shares one signal across all its calls in flight, so each signal gets one listener
+ * that fails every call waiting on it, not one listener per call.
  */
+const waitingOn = new WeakMap<AbortSignal, Set<() => void>>();
+
 function abortable<T>(start: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return start();
   if (signal.aborted) return Promise.reject(new TransientGatewayError('stripe: call aborted before it was sent'));
+  let waiting = waitingOn.get(signal);
+  if (!waiting) {
+    const calls = new Set<() => void>();
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const fail of calls) fail();
+      },
+      { once: true },
+    );
+    waitingOn.set(signal, (waiting = calls));
+  }
+  const calls = waiting;
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new TransientGatewayError('stripe: call aborted; its outcome is unknown'));
-    signal.addEventListener('abort', onAbort, { once: true });
+    const fail = () => reject(new TransientGatewayError('stripe: call aborted; its outcome is unknown'));
+    calls.add(fail);
     start()
       .then(resolve, reject)
-      .finally(() => signal.removeEventListener('abort', onAbort));
+      .finally(() => calls.delete(fail));
   });
 }

@@ -60,7 +60,7 @@ export async function pspCrashUnderLoad(options: PspCrashOptions): Promise<PspSc
     [0, 1].map(async () => new ServerProcess({ store: `sqlite:${storePath}`, port: await freePort(), env })),
   );
   try {
-    for (const server of servers) await server.start();
+    for (const server of servers) await server.start(120_000);
     if (options.webhooks) {
       standIn.configure({
         webhooks: { url: `${servers[0]!.url}/webhooks/stripe`, secret: STAND_IN_WEBHOOK_SECRET, timing: 'after' },
@@ -80,7 +80,7 @@ export async function pspCrashUnderLoad(options: PspCrashOptions): Promise<PspSc
       const victim = servers[Math.floor(Math.random() * servers.length)]!;
       await victim.kill();
       options.log?.(`killed ${victim.url} (${kills()} kills, ${standIn.totalCharges} charges)`);
-      await victim.start();
+      await victim.start(120_000);
     }
     stop = true;
     const records = await Promise.all(clients);
