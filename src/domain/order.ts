@@ -68,6 +68,8 @@ export interface PaymentRequest {
   readonly currency: string;
   readonly paymentMethod: string;
   readonly claim: PaymentClaim | undefined;
+  /** Every claim made, as `processorId|at`: the same claim again is a replay, whatever happened since. */
+  readonly claims: ReadonlySet<string>;
   readonly outcome: PaymentOutcome | undefined;
 }
 
@@ -158,7 +160,8 @@ function evolveOpen(state: OpenOrder, event: Exclude<OrderEvent, OrderCreated>):
     case 'PaymentRequested': {
       const { paymentId, amount, currency, paymentMethod } = event.data;
       const requests = new Map(state.requests);
-      requests.set(paymentId, { amount, currency, paymentMethod, claim: undefined, outcome: undefined });
+      const fresh = { claim: undefined, claims: new Set<string>(), outcome: undefined };
+      requests.set(paymentId, { amount, currency, paymentMethod, ...fresh });
       return { ...state, requests, pending: addMinorUnits(state.pending, amount) };
     }
     case 'PaymentProcessingStarted': {
@@ -167,7 +170,8 @@ function evolveOpen(state: OpenOrder, event: Exclude<OrderEvent, OrderCreated>):
       if (!request) return state;
       const claim = { processorId, attempt, at, leaseMs, firstAt: request.claim?.firstAt ?? at };
       const requests = new Map(state.requests);
-      requests.set(paymentId, { ...request, claim });
+      const claims = new Set(request.claims).add(claimKey(processorId, at));
+      requests.set(paymentId, { ...request, claim, claims });
       return { ...state, requests };
     }
     case 'PaymentDeclined': {
@@ -394,11 +398,11 @@ function decideRequest(command: RequestPayment, state: OpenOrder): PaymentReques
  */
 function decideClaim(command: StartPaymentProcessing, state: OpenOrder): PaymentProcessingStarted[] {
   const request = requestOf(state, command.paymentId);
+  if (request.claims.has(claimKey(command.processorId, command.at))) return [];
   if (request.outcome) {
     throw new DomainRejection('payment-request-resolved', `payment ${command.paymentId} already has its outcome`);
   }
   const { claim } = request;
-  if (claim?.processorId === command.processorId && claim.at === command.at) return [];
   const at = Date.parse(command.at);
   if (claim && claim.processorId !== command.processorId && at < Date.parse(claim.at) + claim.leaseMs) {
     throw new DomainRejection(
@@ -456,6 +460,8 @@ function sameOutcome(recorded: PaymentOutcome, reported: PaymentOutcome): boolea
     return reported.kind === 'captured' && reported.pspReference === recorded.pspReference;
   return reported.kind === 'declined' && reported.code === recorded.code;
 }
+
+const claimKey = (processorId: string, at: string) => `${processorId}|${at}`;
 
 function requestOf(state: OpenOrder, paymentId: string): PaymentRequest {
   const request = state.requests.get(paymentId);

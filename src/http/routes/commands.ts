@@ -79,12 +79,7 @@ export const CaptureOrRequestBody = PaymentBody.extend({
   paymentMethod: PaymentMethod.optional().describe(
     "with Prefer: respond-async only (required then): the PSP's payment method, e.g. pm_card_visa",
   ),
-}).meta({
-  examples: [
-    { paymentId: 'pay-1', amount: 3998, currency: 'EUR' },
-    { paymentId: 'pay-2', amount: 3998, currency: 'EUR', paymentMethod: 'pm_card_visa' },
-  ],
-});
+}).meta({ examples: [{ paymentId: 'pay-1', amount: 3998, currency: 'EUR' }] });
 
 export const AuthorizationBody = PaymentBody.meta({
   examples: [{ paymentId: 'auth-1', amount: 3998, currency: 'EUR' }],
