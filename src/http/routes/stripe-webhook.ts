@@ -85,7 +85,10 @@ async function record(
     // The ledger knows no such request, or it is resolved otherwise: Stripe would redeliver a non-2xx
     // for days, and no redelivery can change this answer. The log keeps it for an operator.
     if (error instanceof DomainRejection) {
-      request.log.warn({ pspEventId, orderId, paymentId, rejection: error.rule }, 'stripe webhook not recorded');
+      const fields = { pspEventId, orderId, paymentId, rejection: error.rule };
+      // The PSP reports another outcome than the one recorded: money and ledger may disagree.
+      if (error.rule === 'payment-outcome-conflict') request.log.error(fields, 'stripe webhook contradicts the ledger');
+      else request.log.warn(fields, 'stripe webhook not recorded');
       return { received: true, eventId: pspEventId, result: 'ignored', detail: error.message };
     }
     throw error;
