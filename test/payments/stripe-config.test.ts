@@ -1,6 +1,8 @@
 /** The Stripe settings: where the API is (turned into the SDK's host/port/protocol) and what a key must look like. */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ConfigError, ConfigSchema } from '../../src/config.ts';
+import { gatewayFromConfig } from '../../src/payments/gateway-from-config.ts';
 import { StripeApiBaseSchema, StripeConfigSchema } from '../../src/payments/stripe-config.ts';
 
 const test = suite('payments: Stripe configuration');
@@ -47,6 +49,23 @@ test('keys: secret or restricted keys only; issues never quote the value', () =>
   });
   assert.ok(webhook.success);
   assert.not.ok(StripeConfigSchema.safeParse({ STRIPE_API_KEY: KEY, STRIPE_WEBHOOK_SECRET: 'secret' }).success);
+});
+
+test('LEDGER_PSP=stripe: without STRIPE_API_KEY the start-up stops; with it the gateway is Stripe', async () => {
+  const without = ConfigSchema.parse({ LEDGER_PSP: 'stripe' });
+  const refused = await gatewayFromConfig(without).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  assert.instance(refused, ConfigError);
+  assert.match(String(refused), /STRIPE_API_KEY/);
+  const config = ConfigSchema.parse({
+    LEDGER_PSP: 'stripe',
+    STRIPE_API_KEY: KEY,
+    STRIPE_API_BASE: 'http://127.0.0.1:1',
+  });
+  assert.is((await gatewayFromConfig(config))?.name, 'stripe');
+  assert.is(await gatewayFromConfig(ConfigSchema.parse({})), undefined);
 });
 
 test.run();
