@@ -67,6 +67,14 @@ withPsp(
     assert.is(resolved.status, 'captured');
     assert.match(resolved.pspReference, /^pi_fake_/);
     assert.is(resolved.amount, 400);
+    // Read after the outcome: the summary's revision is the stream's, claims included, so it is a usable ETag.
+    const events = (await send(server.url, 'GET', `/orders/${orderId}/events`)).json;
+    const head = await send(server.url, 'GET', `/orders/${orderId}?minPosition=${events.events.at(-1).position}`);
+    assert.is(head.json.revision, events.revision);
+    assert.is(head.json.pending, 0);
+    assert.is(head.json.captured, 400);
+    assert.is(head.json.payments[0].request, 'captured');
+    assert.is(head.json.payments[0].pspReference, resolved.pspReference);
     assert.is(gateway.charges.size >= 1, true);
 
     const again = await send(server.url, 'POST', `/orders/${orderId}/payments`, {
@@ -203,6 +211,13 @@ full(
     const retry = await send(server.url, 'POST', path, { body: request('a', 10), headers: ASYNC });
     assert.is(retry.status, 202, 'a duplicate of a pending request is still its replay');
     assert.is(retry.headers['idempotent-replayed'], 'true');
+    const summary = await send(server.url, 'GET', `/orders/${orderId}?minPosition=${retry.json.position}`);
+    assert.is(summary.status, 200, summary.text);
+    assert.is(summary.json.pending, 30, 'the order summary shows what is pending');
+    assert.equal(
+      summary.json.payments.map((p: { request: string }) => p.request),
+      ['pending', 'pending', 'pending'],
+    );
     const cancel = await send(server.url, 'POST', `/orders/${orderId}/cancel`, { body: { reason: 'no' } });
     assertProblem(cancel, 409, 'order-has-pending-payments');
     const metrics = await send(server.url, 'GET', '/metrics');
