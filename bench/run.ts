@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<{ run: (options?: Record<string, unk
   projections: () => import('./projections.ts'),
   replay: () => import('./replay.ts'),
   cache: () => import('./cache.ts'),
+  buffer: () => import('./buffer.ts'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -33,6 +33,12 @@ export interface OrderPayment {
   readonly authorizedAt?: string;
   readonly capturedAt?: string;
   readonly voidedAt?: string;
+  /** Only on a payment requested through the PSP: where the request stands, and what it asked for. */
+  readonly request?: 'pending' | 'captured' | 'declined';
+  readonly requested?: number;
+  readonly requestedAt?: string;
+  readonly pspReference?: string;
+  readonly declineCode?: string;
 }
 
 export interface OrderSummary {
@@ -51,6 +57,8 @@ export interface OrderSummary {
   /** total − net; 0 once cancelled. */
   readonly outstanding: number;
   readonly status: OrderStatus;
+  /** Only on an order with payments requested through the PSP: the sum of those still pending. */
+  readonly pending?: number;
   readonly payments: OrderPayment[];
   readonly cancelledAt?: string;
   readonly cancelReason?: string;
@@ -76,8 +84,11 @@ function settle(
   const captured = sum((p) => p.amount);
   const refunded = sum((p) => p.refunded);
   const net = captured - refunded;
+  const requested = payments.some((p) => p.request !== undefined);
+  const pending = sum((p) => (p.request === 'pending' ? (p.requested ?? 0) : 0));
   return {
     ...order,
+    ...(requested && { pending }),
     authorized,
     captured,
     refunded,
@@ -127,6 +138,22 @@ function captured(e: EventOf<'PaymentCaptured'>) {
   const { paymentId, amount, authorizationId } = e.event.data;
   const at = recordedAtUtc(e);
   return onOrder(e, (order) => {
+    const { pspReference } = e.event.data;
+    const request = order.payments.findIndex((p) => p.paymentId === paymentId && p.request === 'pending');
+    if (pspReference !== undefined && request >= 0) {
+      const capture = (p: OrderPayment): OrderPayment => ({
+        ...p,
+        amount,
+        capturedAt: at,
+        request: 'captured',
+        pspReference,
+      });
+      return settle(
+        order,
+        order.payments.map((p, i) => (i === request ? capture(p) : p)),
+        e,
+      );
+    }
     // A capture of an authorization names it; a direct capture (and every one stored before holds) does not.
     const held = order.payments.findIndex((p) => p.paymentId === authorizationId && p.authorization === 'open');
     if (held >= 0) {
@@ -154,7 +181,8 @@ function captured(e: EventOf<'PaymentCaptured'>) {
 export const orderSummary = defineProjection({
   name: 'order-summary',
   // 3: holds, refunds, net and cancellation; payments carry their authorization state and refunds.
-  version: 3,
+  // 4: payments requested through the PSP, pending until their outcome; claims advance the revision.
+  version: 4,
   // Keyset pagination: (createdAt, key) within a customer, a status, or all orders; of one owner or of all.
   indexes: [
     { collection: orders.name, fields: ['createdAt'] },
@@ -202,6 +230,25 @@ export const orderSummary = defineProjection({
       return onOrder(e, (order) => settle(order, [...order.payments, hold], e));
     },
     PaymentCaptured: captured,
+    PaymentRequested: (e) => {
+      const { paymentId, amount } = e.event.data;
+      const request: OrderPayment = {
+        paymentId,
+        authorization: 'none',
+        authorized: 0,
+        amount: 0,
+        refunded: 0,
+        refunds: [],
+        position: e.position.toString(),
+        request: 'pending',
+        requested: amount,
+        requestedAt: recordedAtUtc(e),
+      };
+      return onOrder(e, (order) => settle(order, [...order.payments, request], e));
+    },
+    // A claim changes nothing shown but the revision, which is the ETag an If-Match must name.
+    PaymentProcessingStarted: (e) => onOrder(e, (order) => settle(order, order.payments, e)),
+    PaymentDeclined: (e) => onPayment(e, (p) => ({ ...p, request: 'declined', declineCode: e.event.data.code })),
     AuthorizationVoided: (e) => onPayment(e, (p) => ({ ...p, authorization: 'voided', voidedAt: recordedAtUtc(e) })),
     PaymentRefunded: (e) => {
       const { refundId, amount } = e.event.data;

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { DEFAULT_STATE_CACHE_BOUNDS } from './commands/state-cache.ts';
 import { StoreUrlSchema } from './eventstore/store-url.ts';
+import { STRIPE_CONFIG_FIELDS } from './payments/stripe-config.ts';
 import { redactSecrets } from './redact.ts';
 
 export type ClientRole = 'client' | 'auditor';
@@ -89,6 +90,19 @@ export const ConfigSchema = z.object({
     .min(0)
     .max(1_000_000)
     .default(DEFAULT_STATE_CACHE_BOUNDS.maxBytes / 2 ** 20),
+  /** The payment service provider asynchronous captures go through; unset: none (they answer 501). */
+  LEDGER_PSP: z.enum(['stripe']).optional(),
+  LEDGER_PAYMENT_BUFFER: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
+  LEDGER_PSP_CONCURRENCY: z.coerce.number().int().min(1).max(1_024).default(16),
+  LEDGER_PAYMENT_CLAIM_LEASE_MS: z.coerce.number().int().min(100).max(86_400_000).default(30_000),
+  LEDGER_PSP_KEY_WINDOW_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(23 * 3_600_000),
+  /** off: this server takes requests into the buffer, and `ledger process-payments` processes them. */
+  LEDGER_PAYMENT_PROCESSOR: z.enum(['on', 'off']).default('on'),
+  ...STRIPE_CONFIG_FIELDS,
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

@@ -22,6 +22,7 @@ import type { Config } from '../config.ts';
 import { instrumentAppends } from '../eventstore/instrumented-store.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { createLogger } from '../log.ts';
+import type { PaymentBuffer } from '../payments/service.ts';
 import { authenticate, resolveAuthPolicy } from './auth.ts';
 import { answerClientError } from './client-errors.ts';
 import { installErrorHandling, renderFrameworkError } from './error-handler.ts';
@@ -34,7 +35,9 @@ import { trackRouteMethods } from './route-methods.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { operationRoutes, type ReadinessCheck } from './routes/operations.ts';
 import { orderEventRoutes } from './routes/order-events.ts';
+import { paymentRequestRoutes } from './routes/payment-requests.ts';
 import { type ReadRoutesDeps, readRoutes } from './routes/reads.ts';
+import { stripeWebhookRoutes } from './routes/stripe-webhook.ts';
 
 /** The app's type: plugins typed with FastifyPluginAsyncZod get the zod type provider. */
 export type LedgerApp = FastifyInstance<
@@ -56,6 +59,8 @@ export interface LedgerServices {
   readonly readiness: ReadinessCheck[];
   /** What the read routes answer from; without it they are not served. */
   readonly reads?: ReadRoutesDeps;
+  /** The payment buffer; without it asynchronous captures answer 501 psp-not-configured. */
+  readonly payments?: PaymentBuffer;
 }
 
 declare module 'fastify' {
@@ -74,6 +79,7 @@ export interface BuildAppOptions {
   readonly readiness?: readonly ReadinessCheck[];
   /** The projections' queries and waits: with them, the read routes are served. */
   readonly reads?: ReadRoutesDeps;
+  readonly payments?: PaymentBuffer;
   /** Retry bounds, clock and key-binding protocol for the command handler (tests). */
   readonly commandHandler?: Omit<CommandHandlerOptions, 'onConflict'>;
 }
@@ -126,6 +132,7 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
     dispatch: createDispatcher(run, metrics.countCommand),
     readiness: [...(options.readiness ?? [])],
     ...(options.reads && { reads: options.reads }),
+    ...(options.payments && { payments: options.payments }),
   } satisfies LedgerServices);
 
   registerRequestContext(app);
@@ -147,7 +154,11 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
   await app.register(operationRoutes);
   await app.register(commandRoutes);
   await app.register(orderEventRoutes);
+  await app.register(paymentRequestRoutes);
   if (options.reads) await app.register(readRoutes);
+  if (config.LEDGER_PSP === 'stripe' && config.STRIPE_WEBHOOK_SECRET !== undefined) {
+    await app.register(stripeWebhookRoutes(config.STRIPE_WEBHOOK_SECRET));
+  }
   for (const plugin of options.extraRoutes ?? []) await app.register(plugin);
 
   if (auth.mode === 'off') app.log.warn(auth.notice);

@@ -14,10 +14,11 @@ export { ANONYMOUS_CLIENT };
 
 /**
  * Liveness must answer an orchestrator that holds no key, and problem pages are what error
- * responses link to. Docs and the OpenAPI document are NOT exempt: every route but those needs a
- * key, and the API's shape is the deployer's to publish, not ours.
+ * responses link to; Stripe's webhook carries no key either (its signature authenticates it).
+ * Docs and the OpenAPI document are NOT exempt: every route but those needs a key, and the
+ * API's shape is the deployer's to publish, not ours.
  */
-const EXEMPT_ROUTES = new Set(['/health', '/problems', '/problems/:slug']);
+const EXEMPT_ROUTES = new Set(['/health', '/problems', '/problems/:slug', '/webhooks/stripe']);
 
 export type AuthPolicy =
   | { readonly mode: 'keys'; readonly clients: ReadonlyMap<string, ApiKey> }

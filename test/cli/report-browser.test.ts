@@ -26,6 +26,7 @@ const report: ReplayReport = {
   scope: {},
   counts: { streams: 4, events: 9, eventsAfterAsOf: 0, orders: { ...noOrderCounts(), paid: 2, partially_paid: 1 } },
   keys: { bindings: 0, pending: 0, legacyKeyedEvents: 0 },
+  paymentRequests: { requested: 0, pending: 0, pendingTooLong: [] },
   currencies: {
     EUR: { ordered: '5000', captured: '4300', refunded: '0', net: '4300', orders: 2, payments: 3, refunds: 0 },
     USD: { ordered: '90000', captured: '87500', refunded: '0', net: '87500', orders: 1, payments: 2, refunds: 0 },

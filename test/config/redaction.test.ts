@@ -38,6 +38,13 @@ test('redactSecrets: userinfo passwords and secret query parameters, nothing els
   assert.is(redactSecrets('esdb://localhost:2113?tls=false'), 'esdb://localhost:2113?tls=false');
 });
 
+test('redactSecrets: Stripe secret, restricted and webhook keys keep their prefix and lose the rest', () => {
+  const text = 'key sk_live_51HxYz0123abc, rk_test_9ZZ, whsec_abcDEF123 and sk_test_****4242; pk_live_visible';
+  assert.is(redactSecrets(text), 'key sk_live_***, rk_test_***, whsec_*** and sk_test_***; pk_live_visible');
+  assert.is(redactSecrets('Invalid API Key provided: sk_test_4eC39HqLyjWD'), 'Invalid API Key provided: sk_test_***');
+  assert.is(redactSecrets('task_test_runner risk_live_x'), 'task_test_runner risk_live_x');
+});
+
 test('ledger CLI: an unreachable esdb:// store with a password is named without it', async () => {
   const url = `esdb://bob:${PASSWORD}@127.0.0.1:${await closedPort()}?tls=false`;
   const run = await ledger(['replay', '--store', url]);

@@ -55,6 +55,43 @@ const command: fc.Arbitrary<OrderCommand> = fc.oneof(
       amount: fc.integer({ min: 1, max: 400 }),
     }),
   ),
+  often(
+    fc.record({
+      type: fc.constant('RequestPayment' as const),
+      orderId: fc.constant(ORDER),
+      paymentId: id('p'),
+      amount,
+      currency,
+      paymentMethod: fc.constantFrom('pm_card_visa', 'pm_card_mastercard'),
+    }),
+  ),
+  often(
+    fc.record({
+      type: fc.constant('StartPaymentProcessing' as const),
+      orderId: fc.constant(ORDER),
+      paymentId: id('p'),
+      processorId: fc.constantFrom('proc-a', 'proc-b'),
+      at: fc.constantFrom('2026-01-01T00:00:00.000Z', '2026-01-01T00:00:30.000Z', '2026-01-01T00:01:00.000Z'),
+      leaseMs: fc.constant(20_000),
+      keyWindowMs: fc.constant(45_000),
+    }),
+  ),
+  often(
+    fc.record({
+      type: fc.constant('RecordPaymentOutcome' as const),
+      orderId: fc.constant(ORDER),
+      paymentId: id('p'),
+      outcome: fc.oneof(
+        fc.record({ kind: fc.constant('captured' as const), pspReference: fc.constantFrom('pi_1', 'pi_2', 'pi_3') }),
+        fc.record({
+          kind: fc.constant('declined' as const),
+          code: fc.constantFrom('a', 'b'),
+          message: fc.constant('m'),
+        }),
+      ),
+      source: fc.constantFrom('processor' as const, 'webhook' as const),
+    }),
+  ),
   {
     arbitrary: fc.record({
       type: fc.constant('CancelOrder' as const),
@@ -83,12 +120,42 @@ function brokenInvariant(log: readonly OrderEvent[]): string | undefined {
   const authorized = new Map<string, { amount: number; state: 'open' | 'captured' | 'voided' }>();
   const captured = new Map<string, number>();
   const refunded = new Map<string, number>();
+  const requests = new Map<string, { amount: number; resolved: boolean }>();
+  const references = new Set<string>();
+  const taken = (paymentId: string) => captured.has(paymentId) || authorized.has(paymentId) || requests.has(paymentId);
+  /** A request's outcome: the first, naming a charge no other outcome named. */
+  const resolve = (paymentId: string, pspReference: string | undefined): string | undefined => {
+    const request = requests.get(paymentId);
+    if (!request) return `outcome of unknown request ${paymentId}`;
+    if (request.resolved) return `request ${paymentId} resolved twice`;
+    if (pspReference !== undefined && references.has(pspReference)) return `PSP reference ${pspReference} twice`;
+    if (pspReference !== undefined) references.add(pspReference);
+    request.resolved = true;
+    return undefined;
+  };
   for (const event of log) {
     if (cancelled) return `${event.type} follows the cancellation`;
     switch (event.type) {
       case 'OrderCreated':
         total = event.data.total;
         break;
+      case 'PaymentRequested': {
+        const { paymentId, amount, currency } = event.data;
+        if (currency !== 'EUR') return `request in ${currency}`;
+        if (taken(paymentId)) return `payment id ${paymentId} requested again`;
+        requests.set(paymentId, { amount, resolved: false });
+        break;
+      }
+      case 'PaymentProcessingStarted': {
+        const request = requests.get(event.data.paymentId);
+        if (!request || request.resolved) return `claim of ${event.data.paymentId}, not a pending request`;
+        break;
+      }
+      case 'PaymentDeclined': {
+        const broken = resolve(event.data.paymentId, event.data.pspReference);
+        if (broken) return broken;
+        break;
+      }
       case 'PaymentAuthorized':
         authorized.set(event.data.paymentId, { amount: event.data.amount, state: 'open' });
         break;
@@ -103,6 +170,11 @@ function brokenInvariant(log: readonly OrderEvent[]): string | undefined {
         const { paymentId, amount, authorizationId, currency } = event.data;
         if (currency !== 'EUR') return `capture in ${currency}`;
         if (captured.has(paymentId)) return `payment ${paymentId} captured twice`;
+        if (event.data.pspReference !== undefined) {
+          const broken = resolve(paymentId, event.data.pspReference);
+          if (broken) return broken;
+          if (requests.get(paymentId)!.amount !== amount) return `request ${paymentId} captured for another amount`;
+        } else if (requests.has(paymentId)) return `direct capture of requested ${paymentId}`;
         if (authorizationId !== undefined) {
           const a = authorized.get(authorizationId);
           if (!a) return `capture of unknown authorization ${authorizationId}`;
@@ -126,11 +198,13 @@ function brokenInvariant(log: readonly OrderEvent[]): string | undefined {
           [...captured.values()].reduce((s, n) => s + n, 0) - [...refunded.values()].reduce((s, n) => s + n, 0);
         if (net !== 0) return `cancelled with ${net} captured net`;
         if ([...authorized.values()].some((a) => a.state === 'open')) return 'cancelled with an open hold';
+        if ([...requests.values()].some((r) => !r.resolved)) return 'cancelled with a pending request';
         cancelled = true;
         break;
       }
     }
-    const held = [...authorized.values()].filter((a) => a.state === 'open').reduce((s, a) => s + a.amount, 0);
+    const pending = [...requests.values()].filter((r) => !r.resolved).reduce((s, r) => s + r.amount, 0);
+    const held = pending + [...authorized.values()].filter((a) => a.state === 'open').reduce((s, a) => s + a.amount, 0);
     const net = [...captured.values()].reduce((s, n) => s + n, 0) - [...refunded.values()].reduce((s, n) => s + n, 0);
     if (held + net > total) return `holds ${held} + net ${net} exceed the total ${total} after ${event.type}`;
   }
@@ -193,6 +267,21 @@ test('the checker itself catches what it claims to (a sequence breaking each inv
   assert.match(String(log(capture('p', 10), refund(11))), /exceed its capture/);
   assert.match(String(log(cancelled, auth('a', 1))), /follows the cancellation/);
   assert.match(String(log(capture('p', 10), cancelled)), /captured net/);
+  const requested = (paymentId: string, amount: number): OrderEvent => ({
+    type: 'PaymentRequested',
+    data: { orderId: ORDER, paymentId, amount, currency: 'EUR', paymentMethod: 'pm' },
+  });
+  const byPsp = (paymentId: string, amount: number, pspReference: string): OrderEvent => ({
+    type: 'PaymentCaptured',
+    data: { orderId: ORDER, paymentId, amount, currency: 'EUR', pspReference, source: 'processor' },
+  });
+  assert.match(String(log(requested('q', 600), auth('a', 401))), /exceed the total/);
+  assert.match(String(log(requested('q', 10), byPsp('q', 10, 'pi'), byPsp('q', 10, 'pi'))), /captured twice/);
+  assert.match(
+    String(log(requested('q', 10), requested('r', 10), byPsp('q', 10, 'pi'), byPsp('r', 10, 'pi'))),
+    /twice/,
+  );
+  assert.match(String(log(requested('q', 10), cancelled)), /pending request/);
   // A partial capture releases the rest of its hold.
   assert.is(log(auth('a', 600), capture('a', 100, 'a'), auth('b', 900)), undefined);
 });

@@ -86,8 +86,17 @@ const OrderSummaryResponse = z.object({
       authorizedAt: z.string().optional(),
       capturedAt: z.string().optional(),
       voidedAt: z.string().optional(),
+      request: z
+        .enum(['pending', 'captured', 'declined'])
+        .optional()
+        .describe('only on a payment requested through the PSP (Prefer: respond-async)'),
+      requested: Money.optional().describe('the amount requested through the PSP'),
+      requestedAt: z.string().optional(),
+      pspReference: z.string().optional(),
+      declineCode: z.string().optional(),
     }),
   ),
+  pending: Money.optional().describe('only on an order with PSP requests: the sum of those still pending'),
   cancelledAt: z.string().optional(),
   cancelReason: z.string().optional(),
   revision: DecimalString.describe('stream revision of the last event applied (the ETag)'),

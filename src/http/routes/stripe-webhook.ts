@@ -1,0 +1,96 @@
+/**
+ * `POST /webhooks/stripe`: Stripe's report of a PaymentIntent's outcome, recorded as the payment's
+ * outcome exactly as the processor's own answer would be. Whichever comes first — the webhook or the
+ * processor's API answer — records it; the other is a no-op, and a redelivered event (same event id)
+ * too. The signature is this route's authentication (Stripe sends no bearer token), so it is exempt
+ * from API keys, and the body is read raw: the signature is over the bytes as sent.
+ */
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { DomainRejection } from '../../domain/rejection.ts';
+import {
+  createStripeWebhookVerifier,
+  type StripeWebhookResult,
+  StripeWebhookSignatureError,
+} from '../../payments/stripe-webhook.ts';
+import { Problem } from '../problem.ts';
+import { problemResponses } from '../schemas.ts';
+
+export const STRIPE_WEBHOOK_ROUTE = '/webhooks/stripe';
+/** Recorded as the acting client of a webhook's outcome: no API key sent it. */
+export const STRIPE_WEBHOOK_CLIENT = 'stripe-webhook';
+
+const Acknowledgement = z.object({
+  received: z.literal(true),
+  eventId: z.string(),
+  result: z.enum(['recorded', 'already-recorded', 'ignored']),
+  detail: z.string().optional(),
+});
+
+/** Answers a webhook is not retried for: the event was taken, whether or not it changed anything. */
+type Acknowledged = z.infer<typeof Acknowledgement>;
+
+export function stripeWebhookRoutes(secret: string): FastifyPluginAsync {
+  const verifier = createStripeWebhookVerifier(secret);
+  return async (app) => {
+    // Scoped to this plugin: the rest of the API keeps its one JSON parser.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request: FastifyRequest, body: Buffer, done) =>
+      done(null, body),
+    );
+    app.post(
+      STRIPE_WEBHOOK_ROUTE,
+      {
+        schema: {
+          summary: 'Stripe webhook: a PaymentIntent outcome (authenticated by its Stripe-Signature, not an API key)',
+          response: {
+            200: Acknowledgement,
+            ...problemResponses('webhook-signature-invalid', 'payload-too-large', 'store-unavailable'),
+          },
+        },
+      },
+      async (request): Promise<Acknowledged> => {
+        const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        const signature = request.headers['stripe-signature'];
+        let result: StripeWebhookResult;
+        try {
+          result = verifier.verify(raw, Array.isArray(signature) ? signature[0] : signature);
+        } catch (error) {
+          if (error instanceof StripeWebhookSignatureError)
+            throw new Problem('webhook-signature-invalid', error.message);
+          throw error;
+        }
+        if (result.kind === 'ignored') {
+          return { received: true, eventId: result.pspEventId, result: 'ignored', detail: result.reason };
+        }
+        return record(request, result);
+      },
+    );
+  };
+}
+
+async function record(
+  request: FastifyRequest,
+  result: Extract<StripeWebhookResult, { kind: 'outcome' }>,
+): Promise<Acknowledged> {
+  const { orderId, paymentId, outcome, pspEventId } = result;
+  try {
+    const recorded = await request.server.ledger.dispatch({
+      context: { clientId: STRIPE_WEBHOOK_CLIENT, correlationId: request.correlationId, enforceOwnership: false },
+      ids: { orderId, paymentId },
+      command: () => ({ type: 'RecordPaymentOutcome', orderId, paymentId, outcome, source: 'webhook', pspEventId }),
+    });
+    return { received: true, eventId: pspEventId, result: recorded.replayed ? 'already-recorded' : 'recorded' };
+  } catch (error) {
+    // The ledger knows no such request, or it is resolved otherwise: Stripe would redeliver a non-2xx
+    // for days, and no redelivery can change this answer. The log keeps it for an operator.
+    if (error instanceof DomainRejection) {
+      const fields = { pspEventId, orderId, paymentId, rejection: error.rule };
+      // The PSP reports another outcome than the one recorded: money and ledger may disagree.
+      if (error.rule === 'payment-outcome-conflict') request.log.error(fields, 'stripe webhook contradicts the ledger');
+      else request.log.warn(fields, 'stripe webhook not recorded');
+      return { received: true, eventId: pspEventId, result: 'ignored', detail: error.message };
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * `POST /webhooks/stripe` in a real server whose processor charges through the Stripe gateway and
+ * the stand-in: the webhook arriving before, after or instead of the API answer records exactly one
+ * outcome; a redelivered event is a no-op; a bad signature is a 400 problem and writes nothing; the
+ * route needs no API key (its signature authenticates it) while every other route still does.
+ */
+import Stripe from 'stripe';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { pspIdempotencyKey } from '../../src/payments/idempotency-key.ts';
+import { orderBody, send, startTestServer, type TestServer } from '../support/http.ts';
+import { assertNothingWritten, assertProblem } from '../support/problems.ts';
+import {
+  STAND_IN_API_KEY,
+  STAND_IN_WEBHOOK_SECRET,
+  StripeStandIn,
+  type WebhookTiming,
+} from '../support/stripe-stand-in.ts';
+import { orderEvents } from './support.ts';
+
+const SECRET = 'alice-secret-0123456789';
+const auth = { authorization: `Bearer ${SECRET}` };
+const test = suite<{ standIn: StripeStandIn; server: TestServer }>('payments: the Stripe webhook route');
+
+test.before(async (context) => {
+  context.standIn = await StripeStandIn.start();
+  context.server = await startTestServer({
+    env: {
+      LEDGER_API_KEYS: `alice:${SECRET}`,
+      LEDGER_PSP: 'stripe',
+      STRIPE_API_KEY: STAND_IN_API_KEY,
+      STRIPE_API_BASE: context.standIn.url,
+      STRIPE_WEBHOOK_SECRET: STAND_IN_WEBHOOK_SECRET,
+      STRIPE_TIMEOUT_MS: '1000',
+    },
+    paymentProcessor: { pollMs: 20, backoff: { attempts: 2, baseMs: 5, maxMs: 20 }, retryLaterMs: 100 },
+  });
+});
+test.after(async ({ standIn, server }) => {
+  await server.close();
+  await standIn.close();
+});
+
+let orders = 0;
+async function requestPayment(server: TestServer, paymentMethod = 'pm_card_visa') {
+  const orderId = `hook-${++orders}`;
+  assert.is((await send(server.url, 'PUT', `/orders/${orderId}`, { body: orderBody(), headers: auth })).status, 201);
+  const accepted = await send(server.url, 'POST', `/orders/${orderId}/payments`, {
+    body: { paymentId: 'pay-1', amount: 1_500, currency: 'EUR', paymentMethod },
+    headers: { ...auth, prefer: 'respond-async', 'idempotency-key': `key-${orderId}` },
+  });
+  assert.is(accepted.status, 202, accepted.text);
+  return { orderId, paymentId: 'pay-1' };
+}
+
+async function resolved(server: TestServer, orderId: string, paymentId: string) {
+  const giveUpAt = Date.now() + 15_000;
+  while (Date.now() < giveUpAt) {
+    const status = await send(server.url, 'GET', `/orders/${orderId}/payments/${paymentId}`, { headers: auth });
+    if (status.status === 200 && status.json.status !== 'pending') return status.json;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`${orderId}/${paymentId} still pending`);
+}
+
+const outcomeEvents = async (server: TestServer, orderId: string) =>
+  (await orderEvents(server.store, orderId)).filter(
+    (e) => e.type === 'PaymentDeclined' || (e.type === 'PaymentCaptured' && e.data.pspReference !== undefined),
+  );
+
+for (const timing of ['before', 'after', 'instead'] as const satisfies readonly WebhookTiming[]) {
+  test(`webhook ${timing} the API answer: one charge, one outcome naming it`, async ({ standIn, server }) => {
+    standIn.configure({ webhooks: { url: `${server.url}/webhooks/stripe`, secret: STAND_IN_WEBHOOK_SECRET, timing } });
+    try {
+      const { orderId, paymentId } = await requestPayment(server);
+      const status = await resolved(server, orderId, paymentId);
+      await standIn.settled();
+      const key = pspIdempotencyKey(orderId, paymentId);
+      assert.is(standIn.chargesFor(key), 1);
+      const charge = standIn.charges.find((c) => c.idempotencyKey === key);
+      assert.is(status.status, 'captured');
+      assert.is(status.pspReference, charge?.intentId);
+      // Give the processor's late answer (or the webhook's) its chance to record a second outcome.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const outcomes = await outcomeEvents(server, orderId);
+      assert.is(outcomes.length, 1, JSON.stringify(outcomes));
+      const delivery = standIn.deliveries.at(-1);
+      assert.is(delivery?.status, 200, 'the webhook was accepted without an API key');
+      if (timing === 'instead') {
+        const [recorded] = outcomes;
+        assert.is(recorded?.type === 'PaymentCaptured' && recorded.data.source, 'webhook');
+        assert.is(recorded?.type === 'PaymentCaptured' && recorded.data.pspEventId, delivery?.eventId);
+      }
+    } finally {
+      standIn.configure({ webhooks: undefined });
+    }
+  });
+}
+
+test('a decline reported only by webhook is recorded once, with its code', async ({ standIn, server }) => {
+  standIn.configure({
+    webhooks: { url: `${server.url}/webhooks/stripe`, secret: STAND_IN_WEBHOOK_SECRET, timing: 'instead' },
+  });
+  try {
+    const { orderId, paymentId } = await requestPayment(server, 'pm_card_chargeDeclined');
+    const status = await resolved(server, orderId, paymentId);
+    assert.equal([status.status, status.declineCode], ['declined', 'generic_decline']);
+    await standIn.settled();
+    assert.is((await outcomeEvents(server, orderId)).length, 1);
+  } finally {
+    standIn.configure({ webhooks: undefined });
+  }
+});
+
+test('a redelivered event is a 200 no-op', async ({ standIn, server }) => {
+  const url = `${server.url}/webhooks/stripe`;
+  standIn.configure({ webhooks: { url, secret: STAND_IN_WEBHOOK_SECRET, timing: 'after' } });
+  try {
+    const { orderId, paymentId } = await requestPayment(server);
+    await resolved(server, orderId, paymentId);
+    await standIn.settled();
+    const eventId = standIn.deliveries.at(-1)?.eventId ?? '';
+    await assertNothingWritten(server.store, async () => {
+      for (let i = 0; i < 3; i++) assert.is((await standIn.redeliver(eventId)).status, 200);
+    });
+    assert.is((await outcomeEvents(server, orderId)).length, 1);
+  } finally {
+    standIn.configure({ webhooks: undefined });
+  }
+});
+
+test('a bad, missing or foreign signature is 400 webhook-signature-invalid and writes nothing', async ({ server }) => {
+  const payload = JSON.stringify({
+    id: 'evt_forged',
+    object: 'event',
+    type: 'payment_intent.succeeded',
+    data: { object: { id: 'pi_forged', status: 'succeeded', amount: 1, currency: 'eur', metadata: {} } },
+  });
+  const signed = Stripe.webhooks.generateTestHeaderString({ payload, secret: STAND_IN_WEBHOOK_SECRET });
+  const foreign = Stripe.webhooks.generateTestHeaderString({ payload, secret: 'whsec_someone_else_0123456789' });
+  const cases: [string, Record<string, string>][] = [
+    [payload.replace('pi_forged', 'pi_other'), { 'stripe-signature': signed }],
+    [payload, {}],
+    [payload, { 'stripe-signature': foreign }],
+    [payload, { 'stripe-signature': 't=1,v1=00' }],
+  ];
+  for (const [body, headers] of cases) {
+    await assertNothingWritten(server.store, async () => {
+      const response = await send(server.url, 'POST', '/webhooks/stripe', {
+        rawBody: body,
+        headers: { 'content-type': 'application/json', ...headers },
+      });
+      assertProblem(response, 400, 'webhook-signature-invalid');
+      assert.not.ok(response.text.includes(STAND_IN_WEBHOOK_SECRET.slice(6)));
+    });
+  }
+});
+
+test('other events are acknowledged and ignored; the rest of the API still needs its key', async ({ server }) => {
+  const payload = JSON.stringify({ id: 'evt_other', object: 'event', type: 'charge.refunded', data: { object: {} } });
+  const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: STAND_IN_WEBHOOK_SECRET });
+  await assertNothingWritten(server.store, async () => {
+    const response = await send(server.url, 'POST', '/webhooks/stripe', {
+      rawBody: payload,
+      headers: { 'content-type': 'application/json', 'stripe-signature': signature },
+    });
+    assert.is(response.status, 200, response.text);
+    assert.equal([response.json.result, response.json.eventId], ['ignored', 'evt_other']);
+  });
+  assertProblem(await send(server.url, 'GET', '/orders/hook-1/payments/pay-1'), 401, 'unauthorized');
+  // The app's own JSON parsing is untouched elsewhere: a malformed body on a command route is still 400 malformed-json.
+  const malformed = await send(server.url, 'PUT', '/orders/x-1', {
+    rawBody: '{"customerId":',
+    headers: { ...auth, 'content-type': 'application/json' },
+  });
+  assertProblem(malformed, 400, 'malformed-json');
+});
+
+test.run();
