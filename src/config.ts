@@ -64,6 +64,26 @@ const ApiKeys = z.string().transform((text, ctx) => {
   return keys;
 });
 
+const CorsOrigins = z.string().transform((text, ctx) => {
+  const origins = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || parsed.origin !== origin) {
+      ctx.addIssue({ code: 'custom', message: `${origin} is not an origin such as https://shop.example:8443` });
+      return z.NEVER;
+    }
+  }
+  return origins;
+});
+
 export const ConfigSchema = z.object({
   LEDGER_STORE: StoreUrlSchema.prefault('sqlite:./data/ledger.db'),
   LEDGER_READ_MODELS: z.string().min(1).default('./data/read-models.db'),
@@ -76,6 +96,14 @@ export const ConfigSchema = z.object({
   LEDGER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   LEDGER_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(10_000),
   LEDGER_MAX_WAITING_READS: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  /** Requests per minute per client (its API key, else its address); 0 turns the limit off. */
+  LEDGER_RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(600),
+  /** Loopback clients are not limited unless this is on (a proxy on the same host would otherwise be one client). */
+  LEDGER_RATE_LIMIT_LOOPBACK: z.enum(['on', 'off']).default('off'),
+  /** Past this event-loop lag, requests are shed with 503 overloaded; 0 turns shedding off. */
+  LEDGER_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
+  /** Browser origins allowed by CORS, comma-separated (`https://shop.example`); unset: no CORS headers. */
+  LEDGER_CORS_ORIGINS: CorsOrigins.optional(),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
