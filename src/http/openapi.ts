@@ -63,7 +63,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   });
   await app.register(fastifySwaggerUi, {
     routePrefix: DOCS_PREFIX,
-    uiConfig: { persistAuthorization: true, displayOperationId: true, tryItOutEnabled: true },
+    uiConfig: { persistAuthorization: true, displayOperationId: true },
     // Swagger UI's own policy on its pages, instead of the API's (which allows nothing): its scripts and
     // styles by hash, nothing remote. The hashes are known once the plugin is registered, hence at request time.
     transformStaticCSP: () => (uiPolicy ??= swaggerUiPolicy(app)),
@@ -80,9 +80,10 @@ function swaggerUiPolicy(app: FastifyInstance): string {
     "frame-ancestors 'self'",
     "img-src 'self' data:",
     "object-src 'none'",
-    `script-src 'self' ${script.join(' ')}`,
+    ["script-src 'self'", ...script].join(' '),
     "script-src-attr 'none'",
-    `style-src 'self' 'unsafe-inline' ${style.join(' ')}`,
+    // Swagger UI sets style attributes as it renders.
+    ["style-src 'self' 'unsafe-inline'", ...style].join(' '),
     "form-action 'self'",
   ].join('; ');
 }
