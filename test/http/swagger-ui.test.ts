@@ -49,7 +49,7 @@ async function execute(page: Page, operationId: string, params: Record<string, s
   // What the page shows is what came back.
   const shown = block.locator('.live-responses-table tbody .response-col_status').first();
   await shown.waitFor();
-  assert.match(await shown.innerText(), String(answer.status), `${operationId}: the page shows the status`);
+  assert.match(String(await shown.textContent()), String(answer.status), `${operationId}: the page shows the status`);
   return answer;
 }
 

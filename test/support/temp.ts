@@ -8,7 +8,11 @@ const made: string[] = [];
 /** A fresh directory under the OS temp dir, removed when the process exits. */
 export function tempDir(label: string): string {
   const dir = mkdtempSync(join(tmpdir(), `ledger-${label}-`));
-  if (made.length === 0) process.once('exit', () => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  if (made.length === 0) {
+    process.once('exit', () => {
+      for (const path of made) rmSync(path, { recursive: true, force: true });
+    });
+  }
   made.push(dir);
   return dir;
 }
