@@ -104,6 +104,18 @@ export const ConfigSchema = z.object({
   LEDGER_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
   /** Browser origins allowed by CORS, comma-separated (`https://shop.example`); unset: no CORS headers. */
   LEDGER_CORS_ORIGINS: CorsOrigins.optional(),
+  /** The payment service provider asynchronous captures go through; unset: none (they answer 501). */
+  LEDGER_PSP: z.enum(['stripe']).optional(),
+  LEDGER_PAYMENT_BUFFER: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
+  LEDGER_PSP_CONCURRENCY: z.coerce.number().int().min(1).max(1_024).default(16),
+  LEDGER_PAYMENT_CLAIM_LEASE_MS: z.coerce.number().int().min(100).max(86_400_000).default(30_000),
+  LEDGER_PSP_KEY_WINDOW_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(23 * 3_600_000),
+  /** off: this server takes requests into the buffer, and `ledger process-payments` processes them. */
+  LEDGER_PAYMENT_PROCESSOR: z.enum(['on', 'off']).default('on'),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

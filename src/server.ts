@@ -12,6 +12,13 @@ import { type BuildAppOptions, type LedgerApp, buildApp } from './http/app.ts';
 import { createLogger } from './log.ts';
 import { resolveAuthPolicy } from './http/auth.ts';
 import { trackUnfinishedRequests } from './http/unfinished-requests.ts';
+import { createCommandHandler } from './commands/handler.ts';
+import type { PaymentGateway } from './payments/gateway.ts';
+import { gatewayFromConfig } from './payments/gateway-from-config.ts';
+import { registerPaymentMetrics } from './payments/metrics.ts';
+import { sqliteProcessorCheckpoint } from './payments/processor-checkpoint.ts';
+import { processorSettings } from './payments/settings.ts';
+import { type PaymentBuffer, type PaymentBufferOptions, startPaymentBuffer } from './payments/service.ts';
 import { readModelLocation } from './projections/database.ts';
 import { registerProjectionMetrics } from './projections/metrics.ts';
 import { type Projections, startProjections } from './projections/service.ts';
@@ -24,6 +31,10 @@ export const LISTEN_BACKLOG = 4096;
 
 export interface StartServerOptions extends Pick<BuildAppOptions, 'extraRoutes' | 'readiness' | 'commandHandler'> {
   readonly logger?: FastifyBaseLogger;
+  /** The PSP, instead of the one LEDGER_PSP names (tests inject a fake one). */
+  readonly gateway?: PaymentGateway;
+  /** The in-server processor's lease, back-off, clock, step hook… over what the configuration says. */
+  readonly paymentProcessor?: PaymentBufferOptions['processor'];
 }
 
 export interface RunningServer {
@@ -32,6 +43,8 @@ export interface RunningServer {
   readonly app: LedgerApp;
   readonly store: EventStore;
   readonly projections: Projections;
+  /** The payment buffer, when a gateway is configured. */
+  readonly payments: PaymentBuffer | undefined;
   /** Graceful: idempotent, resolves once the server and the store are closed. */
   close(): Promise<void>;
 }
@@ -46,6 +59,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   let projections: Projections | undefined;
   let cutUnfinished: () => number;
   let legacyKeys: LegacyKeyGate | undefined;
+  let payments: PaymentBuffer | undefined;
   try {
     // Keys of an earlier release are bound before any request can reuse them.
     legacyKeys = await bindLegacyKeysBeforeCommands(store, (error) =>
@@ -60,8 +74,22 @@ export async function startServer(config: Config, options: StartServerOptions = 
       logger,
       maxWaitingReads: config.LEDGER_MAX_WAITING_READS,
     });
+    const gateway = options.gateway ?? (await gatewayFromConfig(config));
+    if (gateway) {
+      payments = startPaymentBuffer({
+        store: legacyKeys.store,
+        gateway,
+        handle: createCommandHandler(legacyKeys.store, options.commandHandler),
+        checkpoint: sqliteProcessorCheckpoint(projections.readModels.db),
+        logger,
+        capacity: config.LEDGER_PAYMENT_BUFFER,
+        process: config.LEDGER_PAYMENT_PROCESSOR === 'on',
+        processor: { ...processorSettings(config), ...options.paymentProcessor },
+      });
+    }
     app = await buildApp({
       ...options,
+      ...(payments && { payments }),
       store: legacyKeys.store,
       config,
       logger,
@@ -69,6 +97,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       readiness: [projections.readiness, ...(options.readiness ?? [])],
     });
     registerProjectionMetrics(app.ledger.metrics.registry, projections.status);
+    if (payments) registerPaymentMetrics(app.ledger.metrics.registry, payments);
     cutUnfinished = trackUnfinishedRequests(app.server);
     await app.listen({ host: config.HOST, port: config.PORT, backlog: LISTEN_BACKLOG });
     const address = app.server.address();
@@ -76,11 +105,13 @@ export async function startServer(config: Config, options: StartServerOptions = 
     url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
   } catch (error) {
     legacyKeys?.stop();
+    await payments?.close();
     await projections?.close();
     await store.close();
     throw error;
   }
   const running = projections;
+  const buffer = payments;
   const keys = legacyKeys!;
   logger.info({ url, store: store.kind }, 'listening');
 
@@ -98,12 +129,13 @@ export async function startServer(config: Config, options: StartServerOptions = 
       } finally {
         clearTimeout(slowSenders);
       }
-      // The runner reads the store, so it stops first; the store then flushes pending appends.
+      // The runner and the processor read the store, so they stop first; the store then flushes pending appends.
       keys.stop();
+      await buffer?.close();
       await running.close();
       await store.close();
     })());
-  return { url, app, store, projections: running, close };
+  return { url, app, store, projections: running, payments: buffer, close };
 }
 
 /**

@@ -15,6 +15,8 @@ export interface AuditOptions {
   readonly workers?: number;
   readonly onProgress?: ProgressListener;
   readonly maxListedFindings?: number;
+  /** Payment requests still pending that are older than this are listed (default one hour). */
+  readonly pendingLongerThanMs?: number;
   /** Below this many events, starting workers (~1.2 s each to load) costs more than it saves (default 150,000). */
   readonly minEventsForWorkers?: number;
 }
@@ -26,6 +28,7 @@ export interface AuditReport extends CheckerResult {
 }
 
 const INLINE_BATCH = 1_000;
+export const DEFAULT_PENDING_LONGER_THAN_MS = 3_600_000;
 
 export async function audit(options: AuditOptions): Promise<AuditReport> {
   const scope = options.scope ?? {};
@@ -34,6 +37,8 @@ export async function audit(options: AuditOptions): Promise<AuditReport> {
   const checker = createChecker({
     ...(scope.asOf && { asOf: scope.asOf.getTime() }),
     ...(options.maxListedFindings !== undefined && { maxListedFindings: options.maxListedFindings }),
+    pendingSince:
+      (scope.asOf?.getTime() ?? Date.now()) - (options.pendingLongerThanMs ?? DEFAULT_PENDING_LONGER_THAN_MS),
   });
   const workers = { count: options.workers ?? 0, minEvents: BigInt(options.minEventsForWorkers ?? 150_000) };
   for await (const batch of factBatches(options.source, scope, workers, options.onProgress)) {

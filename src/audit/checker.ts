@@ -5,7 +5,7 @@
  */
 import { createHash, hash } from 'node:crypto';
 import { noOrderCounts, statusOf, type OrderStatus } from '../../projections/order-status.ts';
-import { orderStreamId } from '../domain/ids.ts';
+import { orderIdOfStream, orderStreamId } from '../domain/ids.ts';
 import type { EventFacts } from './facts.ts';
 import { FindingLog, type FindingSummary } from './findings.ts';
 import { IdSet } from './id-set.ts';
@@ -24,6 +24,16 @@ export interface CheckerResult {
    * keyed events were written before bindings existed.
    */
   readonly keys: { readonly bindings: number; readonly pending: number; readonly legacyKeyedEvents: number };
+  /**
+   * Payments requested through the PSP: how many, how many still pending, and those pending since
+   * before `pendingSince` (oldest first, at most maxListedFindings): for an operator to look at,
+   * not a finding, since a request is pending until the PSP answers.
+   */
+  readonly paymentRequests: {
+    readonly requested: number;
+    readonly pending: number;
+    readonly pendingTooLong: readonly PendingPaymentRequest[];
+  };
   readonly currencies: Readonly<Record<string, CurrencyTotals>>;
   readonly daily: readonly DailyCaptured[];
   readonly findings: FindingSummary;
@@ -37,6 +47,8 @@ export interface CheckerOptions {
   /** Only each stream's prefix recorded at or before this instant (epoch ms). */
   readonly asOf?: number;
   readonly maxListedFindings?: number;
+  /** Requests still pending that were made before this instant (epoch ms) are listed; default: an hour before now. */
+  readonly pendingSince?: number;
 }
 
 interface OrderTotals {
@@ -58,6 +70,28 @@ interface OrderTotals {
   refunds?: PaymentRefunds[];
   /** Holds plus net captured are above the total (reported once, when first passed). */
   overHeld?: boolean;
+  /** Payments requested through the PSP, only for orders that have them. */
+  requests?: PaymentRequestFacts[];
+  /** The sum of requests still without an outcome: held against the total like an open authorization. */
+  pending?: number;
+  /** PSP references the order's outcomes recorded: each names one charge. */
+  pspReferences?: string[];
+}
+
+interface PaymentRequestFacts {
+  readonly paymentId: string;
+  readonly amount: number;
+  /** Epoch ms of the request (metadata.recordedAt). */
+  readonly since: number;
+  resolved: boolean;
+}
+
+/** A payment request still without an outcome at the end of the audit, and since when. */
+export interface PendingPaymentRequest {
+  readonly orderId: string;
+  readonly paymentId: string;
+  readonly amount: number;
+  readonly requestedAt: string;
 }
 
 const holdOf = (order: OrderTotals, paymentId: string) => order.authorizations?.find((a) => a.paymentId === paymentId);
@@ -115,6 +149,7 @@ export function createChecker(options: CheckerOptions = {}) {
    */
   const awaitingByBinding = new Map<string, BindingFacts>();
   let bindings = 0;
+  let requested = 0;
   let legacyKeyed = 0;
   let events = 0;
   let afterAsOf = 0;
@@ -268,6 +303,9 @@ export function createChecker(options: CheckerOptions = {}) {
       findings.add('event-after-cancellation', at(f), `${e.type} follows the cancellation of order ${e.orderId}`);
     }
     if (e.type === 'PaymentCaptured') checkCapture(f, e, order);
+    else if (e.type === 'PaymentRequested') checkRequest(f, e, order);
+    else if (e.type === 'PaymentProcessingStarted') requestOf(f, e, order);
+    else if (e.type === 'PaymentDeclined') resolveRequest(f, e, order);
     else if (e.type === 'PaymentAuthorized') checkAuthorization(f, e, order);
     else if (e.type === 'AuthorizationVoided') checkVoid(f, e, order);
     else if (e.type === 'PaymentRefunded') checkRefund(f, e, order);
@@ -275,12 +313,72 @@ export function createChecker(options: CheckerOptions = {}) {
     checkHolds(f, order);
   }
 
+  function checkRequest(f: EventFacts, e: Extract<OrderFacts, { type: 'PaymentRequested' }>, order: OrderTotals): void {
+    if (e.currency !== order.currency) {
+      findings.add('currency-mismatch', at(f), `payment request in ${e.currency} on an order in ${order.currency}`);
+    }
+    if (order.payments.includes(e.paymentId)) {
+      findings.add('duplicate-payment', at(f), `payment ${e.paymentId} was already used on order ${e.orderId}`);
+      return;
+    }
+    order.payments.push(e.paymentId);
+    (order.requests ??= []).push({ paymentId: e.paymentId, amount: e.amount, since: f.time, resolved: false });
+    order.pending = (order.pending ?? 0) + e.amount;
+    requested += 1;
+  }
+
+  function requestOf(
+    f: EventFacts,
+    e: { readonly orderId: string; readonly paymentId: string },
+    order: OrderTotals,
+  ): PaymentRequestFacts | undefined {
+    const request = order.requests?.find((r) => r.paymentId === e.paymentId);
+    if (!request) {
+      findings.add('payment-request-missing', at(f), `no payment ${e.paymentId} was requested on order ${e.orderId}`);
+    }
+    return request;
+  }
+
+  /** A request's outcome: the first and only one, naming a PSP charge no other outcome of the order named. */
+  function resolveRequest(
+    f: EventFacts,
+    e: { readonly orderId: string; readonly paymentId: string; readonly pspReference: string },
+    order: OrderTotals,
+  ): PaymentRequestFacts | undefined {
+    if (e.pspReference !== '') {
+      const references = (order.pspReferences ??= []);
+      if (references.includes(e.pspReference)) {
+        findings.add('psp-reference-twice', at(f), `PSP reference ${e.pspReference} was already recorded`);
+      }
+      references.push(e.pspReference);
+    }
+    const request = requestOf(f, e, order);
+    if (!request) return undefined;
+    if (request.resolved) {
+      const message = `payment request ${e.paymentId} already has an outcome on order ${e.orderId}`;
+      findings.add('payment-outcome-twice', at(f), message);
+      return undefined;
+    }
+    request.resolved = true;
+    order.pending = (order.pending ?? 0) - request.amount;
+    return request;
+  }
+
   function checkCapture(f: EventFacts, e: Extract<OrderFacts, { type: 'PaymentCaptured' }>, order: OrderTotals): void {
     if (e.currency !== order.currency) {
       findings.add('currency-mismatch', at(f), `payment in ${e.currency} on an order in ${order.currency}`);
     }
     const hold = holdOf(order, e.paymentId);
-    if (hold) {
+    if (e.pspReference !== '') {
+      // The outcome of a payment request, which took the paymentId when it was made.
+      const request = resolveRequest(f, e, order);
+      if (request && request.amount !== e.amount) {
+        const message = `captured ${e.amount} for payment request ${e.paymentId} of ${request.amount}`;
+        findings.add('capture-differs-from-request', at(f), message);
+      }
+    } else if (order.requests?.some((r) => r.paymentId === e.paymentId)) {
+      findings.add('duplicate-payment', at(f), `payment ${e.paymentId} names a payment request on order ${e.orderId}`);
+    } else if (hold) {
       // The capture of an authorization: its paymentId was taken by the authorization.
       if (hold.state === 'voided' || hold.state === 'released') {
         const message = `authorization ${e.paymentId} was voided before this capture`;
@@ -370,12 +468,13 @@ export function createChecker(options: CheckerOptions = {}) {
     order.refunded += e.amount;
   }
 
-  /** Holds plus net captured never exceed the total; said at the revision that first passes it. */
+  /** Holds and pending requests plus net captured never exceed the total; said at the revision that first passes it. */
   function checkHolds(f: EventFacts, order: OrderTotals): void {
     const net = order.captured - order.refunded;
-    const exposed = order.held + net;
-    if (order.held > 0 && exposed > order.total && !order.overHeld) {
-      const message = `holds ${order.held} plus net captured ${net} exceed the total ${order.total}`;
+    const held = order.held + (order.pending ?? 0);
+    const exposed = held + net;
+    if (held > 0 && exposed > order.total && !order.overHeld) {
+      const message = `holds and pending requests ${held} plus net captured ${net} exceed the total ${order.total}`;
       findings.add('holds-exceed-total', at(f), message);
     }
     order.overHeld = exposed > order.total;
@@ -384,9 +483,21 @@ export function createChecker(options: CheckerOptions = {}) {
   function finish(): CheckerResult {
     const orders: Record<OrderStatus, number> = noOrderCounts();
     const heads: string[] = [];
+    const pendingSince = options.pendingSince ?? Date.now() - 3_600_000;
+    let pending = 0;
+    const tooLong: (PendingPaymentRequest & { since: number })[] = [];
     for (const [stream, state] of streams) {
       if (state.nextRevision === 0) continue; // only seen after --as-of
       heads.push(stream);
+      for (const request of state.order?.requests ?? []) {
+        if (request.resolved) continue;
+        pending += 1;
+        if (request.since < pendingSince) {
+          const { paymentId, amount, since } = request;
+          const orderId = orderIdOfStream(stream) ?? stream;
+          tooLong.push({ orderId, paymentId, amount, since, requestedAt: new Date(since).toISOString() });
+        }
+      }
       // The read model's own rule, so the audit's counts and GET /orders mean the same thing.
       if (state.order) {
         const { total, held, captured, refunded, cancelled } = state.order;
@@ -401,6 +512,14 @@ export function createChecker(options: CheckerOptions = {}) {
       // A binding whose effect is not in the log is pending (a crash between reservation and
       // effect): its key's retry writes the effect.
       keys: { bindings, pending: [...awaiting.values()].flat().length, legacyKeyedEvents: legacyKeyed },
+      paymentRequests: {
+        requested,
+        pending,
+        pendingTooLong: tooLong
+          .sort((a, b) => a.since - b.since)
+          .slice(0, options.maxListedFindings ?? 100)
+          .map(({ since: _since, ...listed }) => listed),
+      },
       currencies: totals.currencies(),
       daily: totals.daily(),
       findings: findings.summary(),

@@ -280,7 +280,12 @@ export function commandOf(event: LedgerEvent): OrderCommand {
   }
   switch (e.type) {
     case 'PaymentCaptured': {
-      const { orderId, paymentId, amount, currency, authorizationId } = e.data;
+      const { orderId, paymentId, amount, currency, authorizationId, pspReference, source, pspEventId } = e.data;
+      if (pspReference !== undefined) {
+        const outcome = { kind: 'captured' as const, pspReference };
+        const reported = { source: source ?? 'processor', ...(pspEventId !== undefined && { pspEventId }) };
+        return { type: 'RecordPaymentOutcome', orderId, paymentId, outcome, ...reported };
+      }
       if (authorizationId !== undefined) {
         return { type: 'CaptureAuthorization', orderId, paymentId: authorizationId, amount };
       }
@@ -298,6 +303,17 @@ export function commandOf(event: LedgerEvent): OrderCommand {
     }
     case 'OrderCancelled':
       return { type: 'CancelOrder', orderId: e.data.orderId, reason: e.data.reason };
+    case 'PaymentRequested':
+      return { type: 'RequestPayment', ...e.data };
+    case 'PaymentProcessingStarted': {
+      const { attempt: _attempt, ...claim } = e.data;
+      return { type: 'StartPaymentProcessing', ...claim };
+    }
+    case 'PaymentDeclined': {
+      const { orderId, paymentId, code, message, pspReference, source, pspEventId } = e.data;
+      const outcome = { kind: 'declined' as const, code, message, ...(pspReference !== undefined && { pspReference }) };
+      return { type: 'RecordPaymentOutcome', orderId, paymentId, outcome, source, ...(pspEventId && { pspEventId }) };
+    }
   }
 }
 

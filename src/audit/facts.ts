@@ -37,6 +37,23 @@ export type FactEvent =
       readonly paymentId: string;
       readonly amount: number;
       readonly currency: string;
+      /** '' for a capture not made through the PSP. */
+      readonly pspReference: string;
+    } & Origin)
+  | ({
+      readonly type: 'PaymentRequested';
+      readonly orderId: string;
+      readonly paymentId: string;
+      readonly amount: number;
+      readonly currency: string;
+    } & Origin)
+  | ({ readonly type: 'PaymentProcessingStarted'; readonly orderId: string; readonly paymentId: string } & Origin)
+  | ({
+      readonly type: 'PaymentDeclined';
+      readonly orderId: string;
+      readonly paymentId: string;
+      /** '' when the PSP named no charge. */
+      readonly pspReference: string;
     } & Origin)
   | ({
       readonly type: 'PaymentAuthorized';
@@ -145,12 +162,21 @@ function eventFacts(record: RecordedEvent): FactEvent {
       const { orderId, currency, total, lines } = event.data;
       return { type: 'OrderCreated', orderId, currency, total, linesTotal: linesTotalOf(lines), ...origin };
     }
-    case 'PaymentCaptured':
+    case 'PaymentCaptured': {
+      const { orderId, paymentId, amount, currency, pspReference = '' } = event.data;
+      return { type: event.type, orderId, paymentId, amount, currency, pspReference, ...origin };
+    }
+    case 'PaymentRequested':
     case 'PaymentAuthorized': {
       const { orderId, paymentId, amount, currency } = event.data;
       return { type: event.type, orderId, paymentId, amount, currency, ...origin };
     }
+    case 'PaymentDeclined': {
+      const { orderId, paymentId, pspReference = '' } = event.data;
+      return { type: event.type, orderId, paymentId, pspReference, ...origin };
+    }
     case 'AuthorizationVoided':
+    case 'PaymentProcessingStarted':
       return { type: event.type, orderId: event.data.orderId, paymentId: event.data.paymentId, ...origin };
     case 'PaymentRefunded': {
       const { orderId, paymentId, refundId, amount } = event.data;
@@ -212,6 +238,8 @@ export type PackedFacts = readonly [
   f: string,
   g: string,
   h: boolean | string,
+  /** The PSP reference of a capture or a decline; '' for every other event. */
+  i: string,
 ];
 
 export function packFacts(f: EventFacts): PackedFacts {
@@ -224,23 +252,28 @@ export function packFacts(f: EventFacts): PackedFacts {
   const e = f.event;
   switch (e.type) {
     case 'OrderCreated':
-      return [...head, e.type, e.orderId, e.currency, e.total, e.linesTotal, ...packOrigin(e)];
+      return [...head, e.type, e.orderId, e.currency, e.total, e.linesTotal, ...packOrigin(e), ''];
     case 'PaymentCaptured':
+      return [...head, e.type, e.orderId, e.currency, e.amount, e.paymentId, ...packOrigin(e), e.pspReference];
+    case 'PaymentRequested':
     case 'PaymentAuthorized':
-      return [...head, e.type, e.orderId, e.currency, e.amount, e.paymentId, ...packOrigin(e)];
+      return [...head, e.type, e.orderId, e.currency, e.amount, e.paymentId, ...packOrigin(e), ''];
+    case 'PaymentDeclined':
+      return [...head, e.type, e.orderId, '', 0, e.paymentId, ...packOrigin(e), e.pspReference];
     case 'PaymentRefunded':
-      return [...head, e.type, e.orderId, e.refundId, e.amount, e.paymentId, ...packOrigin(e)];
+      return [...head, e.type, e.orderId, e.refundId, e.amount, e.paymentId, ...packOrigin(e), ''];
     case 'AuthorizationVoided':
-      return [...head, e.type, e.orderId, '', 0, e.paymentId, ...packOrigin(e)];
+    case 'PaymentProcessingStarted':
+      return [...head, e.type, e.orderId, '', 0, e.paymentId, ...packOrigin(e), ''];
     case 'OrderCancelled':
-      return [...head, e.type, e.orderId, '', 0, undefined, ...packOrigin(e)];
+      return [...head, e.type, e.orderId, '', 0, undefined, ...packOrigin(e), ''];
     case 'KeyBound': {
       const effect = [e.effectStream, e.effectEventId, e.effectRequestHash] as const;
-      return [...head, e.type, e.orderId, e.paymentId, 0, e.clientId, ...effect, ''];
+      return [...head, e.type, e.orderId, e.paymentId, 0, e.clientId, ...effect, '', ''];
     }
     case 'invalid':
     case 'unreadable':
-      return [...head, e.type, e.problem, '', 0, undefined, '', '', '', false];
+      return [...head, e.type, e.problem, '', 0, undefined, '', '', '', false, ''];
   }
 }
 
@@ -266,17 +299,22 @@ export function unpackFacts(p: PackedFacts): EventFacts {
     f,
     g,
     h,
+    i,
   ] = p;
   const contentHash = hashValid ? hash : otherContentHash;
   const origin = (): Origin => ({ clientId: e, requestHash: f, keyBinding: g, keyed: h as boolean });
   let event: FactEvent;
   if (type === 'OrderCreated') {
     event = { type, orderId: a, currency: b, total: c, linesTotal: d as number | undefined, ...origin() };
-  } else if (type === 'PaymentCaptured' || type === 'PaymentAuthorized') {
+  } else if (type === 'PaymentCaptured') {
+    event = { type, orderId: a, currency: b, amount: c, paymentId: d as string, pspReference: i, ...origin() };
+  } else if (type === 'PaymentRequested' || type === 'PaymentAuthorized') {
     event = { type, orderId: a, currency: b, amount: c, paymentId: d as string, ...origin() };
+  } else if (type === 'PaymentDeclined') {
+    event = { type, orderId: a, paymentId: d as string, pspReference: i, ...origin() };
   } else if (type === 'PaymentRefunded') {
     event = { type, orderId: a, refundId: b, amount: c, paymentId: d as string, ...origin() };
-  } else if (type === 'AuthorizationVoided') {
+  } else if (type === 'AuthorizationVoided' || type === 'PaymentProcessingStarted') {
     event = { type, orderId: a, paymentId: d as string, ...origin() };
   } else if (type === 'OrderCancelled') {
     event = { type, orderId: a, ...origin() };

@@ -33,6 +33,11 @@ export type FindingCode =
   | 'authorization-voided-again' // a second AuthorizationVoided of one authorization
   | 'holds-exceed-total' // open holds plus net captured exceed the order's total
   | 'event-after-cancellation' // anything recorded in an order after its OrderCancelled
+  // Payments through the PSP
+  | 'payment-request-missing' // a claim or an outcome naming no payment request of the order
+  | 'payment-outcome-twice' // a second outcome (capture or decline) of one payment request
+  | 'psp-reference-twice' // one PSP charge recorded as the outcome of two payments of an order
+  | 'capture-differs-from-request' // a request captured for another amount than it asked for
   // Replayed commands (ledger replay-commands)
   | 'command-unrebuildable' // the event cannot be turned back into its command
   | 'command-rejected' // the command, decided again where it stood, is refused

@@ -22,6 +22,7 @@ const COMMANDS: readonly Entry[] = [
   { name: 'export', load: async () => (await import('./export.ts')).exportCommand },
   { name: 'import', load: async () => (await import('./import.ts')).importCommand },
   { name: 'report', load: async () => (await import('./report-html.ts')).reportCommand },
+  { name: 'process-payments', load: async () => (await import('./process-payments.ts')).processPaymentsCommand },
   // The projections' own subcommand, written beside the projections.
   {
     name: 'projections rebuild',

@@ -43,6 +43,11 @@ export const AUDIT_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     value: 'n',
     description: 'threads that decode and re-hash events (default: one per core; 0: none)',
   },
+  'pending-longer-than': {
+    type: 'string',
+    value: 'duration',
+    description: 'list payment requests still without an outcome after this long, e.g. 15m (default 1h)',
+  },
 };
 
 export interface ReplayReport extends AuditReport {
@@ -64,8 +69,15 @@ export async function auditFromOptions(
   if (file !== undefined && more)
     throw new UsageError('--compare-live needs a store with live read models, not --from-file');
   const progress = out.progress(file ? 'Auditing export' : 'Auditing log');
+  const pendingLongerThanMs = durationOption(options['pending-longer-than'], 'pending-longer-than');
   const run = (source: LogSource) =>
-    audit({ source, scope, workers, onProgress: progress.update }).finally(() => progress.stop());
+    audit({
+      source,
+      scope,
+      workers,
+      onProgress: progress.update,
+      ...(pendingLongerThanMs !== undefined && { pendingLongerThanMs }),
+    }).finally(() => progress.stop());
   if (file !== undefined) return run({ kind: 'file', path: file });
   return withStore(context.storeLocation, true, async (store) => {
     const report = await run({ kind: 'store', store, location: context.storeLocation });
@@ -144,6 +156,15 @@ async function compareWith(store: EventStore, readModels: string): Promise<{ com
   }
 }
 
+/** Milliseconds, or a number with s, m or h. */
+function durationOption(value: string | boolean | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const match = typeof value === 'string' ? /^(\d{1,12})(ms|s|m|h)?$/.exec(value) : null;
+  if (!match) throw new UsageError(`--${name} must be a duration such as 90s, 15m or 2h, not ${JSON.stringify(value)}`);
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2] ?? 'ms']!;
+  return Number(match[1]) * unit;
+}
+
 function workersOption(value: string | boolean | undefined): number {
   if (value === undefined) return availableParallelism();
   if (typeof value !== 'string' || !/^\d{1,2}$/.test(value))
@@ -162,6 +183,7 @@ export function formatReport(report: ReplayReport): string {
       (counts.eventsAfterAsOf > 0 ? ` (${n(counts.eventsAfterAsOf)} later events left out)` : ''),
     `  orders: ${ORDER_STATUSES.map((status) => `${n(counts.orders[status])} ${status.replace('_', ' ')}`).join(', ')}`,
     keyLine(report.keys, n),
+    ...paymentLines(report.paymentRequests, n),
     ...Object.entries(report.currencies).map(
       ([code, c]) =>
         `  ${code}: ordered ${n(c.ordered)} in ${n(c.orders)} orders, captured ${n(c.captured)} in ${n(c.payments)} ` +
@@ -182,6 +204,20 @@ function keyLine(keys: ReplayReport['keys'], n: (value: number) => string): stri
     keys.pending > 0 ? `, ${n(keys.pending)} pending (effect not written yet; the key's retry writes it)` : '';
   const legacy = keys.legacyKeyedEvents > 0 ? `, ${n(keys.legacyKeyedEvents)} keyed events from before bindings` : '';
   return `  Idempotency-Key bindings: ${n(keys.bindings)}${pending}${legacy}`;
+}
+
+/** Requests pending too long are for an operator to look at; being pending is no finding. */
+function paymentLines(requests: ReplayReport['paymentRequests'], n: (value: number) => string): string[] {
+  if (requests.requested === 0) return [];
+  const late = requests.pendingTooLong;
+  const lines = [
+    `  payment requests through the PSP: ${n(requests.requested)}, ${n(requests.pending)} pending` +
+      (late.length > 0 ? `, ${n(late.length)} of them pending too long:` : ''),
+  ];
+  for (const r of late.slice(0, MAX_PRINTED)) {
+    lines.push(`    ${r.orderId}/${r.paymentId}  ${r.amount} minor units, requested ${r.requestedAt}`);
+  }
+  return lines;
 }
 
 export function formatFindings(findings: FindingSummary): string[] {

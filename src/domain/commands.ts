@@ -5,7 +5,11 @@ import {
   OrderLine,
   PaymentAuthorizedData,
   PaymentCapturedData,
+  PaymentDeclinedData,
+  PaymentProcessingStartedData,
   PaymentRefundedData,
+  PaymentRequestedData,
+  PspReference,
 } from './events.ts';
 import {
   MAX_AMOUNT,
@@ -101,6 +105,50 @@ export const RefundPayment = PaymentRefundedData.omit({ currency: true }).extend
 
 export const CancelOrder = OrderCancelledData.extend({ type: z.literal('CancelOrder') });
 
+/** A capture for the payment processor to make through the PSP; the HTTP answer is 202 and a later outcome. */
+export const RequestPayment = PaymentRequestedData.extend({
+  type: z.literal('RequestPayment'),
+  amount: RequestedAmount,
+});
+
+/**
+ * A processor claims a request before it calls the PSP. Time comes in the command so the decider
+ * stays pure: a claim another processor holds is taken over only once its own lease has run out,
+ * and none is made once `keyWindowMs` has passed since the first claim (the PSP may have forgotten
+ * the idempotency key by then, and a call could charge again). Lease and window are recorded in
+ * the claim, so it can be decided again from the log alone.
+ */
+export const StartPaymentProcessing = z.strictObject({
+  type: z.literal('StartPaymentProcessing'),
+  orderId: PaymentProcessingStartedData.shape.orderId,
+  paymentId: PaymentProcessingStartedData.shape.paymentId,
+  processorId: PaymentProcessingStartedData.shape.processorId,
+  at: PaymentProcessingStartedData.shape.at,
+  leaseMs: PaymentProcessingStartedData.shape.leaseMs,
+  keyWindowMs: PaymentProcessingStartedData.shape.keyWindowMs,
+});
+
+export const PaymentOutcome = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('captured'), pspReference: PspReference }),
+  z.strictObject({
+    kind: z.literal('declined'),
+    code: PaymentDeclinedData.shape.code,
+    message: PaymentDeclinedData.shape.message,
+    pspReference: PspReference.optional(),
+  }),
+]);
+export type PaymentOutcome = z.infer<typeof PaymentOutcome>;
+
+/** What the PSP said about a request, from the processor's call or from the PSP's webhook. */
+export const RecordPaymentOutcome = z.strictObject({
+  type: z.literal('RecordPaymentOutcome'),
+  orderId: PaymentRequestedData.shape.orderId,
+  paymentId: PaymentRequestedData.shape.paymentId,
+  outcome: PaymentOutcome,
+  source: PaymentDeclinedData.shape.source,
+  pspEventId: PaymentDeclinedData.shape.pspEventId,
+});
+
 export type CreateOrder = z.infer<typeof CreateOrder>;
 export type CapturePayment = z.infer<typeof CapturePayment>;
 export type AuthorizePayment = z.infer<typeof AuthorizePayment>;
@@ -108,6 +156,9 @@ export type CaptureAuthorization = z.infer<typeof CaptureAuthorization>;
 export type VoidAuthorization = z.infer<typeof VoidAuthorization>;
 export type RefundPayment = z.infer<typeof RefundPayment>;
 export type CancelOrder = z.infer<typeof CancelOrder>;
+export type RequestPayment = z.infer<typeof RequestPayment>;
+export type StartPaymentProcessing = z.infer<typeof StartPaymentProcessing>;
+export type RecordPaymentOutcome = z.infer<typeof RecordPaymentOutcome>;
 export type OrderCommand =
   | CreateOrder
   | CapturePayment
@@ -115,7 +166,10 @@ export type OrderCommand =
   | CaptureAuthorization
   | VoidAuthorization
   | RefundPayment
-  | CancelOrder;
+  | CancelOrder
+  | RequestPayment
+  | StartPaymentProcessing
+  | RecordPaymentOutcome;
 
 export function orderTotal(lines: readonly { quantity: number; unitPrice: number }[]): number {
   return lines.reduce((sum, line) => addMinorUnits(sum, multiplyMinorUnits(line.unitPrice, line.quantity)), 0);
@@ -129,4 +183,7 @@ export const OrderCommand = z.union([
   VoidAuthorization,
   RefundPayment,
   CancelOrder,
+  RequestPayment,
+  StartPaymentProcessing,
+  RecordPaymentOutcome,
 ]);

@@ -10,7 +10,11 @@ import {
   type CreateOrder,
   OrderCommand,
   orderTotal,
+  type PaymentOutcome,
+  type RecordPaymentOutcome,
   type RefundPayment,
+  type RequestPayment,
+  type StartPaymentProcessing,
   type VoidAuthorization,
 } from './commands.ts';
 import type { CommandDecider } from './decider.ts';
@@ -21,7 +25,10 @@ import {
   type OrderLine,
   type PaymentAuthorized,
   type PaymentCaptured,
+  type PaymentDeclined,
+  type PaymentProcessingStarted,
   type PaymentRefunded,
+  type PaymentRequested,
 } from './events.ts';
 import { orderStreamId } from './ids.ts';
 import { addMinorUnits } from './money.ts';
@@ -46,6 +53,24 @@ export interface Authorization {
   readonly state: 'open' | 'captured' | 'voided';
 }
 
+/** The processor's claim on a request: who holds it since when, and when the first claim was made. */
+export interface PaymentClaim {
+  readonly processorId: string;
+  readonly attempt: number;
+  readonly at: string;
+  readonly leaseMs: number;
+  readonly firstAt: string;
+}
+
+/** A capture to make through the PSP: pending until it has an outcome. */
+export interface PaymentRequest {
+  readonly amount: number;
+  readonly currency: string;
+  readonly paymentMethod: string;
+  readonly claim: PaymentClaim | undefined;
+  readonly outcome: PaymentOutcome | undefined;
+}
+
 export interface OpenOrder {
   readonly status: 'open';
   readonly orderId: string;
@@ -62,6 +87,12 @@ export interface OpenOrder {
   readonly authorizations: ReadonlyMap<string, Authorization>;
   /** By refundId: refund ids are unique within an order. */
   readonly refunds: ReadonlyMap<string, Refund>;
+  /** Payments requested through the PSP, by paymentId, with or without their outcome. */
+  readonly requests: ReadonlyMap<string, PaymentRequest>;
+  /** The sum of requests without an outcome: held against the total like an open authorization. */
+  readonly pending: number;
+  /** Every PSP reference an outcome recorded: each names one charge, so one request. */
+  readonly pspReferences: ReadonlySet<string>;
   readonly cancelled: { readonly reason: string } | undefined;
 }
 
@@ -69,8 +100,9 @@ export type OrderState = { readonly status: 'absent' } | OpenOrder;
 
 const initialState = (): OrderState => ({ status: 'absent' });
 
-/** What may still be held or captured: the total less open holds and net captured. */
-export const outstandingOf = (order: OpenOrder): number => order.total - order.held - (order.captured - order.refunded);
+/** What may still be held, requested or captured: the total less open holds, pending requests and net captured. */
+export const outstandingOf = (order: OpenOrder): number =>
+  order.total - order.held - order.pending - (order.captured - order.refunded);
 
 function evolve(state: OrderState, event: OrderEvent): OrderState {
   if (event.type === 'OrderCreated') {
@@ -78,8 +110,9 @@ function evolve(state: OrderState, event: OrderEvent): OrderState {
     return {
       status: 'open',
       ...{ orderId, customerId, currency, lines, total },
-      ...{ captured: 0, refunded: 0, held: 0, cancelled: undefined },
+      ...{ captured: 0, refunded: 0, held: 0, pending: 0, cancelled: undefined },
       ...{ payments: new Map(), authorizations: new Map(), refunds: new Map() },
+      ...{ requests: new Map(), pspReferences: new Set<string>() },
     };
   }
   return state.status === 'open' ? evolveOpen(state, event) : state;
@@ -88,7 +121,8 @@ function evolve(state: OrderState, event: OrderEvent): OrderState {
 function evolveOpen(state: OpenOrder, event: Exclude<OrderEvent, OrderCreated>): OpenOrder {
   switch (event.type) {
     case 'PaymentCaptured': {
-      const { paymentId, amount, currency, authorizationId } = event.data;
+      const { paymentId, amount, currency, authorizationId, pspReference } = event.data;
+      if (pspReference !== undefined) state = resolved(state, paymentId, { kind: 'captured', pspReference });
       const payments = new Map(state.payments);
       payments.set(paymentId, { amount, currency, ofAuthorization: authorizationId !== undefined, refunded: 0 });
       const captured = addMinorUnits(state.captured, amount);
@@ -121,7 +155,38 @@ function evolveOpen(state: OpenOrder, event: Exclude<OrderEvent, OrderCreated>):
     }
     case 'OrderCancelled':
       return { ...state, cancelled: { reason: event.data.reason } };
+    case 'PaymentRequested': {
+      const { paymentId, amount, currency, paymentMethod } = event.data;
+      const requests = new Map(state.requests);
+      requests.set(paymentId, { amount, currency, paymentMethod, claim: undefined, outcome: undefined });
+      return { ...state, requests, pending: addMinorUnits(state.pending, amount) };
+    }
+    case 'PaymentProcessingStarted': {
+      const { paymentId, processorId, attempt, at, leaseMs } = event.data;
+      const request = state.requests.get(paymentId);
+      if (!request) return state;
+      const claim = { processorId, attempt, at, leaseMs, firstAt: request.claim?.firstAt ?? at };
+      const requests = new Map(state.requests);
+      requests.set(paymentId, { ...request, claim });
+      return { ...state, requests };
+    }
+    case 'PaymentDeclined': {
+      const { paymentId, code, message, pspReference } = event.data;
+      const outcome = { kind: 'declined' as const, code, message, ...(pspReference !== undefined && { pspReference }) };
+      return resolved(state, paymentId, outcome);
+    }
   }
+}
+
+/** A request gets its outcome: it no longer counts as pending, and its PSP reference is taken. */
+function resolved(state: OpenOrder, paymentId: string, outcome: PaymentOutcome): OpenOrder {
+  const request = state.requests.get(paymentId);
+  const pspReferences = new Set(state.pspReferences);
+  if (outcome.pspReference !== undefined) pspReferences.add(outcome.pspReference);
+  if (!request || request.outcome) return { ...state, pspReferences };
+  const requests = new Map(state.requests);
+  requests.set(paymentId, { ...request, outcome });
+  return { ...state, requests, pspReferences, pending: state.pending - request.amount };
 }
 
 function withState(state: OpenOrder, paymentId: string, next: Authorization['state']): Map<string, Authorization> {
@@ -147,6 +212,12 @@ function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
       return decideRefund(command, state);
     case 'CancelOrder':
       return decideCancel(command, state);
+    case 'RequestPayment':
+      return decideRequest(command, state);
+    case 'StartPaymentProcessing':
+      return decideClaim(command, state);
+    case 'RecordPaymentOutcome':
+      return decideOutcome(command, state);
   }
 }
 
@@ -165,6 +236,8 @@ function decideCreate(command: CreateOrder, state: OrderState): OrderCreated[] {
  */
 
 function decideCapture(command: CapturePayment, state: OpenOrder): PaymentCaptured[] {
+  // Before the replay check: a request's capture, made through the PSP, is no direct capture to replay.
+  if (state.requests.has(command.paymentId)) throw paymentIdInUse(command.paymentId, 'a payment request');
   const previous = state.payments.get(command.paymentId);
   if (previous && !previous.ofAuthorization) {
     if (previous.amount === command.amount && previous.currency === command.currency) return [];
@@ -195,6 +268,7 @@ function decideAuthorize(command: AuthorizePayment, state: OpenOrder): PaymentAu
   }
   refuseIfCancelled(state);
   if (state.payments.has(command.paymentId)) throw paymentIdInUse(command.paymentId, 'a direct capture');
+  if (state.requests.has(command.paymentId)) throw paymentIdInUse(command.paymentId, 'a payment request');
   checkCurrency(state, command.currency);
   const outstanding = outstandingOf(state);
   if (command.amount > outstanding) {
@@ -273,11 +347,125 @@ function decideCancel(command: CancelOrder, state: OpenOrder): OrderEvent[] {
       `order ${state.orderId} has ${net} captured net of refunds: refund it before cancelling`,
     );
   }
+  const pending = [...state.requests].filter(([, request]) => !request.outcome).map(([paymentId]) => paymentId);
+  if (pending.length > 0) {
+    throw new DomainRejection(
+      'order-has-pending-payments',
+      `order ${state.orderId} has payment requests without an outcome yet: ${pending.join(', ')}`,
+    );
+  }
   const { orderId, reason } = command;
   const voids: OrderEvent[] = [...state.authorizations]
     .filter(([, authorization]) => authorization.state === 'open')
     .map(([paymentId]) => ({ type: 'AuthorizationVoided', data: { orderId, paymentId } }));
   return [...voids, { type: 'OrderCancelled', data: { orderId, reason } }];
+}
+
+/** The decider's rules apply when the request is made; pending, it holds its amount against the total. */
+function decideRequest(command: RequestPayment, state: OpenOrder): PaymentRequested[] {
+  const previous = state.requests.get(command.paymentId);
+  if (previous) {
+    const same =
+      previous.amount === command.amount &&
+      previous.currency === command.currency &&
+      previous.paymentMethod === command.paymentMethod;
+    if (same) return [];
+    throw paymentIdInUse(command.paymentId, 'a payment request with a different amount, currency or payment method');
+  }
+  refuseIfCancelled(state);
+  if (state.payments.has(command.paymentId)) throw paymentIdInUse(command.paymentId, 'a direct capture');
+  if (state.authorizations.has(command.paymentId)) throw paymentIdInUse(command.paymentId, 'an authorization');
+  checkCurrency(state, command.currency);
+  const outstanding = outstandingOf(state);
+  if (command.amount > outstanding) {
+    throw new DomainRejection(
+      'capture-exceeds-outstanding',
+      `requesting ${command.amount} exceeds the ${outstanding} outstanding on order ${state.orderId}`,
+    );
+  }
+  const { orderId, paymentId, amount, currency, paymentMethod } = command;
+  return [{ type: 'PaymentRequested', data: { orderId, paymentId, amount, currency, paymentMethod } }];
+}
+
+/**
+ * The fence before a PSP call: appended at the revision read, so of two processors one wins.
+ * The very same claim again (same processor, same time) is a replay; a newer one by the holder
+ * renews it; another processor's is refused until the lease of the current one has run out.
+ */
+function decideClaim(command: StartPaymentProcessing, state: OpenOrder): PaymentProcessingStarted[] {
+  const request = requestOf(state, command.paymentId);
+  if (request.outcome) {
+    throw new DomainRejection('payment-request-resolved', `payment ${command.paymentId} already has its outcome`);
+  }
+  const { claim } = request;
+  if (claim?.processorId === command.processorId && claim.at === command.at) return [];
+  const at = Date.parse(command.at);
+  if (claim && claim.processorId !== command.processorId && at < Date.parse(claim.at) + claim.leaseMs) {
+    throw new DomainRejection(
+      'payment-claimed',
+      `payment ${command.paymentId} is claimed by processor ${claim.processorId} since ${claim.at}`,
+    );
+  }
+  if (claim && command.keyWindowMs !== undefined && at > Date.parse(claim.firstAt) + command.keyWindowMs) {
+    throw new DomainRejection(
+      'payment-key-window-expired',
+      `payment ${command.paymentId} was first sent to the PSP at ${claim.firstAt}, longer ago than it keeps keys`,
+    );
+  }
+  const { orderId, paymentId, processorId, leaseMs, keyWindowMs } = command;
+  const attempt = (claim?.attempt ?? 0) + 1;
+  const data = { orderId, paymentId, processorId, attempt, at: command.at, leaseMs };
+  return [{ type: 'PaymentProcessingStarted', data: { ...data, ...(keyWindowMs !== undefined && { keyWindowMs }) } }];
+}
+
+/**
+ * One outcome per request, whoever reports it (the processor's call, the PSP's webhook): the same
+ * outcome again is a replay, a different one is refused and never recorded.
+ */
+function decideOutcome(command: RecordPaymentOutcome, state: OpenOrder): (PaymentCaptured | PaymentDeclined)[] {
+  const request = requestOf(state, command.paymentId);
+  const { outcome } = command;
+  if (request.outcome) {
+    if (sameOutcome(request.outcome, outcome)) return [];
+    throw new DomainRejection(
+      'payment-outcome-conflict',
+      `payment ${command.paymentId} was already ${request.outcome.kind}; a ${outcome.kind} outcome is not recorded`,
+    );
+  }
+  if (outcome.pspReference !== undefined && state.pspReferences.has(outcome.pspReference)) {
+    throw new DomainRejection(
+      'psp-reference-in-use',
+      `PSP reference ${outcome.pspReference} already names another payment of order ${state.orderId}`,
+    );
+  }
+  const { orderId, paymentId, source, pspEventId } = command;
+  const reported = { source, ...(pspEventId !== undefined && { pspEventId }) };
+  if (outcome.kind === 'captured') {
+    const { amount, currency } = request;
+    const data = { orderId, paymentId, amount, currency, pspReference: outcome.pspReference, ...reported };
+    return [{ type: 'PaymentCaptured', data }];
+  }
+  const { code, message, pspReference } = outcome;
+  const data = { orderId, paymentId, code, message, ...(pspReference !== undefined && { pspReference }), ...reported };
+  return [{ type: 'PaymentDeclined', data }];
+}
+
+/** Two reports of one outcome: the same kind, and the same charge or decline code. */
+function sameOutcome(recorded: PaymentOutcome, reported: PaymentOutcome): boolean {
+  if (recorded.kind === 'captured')
+    return reported.kind === 'captured' && reported.pspReference === recorded.pspReference;
+  return reported.kind === 'declined' && reported.code === recorded.code;
+}
+
+function requestOf(state: OpenOrder, paymentId: string): PaymentRequest {
+  const request = state.requests.get(paymentId);
+  if (!request) {
+    throw new DomainRejection(
+      'payment-request-not-found',
+      `order ${state.orderId} has no payment request ${paymentId}`,
+    );
+  }
+  return request;
 }
 
 function refuseIfCancelled(state: OpenOrder): void {
@@ -352,6 +540,20 @@ function isOutcomeOf(command: OrderCommand, event: OrderEvent): boolean {
       return event.type === 'PaymentRefunded' && event.data.refundId === command.refundId;
     case 'CancelOrder':
       return event.type === 'OrderCancelled';
+    case 'RequestPayment':
+      return event.type === 'PaymentRequested' && event.data.paymentId === command.paymentId;
+    case 'StartPaymentProcessing':
+      return (
+        event.type === 'PaymentProcessingStarted' &&
+        event.data.paymentId === command.paymentId &&
+        event.data.processorId === command.processorId &&
+        event.data.at === command.at
+      );
+    case 'RecordPaymentOutcome':
+      return (
+        (event.type === 'PaymentCaptured' || event.type === 'PaymentDeclined') &&
+        event.data.paymentId === command.paymentId
+      );
   }
 }
 
@@ -371,6 +573,12 @@ function idempotencyScope(command: OrderCommand): string {
       return `refund:${command.refundId}`;
     case 'CancelOrder':
       return 'cancel';
+    case 'RequestPayment':
+      return `request:${command.paymentId}`;
+    case 'StartPaymentProcessing':
+      return `claim:${command.paymentId}:${command.processorId}:${command.at}`;
+    case 'RecordPaymentOutcome':
+      return `outcome:${command.paymentId}`;
   }
 }
 

@@ -34,7 +34,27 @@ export const REJECTIONS = {
     'refund-already-recorded',
     'order-cancelled',
   ],
-  CancelOrder: ['order-not-found', 'order-has-net-captured'],
+  CancelOrder: ['order-not-found', 'order-has-net-captured', 'order-has-pending-payments'],
+  RequestPayment: [
+    'order-not-found',
+    'payment-id-in-use',
+    'currency-mismatch',
+    'capture-exceeds-outstanding',
+    'order-cancelled',
+  ],
+  StartPaymentProcessing: [
+    'order-not-found',
+    'payment-request-not-found',
+    'payment-request-resolved',
+    'payment-claimed',
+    'payment-key-window-expired',
+  ],
+  RecordPaymentOutcome: [
+    'order-not-found',
+    'payment-request-not-found',
+    'payment-outcome-conflict',
+    'psp-reference-in-use',
+  ],
 } as const satisfies { readonly [T in OrderCommand['type']]: readonly string[] };
 
 type ListedRule = (typeof REJECTIONS)[keyof typeof REJECTIONS][number];

@@ -20,6 +20,7 @@ import type { Config } from '../config.ts';
 import { instrumentAppends } from '../eventstore/instrumented-store.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { createLogger } from '../log.ts';
+import type { PaymentBuffer } from '../payments/service.ts';
 import { authenticate, resolveAuthPolicy } from './auth.ts';
 import { answerClientError } from './client-errors.ts';
 import { installErrorHandling, renderFrameworkError } from './error-handler.ts';
@@ -37,6 +38,7 @@ import { registerSecurityHeaders } from './security-headers.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { operationRoutes, type ReadinessCheck } from './routes/operations.ts';
 import { orderEventRoutes } from './routes/order-events.ts';
+import { paymentRequestRoutes } from './routes/payment-requests.ts';
 import { type ReadRoutesDeps, readRoutes } from './routes/reads.ts';
 
 /** The app's type: plugins typed with FastifyPluginAsyncZod get the zod type provider. */
@@ -59,6 +61,8 @@ export interface LedgerServices {
   readonly readiness: ReadinessCheck[];
   /** What the read routes answer from; without it they are not served. */
   readonly reads?: ReadRoutesDeps;
+  /** The payment buffer; without it asynchronous captures answer 501 psp-not-configured. */
+  readonly payments?: PaymentBuffer;
 }
 
 declare module 'fastify' {
@@ -77,6 +81,7 @@ export interface BuildAppOptions {
   readonly readiness?: readonly ReadinessCheck[];
   /** The projections' queries and waits: with them, the read routes are served. */
   readonly reads?: ReadRoutesDeps;
+  readonly payments?: PaymentBuffer;
   /** Retry bounds, clock and key-binding protocol for the command handler (tests). */
   readonly commandHandler?: Omit<CommandHandlerOptions, 'onConflict'>;
   /** How often the event-loop lag is sampled (tests; under-pressure's default otherwise). */
@@ -130,6 +135,7 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
     dispatch: createDispatcher(run, metrics.countCommand),
     readiness: [...(options.readiness ?? [])],
     ...(options.reads && { reads: options.reads }),
+    ...(options.payments && { payments: options.payments }),
   } satisfies LedgerServices);
 
   registerRequestContext(app);
@@ -161,6 +167,7 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
   await app.register(operationRoutes);
   await app.register(commandRoutes);
   await app.register(orderEventRoutes);
+  await app.register(paymentRequestRoutes);
   if (options.reads) await app.register(readRoutes);
   for (const plugin of options.extraRoutes ?? []) await app.register(plugin);
 

@@ -138,6 +138,60 @@ export const PROBLEM_TYPES = {
     title: 'The order has money captured',
     description: 'An order is cancelled only while nothing is captured net of refunds. Refund its payments first.',
   },
+  'order-has-pending-payments': {
+    status: 409,
+    title: 'The order has payment requests still pending',
+    description:
+      'A payment requested with `Prefer: respond-async` may be charged at any moment, so the order is cancelled ' +
+      'only once every request has its outcome. Poll the payments, refund what was captured, then cancel.',
+  },
+  'payment-request-not-found': {
+    status: 404,
+    title: 'The payment request does not exist',
+    description: 'No payment with this id was requested from the payment service provider on the order.',
+  },
+  'payment-request-resolved': {
+    status: 409,
+    title: 'The payment request already has its outcome',
+    description: 'The request was captured or declined; nothing is left to process.',
+  },
+  'payment-claimed': {
+    status: 409,
+    title: 'Another processor is working on the payment request',
+    description: 'Its claim holds until its lease runs out; only then may another processor take the request over.',
+  },
+  'payment-key-window-expired': {
+    status: 409,
+    title: 'The payment request is older than the PSP keeps idempotency keys',
+    description:
+      'Calling again could charge a second time, since the PSP may have forgotten the key. An operator must ' +
+      'look the charge up at the PSP and record its outcome.',
+  },
+  'payment-outcome-conflict': {
+    status: 409,
+    title: 'The payment request already has a different outcome',
+    description: 'A payment request has one outcome; a conflicting report of it is logged, never recorded.',
+  },
+  'psp-reference-in-use': {
+    status: 409,
+    title: 'This PSP reference already names another payment of the order',
+    description: 'A charge of the payment service provider is recorded for one payment request only.',
+  },
+  'psp-not-configured': {
+    status: 501,
+    title: 'No payment service provider is configured',
+    description:
+      'Asynchronous captures (`Prefer: respond-async`) need a PSP (`LEDGER_PSP`). Nothing was written; ' +
+      'record a capture made elsewhere without the preference.',
+  },
+  'payment-buffer-full': {
+    status: 503,
+    retryAfter: true,
+    title: 'Too many payment requests are pending',
+    description:
+      'The buffer of payment requests waiting for the PSP is full. Nothing was written. Retry after the delay ' +
+      'in Retry-After with the same request and Idempotency-Key.',
+  },
   'idempotency-key-reused': {
     status: 422,
     title: 'This Idempotency-Key was used with a different request',

@@ -43,6 +43,7 @@ const captured = (orderId: string, paymentId: string, amount: number, currency =
   paymentId,
   amount,
   currency,
+  pspReference: '',
   ...unkeyed,
 });
 

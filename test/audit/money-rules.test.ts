@@ -12,9 +12,14 @@ import { buildLedger, insertEvent, onStore, rows, type Ledger } from './fixtures
 
 const test = suite<{ ledger: Ledger }>('audit: holds, refunds, cancellations');
 
-function auditFile(path: string): Promise<AuditReport> {
+function auditFile(path: string, pendingLongerThanMs?: number): Promise<AuditReport> {
   return onStore(path, (store, location) =>
-    audit({ source: { kind: 'store', store, location }, minEventsForWorkers: 0, workers: 2 }),
+    audit({
+      source: { kind: 'store', store, location },
+      minEventsForWorkers: 0,
+      workers: 2,
+      ...(pendingLongerThanMs !== undefined && { pendingLongerThanMs }),
+    }),
   );
 }
 
@@ -82,6 +87,45 @@ const refund =
 const cancel =
   () =>
   (o: Pending): OrderEvent => ({ type: 'OrderCancelled', data: { orderId: o.orderId, reason: 'customer asked' } });
+
+const requested =
+  (paymentId: string, amount: number) =>
+  (o: Pending): OrderEvent => ({
+    type: 'PaymentRequested',
+    data: { orderId: o.orderId, paymentId, amount, currency: o.currency, paymentMethod: 'pm_card_visa' },
+  });
+const claimed =
+  (paymentId: string) =>
+  (o: Pending): OrderEvent => ({
+    type: 'PaymentProcessingStarted',
+    data: {
+      orderId: o.orderId,
+      paymentId,
+      processorId: 'proc-1',
+      attempt: 1,
+      at: new Date().toISOString(),
+      leaseMs: 1,
+    },
+  });
+const capturedByPsp =
+  (paymentId: string, amount: number, pspReference: string) =>
+  (o: Pending): OrderEvent => ({
+    type: 'PaymentCaptured',
+    data: { orderId: o.orderId, paymentId, amount, currency: o.currency, pspReference, source: 'processor' },
+  });
+const declined =
+  (paymentId: string, pspReference?: string) =>
+  (o: Pending): OrderEvent => ({
+    type: 'PaymentDeclined',
+    data: {
+      orderId: o.orderId,
+      paymentId,
+      code: 'card_declined',
+      message: 'declined',
+      source: 'processor',
+      ...(pspReference && { pspReference }),
+    },
+  });
 
 function findings(report: AuditReport) {
   return report.findings.listed.map((f) => ({ code: f.code, revision: f.revision, position: f.position }));
@@ -213,6 +257,72 @@ test('holds plus net captured above the total: holds-exceed-total at the revisio
     authorize('a3', 2), // one past again
   ]);
   assert.equal(findings(await auditFile(path)), [at('holds-exceed-total', over!), at('holds-exceed-total', again!)]);
+});
+
+test('payment requests captured, declined and pending: clean; the pending one is listed once too old', async ({
+  ledger,
+}) => {
+  const path = ledger.copy('psp-clean');
+  const order = pendingOrder(path);
+  craft(path, order, [
+    requested('q1', 60),
+    claimed('q1'),
+    capturedByPsp('q1', 60, 'pi_1'),
+    requested('q2', 20),
+    claimed('q2'),
+    declined('q2', 'pi_2'),
+    requested('q3', 10),
+    refund('q1', 'r1', 60),
+  ]);
+  const report = await auditFile(path, 0);
+  assert.equal(findings(report), []);
+  assert.is(report.paymentRequests.requested, 3);
+  assert.is(report.paymentRequests.pending, 1);
+  assert.equal(
+    report.paymentRequests.pendingTooLong.map((r) => r.paymentId),
+    ['q3'],
+  );
+  assert.equal((await auditFile(path)).paymentRequests.pendingTooLong, [], 'not listed under the hour');
+});
+
+test('a second outcome of a request: payment-outcome-twice', async ({ ledger }) => {
+  const path = ledger.copy('psp-twice');
+  const order = pendingOrder(path);
+  const [, , again] = craft(path, order, [requested('q1', 50), capturedByPsp('q1', 50, 'pi_1'), declined('q1')]);
+  assert.equal(findings(await auditFile(path)), [at('payment-outcome-twice', again!)]);
+});
+
+test('one PSP charge recorded for two requests: psp-reference-twice', async ({ ledger }) => {
+  const path = ledger.copy('psp-reference');
+  const order = pendingOrder(path);
+  const [, , , second] = craft(path, order, [
+    requested('q1', 10),
+    requested('q2', 10),
+    capturedByPsp('q1', 10, 'pi_1'),
+    capturedByPsp('q2', 10, 'pi_1'),
+  ]);
+  assert.equal(findings(await auditFile(path)), [at('psp-reference-twice', second!)]);
+});
+
+test('a capture past the total counting pending requests: holds-exceed-total', async ({ ledger }) => {
+  const path = ledger.copy('psp-over');
+  const order = pendingOrder(path);
+  const [, over] = craft(path, order, [requested('q1', order.total), capture('p1', 1)]);
+  assert.equal(findings(await auditFile(path)), [at('holds-exceed-total', over!)]);
+});
+
+test('an outcome naming no request, a capture of another amount: their findings', async ({ ledger }) => {
+  const path = ledger.copy('psp-missing');
+  const order = pendingOrder(path);
+  const [missing, , differs] = craft(path, order, [
+    declined('nope'),
+    requested('q1', 10),
+    capturedByPsp('q1', 11, 'pi_9'),
+  ]);
+  assert.equal(findings(await auditFile(path)), [
+    at('payment-request-missing', missing!),
+    at('capture-differs-from-request', differs!),
+  ]);
 });
 
 test.run();

@@ -19,6 +19,7 @@ const report: ReplayReport = {
     orders: { ...noOrderCounts(), partially_paid: 1, paid: 1, refunded: 1 },
   },
   keys: { bindings: 0, pending: 0, legacyKeyedEvents: 0 },
+  paymentRequests: { requested: 0, pending: 0, pendingTooLong: [] },
   currencies: {
     EUR: {
       ordered: '9007199254740993',

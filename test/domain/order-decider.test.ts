@@ -76,6 +76,78 @@ const cancelled = (reason = 'customer asked'): OrderEvent => ({
   data: { orderId: 'o-1', reason },
 });
 
+const request = (
+  paymentId: string,
+  amount: number,
+  paymentMethod = 'pm_card_visa',
+  currency = 'EUR',
+): OrderCommand => ({
+  type: 'RequestPayment',
+  orderId: 'o-1',
+  paymentId,
+  amount,
+  currency,
+  paymentMethod,
+});
+const requested = (paymentId: string, amount: number): OrderEvent => ({
+  type: 'PaymentRequested',
+  data: { orderId: 'o-1', paymentId, amount, currency: 'EUR', paymentMethod: 'pm_card_visa' },
+});
+const LEASE = 30_000;
+const claim = (paymentId: string, processorId: string, at: string, keyWindowMs?: number): OrderCommand => ({
+  type: 'StartPaymentProcessing',
+  orderId: 'o-1',
+  paymentId,
+  processorId,
+  at,
+  leaseMs: LEASE,
+  ...(keyWindowMs !== undefined && { keyWindowMs }),
+});
+const claimed = (
+  paymentId: string,
+  processorId: string,
+  at: string,
+  attempt = 1,
+  keyWindowMs?: number,
+): OrderEvent => ({
+  type: 'PaymentProcessingStarted',
+  data: {
+    orderId: 'o-1',
+    paymentId,
+    processorId,
+    attempt,
+    at,
+    leaseMs: LEASE,
+    ...(keyWindowMs !== undefined && { keyWindowMs }),
+  },
+});
+const recordCaptured = (paymentId: string, pspReference: string, source: 'processor' | 'webhook' = 'processor') =>
+  ({
+    type: 'RecordPaymentOutcome',
+    orderId: 'o-1',
+    paymentId,
+    outcome: { kind: 'captured', pspReference },
+    source,
+  }) satisfies OrderCommand;
+const recordDeclined = (paymentId: string, code: string): OrderCommand => ({
+  type: 'RecordPaymentOutcome',
+  orderId: 'o-1',
+  paymentId,
+  outcome: { kind: 'declined', code, message: 'Your card was declined.' },
+  source: 'processor',
+});
+const capturedByPsp = (paymentId: string, amount: number, pspReference: string): OrderEvent => ({
+  type: 'PaymentCaptured',
+  data: { orderId: 'o-1', paymentId, amount, currency: 'EUR', pspReference, source: 'processor' },
+});
+const declined = (paymentId: string, code: string): OrderEvent => ({
+  type: 'PaymentDeclined',
+  data: { orderId: 'o-1', paymentId, code, message: 'Your card was declined.', source: 'processor' },
+});
+const T0 = '2026-01-01T00:00:00.000Z';
+const T10s = '2026-01-01T00:00:10.000Z';
+const T31s = '2026-01-01T00:00:31.000Z';
+
 const decider = suite('order decider');
 
 decider('CreateOrder on a new order computes the total in minor units', () => {
@@ -383,9 +455,120 @@ decider('every rule the decider lists is one its decide refuses under, and it li
     'order-cancelled': () => given(created, cancelled()).when(capture('p-1', 1)).thenRejected('order-cancelled'),
     'order-has-net-captured': () =>
       given(created, captured('p-1', 1)).when(cancel()).thenRejected('order-has-net-captured'),
+    'order-has-pending-payments': () =>
+      given(created, requested('q-1', 1)).when(cancel()).thenRejected('order-has-pending-payments'),
+    'payment-request-not-found': () =>
+      given(created)
+        .when(claim('q-1', 'proc-a', T0))
+        .thenRejected('payment-request-not-found'),
+    'payment-request-resolved': () =>
+      given(created, requested('q-1', 10), declined('q-1', 'card_declined'))
+        .when(claim('q-1', 'proc-a', T0))
+        .thenRejected('payment-request-resolved'),
+    'payment-claimed': () =>
+      given(created, requested('q-1', 10), claimed('q-1', 'proc-a', T0))
+        .when(claim('q-1', 'proc-b', T10s))
+        .thenRejected('payment-claimed'),
+    'payment-key-window-expired': () =>
+      given(created, requested('q-1', 10), claimed('q-1', 'proc-a', T0))
+        .when(claim('q-1', 'proc-b', T31s, 20_000))
+        .thenRejected('payment-key-window-expired'),
+    'payment-outcome-conflict': () =>
+      given(created, requested('q-1', 10), capturedByPsp('q-1', 10, 'pi_1'))
+        .when(recordDeclined('q-1', 'card_declined'))
+        .thenRejected('payment-outcome-conflict'),
+    'psp-reference-in-use': () =>
+      given(created, requested('q-1', 10), requested('q-2', 10), capturedByPsp('q-1', 10, 'pi_1'))
+        .when(recordCaptured('q-2', 'pi_1'))
+        .thenRejected('psp-reference-in-use'),
   };
   assert.equal(Object.keys(refusals).sort(), [...orderDecider.rejections].sort());
   for (const refuse of Object.values(refusals)) refuse();
+});
+
+const buffer = suite('payment requests through the PSP');
+
+buffer('a request records PaymentRequested; the same request again decides nothing', () => {
+  given(created).when(request('q-1', 100)).then(requested('q-1', 100));
+  given(created, requested('q-1', 100)).when(request('q-1', 100)).thenNothing();
+  given(created, requested('q-1', 100))
+    .when(request('q-1', 100, 'pm_card_other'))
+    .thenRejected('payment-id-in-use');
+  given(created, requested('q-1', 100)).when(request('q-1', 101)).thenRejected('payment-id-in-use');
+});
+
+buffer('the rules apply at request time: currency, cancellation, ids taken by other payments', () => {
+  given(created)
+    .when(request('q-1', 1, 'pm_card_visa', 'USD'))
+    .thenRejected('currency-mismatch');
+  given(created, cancelled()).when(request('q-1', 1)).thenRejected('order-cancelled');
+  given(created, captured('p-1', 1)).when(request('p-1', 1)).thenRejected('payment-id-in-use');
+  given(created, authorized('a-1', 1)).when(request('a-1', 1)).thenRejected('payment-id-in-use');
+  given(created, requested('q-1', 1)).when(capture('q-1', 1)).thenRejected('payment-id-in-use');
+  given(created, requested('q-1', 1)).when(authorize('q-1', 1)).thenRejected('payment-id-in-use');
+});
+
+buffer('pending requests count against what is outstanding, and stop counting once declined', () => {
+  // The order's total is 3097.
+  given(created, requested('q-1', 3000)).when(request('q-2', 98)).thenRejected('capture-exceeds-outstanding');
+  given(created, requested('q-1', 3000)).when(capture('p-1', 98)).thenRejected('capture-exceeds-outstanding');
+  given(created, requested('q-1', 3000)).when(authorize('a-1', 98)).thenRejected('authorization-exceeds-outstanding');
+  given(created, requested('q-1', 3000)).when(request('q-2', 97)).then(requested('q-2', 97));
+  given(created, requested('q-1', 3000), declined('q-1', 'card_declined'))
+    .when(request('q-2', 3097))
+    .then(requested('q-2', 3097));
+  given(created, requested('q-1', 3000), capturedByPsp('q-1', 3000, 'pi_1'))
+    .when(request('q-2', 98))
+    .thenRejected('capture-exceeds-outstanding');
+});
+
+buffer('a claim is fenced: the holder renews it, another processor waits for the lease', () => {
+  const base = [created, requested('q-1', 10)] as const;
+  given(...base)
+    .when(claim('q-1', 'proc-a', T0))
+    .then(claimed('q-1', 'proc-a', T0, 1));
+  given(...base, claimed('q-1', 'proc-a', T0))
+    .when(claim('q-1', 'proc-a', T0))
+    .thenNothing();
+  given(...base, claimed('q-1', 'proc-a', T0))
+    .when(claim('q-1', 'proc-a', T10s))
+    .then(claimed('q-1', 'proc-a', T10s, 2));
+  given(...base, claimed('q-1', 'proc-a', T0))
+    .when(claim('q-1', 'proc-b', T31s))
+    .then(claimed('q-1', 'proc-b', T31s, 2));
+  // The key window runs from the first claim, whoever made the later ones.
+  given(...base, claimed('q-1', 'proc-a', T0), claimed('q-1', 'proc-b', T31s, 2))
+    .when(claim('q-1', 'proc-b', '2026-01-01T00:01:00.000Z', 45_000))
+    .thenRejected('payment-key-window-expired');
+});
+
+buffer('one outcome per request: the same again is a replay, another is refused', () => {
+  const base = [created, requested('q-1', 10), claimed('q-1', 'proc-a', T0)] as const;
+  given(...base)
+    .when(recordCaptured('q-1', 'pi_1'))
+    .then(capturedByPsp('q-1', 10, 'pi_1'));
+  given(...base, capturedByPsp('q-1', 10, 'pi_1'))
+    .when(recordCaptured('q-1', 'pi_1', 'webhook'))
+    .thenNothing();
+  given(...base, capturedByPsp('q-1', 10, 'pi_1'))
+    .when(recordCaptured('q-1', 'pi_2'))
+    .thenRejected('payment-outcome-conflict');
+  given(...base)
+    .when(recordDeclined('q-1', 'card_declined'))
+    .then(declined('q-1', 'card_declined'));
+  given(...base, declined('q-1', 'card_declined'))
+    .when(recordDeclined('q-1', 'card_declined'))
+    .thenNothing();
+  given(...base, declined('q-1', 'card_declined'))
+    .when(recordCaptured('q-1', 'pi_1'))
+    .thenRejected('payment-outcome-conflict');
+  // A captured request is a payment like any other: it can be refunded, and then the order cancelled.
+  given(...base, capturedByPsp('q-1', 10, 'pi_1'))
+    .when(refund('q-1', 'r-1', 10))
+    .then(refunded('q-1', 'r-1', 10));
+  given(...base, declined('q-1', 'card_declined'))
+    .when(cancel())
+    .then(cancelled());
 });
 
 const validation = suite('command validation');
@@ -421,6 +604,7 @@ validation('unknown fields are refused (no silent drops)', () => {
 });
 
 decider.run();
+buffer.run();
 validation.run();
 authorizations.run();
 refunds.run();

@@ -11,11 +11,18 @@ import type { CommandOutcome } from '../../commands/handler.ts';
 import { requestFingerprint } from '../../commands/idempotency-key.ts';
 import type { CommandRequest, ResourceIds } from '../../commands/key-binding.ts';
 import { type OrderCommand, OrderRequest, RequestedAmount } from '../../domain/commands.ts';
-import { type OrderEvent, OrderCancelledData, OrderLine, PaymentCapturedData } from '../../domain/events.ts';
+import {
+  type OrderEvent,
+  OrderCancelledData,
+  OrderLine,
+  PaymentCapturedData,
+  PaymentMethod,
+} from '../../domain/events.ts';
 import { EntityId } from '../../domain/ids.ts';
 import { REJECTIONS } from '../../domain/rejection.ts';
 import type { CommandContext, EventMetadata } from '../../events/metadata.ts';
 import { etagOf, optionalIdempotencyKey, parseIfMatch, requiredIdempotencyKey } from '../headers.ts';
+import { prefersRespondAsync } from '../prefer.ts';
 import { Problem } from '../problem.ts';
 import { REQUIRED_PARAMETER } from '../openapi.ts';
 import { answer, DecimalString, OrderIdParams, problemResponses } from '../schemas.ts';
@@ -60,6 +67,16 @@ const KeyRequiredHeaders = commandHeaders(
     .meta({ examples: ['order-2026-0001'], [REQUIRED_PARAMETER]: true }),
 );
 
+const PaymentHeaders = KeyNamedHeaders.extend({
+  prefer: z
+    .string()
+    .optional()
+    .describe(
+      'respond-async (RFC 7240): the ledger charges the payment method through its PSP later and answers 202 ' +
+        'at once; poll the Location. Without it the capture is recorded as made elsewhere (201).',
+    ),
+});
+
 /** Exported for the benchmark's no-op ceiling, which must validate exactly the same bodies. */
 export const OrderBody = OrderRequest.meta({
   examples: [{ customerId: 'cust-42', currency: 'EUR', lines: [{ sku: 'BOOK-1', quantity: 2, unitPrice: 1999 }] }],
@@ -77,6 +94,18 @@ export const PaymentBody = z
     currency: PaymentCapturedData.shape.currency,
   })
   .meta({ examples: [{ paymentId: 'pay-1', amount: 1998, currency: 'EUR' }] });
+
+/** A capture, or with Prefer: respond-async a request to charge `paymentMethod` through the PSP. */
+export const CaptureOrRequestBody = PaymentBody.extend({
+  paymentMethod: PaymentMethod.optional().describe(
+    "with Prefer: respond-async only (required then): the PSP's payment method, e.g. pm_card_visa",
+  ),
+}).meta({
+  examples: [
+    { paymentId: 'pay-1', amount: 1998, currency: 'EUR' },
+    { paymentId: 'pay-2', amount: 1000, currency: 'EUR', paymentMethod: 'pm_card_visa' },
+  ],
+});
 
 export const AuthorizationBody = PaymentBody.meta({
   examples: [{ paymentId: 'auth-1', amount: 1500, currency: 'EUR' }],
@@ -118,6 +147,18 @@ const PaymentResponse = z.object({
   amount: z.number().int(),
   currency: z.string(),
   capturedAt: z.string().describe('when the ledger recorded the capture'),
+  revision: DecimalString,
+  position: DecimalString,
+});
+
+const PaymentRequestResponse = z.object({
+  orderId: z.string(),
+  paymentId: z.string(),
+  amount: z.number().int(),
+  currency: z.string(),
+  paymentMethod: z.string(),
+  status: z.literal('pending').describe('as recorded; GET the Location for the outcome'),
+  requestedAt: z.string().describe('when the ledger recorded the request'),
   revision: DecimalString,
   position: DecimalString,
 });
@@ -238,37 +279,92 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
     PAYMENTS_ROUTE,
     {
       schema: {
-        summary: 'Capture a payment on an order (paymentId from the body, else chosen and kept with your key)',
+        summary:
+          'Capture a payment on an order (paymentId from the body, else chosen and kept with your key); ' +
+          'with Prefer: respond-async, request it from the PSP (202, charged later, exactly once)',
         description:
           "Records money received on the order, at most what is outstanding, in the order's currency. The " +
-          'paymentId names the capture: a retry under it (or under your Idempotency-Key) answers the same capture.',
+          'paymentId names the capture: a retry under it (or under your Idempotency-Key) answers the same capture. ' +
+          'With `Prefer: respond-async` and a paymentMethod, the ledger charges it through its PSP later and ' +
+          'answers 202 at once; GET the Location for the outcome.',
         tags: ['payments'],
         operationId: 'capturePayment',
         params: OrderIdParams,
-        headers: KeyNamedHeaders,
-        body: PaymentBody,
+        headers: PaymentHeaders,
+        body: CaptureOrRequestBody,
         response: {
           201: created201(PaymentResponse, 'The capture as recorded'),
-          ...problemResponses(...COMMON_PROBLEMS, 'idempotency-key-missing', ...REJECTIONS.CapturePayment),
+          202: answer(
+            PaymentRequestResponse,
+            'Prefer: respond-async honoured: the request as recorded, charged later; the same answer to a retry',
+            ['location', 'etag', 'idempotent-replayed', 'preference-applied'],
+          ),
+          ...problemResponses(
+            ...COMMON_PROBLEMS,
+            'idempotency-key-missing',
+            ...REJECTIONS.CapturePayment,
+            ...REJECTIONS.RequestPayment,
+            'psp-not-configured',
+            'payment-buffer-full',
+          ),
         },
       },
     },
     async (request, reply) => {
       const { orderId } = request.params;
-      const { paymentId: chosen, amount, currency } = request.body;
-      const key =
-        chosen === undefined
-          ? requiredIdempotencyKey(request, 'the body has no paymentId to capture under')
-          : optionalIdempotencyKey(request);
-      const capture = (ids: ResourceIds): OrderCommand => ({
+      const { paymentId: chosen, amount, currency, paymentMethod } = request.body;
+      const why = `the body has no paymentId to ${paymentMethod === undefined ? 'capture' : 'request'} under`;
+      const keyOf = () =>
+        chosen === undefined ? requiredIdempotencyKey(request, why) : optionalIdempotencyKey(request);
+      const ids = { orderId, paymentId: chosen ?? randomUUID() };
+      if (prefersRespondAsync(request)) {
+        const payments = request.server.ledger.payments;
+        if (!payments) {
+          throw new Problem('psp-not-configured', 'this ledger has no payment service provider (LEDGER_PSP)');
+        }
+        if (paymentMethod === undefined) throw missingPaymentMethod();
+        const key = keyOf();
+        // A retry of a request still pending is answered as a replay even when the buffer is full.
+        const known = chosen !== undefined && payments.feed.requests.get(orderId, chosen) !== undefined;
+        if (!known && payments.depth() >= payments.capacity) {
+          throw new Problem(
+            'payment-buffer-full',
+            `${payments.depth()} payment requests are pending (LEDGER_PAYMENT_BUFFER ${payments.capacity})`,
+            { retryAfterSeconds: 1 },
+          );
+        }
+        const requestPayment = (resource: ResourceIds): OrderCommand => ({
+          type: 'RequestPayment',
+          orderId,
+          paymentId: resource.paymentId!,
+          amount,
+          currency,
+          paymentMethod,
+        });
+        const outcome = await execute(request, PAYMENTS_ROUTE, key, ids, requestPayment);
+        const effect = effectOf(outcome, 'PaymentRequested');
+        if (!outcome.replayed) {
+          const { revision, position, streamId } = outcome;
+          payments.feed.requests.noteRequested({ ...effect, streamId, revision, position, createdAt: new Date() });
+        }
+        const body = paymentRequestBody(outcome);
+        reply.header('preference-applied', 'respond-async');
+        return accepted(reply, outcome, `/orders/${orderId}/payments/${body.paymentId}`, body);
+      }
+      if (paymentMethod !== undefined) {
+        const message = 'is for a capture through the PSP: send it with Prefer: respond-async';
+        throw new Problem('validation-failed', `body.paymentMethod: ${message}`, {
+          errors: [{ path: 'body.paymentMethod', message }],
+        });
+      }
+      const capture = (resource: ResourceIds): OrderCommand => ({
         type: 'CapturePayment',
         orderId,
-        paymentId: ids.paymentId!,
+        paymentId: resource.paymentId!,
         amount,
         currency,
       });
-      const ids = { orderId, paymentId: chosen ?? randomUUID() };
-      const outcome = await execute(request, PAYMENTS_ROUTE, key, ids, capture);
+      const outcome = await execute(request, PAYMENTS_ROUTE, keyOf(), ids, capture);
       const body = paymentBody(outcome);
       return created(reply, outcome, `/orders/${orderId}/payments/${body.paymentId}`, body);
     },
@@ -482,9 +578,41 @@ function execute(
 }
 
 function created<T>(reply: FastifyReply, outcome: CommandOutcome, location: string, body: T): T {
-  reply.code(201).header('location', location).header('etag', etagOf(outcome.revision));
+  return answered(reply, 201, outcome, location, body);
+}
+
+/** 202: recorded, with its effect still to come (poll the Location). */
+function accepted<T>(reply: FastifyReply, outcome: CommandOutcome, location: string, body: T): T {
+  return answered(reply, 202, outcome, location, body);
+}
+
+function answered<T>(reply: FastifyReply, status: number, outcome: CommandOutcome, location: string, body: T): T {
+  reply.code(status).header('location', location).header('etag', etagOf(outcome.revision));
   if (outcome.replayed) reply.header('idempotent-replayed', 'true');
   return body;
+}
+
+function missingPaymentMethod(): Problem {
+  const message = 'is required with Prefer: respond-async: the PSP charges this payment method';
+  return new Problem('validation-failed', `body.paymentMethod: ${message}`, {
+    errors: [{ path: 'body.paymentMethod', message }],
+  });
+}
+
+function paymentRequestBody(outcome: CommandOutcome): z.input<typeof PaymentRequestResponse> {
+  const { event, metadata } = effectOf(outcome, 'PaymentRequested');
+  const { orderId, paymentId, amount, currency, paymentMethod } = event.data;
+  const status = 'pending' as const;
+  return {
+    orderId,
+    paymentId,
+    amount,
+    currency,
+    paymentMethod,
+    status,
+    requestedAt: metadata.recordedAt,
+    ...recorded(outcome),
+  };
 }
 
 function orderBody(outcome: CommandOutcome): z.input<typeof OrderResponse> {

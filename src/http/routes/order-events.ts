@@ -38,7 +38,7 @@ const StreamResponse = z.object({
  * The owner is the client recorded on the stream's OrderCreated. Read from the raw record, before
  * decoding, so a stream that fails its schema is reported as corrupt to its owner only.
  */
-function ownedBy(first: RecordedEvent, clientId: string): boolean {
+export function ownedBy(first: RecordedEvent, clientId: string): boolean {
   return first.type === 'OrderCreated' && first.metadata.clientId === clientId;
 }
 
