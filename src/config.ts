@@ -66,6 +66,26 @@ const ApiKeys = z.string().transform((text, ctx) => {
   return keys;
 });
 
+const CorsOrigins = z.string().transform((text, ctx) => {
+  const origins = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || parsed.origin !== origin) {
+      ctx.addIssue({ code: 'custom', message: `${origin} is not an origin such as https://shop.example:8443` });
+      return z.NEVER;
+    }
+  }
+  return origins;
+});
+
 export const ConfigSchema = z.object({
   LEDGER_STORE: StoreUrlSchema.prefault('sqlite:./data/ledger.db'),
   LEDGER_READ_MODELS: z.string().min(1).default('./data/read-models.db'),
@@ -90,6 +110,14 @@ export const ConfigSchema = z.object({
     .min(0)
     .max(1_000_000)
     .default(DEFAULT_STATE_CACHE_BOUNDS.maxBytes / 2 ** 20),
+  /** Requests per minute per client (its API key, else its address); 0 turns the limit off. */
+  LEDGER_RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(600),
+  /** Loopback clients are not limited unless this is on (a proxy on the same host would otherwise be one client). */
+  LEDGER_RATE_LIMIT_LOOPBACK: z.enum(['on', 'off']).default('off'),
+  /** Past this event-loop lag, requests are shed with 503 overloaded; 0 turns shedding off. */
+  LEDGER_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
+  /** Browser origins allowed by CORS, comma-separated (`https://shop.example`); unset: no CORS headers. */
+  LEDGER_CORS_ORIGINS: CorsOrigins.optional(),
   /** The payment service provider asynchronous captures go through; unset: none (they answer 501). */
   LEDGER_PSP: z.enum(['stripe']).optional(),
   LEDGER_PAYMENT_BUFFER: z.coerce.number().int().min(1).max(10_000_000).default(10_000),

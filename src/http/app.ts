@@ -5,7 +5,6 @@
  * Extra route plugins are registered last, inside the same app, so they share the error handler,
  * the auth hook, the metrics and the OpenAPI document without editing this file.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, {
   type FastifyBaseLogger,
@@ -28,10 +27,15 @@ import { answerClientError } from './client-errors.ts';
 import { installErrorHandling, renderFrameworkError } from './error-handler.ts';
 import { registerJsonBodyParser } from './json-body.ts';
 import { createMetrics, type LedgerMetrics } from './metrics.ts';
+import { registerCors } from './cors.ts';
+import { type LoadSheddingOptions, registerLoadShedding } from './load-shedding.ts';
 import { registerOpenApi } from './openapi.ts';
 import { problemPages } from './problem-pages.ts';
-import { registerRequestContext } from './request-context.ts';
-import { trackRouteMethods } from './route-methods.ts';
+import { registerRateLimit } from './rate-limit.ts';
+import { registerRequestContext, requestIdOf, requestLogger } from './request-context.ts';
+import { LedgerLogController } from './request-logging.ts';
+import { answerOptions, trackRouteMethods } from './route-methods.ts';
+import { registerSecurityHeaders } from './security-headers.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { operationRoutes, type ReadinessCheck } from './routes/operations.ts';
 import { orderEventRoutes } from './routes/order-events.ts';
@@ -82,6 +86,8 @@ export interface BuildAppOptions {
   readonly payments?: PaymentBuffer;
   /** Retry bounds, clock and key-binding protocol for the command handler (tests). */
   readonly commandHandler?: Omit<CommandHandlerOptions, 'onConflict'>;
+  /** How often the event-loop lag is sampled (tests; under-pressure's default otherwise). */
+  readonly loadSampleIntervalMs?: LoadSheddingOptions['sampleIntervalMs'];
 }
 
 /** Bodies above this are refused with 413 before they are parsed. */
@@ -106,8 +112,9 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
   const app = Fastify({
     loggerInstance: options.logger ?? createLogger(config.LOG_LEVEL),
     bodyLimit: BODY_LIMIT_BYTES,
-    // Unique across restarts: the request id becomes the correlation id stored in event metadata.
-    genReqId: () => randomUUID(),
+    genReqId: requestIdOf,
+    childLoggerFactory: requestLogger,
+    logController: new LedgerLogController(),
     // While closing, requests already on a kept-alive connection are served (and the connection
     // then closed) instead of getting a bare 503 that is not a problem document.
     return503OnClosing: false,
@@ -136,7 +143,16 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
   } satisfies LedgerServices);
 
   registerRequestContext(app);
+  // Before authentication: security headers on a 401 too, preflights answered without a key, load
+  // shed before any work. The rate limit's hooks are per route, so they run after authentication.
+  await registerSecurityHeaders(app);
+  if (config.LEDGER_CORS_ORIGINS) await registerCors(app, config.LEDGER_CORS_ORIGINS);
+  await registerLoadShedding(app, {
+    maxEventLoopDelayMs: config.LEDGER_MAX_EVENT_LOOP_DELAY_MS,
+    ...(options.loadSampleIntervalMs !== undefined && { sampleIntervalMs: options.loadSampleIntervalMs }),
+  });
   app.addHook('onRequest', authenticate(auth));
+  await registerRateLimit(app, config);
   app.addHook('onResponse', (request, reply, done) => {
     metrics.observeRequest(
       request.method,
@@ -149,7 +165,8 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
   installErrorHandling(app, routes);
   closeKeptAliveConnectionsOnShutdown(app);
 
-  await registerOpenApi(app, auth);
+  await registerOpenApi(app);
+  answerOptions(app, routes, config.LEDGER_CORS_ORIGINS !== undefined);
   await app.register(problemPages);
   await app.register(operationRoutes);
   await app.register(commandRoutes);

@@ -8,17 +8,19 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ANONYMOUS_CLIENT, type ApiKey, ConfigError, type Config } from '../config.ts';
 import { headerOccurrences } from './headers.ts';
+import { DOCS_PREFIX, DOCUMENT_ROUTE } from './openapi.ts';
 import { Problem } from './problem.ts';
 
 export { ANONYMOUS_CLIENT };
 
 /**
- * Liveness must answer an orchestrator that holds no key, and problem pages are what error
- * responses link to; Stripe's webhook carries no key either (its signature authenticates it).
- * Docs and the OpenAPI document are NOT exempt: every route but those needs a key, and the
- * API's shape is the deployer's to publish, not ours.
+ * Liveness must answer an orchestrator that holds no key, problem pages are what error responses
+ * link to, Stripe's webhook carries no key (its signature authenticates it), and the docs and the OpenAPI document describe the API without holding any data (Swagger
+ * UI must load before its Authorize button can take a key). OPTIONS says only which methods a path takes.
  */
-const EXEMPT_ROUTES = new Set(['/health', '/problems', '/problems/:slug', '/webhooks/stripe']);
+const EXEMPT_ROUTES = new Set(['/health', '/problems', '/problems/:slug', DOCUMENT_ROUTE, '/webhooks/stripe', '*']);
+
+const isExempt = (url: string) => EXEMPT_ROUTES.has(url) || url === DOCS_PREFIX || url.startsWith(`${DOCS_PREFIX}/`);
 
 export type AuthPolicy =
   | { readonly mode: 'keys'; readonly clients: ReadonlyMap<string, ApiKey> }
@@ -64,7 +66,7 @@ export function authenticate(policy: AuthPolicy): (request: FastifyRequest, repl
   if (policy.mode === 'off') return async () => {};
   const identify = clientMatcher(policy.clients);
   return async (request, reply) => {
-    if (EXEMPT_ROUTES.has(request.routeOptions.url ?? '')) return;
+    if (isExempt(request.routeOptions.url ?? '')) return;
     // Node keeps the first of two; a proxy that keeps the last would have seen another client.
     if (headerOccurrences(request, 'authorization').length > 1) {
       throw new Problem('bad-request', 'send exactly one Authorization header');

@@ -10,8 +10,9 @@ import { IdempotencyKeyReused } from '../domain/key-binding.ts';
 import { DomainRejection } from '../domain/rejection.ts';
 import { CorruptEventError, StoreUnavailableError, WrongExpectedVersionError } from '../eventstore/errors.ts';
 import { WaitCapacityError } from '../projections/wait.ts';
-import { type FieldError, Problem } from './problem.ts';
-import type { RouteMethods } from './route-methods.ts';
+import { type FieldError, PROBLEM_TYPES, Problem, type ProblemSlug } from './problem.ts';
+import { echoRequestIds } from './request-context.ts';
+import { type RouteMethods, shorten } from './route-methods.ts';
 
 /** How long a client should wait before retrying, by why the store refused. */
 const RETRY_AFTER_SECONDS: Record<StoreUnavailableError['reason'], number> = {
@@ -29,7 +30,7 @@ export function installErrorHandling(app: FastifyInstance, routes: RouteMethods)
     return sendProblem(reply, problem, request);
   });
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.length > 200 ? `${request.url.slice(0, 200)}…` : request.url;
+    const path = shorten(request.url);
     const allowed = routes.allowed(request.url);
     if (allowed.length > 0 && !allowed.includes(request.method)) {
       reply.header('allow', allowed.join(', '));
@@ -46,14 +47,18 @@ export function renderFrameworkError(error: unknown, request: FastifyRequest, re
 }
 
 export function sendProblem(reply: FastifyReply, problem: Problem, request: FastifyRequest): FastifyReply {
-  if (problem.extras.retryAfterSeconds !== undefined)
-    reply.header('retry-after', String(problem.extras.retryAfterSeconds));
+  echoRequestIds(request, reply);
+  // Every problem documented as retryable carries Retry-After, whoever raised it.
+  const retryAfter = problem.extras.retryAfterSeconds ?? (retryable(problem.slug) ? 1 : undefined);
+  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
   // Serialized here, not by a route's response schema: a problem must not depend on which route failed.
   return reply
     .code(problem.status)
     .type('application/problem+json')
     .send(JSON.stringify(problem.toJSON(`urn:uuid:${request.id}`)));
 }
+
+const retryable = (slug: ProblemSlug): boolean => (PROBLEM_TYPES[slug] as { retryAfter?: true }).retryAfter === true;
 
 export function problemFor(error: unknown): Problem {
   if (error instanceof Problem) return error;
@@ -160,6 +165,9 @@ function logProblem(log: FastifyBaseLogger, problem: Problem, error: unknown): v
   if (error instanceof CorruptEventError) {
     const at = { streamId: error.streamId, revision: String(error.revision), position: error.position.toString() };
     log.error({ ...at, problem: error.problem }, 'stored event cannot be trusted (decoding, schema or hash chain)');
+  } else if (error instanceof Problem && problem.status >= 500) {
+    // An answer the ledger chose (not ready, overloaded, store down): its detail says it all, no stack.
+    log.warn({ problem: problem.slug, status: problem.status }, problem.detail);
   } else if (problem.status >= 500) {
     log.error({ err: error, problem: problem.slug }, problem.detail);
   } else {

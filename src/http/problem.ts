@@ -193,6 +193,7 @@ export const PROBLEM_TYPES = {
   },
   'payment-buffer-full': {
     status: 503,
+    retryAfter: true,
     title: 'Too many payment requests are pending',
     description:
       'The buffer of payment requests waiting for the PSP is full. Nothing was written. Retry after the delay ' +
@@ -238,26 +239,46 @@ export const PROBLEM_TYPES = {
     title: 'The request headers are too large',
     description: 'The request line and headers together are limited to 16 KiB.',
   },
+  'rate-limited': {
+    status: 429,
+    retryAfter: true,
+    title: 'Too many requests',
+    description:
+      'This client (its API key, else its address) sent more requests than the configured rate allows. Nothing ' +
+      'was done. Retry after the delay in Retry-After.',
+  },
+  overloaded: {
+    status: 503,
+    retryAfter: true,
+    title: 'The ledger is overloaded',
+    description:
+      'The server is shedding load (its event loop lags past the configured bound). Nothing was done. Retry after ' +
+      'the delay in Retry-After.',
+  },
   'concurrency-conflict': {
     status: 503,
+    retryAfter: true,
     title: 'The order is too contended right now',
     description:
       'Other writers kept changing this order. Retry after the delay in Retry-After with the same Idempotency-Key.',
   },
   'store-unavailable': {
     status: 503,
+    retryAfter: true,
     title: 'The event store is unavailable',
     description:
       'The store is down, full or busy. Nothing was written. Retry after the delay in Retry-After with the same request and Idempotency-Key.',
   },
   'not-ready': {
     status: 503,
+    retryAfter: true,
     title: 'The ledger is not ready to serve',
     description:
       'A readiness check failed (the event store or a projection). `checks` lists each one. Retry after the delay in Retry-After.',
   },
   'projection-lagging': {
     status: 503,
+    retryAfter: true,
     title: 'The read model has not reached the requested position yet',
     description: 'The projection is behind `minPosition`. Retry after the delay in Retry-After.',
   },
@@ -282,7 +303,15 @@ export const PROBLEM_TYPES = {
     title: 'Internal error',
     description: 'Something failed inside the ledger. The request id in the logs identifies it.',
   },
-} as const satisfies Record<string, { status: number; title: string; description: string }>;
+} as const satisfies Record<string, ProblemType>;
+
+/** `retryAfter`: the answer always carries Retry-After (the condition passes; the same request may then succeed). */
+interface ProblemType {
+  readonly status: number;
+  readonly title: string;
+  readonly description: string;
+  readonly retryAfter?: true;
+}
 
 export type ProblemSlug = keyof typeof PROBLEM_TYPES;
 

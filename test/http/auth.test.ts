@@ -36,20 +36,25 @@ test('401 unauthorized without a key, with a wrong one, or with another scheme; 
       assert.match(String(response.headers['www-authenticate']), /^Bearer/);
     });
   }
-  for (const path of ['/orders/locked/events', '/ready', '/metrics', '/openapi.json', '/no-such-route']) {
+  for (const path of ['/orders/locked/events', '/ready', '/metrics', '/no-such-route']) {
     assertProblem(await send(server.url, 'GET', path), 401, 'unauthorized');
   }
 });
 
-test('health and the problem pages need no key; the rest answers with one', async ({ server }) => {
+test('health, the problem pages, the docs and the OpenAPI document need no key; the rest answers with one', async ({
+  server,
+}) => {
   assert.is((await send(server.url, 'GET', '/health')).status, 200);
   assert.is((await send(server.url, 'GET', '/problems/unauthorized')).status, 200);
   assert.is((await send(server.url, 'GET', '/ready', { headers: bearer(ALICE) })).status, 200);
-  assert.is(
-    (await send(server.url, 'GET', '/openapi.json', { headers: bearer(BOB) })).json.components.securitySchemes.bearer
-      .scheme,
-    'bearer',
-  );
+  const doc = await send(server.url, 'GET', '/openapi.json');
+  assert.is(doc.status, 200, 'the document is public: it holds no data');
+  assert.is(doc.json.components.securitySchemes.bearer.scheme, 'bearer');
+  assert.equal(doc.json.security, [{ bearer: [] }], 'every operation asks for the bearer key by default');
+  assert.equal(doc.json.paths['/health'].get.security, [], 'liveness needs none');
+  for (const asset of ['/docs/', '/docs/static/swagger-ui-bundle.js', '/docs/json']) {
+    assert.is((await send(server.url, 'GET', asset)).status, 200, `${asset} loads without a key`);
+  }
 });
 
 test('the same Idempotency-Key from two clients: two independent orders, each recorded with its client', async ({

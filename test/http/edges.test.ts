@@ -137,10 +137,10 @@ test('parser errors are problem documents: bad request line, control bytes, CL+T
 test('404 and 405 are problem documents; 405 carries Allow', async ({ server }) => {
   assertProblem(await send(server.url, 'GET', '/no/such/path'), 404, 'not-found');
   const cases: Array<[string, string, string]> = [
-    ['DELETE', '/orders/abc', 'GET, HEAD, PUT'],
-    ['PATCH', '/orders', 'GET, HEAD, POST'],
-    ['GET', '/orders/abc/payments', 'POST'],
-    ['POST', '/health', 'GET, HEAD'],
+    ['DELETE', '/orders/abc', 'GET, HEAD, OPTIONS, PUT'],
+    ['PATCH', '/orders', 'GET, HEAD, OPTIONS, POST'],
+    ['GET', '/orders/abc/payments', 'OPTIONS, POST'],
+    ['POST', '/health', 'GET, HEAD, OPTIONS'],
   ];
   for (const [method, path, allow] of cases) {
     const response = await send(server.url, method, path, { body: {} });

@@ -63,7 +63,8 @@ test('the OpenAPI document states the cap and shows realistic example bodies', a
   assert.equal(order.example, { customerId: 'cust-42', currency: 'EUR', lines });
   const payment = doc.paths['/orders/{orderId}/payments'].post.requestBody.content['application/json'];
   assert.is(payment.schema.properties.amount.maximum, MAX_AMOUNT);
-  assert.equal(payment.example, { paymentId: 'pay-1', amount: 3998, currency: 'EUR' });
+  // Two examples (a capture, and a request through the PSP): the UI starts from the first.
+  assert.equal(payment.examples.example1.value, { paymentId: 'pay-1', amount: 1998, currency: 'EUR' });
   assert.not.match(JSON.stringify([order, payment]), /9007199254740991/, 'no request body field offers 2^53 − 1');
   // Sums are documented as decimal strings.
   const customer = doc.paths['/customers/{customerId}'].get.responses['200'].content['application/json'].schema;

@@ -4,6 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { z } from 'zod';
 import { DomainRejection } from '../../src/domain/rejection.ts';
+import { problemResponses } from '../../src/http/schemas.ts';
 import { orderBody, send, startTestServer, type TestServer } from '../support/http.ts';
 import { assertProblem } from '../support/problems.ts';
 
@@ -14,7 +15,11 @@ const readsLike: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         params: z.object({ id: z.string().max(3) }),
-        response: { 200: z.object({ id: z.string(), store: z.string() }) },
+        // A plugged route documents its rejections like any other: the test client checks answers against it.
+        response: {
+          200: z.object({ id: z.string(), store: z.string() }),
+          ...problemResponses('validation-failed', 'order-not-found'),
+        },
       },
     },
     async (request) => {

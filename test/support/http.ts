@@ -8,6 +8,7 @@ import { type Config, ConfigSchema } from '../../src/config.ts';
 import type { EventStore, RecordedEvent } from '../../src/eventstore/port.ts';
 import { type BuildAppOptions, buildApp } from '../../src/http/app.ts';
 import { type StartServerOptions, startServer } from '../../src/server.ts';
+import { type Answer, conformanceChecker, type OpenApiDocument } from './openapi-conformance.ts';
 import { tempDir } from './temp.ts';
 
 export interface TestServer {
@@ -31,6 +32,9 @@ export function testConfig(
     LOG_LEVEL: 'silent',
     // NORMAL: tests need the store's rules, not its power-loss durability; FULL is the default in production.
     LEDGER_SYNCHRONOUS: 'NORMAL',
+    // Many servers share one test process on a busy machine: its event-loop lag is the machine's, not a server's.
+    // The load-shedding test turns it on.
+    LEDGER_MAX_EVENT_LOOP_DELAY_MS: '0',
     ...env,
   });
 }
@@ -42,6 +46,7 @@ export async function startTestServer(
   const { env, dbPath, ...serverOptions } = options;
   const config = testConfig(env, dbPath);
   const server = await startServer(config, serverOptions);
+  checkers.delete(server.url);
   const file = config.LEDGER_STORE.kind === 'sqlite' ? config.LEDGER_STORE.path : '';
   return { url: server.url, store: server.store, dbPath: file, close: server.close };
 }
@@ -54,6 +59,7 @@ export async function listenApp(
   const { env, ...appOptions } = options;
   const app = await buildApp({ ...appOptions, store, config: testConfig(env) });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  checkers.delete(url);
   return { url, close: () => app.close() };
 }
 
@@ -79,8 +85,37 @@ export interface SendOptions {
   readonly headers?: OutgoingHttpHeaders;
 }
 
-/** One request on its own connection, bytes as given: what fetch would normalise, this does not. */
-export function send(baseUrl: string, method: string, path: string, options: SendOptions = {}): Promise<Sent> {
+/**
+ * One request on its own connection, bytes as given: what fetch would normalise, this does not. The
+ * answer is checked against the server's OpenAPI document: one that drifts from it fails the test.
+ */
+export async function send(baseUrl: string, method: string, path: string, options: SendOptions = {}): Promise<Sent> {
+  const check = await conformanceOf(baseUrl);
+  const sent = await exchange(baseUrl, method, path, options);
+  const problems = check?.({ method, path, status: sent.status, headers: sent.headers, text: sent.text }) ?? [];
+  if (problems.length > 0)
+    throw new Error(`the answer does not conform to the OpenAPI document:\n${problems.join('\n')}`);
+  return sent;
+}
+
+/** By server URL; a server started here drops its URL's entry, as a reused port may serve another app. */
+const checkers = new Map<string, Promise<((answer: Answer) => string[]) | undefined>>();
+
+/** The document of the server at baseUrl, fetched once; none when the server does not serve one (yet). */
+function conformanceOf(baseUrl: string): Promise<((answer: Answer) => string[]) | undefined> {
+  let checker = checkers.get(baseUrl);
+  if (!checker) {
+    checker = exchange(baseUrl, 'GET', '/openapi.json').then(
+      (answer) => (answer.status === 200 ? conformanceChecker(answer.json as OpenApiDocument) : undefined),
+      () => undefined,
+    );
+    checkers.set(baseUrl, checker);
+    void checker.then((found) => found === undefined && checkers.delete(baseUrl));
+  }
+  return checker;
+}
+
+function exchange(baseUrl: string, method: string, path: string, options: SendOptions = {}): Promise<Sent> {
   const payload = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
   const headers: OutgoingHttpHeaders = {
     ...(options.body !== undefined && options.rawBody === undefined && { 'content-type': 'application/json' }),

@@ -24,7 +24,8 @@ import type { CommandContext, EventMetadata } from '../../events/metadata.ts';
 import { etagOf, optionalIdempotencyKey, parseIfMatch, requiredIdempotencyKey } from '../headers.ts';
 import { prefersRespondAsync } from '../prefer.ts';
 import { Problem } from '../problem.ts';
-import { DecimalString, OrderIdParams, problemResponses } from '../schemas.ts';
+import { REQUIRED_PARAMETER } from '../openapi.ts';
+import { answer, DecimalString, OrderIdParams, problemResponses } from '../schemas.ts';
 
 const ORDER_ROUTE = '/orders/:orderId';
 const ORDERS_ROUTE = '/orders';
@@ -35,21 +36,38 @@ const VOID_ROUTE = '/orders/:orderId/authorizations/:paymentId/void';
 const REFUNDS_ROUTE = '/orders/:orderId/payments/:paymentId/refunds';
 const CANCEL_ROUTE = '/orders/:orderId/cancel';
 
-const PaymentParams = z.object({ orderId: EntityId, paymentId: EntityId });
+const paymentParams = (paymentId: string) =>
+  OrderIdParams.extend({
+    paymentId: EntityId.describe('the payment (or authorization) id').meta({ examples: [paymentId] }),
+  });
 
-const CommandHeaders = z.looseObject({
-  'idempotency-key': z
+const KEY_RULES =
+  '1-255 printable ASCII characters, bare or as a quoted structured-field string; scoped to your API key, ' +
+  'bound for ever to the first request that used it (method, route, path parameters, body)';
+
+const commandHeaders = (key: z.ZodType) =>
+  z.looseObject({
+    'idempotency-key': key,
+    'if-match': z.string().optional().describe('"<revision>" (an ETag from this API): 412 if the order has moved on'),
+    'x-correlation-id': z.string().optional().describe('echoed, and recorded in the event metadata'),
+  });
+
+const CommandHeaders = commandHeaders(z.string().optional().describe(KEY_RULES));
+
+/** Where the body names no id, the key does: required (the route answers idempotency-key-missing without one). */
+const KeyNamedHeaders = commandHeaders(
+  z.string().optional().describe(`required when the body names no id (the key then names the resource); ${KEY_RULES}`),
+);
+
+const KeyRequiredHeaders = commandHeaders(
+  z
     .string()
     .optional()
-    .describe(
-      '1-255 printable ASCII characters, bare or as a quoted structured-field string; scoped to your API key, ' +
-        'bound for ever to the first request that used it (method, route, path parameters, body)',
-    ),
-  'if-match': z.string().optional().describe('"<revision>" (an ETag from this API): 412 if the order has moved on'),
-  'x-correlation-id': z.string().optional().describe('echoed, and recorded in the event metadata'),
-});
+    .describe(`required: the order id the ledger chooses is kept with it; ${KEY_RULES}`)
+    .meta({ examples: ['order-2026-0001'], [REQUIRED_PARAMETER]: true }),
+);
 
-const PaymentHeaders = CommandHeaders.extend({
+const PaymentHeaders = KeyNamedHeaders.extend({
   prefer: z
     .string()
     .optional()
@@ -64,6 +82,9 @@ export const OrderBody = OrderRequest.meta({
   examples: [{ customerId: 'cust-42', currency: 'EUR', lines: [{ sku: 'BOOK-1', quantity: 2, unitPrice: 1999 }] }],
 });
 
+// The examples run in a row on one order (3998 EUR): authorize 1500 and capture 1000 of it, capture 1998
+// directly, refund 500 of that. Void and cancel need an order with nothing captured: a second one.
+
 export const PaymentBody = z
   .strictObject({
     paymentId: PaymentCapturedData.shape.paymentId
@@ -72,24 +93,29 @@ export const PaymentBody = z
     amount: RequestedAmount,
     currency: PaymentCapturedData.shape.currency,
   })
-  .meta({ examples: [{ paymentId: 'pay-1', amount: 3998, currency: 'EUR' }] });
+  .meta({ examples: [{ paymentId: 'pay-1', amount: 1998, currency: 'EUR' }] });
 
 /** A capture, or with Prefer: respond-async a request to charge `paymentMethod` through the PSP. */
 export const CaptureOrRequestBody = PaymentBody.extend({
   paymentMethod: PaymentMethod.optional().describe(
     "with Prefer: respond-async only (required then): the PSP's payment method, e.g. pm_card_visa",
   ),
-}).meta({ examples: [{ paymentId: 'pay-1', amount: 3998, currency: 'EUR' }] });
+}).meta({
+  examples: [
+    { paymentId: 'pay-1', amount: 1998, currency: 'EUR' },
+    { paymentId: 'pay-2', amount: 1000, currency: 'EUR', paymentMethod: 'pm_card_visa' },
+  ],
+});
 
 export const AuthorizationBody = PaymentBody.meta({
-  examples: [{ paymentId: 'auth-1', amount: 3998, currency: 'EUR' }],
+  examples: [{ paymentId: 'auth-1', amount: 1500, currency: 'EUR' }],
 });
 
 export const CaptureAuthorizationBody = z
   .strictObject({ amount: RequestedAmount.optional().describe('at most the authorized amount; omit it for all of it') })
-  .meta({ examples: [{ amount: 2000 }, {}] });
+  .meta({ examples: [{ amount: 1000 }] });
 
-export const VoidBody = z.strictObject({});
+export const VoidBody = z.strictObject({}).meta({ examples: [{}] });
 
 export const RefundBody = z
   .strictObject({
@@ -191,7 +217,10 @@ const COMMON_PROBLEMS = [
   'event-corrupt',
 ] as const;
 
-const createResponses = { 201: OrderResponse, ...problemResponses(...COMMON_PROBLEMS, ...REJECTIONS.CreateOrder) };
+const CREATED_HEADERS = ['location', 'etag', 'idempotent-replayed'] as const;
+const created201 = <T extends z.ZodType>(schema: T, what: string) =>
+  answer(schema, `${what}; the same answer to a retry, with Idempotent-Replayed: true`, [...CREATED_HEADERS]);
+const OrderCreatedAnswer = created201(OrderResponse, 'The order as recorded');
 
 export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
   app.put(
@@ -199,10 +228,15 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Create an order with a client-chosen id (naturally idempotent)',
+        description:
+          'Creates the order under the id in the path. Sending the same body again answers the recorded order; ' +
+          'another body under a taken id is refused (409 order-already-exists). An Idempotency-Key is optional.',
+        tags: ['orders'],
+        operationId: 'putOrder',
         params: OrderIdParams,
         headers: CommandHeaders,
         body: OrderBody,
-        response: createResponses,
+        response: { 201: OrderCreatedAnswer, ...problemResponses(...COMMON_PROBLEMS, ...REJECTIONS.CreateOrder) },
       },
     },
     async (request, reply) => {
@@ -218,9 +252,17 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Create an order; the ledger chooses its id, kept with your Idempotency-Key',
-        headers: CommandHeaders,
+        description:
+          'Creates an order under a new id and binds it to your Idempotency-Key (required): a retry with the key ' +
+          'answers the same order. Location names it.',
+        tags: ['orders'],
+        operationId: 'createOrder',
+        headers: KeyRequiredHeaders,
         body: OrderBody,
-        response: { ...createResponses, ...problemResponses('idempotency-key-missing') },
+        response: {
+          201: OrderCreatedAnswer,
+          ...problemResponses(...COMMON_PROBLEMS, ...REJECTIONS.CreateOrder, 'idempotency-key-missing'),
+        },
       },
     },
     async (request, reply) => {
@@ -240,12 +282,23 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
         summary:
           'Capture a payment on an order (paymentId from the body, else chosen and kept with your key); ' +
           'with Prefer: respond-async, request it from the PSP (202, charged later, exactly once)',
+        description:
+          "Records money received on the order, at most what is outstanding, in the order's currency. The " +
+          'paymentId names the capture: a retry under it (or under your Idempotency-Key) answers the same capture. ' +
+          'With `Prefer: respond-async` and a paymentMethod, the ledger charges it through its PSP later and ' +
+          'answers 202 at once; GET the Location for the outcome.',
+        tags: ['payments'],
+        operationId: 'capturePayment',
         params: OrderIdParams,
         headers: PaymentHeaders,
         body: CaptureOrRequestBody,
         response: {
-          201: PaymentResponse,
-          202: PaymentRequestResponse,
+          201: created201(PaymentResponse, 'The capture as recorded'),
+          202: answer(
+            PaymentRequestResponse,
+            'Prefer: respond-async honoured: the request as recorded, charged later; the same answer to a retry',
+            ['location', 'etag', 'idempotent-replayed', 'preference-applied'],
+          ),
           ...problemResponses(
             ...COMMON_PROBLEMS,
             'idempotency-key-missing',
@@ -321,11 +374,16 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Authorize (hold) a payment on an order, to capture or void later',
+        description:
+          'Places a hold of the amount on the order (open holds plus what is captured net may not exceed the ' +
+          'total). Capture it later, all or part, or void it.',
+        tags: ['payments'],
+        operationId: 'authorizePayment',
         params: OrderIdParams,
-        headers: CommandHeaders,
+        headers: KeyNamedHeaders,
         body: AuthorizationBody,
         response: {
-          201: AuthorizationResponse,
+          201: created201(AuthorizationResponse, 'The authorization as recorded'),
           ...problemResponses(...COMMON_PROBLEMS, 'idempotency-key-missing', ...REJECTIONS.AuthorizePayment),
         },
       },
@@ -356,11 +414,16 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Capture an authorization, all of it or a part (the rest of the hold is released)',
-        params: PaymentParams,
+        description:
+          'Turns an open authorization into a capture under the same paymentId. An authorization is captured at ' +
+          'most once; a retry answers the same capture.',
+        tags: ['payments'],
+        operationId: 'captureAuthorization',
+        params: paymentParams('auth-1'),
         headers: CommandHeaders,
         body: CaptureAuthorizationBody,
         response: {
-          201: PaymentResponse,
+          201: created201(PaymentResponse, 'The capture as recorded'),
           ...problemResponses(...COMMON_PROBLEMS, ...REJECTIONS.CaptureAuthorization),
         },
       },
@@ -385,11 +448,14 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Void an open authorization, releasing its hold',
-        params: PaymentParams,
+        description: 'Releases the hold of an open authorization; a voided authorization can never be captured.',
+        tags: ['payments'],
+        operationId: 'voidAuthorization',
+        params: paymentParams('auth-1'),
         headers: CommandHeaders,
         body: VoidBody,
         response: {
-          201: VoidResponse,
+          201: created201(VoidResponse, 'The void as recorded'),
           ...problemResponses(...COMMON_PROBLEMS, ...REJECTIONS.VoidAuthorization),
         },
       },
@@ -408,11 +474,16 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Refund part or all of a captured payment (refundId from the body, else chosen, kept with your key)',
-        params: PaymentParams,
-        headers: CommandHeaders,
+        description:
+          'Records money given back on a captured payment; its refunds sum to at most what it captured. The ' +
+          'refundId names the refund: a retry under it (or under your Idempotency-Key) answers the same refund.',
+        tags: ['payments'],
+        operationId: 'refundPayment',
+        params: paymentParams('pay-1'),
+        headers: KeyNamedHeaders,
         body: RefundBody,
         response: {
-          201: RefundResponse,
+          201: created201(RefundResponse, 'The refund as recorded'),
           ...problemResponses(...COMMON_PROBLEMS, 'idempotency-key-missing', ...REJECTIONS.RefundPayment),
         },
       },
@@ -443,11 +514,16 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Cancel an order with nothing captured net; its open authorizations are voided with it',
+        description:
+          'Cancels an order on which nothing is captured net of refunds; open authorizations are voided with it. ' +
+          'A cancelled order takes no more payments.',
+        tags: ['orders'],
+        operationId: 'cancelOrder',
         params: OrderIdParams,
         headers: CommandHeaders,
         body: CancelBody,
         response: {
-          201: CancelResponse,
+          201: created201(CancelResponse, 'The cancellation as recorded'),
           ...problemResponses(...COMMON_PROBLEMS, ...REJECTIONS.CancelOrder),
         },
       },

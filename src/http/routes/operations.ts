@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { redactSecrets } from '../../redact.ts';
 import { withTimeout } from '../../timeout.ts';
 import { Problem } from '../problem.ts';
-import { problemResponses } from '../schemas.ts';
+import { answer, exactProblemResponses, unlimitedProblemResponses } from '../schemas.ts';
 
 export interface ReadinessResult {
   readonly name: string;
@@ -28,7 +28,19 @@ const Check = z.object({ name: z.string(), ok: z.boolean(), detail: z.string().o
 export const operationRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/health',
-    { schema: { summary: 'Liveness: the process answers', response: { 200: z.object({ status: z.literal('ok') }) } } },
+    {
+      schema: {
+        summary: 'Liveness: the process answers',
+        description: 'Needs no API key; never rate-limited nor shed, so that an overloaded ledger is not restarted.',
+        tags: ['operations'],
+        operationId: 'getHealth',
+        security: [],
+        response: {
+          200: answer(z.object({ status: z.literal('ok') }), 'The process is alive'),
+          ...exactProblemResponses('bad-request'),
+        },
+      },
+    },
     async () => ({
       status: 'ok' as const,
     }),
@@ -39,9 +51,12 @@ export const operationRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Readiness: the event store is reachable and can take durable writes; every registered check passes',
+        description: 'Answers 503 not-ready, listing each check, while one fails; never rate-limited.',
+        tags: ['operations'],
+        operationId: 'getReadiness',
         response: {
-          200: z.object({ status: z.literal('ready'), checks: z.array(Check) }),
-          ...problemResponses('not-ready'),
+          200: answer(z.object({ status: z.literal('ready'), checks: z.array(Check) }), 'Every check passes'),
+          ...unlimitedProblemResponses('not-ready', 'unauthorized', 'bad-request'),
         },
       },
     },
@@ -70,7 +85,19 @@ export const operationRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     '/metrics',
-    { schema: { summary: 'Prometheus metrics', produces: ['text/plain'] } },
+    {
+      schema: {
+        summary: 'Prometheus metrics',
+        description: 'HTTP, command, store and projection metrics in the Prometheus text format; never rate-limited.',
+        tags: ['operations'],
+        operationId: 'getMetrics',
+        produces: ['text/plain'],
+        response: {
+          200: answer(z.string(), 'The metrics, text/plain; version=0.0.4'),
+          ...unlimitedProblemResponses('unauthorized', 'bad-request'),
+        },
+      },
+    },
     async (_request, reply) => {
       const { registry } = app.ledger.metrics;
       return reply.type(registry.contentType).send(await registry.metrics());

@@ -11,7 +11,7 @@ import { decodeEvent } from '../../events/codec.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
 import { etagOf } from '../headers.ts';
 import { Problem } from '../problem.ts';
-import { DecimalString, OrderIdParams, problemResponses } from '../schemas.ts';
+import { answer, DecimalString, OrderIdParams, problemResponses } from '../schemas.ts';
 
 const JsonRecord = z.record(z.string(), z.unknown());
 
@@ -48,9 +48,14 @@ export const orderEventRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: "The order's raw event stream, from the event store (your own orders only; an auditor's: every order)",
+        description:
+          'Every event of the order with its metadata and hash chain, read from the event store itself (not a ' +
+          'projection): what an audit checks.',
+        tags: ['audit'],
+        operationId: 'getOrderEvents',
         params: OrderIdParams,
         response: {
-          200: StreamResponse,
+          200: answer(StreamResponse, 'The stream', ['etag']),
           ...problemResponses(
             'validation-failed',
             'unauthorized',

@@ -10,7 +10,7 @@ import { orderDecider } from '../../domain/order.ts';
 import { decodeStream } from '../../events/codec.ts';
 import { etagOf } from '../headers.ts';
 import { Problem } from '../problem.ts';
-import { DecimalString, problemResponses } from '../schemas.ts';
+import { answer, DecimalString, OrderIdParams, problemResponses } from '../schemas.ts';
 import { ownedBy } from './order-events.ts';
 
 const PaymentStatusResponse = z.object({
@@ -35,9 +35,16 @@ export const paymentRequestRoutes: FastifyPluginAsyncZod = async (app) => {
         summary:
           'A payment of an order: pending, captured or declined, with the PSP reference or decline code ' +
           '(read from the event store)',
-        params: z.object({ orderId: EntityId, paymentId: EntityId }),
+        description:
+          'Where a capture or a payment requested with Prefer: respond-async stands, read from the order stream ' +
+          'itself: `pending` until the PSP answers, then `captured` or `declined`.',
+        tags: ['payments'],
+        operationId: 'getPayment',
+        params: OrderIdParams.extend({
+          paymentId: EntityId.describe('the payment id').meta({ examples: ['pay-1'] }),
+        }),
         response: {
-          200: PaymentStatusResponse,
+          200: answer(PaymentStatusResponse, 'The payment', ['etag']),
           ...problemResponses(
             'validation-failed',
             'unauthorized',

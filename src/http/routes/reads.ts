@@ -26,7 +26,7 @@ import type { GenerationStatus, ProjectionStatus } from '../../projections/statu
 import type { WaitForPosition } from '../../projections/wait.ts';
 import { etagOf } from '../headers.ts';
 import { Problem } from '../problem.ts';
-import { DecimalString, OrderIdParams, problemResponses } from '../schemas.ts';
+import { answer, DecimalString, OrderIdParams, problemResponses } from '../schemas.ts';
 
 export interface ReadRoutesDeps {
   readonly queries: ReadModelQueries;
@@ -132,7 +132,11 @@ const CustomerResponse = z.object({
 });
 
 const Day = z.iso.date().describe('YYYY-MM-DD (UTC)');
-const DailyQuery = ConsistencyQuery.extend({ from: Day, to: Day, currency: Currency.optional() });
+const DailyQuery = ConsistencyQuery.extend({
+  from: Day.describe('the first day, YYYY-MM-DD (UTC)').meta({ examples: ['2026-01-01'] }),
+  to: Day.describe('the last day, YYYY-MM-DD (UTC), at most 366 days after from').meta({ examples: ['2026-01-31'] }),
+  currency: Currency.optional().describe('only this ISO 4217 currency'),
+});
 const DayTotals = z.object({
   ordersCreated: z.number().int(),
   amountOrdered: MoneySum,
@@ -237,12 +241,19 @@ export const readRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         summary:
           'An order from the order-summary read model: totals, captured, outstanding, status, payments, revision',
+        description:
+          "Answers from the read model. Pass minPosition (a command answer's position) to read your own write; " +
+          'If-None-Match with the ETag answers 304 while the order is unchanged.',
+        tags: ['orders'],
+        operationId: 'getOrder',
         params: OrderIdParams,
         querystring: ConsistencyQuery,
-        headers: ConsistencyHeaders,
+        headers: ConsistencyHeaders.extend({
+          'if-none-match': z.string().optional().describe('an ETag from this API: 304 while the order is at it'),
+        }),
         response: {
-          200: OrderSummaryResponse,
-          304: z.null().describe('If-None-Match matched the ETag'),
+          200: answer(OrderSummaryResponse, 'The order', ['etag']),
+          304: answer(z.null(), 'Not modified: If-None-Match matched the ETag (no body)', ['etag']),
           ...problemResponses(...READ_PROBLEMS, 'order-not-found'),
         },
       },
@@ -258,7 +269,8 @@ export const readRoutes: FastifyPluginAsyncZod = async (app) => {
         );
       const etag = etagOf(BigInt(order.revision));
       reply.header('etag', etag);
-      if (request.headers['if-none-match'] === etag) return reply.code(304).send(null);
+      // No body at all: not even the serialized null.
+      if (request.headers['if-none-match'] === etag) return reply.code(304).send(undefined as never);
       return orderView(order);
     },
   );
@@ -268,10 +280,16 @@ export const readRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Orders, oldest first by (createdAt, orderId), filtered by customer and/or status; keyset-paginated',
+        description: 'Pages of at most `limit` orders; pass `nextCursor` as `cursor` for the next page.',
+        tags: ['orders'],
+        operationId: 'listOrders',
         querystring: OrderListQuery,
         headers: ConsistencyHeaders,
         response: {
-          200: z.object({ items: z.array(OrderSummaryResponse), nextCursor: z.string().optional() }),
+          200: answer(
+            z.object({ items: z.array(OrderSummaryResponse), nextCursor: z.string().optional() }),
+            'A page of orders; nextCursor is absent on the last page',
+          ),
           ...problemResponses(...READ_PROBLEMS),
         },
       },
@@ -298,10 +316,18 @@ export const readRoutes: FastifyPluginAsyncZod = async (app) => {
         summary:
           "A customer's activity in your orders (an auditor's: in every client's, summed): " +
           'orders placed, and per currency the amounts ordered, captured and outstanding',
-        params: z.object({ customerId: EntityId }),
+        description: 'Answers 404 customer-not-found until one of your orders names the customer.',
+        tags: ['reports'],
+        operationId: 'getCustomer',
+        params: z.object({
+          customerId: EntityId.describe('the customerId of an order').meta({ examples: ['cust-42'] }),
+        }),
         querystring: ConsistencyQuery,
         headers: ConsistencyHeaders,
-        response: { 200: CustomerResponse, ...problemResponses(...READ_PROBLEMS, 'customer-not-found') },
+        response: {
+          200: answer(CustomerResponse, "The customer's activity"),
+          ...problemResponses(...READ_PROBLEMS, 'customer-not-found'),
+        },
       },
     },
     async (request) => {
@@ -335,9 +361,15 @@ export const readRoutes: FastifyPluginAsyncZod = async (app) => {
         summary:
           "Per UTC day and currency, over your orders (an auditor: every client's): orders created and " +
           'payments captured, counted and summed (days without activity are left out)',
+        description: 'Amounts are decimal strings of minor units: exact at any size. At most 366 days per request.',
+        tags: ['reports'],
+        operationId: 'getDailyReport',
         querystring: DailyQuery,
         headers: ConsistencyHeaders,
-        response: { 200: DailyResponse, ...problemResponses(...READ_PROBLEMS) },
+        response: {
+          200: answer(DailyResponse, 'The days with activity, and totals per currency'),
+          ...problemResponses(...READ_PROBLEMS),
+        },
       },
     },
     async (request) => {
@@ -362,7 +394,13 @@ export const readRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         summary:
           'Each projection: the version and checkpoint it serves, its lag, and whether it is running, rebuilding or failed',
-        response: { 200: ProjectionsResponse, ...problemResponses('unauthorized', 'bad-request') },
+        description: 'A failure names its stream and message only to a key that reads every client (an auditor).',
+        tags: ['reports'],
+        operationId: 'listProjections',
+        response: {
+          200: answer(ProjectionsResponse, 'Every projection'),
+          ...problemResponses('unauthorized', 'bad-request'),
+        },
       },
     },
     async (request) => ({

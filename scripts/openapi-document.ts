@@ -1,0 +1,28 @@
+/**
+ * Writes the OpenAPI document the server serves at /openapi.json to a file (or stdout), for the
+ * linters: a server over a scratch SQLite file, built as `npm start` builds it, never listening
+ * beyond loopback and closed at once.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigSchema } from '../src/config.ts';
+import { startServer } from '../src/server.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'ledger-openapi-'));
+try {
+  const config = ConfigSchema.parse({
+    LEDGER_STORE: `sqlite:${join(dir, 'ledger.db')}`,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+  });
+  const server = await startServer(config);
+  const document = `${JSON.stringify(server.app.swagger(), null, 2)}\n`;
+  await server.close();
+  const out = process.argv[2];
+  if (out) writeFileSync(out, document);
+  else process.stdout.write(document);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
