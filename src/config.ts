@@ -76,6 +76,8 @@ export const ConfigSchema = z.object({
   LEDGER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   LEDGER_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(10_000),
   LEDGER_MAX_WAITING_READS: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  /** worker: the projection runner on a thread of its own (memory: stores always run it in-process). */
+  LEDGER_PROJECTION_RUNNER: z.enum(['worker', 'in-process']).default('worker'),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

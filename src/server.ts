@@ -6,6 +6,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.ts';
 import { bindLegacyKeysBeforeCommands, type LegacyKeyGate } from './commands/legacy-key-bindings.ts';
+import { afterAppends } from './eventstore/instrumented-store.ts';
 import { openStore } from './eventstore/open-store.ts';
 import type { EventStore } from './eventstore/port.ts';
 import { type BuildAppOptions, type LedgerApp, buildApp } from './http/app.ts';
@@ -14,7 +15,8 @@ import { resolveAuthPolicy } from './http/auth.ts';
 import { trackUnfinishedRequests } from './http/unfinished-requests.ts';
 import { readModelLocation } from './projections/database.ts';
 import { registerProjectionMetrics } from './projections/metrics.ts';
-import { type Projections, startProjections } from './projections/service.ts';
+import { type ProjectionReads, startProjections } from './projections/service.ts';
+import { startProjectionsInWorker } from './projections/worker-projections.ts';
 
 /**
  * Node's default (511) drops SYNs when a burst of clients connects at once, which costs them a
@@ -31,7 +33,7 @@ export interface RunningServer {
   readonly url: string;
   readonly app: LedgerApp;
   readonly store: EventStore;
-  readonly projections: Projections;
+  readonly projections: ProjectionReads;
   /** Graceful: idempotent, resolves once the server and the store are closed. */
   close(): Promise<void>;
 }
@@ -43,7 +45,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const store = await openStore(config.LEDGER_STORE, { synchronous: config.LEDGER_SYNCHRONOUS });
   let app: LedgerApp;
   let url: string;
-  let projections: Projections | undefined;
+  let projections: ProjectionReads | undefined;
   let cutUnfinished: () => number;
   let legacyKeys: LegacyKeyGate | undefined;
   try {
@@ -54,15 +56,11 @@ export async function startServer(config: Config, options: StartServerOptions = 
         'old Idempotency-Keys not bound yet (store unavailable): commands wait for it',
       ),
     );
-    projections = startProjections({
-      store,
-      readModels: readModelLocation(config.LEDGER_STORE, config.LEDGER_READ_MODELS),
-      logger,
-      maxWaitingReads: config.LEDGER_MAX_WAITING_READS,
-    });
+    const started = await startServerProjections(config, store, logger);
+    projections = started.reads;
     app = await buildApp({
       ...options,
-      store: legacyKeys.store,
+      store: started.committed ? afterAppends(legacyKeys.store, started.committed) : legacyKeys.store,
       config,
       logger,
       reads: projections,
@@ -104,6 +102,32 @@ export async function startServer(config: Config, options: StartServerOptions = 
       await store.close();
     })());
   return { url, app, store, projections: running, close };
+}
+
+/**
+ * The projection runner on a worker thread (the default), or on this thread where the read models
+ * cannot be shared between threads (a memory: store keeps them in this thread's memory) or when
+ * LEDGER_PROJECTION_RUNNER=in-process.
+ */
+async function startServerProjections(
+  config: Config,
+  store: EventStore,
+  logger: FastifyBaseLogger,
+): Promise<{ reads: ProjectionReads; committed?: () => void }> {
+  const readModels = readModelLocation(config.LEDGER_STORE, config.LEDGER_READ_MODELS);
+  const maxWaitingReads = config.LEDGER_MAX_WAITING_READS;
+  if (config.LEDGER_PROJECTION_RUNNER === 'in-process' || readModels === ':memory:') {
+    return { reads: startProjections({ store, readModels, logger, maxWaitingReads }) };
+  }
+  const reads = await startProjectionsInWorker({
+    store,
+    location: config.LEDGER_STORE,
+    sqlite: { synchronous: config.LEDGER_SYNCHRONOUS },
+    readModels,
+    logger,
+    maxWaitingReads,
+  });
+  return { reads, committed: reads.committed };
 }
 
 /**

@@ -4,7 +4,8 @@
  * they spread over the cores; the order-sensitive checks stay on one thread. A few chunks are
  * in flight at a time, which bounds the memory whatever the size of the log.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../background/thread.ts';
 import type { StoreLocation } from '../eventstore/store-url.ts';
 import { unpackFacts, type EventFacts } from './facts.ts';
 import type { ChunkReply, ChunkRequest } from './facts-worker.ts';
@@ -25,7 +26,7 @@ export async function* parallelFacts(options: ParallelFactsOptions): AsyncGenera
   const width = options.chunkWidth ?? 4_096n;
   const chunks = Number((options.upTo - options.after + width - 1n) / width);
   const workerData = { location: options.location };
-  const workers = Array.from({ length: options.workers }, () => startWorker(WORKER_URL, workerData));
+  const workers = Array.from({ length: options.workers }, () => startModuleWorker(WORKER_URL, { workerData }));
   const done = new Map<number, readonly EventFacts[]>();
   let failure: Error | undefined;
   let wake: () => void = () => {};
@@ -75,16 +76,4 @@ function closeWorker(worker: Worker): Promise<unknown> {
   const exited = new Promise((resolve) => worker.once('exit', resolve));
   worker.postMessage('close' satisfies ChunkRequest | 'close');
   return exited;
-}
-
-/**
- * Worker threads do not inherit tsx's loader hooks on Node 20, so a TypeScript worker is started
- * through a bootstrap that registers tsx first; compiled JavaScript starts directly.
- */
-function startWorker(url: URL, workerData: unknown): Worker {
-  if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`;
-  // No inherited execArgv: the parent's --import tsx would register a second set of loader hooks.
-  return new Worker(boot, { eval: true, workerData, execArgv: [] });
 }

@@ -24,6 +24,8 @@ export interface StartProjectionsOptions {
   /** Events per transaction: default 1000 when serving, 10 000 when rebuilding (fewer, larger commits write each document fewer times). */
   readonly batchSize?: number;
   readonly busyTimeoutMs?: number;
+  /** SQLite page cache of the read-model connection (see ReadModelDatabaseOptions.pageCacheMb). */
+  readonly pageCacheMb?: number;
   /** See RunnerOptions.lingerMs. */
   readonly lingerMs?: number;
   /** Documents each projection keeps in memory between batches (see EngineOptions.cacheCapacity). */
@@ -33,10 +35,8 @@ export interface StartProjectionsOptions {
   readonly maxWaitingReads?: number;
 }
 
-export interface Projections {
-  readonly readModels: ReadModelDatabase;
-  readonly engine: ProjectionEngine;
-  readonly runner: ProjectionRunner;
+/** What the HTTP side needs of the projections, wherever their runner runs (this thread or a worker). */
+export interface ProjectionReads {
   readonly queries: ReadModelQueries;
   readonly waitForPosition: WaitForPosition;
   status(): Promise<ProjectionStatus[]>;
@@ -46,10 +46,18 @@ export interface Projections {
   close(): Promise<void>;
 }
 
+/** The projections run on this thread: the runner and its engine are at hand (tests, the CLI). */
+export interface Projections extends ProjectionReads {
+  readonly readModels: ReadModelDatabase;
+  readonly engine: ProjectionEngine;
+  readonly runner: ProjectionRunner;
+}
+
 export function startProjections(options: StartProjectionsOptions): Projections {
   const projections = options.projections ?? allProjections;
   const readModels = openReadModelDatabase(options.readModels, {
     ...(options.busyTimeoutMs !== undefined && { busyTimeoutMs: options.busyTimeoutMs }),
+    ...(options.pageCacheMb !== undefined && { pageCacheMb: options.pageCacheMb }),
   });
   try {
     const engine = new ProjectionEngine(readModels, projections, {
