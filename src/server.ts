@@ -26,6 +26,8 @@ export const LISTEN_BACKLOG = 4096;
 
 export interface StartServerOptions extends Pick<BuildAppOptions, 'extraRoutes' | 'readiness' | 'commandHandler'> {
   readonly logger?: FastifyBaseLogger;
+  /** Test seam: the projection worker's entry module (see WorkerProjectionsOptions.module). */
+  readonly projectionWorker?: URL;
 }
 
 export interface RunningServer {
@@ -56,7 +58,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
         'old Idempotency-Keys not bound yet (store unavailable): commands wait for it',
       ),
     );
-    const started = await startServerProjections(config, store, logger);
+    const started = await startServerProjections(config, store, logger, options.projectionWorker);
     projections = started.reads;
     app = await buildApp({
       ...options,
@@ -113,6 +115,7 @@ async function startServerProjections(
   config: Config,
   store: EventStore,
   logger: FastifyBaseLogger,
+  module: URL | undefined,
 ): Promise<{ reads: ProjectionReads; committed?: () => void }> {
   const readModels = readModelLocation(config.LEDGER_STORE, config.LEDGER_READ_MODELS);
   const maxWaitingReads = config.LEDGER_MAX_WAITING_READS;
@@ -126,6 +129,7 @@ async function startServerProjections(
     readModels,
     logger,
     maxWaitingReads,
+    ...(module && { module }),
   });
   return { reads, committed: reads.committed };
 }

@@ -5,7 +5,7 @@
  * re-reads checkpoints for the reads waiting on a position) and is woken by the main thread's
  * commits instead of waiting for its poll.
  */
-import { runBackgroundJob } from '../background/job.ts';
+import type { JobContext, RunningJob } from '../background/job.ts';
 import { CommitSignal } from '../commit-signal.ts';
 import { decorateStore } from '../eventstore/instrumented-store.ts';
 import { openStore } from '../eventstore/open-store.ts';
@@ -28,7 +28,13 @@ export type ProjectionJobIn = { readonly kind: 'committed' };
 /** Job → main: a batch was committed (checkpoints moved). */
 export type ProjectionJobOut = { readonly kind: 'advanced' };
 
-runBackgroundJob<ProjectionJobIn, ProjectionJobOut>(async ({ data, logger, post, onMessage }) => {
+/** The job's start, for projection-worker.ts (the thread's entry) and tests that wrap it. */
+export async function startProjectionJob({
+  data,
+  logger,
+  post,
+  onMessage,
+}: JobContext<ProjectionJobIn, ProjectionJobOut>): Promise<RunningJob> {
   const options = data as ProjectionJobData;
   const opened = await openStore(options.store, options.sqlite);
   const committed = new CommitSignal();
@@ -59,4 +65,4 @@ runBackgroundJob<ProjectionJobIn, ProjectionJobOut>(async ({ data, logger, post,
       await opened.close();
     },
   };
-});
+}

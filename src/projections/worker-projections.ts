@@ -36,6 +36,8 @@ export interface WorkerProjectionsOptions {
   readonly stopTimeoutMs?: number;
   /** How often the worker's feed polls for commits of other processes (default 100 ms). */
   readonly pollIntervalMs?: number;
+  /** The worker thread's entry module (default projection-worker.ts); tests wrap it to make it crash. */
+  readonly module?: URL;
 }
 
 export interface WorkerProjections extends ProjectionReads {
@@ -43,7 +45,7 @@ export interface WorkerProjections extends ProjectionReads {
   committed(): void;
 }
 
-const WORKER_MODULE = new URL('./worker-job.ts', import.meta.url);
+const WORKER_MODULE = new URL('./projection-worker.ts', import.meta.url);
 
 export async function startProjectionsInWorker(options: WorkerProjectionsOptions): Promise<WorkerProjections> {
   if (options.readModels === ':memory:') throw new Error('a worker cannot share an in-memory read-model database');
@@ -56,7 +58,7 @@ export async function startProjectionsInWorker(options: WorkerProjectionsOptions
   };
   const job = await startBackgroundJob<ProjectionJobIn, ProjectionJobOut>({
     name: 'projections',
-    module: WORKER_MODULE,
+    module: options.module ?? WORKER_MODULE,
     data,
     logger: options.logger,
     onMessage: () => advanced.notify(),
