@@ -134,8 +134,6 @@ async function rebuildChild(
     readModels,
     mode: 'rebuild',
     ...(batchSize > 0 && { batchSize }),
-    ...(process.env.X_CACHE && { cacheCapacity: Number(process.env.X_CACHE) }),
-    ...(process.env.X_PAGES && { pageCacheMb: Number(process.env.X_PAGES) }),
     afterBatch: ({ events }) => {
       applied += events;
       for (const [share, label] of marks) {

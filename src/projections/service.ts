@@ -21,7 +21,7 @@ export interface StartProjectionsOptions {
   readonly logger?: ProjectionLogger;
   /** 'serve' (default) keeps the served generations live; 'rebuild' builds fresh ones and stops when they are swapped in. */
   readonly mode?: EngineMode;
-  /** Events per transaction: default 1000 when serving, 10 000 when rebuilding (fewer, larger commits write each document fewer times). */
+  /** Events per transaction: default 1000 when serving, 20 000 when rebuilding (fewer, larger commits write each document fewer times). */
   readonly batchSize?: number;
   readonly busyTimeoutMs?: number;
   /** SQLite page cache of the read-model connection (see ReadModelDatabaseOptions.pageCacheMb). */
@@ -53,24 +53,38 @@ export interface Projections extends ProjectionReads {
   readonly runner: ProjectionRunner;
 }
 
+/**
+ * A rebuild writes a whole generation at once: larger batches write each hot document fewer
+ * times, more cached documents save reading back what an earlier batch wrote, and a larger page
+ * cache saves re-reading the B-tree pages every batch inserts into. Each is a fixed bound, so
+ * memory stays flat whatever the length of the log.
+ */
+const REBUILD_BATCH = 20_000;
+const REBUILD_CACHE_CAPACITY = 50_000;
+const REBUILD_PAGE_CACHE_MB = 64;
+
 export function startProjections(options: StartProjectionsOptions): Projections {
   const projections = options.projections ?? allProjections;
+  const rebuilding = options.mode === 'rebuild';
+  const pageCacheMb = options.pageCacheMb ?? (rebuilding ? REBUILD_PAGE_CACHE_MB : undefined);
   const readModels = openReadModelDatabase(options.readModels, {
     ...(options.busyTimeoutMs !== undefined && { busyTimeoutMs: options.busyTimeoutMs }),
-    ...(options.pageCacheMb !== undefined && { pageCacheMb: options.pageCacheMb }),
+    ...(pageCacheMb !== undefined && { pageCacheMb }),
   });
   try {
     const engine = new ProjectionEngine(readModels, projections, {
       mode: options.mode ?? 'serve',
       ...(options.logger && { logger: options.logger }),
-      ...(options.cacheCapacity !== undefined && { cacheCapacity: options.cacheCapacity }),
+      ...((options.cacheCapacity !== undefined || rebuilding) && {
+        cacheCapacity: options.cacheCapacity ?? REBUILD_CACHE_CAPACITY,
+      }),
     });
     engine.plan();
     const runner = runProjections({
       store: options.store,
       engine,
       logger: options.logger ?? silentLogger,
-      batchSize: options.batchSize ?? (options.mode === 'rebuild' ? 10_000 : 1_000),
+      batchSize: options.batchSize ?? (rebuilding ? REBUILD_BATCH : 1_000),
       ...(options.lingerMs !== undefined && { lingerMs: options.lingerMs }),
       ...(options.afterBatch && { afterBatch: options.afterBatch }),
     });
