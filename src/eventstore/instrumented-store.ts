@@ -40,7 +40,10 @@ export function instrumentAppends(store: EventStore, observe: AppendObserver): E
   });
 }
 
-/** Calls `committed` after every append that resolved (written or recognised as a retry): a wake-up for readers elsewhere. */
+/**
+ * Calls `committed` after every append that resolved (written or recognised as a retry): a
+ * wake-up for readers elsewhere.
+ */
 export function afterAppends(store: EventStore, committed: () => void): EventStore {
   const atomic = store.appendAtomically?.bind(store);
   const notifying = <T>(result: Promise<T>): Promise<T> =>

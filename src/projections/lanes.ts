@@ -37,10 +37,9 @@ export function blockedBy(rows: readonly GenerationRow[], projection: Projection
   const newer = rows.find(
     (row) => (row.status === 'active' || row.status === 'building') && row.version > projection.version,
   );
-  return (
-    newer &&
-    `generation ${newer.generation} was built by version ${newer.version}; this process runs version ${projection.version}`
-  );
+  if (!newer) return undefined;
+  const built = `generation ${newer.generation} was built by version ${newer.version}`;
+  return `${built}; this process runs version ${projection.version}`;
 }
 
 export function planLanes(checkpoints: Checkpoints, projection: Projection, mode: LaneMode): LanePlan {

@@ -21,7 +21,10 @@ export interface StartProjectionsOptions {
   readonly logger?: ProjectionLogger;
   /** 'serve' (default) keeps the served generations live; 'rebuild' builds fresh ones and stops when they are swapped in. */
   readonly mode?: EngineMode;
-  /** Events per transaction: default 1000 when serving, 20 000 when rebuilding (fewer, larger commits write each document fewer times). */
+  /**
+   * Events per transaction: default 1000 when serving, 20 000 when rebuilding (fewer, larger
+   * commits write each document fewer times).
+   */
   readonly batchSize?: number;
   readonly busyTimeoutMs?: number;
   /** SQLite page cache of the read-model connection (see ReadModelDatabaseOptions.pageCacheMb). */
