@@ -131,6 +131,8 @@ export const ConfigSchema = z.object({
   /** off: this server takes requests into the buffer, and `ledger process-payments` processes them. */
   LEDGER_PAYMENT_PROCESSOR: z.enum(['on', 'off']).default('on'),
   ...STRIPE_CONFIG_FIELDS,
+  /** worker: the projection runner on a thread of its own (memory: stores always run it in-process). */
+  LEDGER_PROJECTION_RUNNER: z.enum(['worker', 'in-process']).default('worker'),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

@@ -6,6 +6,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.ts';
 import { bindLegacyKeysBeforeCommands, type LegacyKeyGate } from './commands/legacy-key-bindings.ts';
+import { afterAppends } from './eventstore/instrumented-store.ts';
 import { openStore } from './eventstore/open-store.ts';
 import type { EventStore } from './eventstore/port.ts';
 import { type BuildAppOptions, type LedgerApp, buildApp } from './http/app.ts';
@@ -19,9 +20,10 @@ import { registerPaymentMetrics } from './payments/metrics.ts';
 import { sqliteProcessorCheckpoint } from './payments/processor-checkpoint.ts';
 import { processorSettings } from './payments/settings.ts';
 import { type PaymentBuffer, type PaymentBufferOptions, startPaymentBuffer } from './payments/service.ts';
-import { readModelLocation } from './projections/database.ts';
+import { openReadModelDatabase, type ReadModelDatabase, readModelLocation } from './projections/database.ts';
 import { registerProjectionMetrics } from './projections/metrics.ts';
-import { type Projections, startProjections } from './projections/service.ts';
+import { type ProjectionReads, startProjections } from './projections/service.ts';
+import { startProjectionsInWorker } from './projections/worker-projections.ts';
 
 /**
  * Node's default (511) drops SYNs when a burst of clients connects at once, which costs them a
@@ -35,6 +37,8 @@ export interface StartServerOptions extends Pick<BuildAppOptions, 'extraRoutes' 
   readonly gateway?: PaymentGateway;
   /** The in-server processor's lease, back-off, clock, step hook… over what the configuration says. */
   readonly paymentProcessor?: PaymentBufferOptions['processor'];
+  /** Test seam: the projection worker's entry module (see WorkerProjectionsOptions.module). */
+  readonly projectionWorker?: URL;
 }
 
 export interface RunningServer {
@@ -42,7 +46,7 @@ export interface RunningServer {
   readonly url: string;
   readonly app: LedgerApp;
   readonly store: EventStore;
-  readonly projections: Projections;
+  readonly projections: ProjectionReads;
   /** The payment buffer, when a gateway is configured. */
   readonly payments: PaymentBuffer | undefined;
   /** Graceful: idempotent, resolves once the server and the store are closed. */
@@ -56,10 +60,11 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const store = await openStore(config.LEDGER_STORE, { synchronous: config.LEDGER_SYNCHRONOUS });
   let app: LedgerApp;
   let url: string;
-  let projections: Projections | undefined;
+  let projections: ProjectionReads | undefined;
   let cutUnfinished: () => number;
   let legacyKeys: LegacyKeyGate | undefined;
   let payments: PaymentBuffer | undefined;
+  let ownedCheckpointDb: ReadModelDatabase | undefined;
   try {
     // Keys of an earlier release are bound before any request can reuse them.
     legacyKeys = await bindLegacyKeysBeforeCommands(store, (error) =>
@@ -68,19 +73,19 @@ export async function startServer(config: Config, options: StartServerOptions = 
         'old Idempotency-Keys not bound yet (store unavailable): commands wait for it',
       ),
     );
-    projections = startProjections({
-      store,
-      readModels: readModelLocation(config.LEDGER_STORE, config.LEDGER_READ_MODELS),
-      logger,
-      maxWaitingReads: config.LEDGER_MAX_WAITING_READS,
-    });
+    const started = await startServerProjections(config, store, logger, options.projectionWorker);
+    projections = started.reads;
     const gateway = options.gateway ?? (await gatewayFromConfig(config));
     if (gateway) {
+      // The processor's checkpoint lives with the read models; a worker's database gets a connection of its own here.
+      const checkpointDb =
+        started.readModels ?? openReadModelDatabase(readModelLocation(config.LEDGER_STORE, config.LEDGER_READ_MODELS));
+      if (!started.readModels) ownedCheckpointDb = checkpointDb;
       payments = startPaymentBuffer({
         store: legacyKeys.store,
         gateway,
         handle: createCommandHandler(legacyKeys.store, options.commandHandler),
-        checkpoint: sqliteProcessorCheckpoint(projections.readModels.db),
+        checkpoint: sqliteProcessorCheckpoint(checkpointDb.db),
         logger,
         capacity: config.LEDGER_PAYMENT_BUFFER,
         process: config.LEDGER_PAYMENT_PROCESSOR === 'on',
@@ -90,7 +95,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     app = await buildApp({
       ...options,
       ...(payments && { payments }),
-      store: legacyKeys.store,
+      store: started.committed ? afterAppends(legacyKeys.store, started.committed) : legacyKeys.store,
       config,
       logger,
       reads: projections,
@@ -106,6 +111,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   } catch (error) {
     legacyKeys?.stop();
     await payments?.close();
+    ownedCheckpointDb?.close();
     await projections?.close();
     await store.close();
     throw error;
@@ -132,10 +138,40 @@ export async function startServer(config: Config, options: StartServerOptions = 
       // The runner and the processor read the store, so they stop first; the store then flushes pending appends.
       keys.stop();
       await buffer?.close();
+      ownedCheckpointDb?.close();
       await running.close();
       await store.close();
     })());
   return { url, app, store, projections: running, payments: buffer, close };
+}
+
+/**
+ * The projection runner on a worker thread (the default), or on this thread where the read models
+ * cannot be shared between threads (a memory: store keeps them in this thread's memory) or when
+ * LEDGER_PROJECTION_RUNNER=in-process.
+ */
+async function startServerProjections(
+  config: Config,
+  store: EventStore,
+  logger: FastifyBaseLogger,
+  module: URL | undefined,
+): Promise<{ reads: ProjectionReads; committed?: () => void; readModels?: ReadModelDatabase }> {
+  const readModels = readModelLocation(config.LEDGER_STORE, config.LEDGER_READ_MODELS);
+  const maxWaitingReads = config.LEDGER_MAX_WAITING_READS;
+  if (config.LEDGER_PROJECTION_RUNNER === 'in-process' || readModels === ':memory:') {
+    const projections = startProjections({ store, readModels, logger, maxWaitingReads });
+    return { reads: projections, readModels: projections.readModels };
+  }
+  const reads = await startProjectionsInWorker({
+    store,
+    location: config.LEDGER_STORE,
+    sqlite: { synchronous: config.LEDGER_SYNCHRONOUS },
+    readModels,
+    logger,
+    maxWaitingReads,
+    ...(module && { module }),
+  });
+  return { reads, committed: reads.committed };
 }
 
 /**

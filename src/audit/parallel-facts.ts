@@ -5,10 +5,10 @@
  * in flight at a time, which bounds the memory whatever the size of the log.
  */
 import type { Worker } from 'node:worker_threads';
+import { moduleBeside, startModuleWorker } from '../background/thread.ts';
 import type { StoreLocation } from '../eventstore/store-url.ts';
 import { unpackFacts, type EventFacts } from './facts.ts';
 import type { ChunkReply, ChunkRequest } from './facts-worker.ts';
-import { moduleBeside, startModuleWorker } from '../worker-thread.ts';
 
 export interface ParallelFactsOptions {
   /** A store URL each worker can open on its own (SQLite: its own connection to the same file). */
@@ -26,7 +26,7 @@ export async function* parallelFacts(options: ParallelFactsOptions): AsyncGenera
   const width = options.chunkWidth ?? 4_096n;
   const chunks = Number((options.upTo - options.after + width - 1n) / width);
   const workerData = { location: options.location };
-  const workers = Array.from({ length: options.workers }, () => startModuleWorker(WORKER_URL, workerData));
+  const workers = Array.from({ length: options.workers }, () => startModuleWorker(WORKER_URL, { workerData }));
   const done = new Map<number, readonly EventFacts[]>();
   let failure: Error | undefined;
   let wake: () => void = () => {};

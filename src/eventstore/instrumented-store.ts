@@ -1,6 +1,7 @@
 /**
  * Store decorators. `instrumentAppends` times every append, so write latency is measured the
  * same way whichever adapter is behind the port; only append is timed, it is the durable step.
+ * `afterAppends` says when appends were committed.
  */
 import { WrongExpectedVersionError } from './errors.ts';
 import type { EventStore } from './port.ts';
@@ -36,6 +37,23 @@ export function instrumentAppends(store: EventStore, observe: AppendObserver): E
           (rs) => rs.every((r) => r.duplicate),
         ),
     }),
+  });
+}
+
+/**
+ * Calls `committed` after every append that resolved (written or recognised as a retry): a
+ * wake-up for readers elsewhere.
+ */
+export function afterAppends(store: EventStore, committed: () => void): EventStore {
+  const atomic = store.appendAtomically?.bind(store);
+  const notifying = <T>(result: Promise<T>): Promise<T> =>
+    result.then((value) => {
+      committed();
+      return value;
+    });
+  return decorateStore(store, {
+    append: (streamId, events, expected) => notifying(store.append(streamId, events, expected)),
+    ...(atomic && { appendAtomically: (writes) => notifying(atomic(writes)) }),
   });
 }
 

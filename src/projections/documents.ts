@@ -13,7 +13,7 @@ export interface StoredDocument {
 }
 
 /** Documents per multi-row upsert: one statement call per this many saves a good part of the per-call cost. */
-const PUT_ROWS = 16;
+const PUT_ROWS = 64;
 
 const upsert = (rows: number): string =>
   `INSERT INTO rm_documents (projection, generation, collection, key, doc) VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?)').join(', ')}
@@ -130,6 +130,8 @@ export class DocumentCache {
 /** One lane's changes within one batch, over its committed documents. */
 export class BatchDocuments implements DocumentReader {
   private readonly changed = new Map<string, Changed>();
+  /** One event's changes before they are kept: one map for the whole batch, emptied after each event. */
+  private readonly staged = new Map<string, Changed>();
 
   constructor(
     private readonly table: DocumentTable,
@@ -159,7 +161,8 @@ export class BatchDocuments implements DocumentReader {
       });
       return;
     }
-    const staged = new Map<string, Changed>();
+    const staged = this.staged;
+    staged.clear();
     for (const change of changes) {
       const id = cacheKey(change.collection, change.key);
       const before = staged.get(id)?.slot ?? (change.replaces ? ABSENT : this.slot(id, change.collection, change.key));
@@ -170,6 +173,7 @@ export class BatchDocuments implements DocumentReader {
       });
     }
     for (const [id, changed] of staged) this.changed.set(id, changed);
+    staged.clear();
   }
 
   /**

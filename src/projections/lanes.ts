@@ -4,7 +4,7 @@
  * Runs inside a write transaction, so two processes starting at once agree on one new generation.
  */
 import type { Projection } from '../../projections/projection.ts';
-import type { Checkpoints, ProjectionFailure } from './checkpoints.ts';
+import type { Checkpoints, GenerationRow, ProjectionFailure } from './checkpoints.ts';
 
 export interface Lane {
   readonly projection: Projection;
@@ -29,19 +29,27 @@ export interface LanePlan {
   readonly blocked?: string;
 }
 
+/**
+ * Why this code may not touch the projection's data: a served or building generation made by a
+ * newer version. Read from the rows alone, so a process that only reads the models says the same.
+ */
+export function blockedBy(rows: readonly GenerationRow[], projection: Projection): string | undefined {
+  const newer = rows.find(
+    (row) => (row.status === 'active' || row.status === 'building') && row.version > projection.version,
+  );
+  if (!newer) return undefined;
+  const built = `generation ${newer.generation} was built by version ${newer.version}`;
+  return `${built}; this process runs version ${projection.version}`;
+}
+
 export function planLanes(checkpoints: Checkpoints, projection: Projection, mode: LaneMode): LanePlan {
   const rows = checkpoints.of(projection.name).filter((row) => row.status !== 'retired');
   const active = rows.find((row) => row.status === 'active');
   let building = rows.find((row) => row.status === 'building');
 
-  const newer = [active, building].find((row) => row !== undefined && row.version > projection.version);
-  if (newer) {
-    // An older deployment must not rebuild over a newer one's data (and then be rebuilt over in turn).
-    return {
-      lanes: [],
-      blocked: `generation ${newer.generation} was built by version ${newer.version}; this process runs version ${projection.version}`,
-    };
-  }
+  const blocked = blockedBy(rows, projection);
+  // An older deployment must not rebuild over a newer one's data (and then be rebuilt over in turn).
+  if (blocked) return { lanes: [], blocked };
   if (building && building.version < projection.version) {
     // Abandoned by an older deployment; building the current version supersedes it.
     checkpoints.retire(projection.name, building.generation, 'building');

@@ -1,10 +1,10 @@
 /**
- * Starts a module as a worker thread, whether the process runs the TypeScript sources (tsx) or
- * the compiled JavaScript in dist/: the module is named without its extension and found beside
- * the caller in the caller's own language.
+ * Starting a worker thread from a module of this code base, whether it runs as TypeScript
+ * (under tsx) or compiled to JavaScript.
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 
+/** A module beside the caller, named without its extension: `.ts` under tsx, `.js` once compiled to dist/. */
 export function moduleBeside(callerUrl: string, name: string): URL {
   return new URL(`./${name}${callerUrl.endsWith('.ts') ? '.ts' : '.js'}`, callerUrl);
 }
@@ -13,10 +13,10 @@ export function moduleBeside(callerUrl: string, name: string): URL {
  * Worker threads do not inherit tsx's loader hooks on Node 20, so a TypeScript worker is started
  * through a bootstrap that registers tsx first; compiled JavaScript starts directly.
  */
-export function startModuleWorker(url: URL, workerData: unknown): Worker {
-  if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData });
+export function startModuleWorker(url: URL, options: Omit<WorkerOptions, 'eval' | 'execArgv'> = {}): Worker {
+  if (!url.pathname.endsWith('.ts')) return new Worker(url, options);
   const tsx = import.meta.resolve('tsx/esm/api');
   const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`;
   // No inherited execArgv: the parent's --import tsx would register a second set of loader hooks.
-  return new Worker(boot, { eval: true, workerData, execArgv: [] });
+  return new Worker(boot, { ...options, eval: true, execArgv: [] });
 }
