@@ -18,7 +18,7 @@ export interface AppendFigures {
   rawOnePerTransaction: number;
 }
 
-function orderCreated(i: number): { streamId: string; event: EventToAppend } {
+export function orderCreated(i: number): { streamId: string; event: EventToAppend } {
   const orderId = `bench-${i}`;
   const streamId = `order-${orderId}`;
   const event = encodeEvent({
