@@ -117,7 +117,7 @@ export async function run(options: { seconds?: number; connections?: number } = 
 }
 
 /** Each connection alternates: PUT a fresh order, capture on it with a fresh payment id. */
-async function createThenCapture(
+export async function createThenCapture(
   url: string,
   seconds: number,
   connections: number,

@@ -104,6 +104,8 @@ export interface ScaleOutResult {
   /** Each server's own read-model database, for the audit's --compare-live. */
   readonly readModels: readonly string[];
   readonly urls: readonly string[];
+  /** Acknowledged commands whose attempts and re-sends all reached one server (0 when duplicates span servers). */
+  readonly oneServerOnly: number;
 }
 
 /**
@@ -155,6 +157,9 @@ export async function scaleOut(options: ScaleOutOptions): Promise<ScaleOutResult
       killsPerServer: servers.map((s) => s.kills),
       readModels: servers.map((_, n) => join(options.dir, `read-models-${n}.db`)),
       urls,
+      oneServerOnly: records
+        .flatMap((r) => r.commands)
+        .filter((c) => c.status !== undefined && c.status >= 200 && c.status < 300 && (c.sentTo?.size ?? 0) < 2).length,
     };
   } finally {
     // Processes first: a namespace with a process still in it outlives its deletion.
