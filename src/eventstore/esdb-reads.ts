@@ -18,10 +18,14 @@ export interface EsdbReadContext {
   readonly assertOpen: () => void;
 }
 
-export async function readStream(context: EsdbReadContext, streamId: string): Promise<RecordedEvent[]> {
+export async function readStream(
+  context: EsdbReadContext,
+  streamId: string,
+  fromRevision?: bigint,
+): Promise<RecordedEvent[]> {
   context.assertOpen();
   try {
-    const read = context.client.readStream(streamId, { fromRevision: START, direction: FORWARDS });
+    const read = context.client.readStream(streamId, { fromRevision: fromRevision ?? START, direction: FORWARDS });
     const resolved = await drain(read, `read ${streamId}`, context.timeoutMs, context.assertOpen);
     return resolved.flatMap((r) => (r.event ? [toRecorded(r.event)] : []));
   } catch (err) {

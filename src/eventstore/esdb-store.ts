@@ -86,7 +86,7 @@ export function openEsdbStore(connectionString: string, options: EsdbStoreOption
       void work.then(forget, forget);
       return work;
     },
-    readStream: (streamId) => readStream(context, streamId),
+    readStream: (streamId, options) => readStream(context, streamId, options?.fromRevision),
     readAll: (options = {}) => readLedger(context, options),
     subscribe: (subscription) => subscribeLedger(context, subscription),
     headPosition: () => headPosition(context),

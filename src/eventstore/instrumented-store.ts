@@ -52,7 +52,7 @@ export function decorateStore(store: EventStore, overrides: Partial<Omit<EventSt
     ...(snapshot && { snapshotTo: (path, onProgress) => snapshot(path, onProgress) }),
     // Explicit delegation rather than a spread: adapters written as classes keep their `this`.
     append: (streamId, events, expected) => store.append(streamId, events, expected),
-    readStream: (streamId) => store.readStream(streamId),
+    readStream: (streamId, options) => store.readStream(streamId, options),
     readAll: (options) => store.readAll(options),
     subscribe: (options) => store.subscribe(options),
     headPosition: () => store.headPosition(),

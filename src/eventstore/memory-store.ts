@@ -9,6 +9,7 @@ import type {
   EventToAppend,
   ExpectedRevision,
   ReadAllOptions,
+  ReadStreamOptions,
   RecordedEvent,
   StreamWrite,
   SubscribeOptions,
@@ -83,9 +84,10 @@ export function openMemoryStore(): EventStore {
       return results;
     },
 
-    async readStream(streamId: string): Promise<RecordedEvent[]> {
+    async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
       assertOpen();
-      return [...(streams.get(streamId) ?? [])];
+      const from = options.fromRevision ?? 0n;
+      return (streams.get(streamId) ?? []).filter((e) => e.revision >= from);
     },
 
     async *readAll(options: ReadAllOptions = {}): AsyncGenerator<RecordedEvent> {

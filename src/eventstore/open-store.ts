@@ -3,7 +3,7 @@ import type { EventStore } from './port.ts';
 import type { SqliteStoreOptions } from './sqlite-store.ts';
 import type { StoreLocation } from './store-url.ts';
 
-/** Opens the store a parsed LEDGER_STORE names; EventStoreDB's client is loaded only when used. */
+/** Opens the store a parsed LEDGER_STORE names; a network store's driver is loaded only when used. */
 export async function openStore(location: StoreLocation, sqliteOptions: SqliteStoreOptions = {}): Promise<EventStore> {
   switch (location.kind) {
     case 'memory': {
@@ -17,6 +17,10 @@ export async function openStore(location: StoreLocation, sqliteOptions: SqliteSt
     case 'esdb': {
       const { openEsdbStore } = await import('./esdb-store.ts');
       return withRedactedClientOutput(() => openEsdbStore(location.connectionString));
+    }
+    case 'postgres': {
+      const { openPgStore } = await import('./pg-store.ts');
+      return openPgStore(location.connectionString);
     }
   }
 }

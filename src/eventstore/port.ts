@@ -59,6 +59,11 @@ export interface ReadAllOptions {
   readonly maxCount?: number;
 }
 
+export interface ReadStreamOptions {
+  /** Only events whose revision is at least this (the rest of a stream whose start is known). */
+  readonly fromRevision?: bigint;
+}
+
 export interface SubscribeOptions {
   readonly after?: bigint;
   readonly signal: AbortSignal;
@@ -70,12 +75,12 @@ export type SubscriptionItem =
   | { readonly kind: 'caught-up'; readonly position: bigint | undefined };
 
 export interface EventStore {
-  /** Which adapter this is, for logs and readiness ("sqlite", "memory", "esdb"). */
+  /** Which adapter this is, for logs and readiness ("sqlite", "memory", "esdb", "postgres"). */
   readonly kind: string;
   append(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult>;
   /**
    * A capability, present only where the store can commit several streams in one transaction
-   * (memory, SQLite): every write is checked against its own expectation (idempotent re-appends
+   * (memory, SQLite, PostgreSQL): every write is checked against its own expectation (idempotent re-appends
    * included, per stream), and either all of them are committed, in the order given, or none is.
    * A failed expectation throws WrongExpectedVersionError naming that stream. Results follow the
    * order of `writes`; no stream may appear twice.
@@ -88,7 +93,7 @@ export interface EventStore {
    */
   snapshotTo?(path: string, onProgress?: (done: number, total: number) => void): Promise<StoreLocation>;
   /** All events of one stream in revision order; an empty array when the stream does not exist. */
-  readStream(streamId: string): Promise<RecordedEvent[]>;
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** The ledger's events across streams in global order. */
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
   /** Catches up from `after`, yields `caught-up`, then follows new events until the signal aborts. */

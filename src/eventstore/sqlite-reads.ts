@@ -8,8 +8,13 @@ export type Guard = <T>(read: () => T) => T;
 
 const PAGE = 1_000;
 
-export function readStream(statements: SqliteStatements, guarded: Guard, streamId: string): RecordedEvent[] {
-  return guarded(() => (statements.stream.all(streamId) as EventRow[]).map(toRecorded));
+export function readStream(
+  statements: SqliteStatements,
+  guarded: Guard,
+  streamId: string,
+  fromRevision = 0n,
+): RecordedEvent[] {
+  return guarded(() => (statements.stream.all(streamId, fromRevision) as EventRow[]).map(toRecorded));
 }
 
 export async function* readAll(

@@ -16,7 +16,7 @@ export function prepareStatements(db: Database.Database) {
     insert: db.prepare(
       'INSERT INTO events (id, stream, revision, type, data, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
-    stream: db.prepare('SELECT * FROM events WHERE stream = ? ORDER BY revision').safeIntegers(true),
+    stream: db.prepare('SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision').safeIntegers(true),
     page: db
       .prepare('SELECT * FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?')
       .safeIntegers(true),

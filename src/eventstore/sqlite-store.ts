@@ -79,7 +79,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       }
       return batches.commit(writes);
     },
-    readStream: async (streamId) => readStream(statements, guarded, streamId),
+    readStream: async (streamId, options) => readStream(statements, guarded, streamId, options?.fromRevision),
     readAll: (options) => readAll(statements, guarded, options),
     subscribe: (subscription) => pollingSubscription(store, subscription, commits.wait, options.pollIntervalMs ?? 100),
     headPosition: async () => headPosition(statements, guarded),

@@ -9,9 +9,10 @@ import { z } from 'zod';
 export type StoreLocation =
   | { readonly kind: 'memory'; readonly url: string }
   | { readonly kind: 'sqlite'; readonly url: string; readonly path: string }
-  | { readonly kind: 'esdb'; readonly url: string; readonly connectionString: string };
+  | { readonly kind: 'esdb'; readonly url: string; readonly connectionString: string }
+  | { readonly kind: 'postgres'; readonly url: string; readonly connectionString: string };
 
-export const STORE_URL_FORMS = 'sqlite:<path>, memory: or an esdb:// connection string';
+export const STORE_URL_FORMS = 'sqlite:<path>, memory:, a postgres:// URL or an esdb:// connection string';
 
 export const StoreUrlSchema = z.string().transform((url, ctx): StoreLocation => {
   if (url === 'memory:') return { kind: 'memory', url };
@@ -23,6 +24,8 @@ export const StoreUrlSchema = z.string().transform((url, ctx): StoreLocation => 
   }
   if (url.startsWith('esdb://') || url.startsWith('esdb+discover://'))
     return { kind: 'esdb', url, connectionString: url };
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://'))
+    return { kind: 'postgres', url, connectionString: url };
   ctx.addIssue({ code: 'custom', message: `must be ${STORE_URL_FORMS}` });
   return z.NEVER;
 });

@@ -108,8 +108,8 @@ async function inProcess(args: readonly string[]) {
 test('usage errors: exit 2 with what to do', async ({ log, dir }) => {
   const cases: [string[], RegExp][] = [
     [
-      ['replay', '--store', 'postgres://x'],
-      /--store "postgres:\/\/x" must be sqlite:<path>, memory: or an esdb:\/\/ connection string/,
+      ['replay', '--store', 'mysql://x'],
+      /--store "mysql:\/\/x" must be sqlite:<path>, memory:, a postgres:\/\/ URL or an esdb:\/\/ connection string/,
     ],
     [['replay', '--store', log.url, '--to-position', 'ten'], /--to-position must be a global position/],
     [['replay', '--store', log.url, '--as-of', 'yesterday'], /--as-of must be an ISO 8601 time/],

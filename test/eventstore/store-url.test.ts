@@ -15,15 +15,18 @@ test('memory:, sqlite:<path> and esdb:// URLs name their store and keep the text
   });
   const esdb = 'esdb+discover://u:p@cluster:2113?tls=true';
   assert.equal(StoreUrlSchema.parse(esdb), { kind: 'esdb', url: esdb, connectionString: esdb });
+  for (const pg of ['postgres://u:p@db:5432/ledger', 'postgresql://db/ledger?sslmode=require']) {
+    assert.equal(StoreUrlSchema.parse(pg), { kind: 'postgres', url: pg, connectionString: pg });
+  }
 });
 
 test('anything else is refused with what is accepted; an empty sqlite path is refused on its own', () => {
-  for (const url of ['postgres://db/ledger', 'memory', 'sqlite', 'file:./x.db', '']) {
+  for (const url of ['postgres:db/ledger', 'pg://db', 'memory', 'sqlite', 'file:./x.db', '']) {
     const parsed = StoreUrlSchema.safeParse(url);
     assert.not.ok(parsed.success, url);
     assert.match(
       parsed.error!.issues[0]!.message,
-      /must be sqlite:<path>, memory: or an esdb:\/\/ connection string/,
+      /must be sqlite:<path>, memory:, a postgres:\/\/ URL or an esdb:\/\/ connection string/,
       url,
     );
   }
