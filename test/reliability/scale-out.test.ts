@@ -29,8 +29,8 @@ test('three servers on one PostgreSQL, each its own host: SIGKILLs in turn, ever
       namespaces: noNamespaces === undefined,
       clients: 9,
       durationMs: 12_000,
-      killEveryMs: 2_000,
-      minKills: 6,
+      killEveryMs: 4_000,
+      minKills: 3,
     });
     const hosts = noNamespaces === undefined ? 'network-namespaces' : 'loopback';
     console.log(

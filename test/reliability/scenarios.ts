@@ -108,6 +108,8 @@ export interface ScaleOutResult {
   readonly oneServerOnly: number;
 }
 
+const START_TIMEOUT_MS = 90_000;
+
 /**
  * Several servers on one shared store, each (when namespaces can be made) on a host of its own
  * that reaches the store over its link: retrying clients send each attempt, and each re-send
@@ -122,33 +124,41 @@ export async function scaleOut(options: ScaleOutOptions): Promise<ScaleOutResult
     for (let n = 0; n < options.servers; n++) {
       const host = hosts?.hosts[n];
       const store = host ? await reachedFrom(host, options.store, forwarders) : options.store;
-      const server = new ServerProcess({
-        store,
-        port: host ? 8080 : await freePort(),
-        namespace: host?.namespace,
-        host: host?.address,
-        // Off the loopback the server insists on authentication; the clients here send no API key
-        // (the link is private to the run, as behind a gateway that authenticates).
-        env: { LEDGER_READ_MODELS: join(options.dir, `read-models-${n}.db`), LEDGER_AUTH: 'off' },
-      });
-      await server.start();
-      servers.push(server);
+      servers.push(
+        new ServerProcess({
+          store,
+          port: host ? 8080 : await freePort(),
+          namespace: host?.namespace,
+          host: host?.address,
+          // Off the loopback the server insists on authentication; the clients here send no API key
+          // (the link is private to the run, as behind a gateway that authenticates).
+          env: { LEDGER_READ_MODELS: join(options.dir, `read-models-${n}.db`), LEDGER_AUTH: 'off' },
+        }),
+      );
     }
+    // Together, as a deployment starts them: the schema is created once, whoever comes first.
+    // On a shared 2-core machine a start can take many seconds; the bound only catches a hang.
+    await Promise.all(servers.map((s) => s.start(START_TIMEOUT_MS)));
     const urls = servers.map((s) => s.url);
     let stop = false;
     const clients = startClients(options.clients, { urls, stop: () => stop, resendAfterSuccess: true, rotate: true });
     const endAt = Date.now() + options.durationMs;
     const kills = () => servers.reduce((n, s) => n + s.kills, 0);
     const more = () => Date.now() < endAt || kills() < (options.minKills ?? 0);
+    // A restart runs while the load and the next kills go on; a server is killed again only once it is back.
+    const restarts = servers.map(() => Promise.resolve());
     while (more()) {
       await sleep(options.killEveryMs * (0.5 + Math.random()));
       if (!more()) break;
       // Each in turn, at random moments: every server goes down once the kills outnumber them.
-      const victim = servers[kills() % servers.length]!;
-      await victim.kill();
-      options.log?.(`killed ${victim.url} (${kills()})`);
-      await victim.start();
+      const n = kills() % servers.length;
+      await restarts[n];
+      await servers[n]!.kill();
+      options.log?.(`killed ${servers[n]!.url} (${kills()})`);
+      restarts[n] = servers[n]!.start(START_TIMEOUT_MS);
+      restarts[n].catch(() => {}); // awaited before the next kill of this server, and at the end
     }
+    await Promise.all(restarts);
     stop = true;
     const records = await clients;
     await Promise.all(servers.map((s) => s.terminate()));
