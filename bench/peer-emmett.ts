@@ -7,12 +7,15 @@
  * at a time, then 64 at once. Rounds alternate which contender goes first; each figure is the
  * median of its rounds, and only ratios measured in this run mean anything (the machine is shared).
  *
- *   npm run bench -- pg-peer            LEDGER_BENCH_PG=postgres://… picks the server
+ * Both use a pool of 10 connections (the ledger's default, and node-postgres's, which Emmett keeps).
+ *
+ *   npm run bench -- pg-peer            PG_URL=postgres://… picks the server
  */
 import { pathToFileURL } from 'node:url';
 import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
+import { openPgStore } from '../src/eventstore/pg-store.ts';
+import { PG_ADMIN_URL, withScratchDatabase } from '../test/support/postgres.ts';
 import { orderCreated } from './append.ts';
-import { BENCH_PG, withScratchDatabase } from './pg-scratch.ts';
 import { fmt, perSecond, ratio } from './support.ts';
 
 /** One store under test: appends the i-th event of the workload to its own stream. */
@@ -48,7 +51,24 @@ const emmett: Contender = {
   },
 };
 
-export const CONTENDERS: Contender[] = [emmett];
+const ledger: Contender = {
+  name: 'ledger pg store',
+  async open(url) {
+    const store = await openPgStore(url);
+    return {
+      async append(i) {
+        const { streamId, event } = orderCreated(i);
+        const result = await store.append(streamId, [event], 'no_stream');
+        if (result.nextExpectedRevision !== 0n || result.duplicate)
+          throw new Error(`ledger: unexpected result ${result.nextExpectedRevision}`);
+      },
+      close: () => store.close(),
+    };
+  },
+};
+
+/** The first is the baseline the others are compared with. */
+export const CONTENDERS: Contender[] = [emmett, ledger];
 
 /** Appends/s of `total` appends at `concurrency`, after a warm-up that creates the schema and the pool. */
 async function rate(appender: Appender, offset: number, total: number, concurrency: number): Promise<number> {
@@ -63,7 +83,7 @@ async function rate(appender: Appender, offset: number, total: number, concurren
 }
 
 async function measure(contender: Contender, sequential: number, concurrent: number) {
-  return withScratchDatabase(contender.name.split(' ')[0]!, async (url) => {
+  return withScratchDatabase(async ({ url }) => {
     const appender = await contender.open(url);
     try {
       // Warm-up: the schema, the prepared statements and a full pool exist before the clock starts.
@@ -133,7 +153,7 @@ export async function run(
       `${name} / ${baseline}: c1 ${ratio(ours.concurrency1, theirs.concurrency1)}, c64 ${ratio(ours.concurrency64, theirs.concurrency64)} (target at c64 ≥ 3×)`,
     );
   }
-  return { server: new URL(BENCH_PG).host, rounds, appends: { sequential, concurrent }, results };
+  return { server: new URL(PG_ADMIN_URL).host, rounds, appends: { sequential, concurrent }, results };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await run();

@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<{ run: (options?: Record<string, unk
   http: () => import('./http.ts'),
   projections: () => import('./projections.ts'),
   replay: () => import('./replay.ts'),
+  'scale-out': () => import('./scale-out.ts'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
