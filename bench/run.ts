@@ -4,6 +4,7 @@
  */
 const benches: Record<string, () => Promise<{ run: (options?: Record<string, unknown>) => Promise<unknown> }>> = {
   append: () => import('./append.ts'),
+  'pg-driver': () => import('./pg-driver.ts'),
   'pg-peer': () => import('./peer-emmett.ts'),
   http: () => import('./http.ts'),
   projections: () => import('./projections.ts'),

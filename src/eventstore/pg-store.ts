@@ -37,8 +37,9 @@ export interface PgEventStore extends EventStore {
   listening(): boolean;
 }
 
-export async function openPgStore(connectionString: string, options: PgStoreOptions = {}): Promise<PgEventStore> {
-  const connection: pg.ClientConfig = {
+/** How every connection of the store is opened. */
+export function pgConnectionConfig(connectionString: string): pg.ClientConfig {
+  return {
     connectionString,
     // Acknowledged is durable: a role or database default of off must not weaken it.
     options: '-c synchronous_commit=on',
@@ -46,6 +47,10 @@ export async function openPgStore(connectionString: string, options: PgStoreOpti
     connectionTimeoutMillis: 5_000,
     application_name: 'order-ledger',
   };
+}
+
+export async function openPgStore(connectionString: string, options: PgStoreOptions = {}): Promise<PgEventStore> {
+  const connection = pgConnectionConfig(connectionString);
   const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10 });
   // An idle connection the server dropped is removed from the pool; the next query opens another.
   pool.on('error', () => {});
