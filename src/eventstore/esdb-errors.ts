@@ -11,6 +11,7 @@ import {
   isCommandError,
 } from '@eventstore/db-client';
 import { StoreUnavailableError, WrongExpectedVersionError } from './errors.ts';
+import { NETWORK_ERROR_CODES } from './network-errors.ts';
 import type { ExpectedRevision } from './port.ts';
 
 // gRPC status codes seen as raw errors (the first call on a dead channel is not converted by the client).
@@ -18,16 +19,6 @@ const GRPC_CANCELLED = 1;
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_ABORTED = 10;
 const GRPC_UNAVAILABLE = 14;
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-]);
 
 /**
  * Translates whatever the client threw into the port's typed errors. Pure, so it can be
@@ -61,7 +52,7 @@ export function esdbStoreError(err: unknown, streamId?: string, expected?: Expec
   if (code === GRPC_ABORTED) return unavailable('busy');
   if (code === GRPC_UNAVAILABLE || code === GRPC_DEADLINE_EXCEEDED || code === GRPC_CANCELLED)
     return unavailable('unreachable');
-  if (typeof code === 'string' && NETWORK_CODES.has(code)) return unavailable('unreachable');
+  if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return unavailable('unreachable');
   // Cluster discovery gives up with a plain Error after maxDiscoverAttempts.
   if (/^Failed to discover after \d+ attempts/.test(err.message)) return unavailable('unreachable');
   // Any other refusal by the server (access denied, a deleted stream, an append too large) is a

@@ -5,6 +5,7 @@
  */
 import { redactSecrets } from '../redact.ts';
 import { CorruptEventError, StoreUnavailableError, WrongExpectedVersionError } from './errors.ts';
+import { NETWORK_ERROR_CODES } from './network-errors.ts';
 
 type Reason = StoreUnavailableError['reason'];
 
@@ -43,20 +44,12 @@ const BY_CLASS: ReadonlyMap<string, Reason> = new Map([
   ['XX', 'io'], // internal_error (e.g. data_corrupted)
 ]);
 
-const SOCKET_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-]);
-
 /** The driver's messages for a connection it lost or could not get (no code on them). */
 const CONNECTION_MESSAGE =
   /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Client was closed|Connection ended/i;
+
+/** 55000 is a general SQLSTATE; with this message it is a database closed to connections (ALLOW_CONNECTIONS false). */
+const NOT_ACCEPTING = /is not currently accepting connections/;
 
 const codeOf = (error: unknown): string | undefined => {
   const code = (error as { code?: unknown } | null)?.code;
@@ -66,30 +59,24 @@ const codeOf = (error: unknown): string | undefined => {
 /** A failure that rolled the batch back and that a second attempt may not meet. */
 export const isTransient = (error: unknown): boolean => TRANSIENT.has(codeOf(error) ?? '');
 
-/** Whether this failure means the connection is gone (the listener reconnects on these). */
-export function isConnectionLoss(error: unknown): boolean {
-  const mapped = pgStoreError(error);
-  return mapped instanceof StoreUnavailableError && mapped.reason === 'unreachable';
-}
-
 /** The port's own errors pass unchanged; every driver error becomes a typed one. */
 export function pgStoreError(error: unknown): Error {
   if (error instanceof StoreUnavailableError || error instanceof CorruptEventError) return error;
   if (error instanceof WrongExpectedVersionError) return error;
   const code = codeOf(error);
   const message = redactSecrets(error instanceof Error ? error.message : String(error));
-  const reason =
-    code === undefined
-      ? CONNECTION_MESSAGE.test(message)
-        ? 'unreachable'
-        : undefined
-      : SOCKET_CODES.has(code)
-        ? 'unreachable'
-        : (BY_SQLSTATE.get(code) ?? BY_CLASS.get(code.slice(0, 2)));
+  const reason = reasonOf(code, message);
   if (reason !== undefined) {
     const what = code === undefined ? message : `${code}: ${message}`;
     return new StoreUnavailableError(`the PostgreSQL event store is unavailable (${what})`, reason, { cause: error });
   }
   // Anything else (a syntax error, a violated check) is a fault of this program, not of the store.
   return error instanceof Error ? error : new Error(message);
+}
+
+function reasonOf(code: string | undefined, message: string): Reason | undefined {
+  if (code === undefined) return CONNECTION_MESSAGE.test(message) ? 'unreachable' : undefined;
+  if (NETWORK_ERROR_CODES.has(code)) return 'unreachable';
+  if (code === '55000') return NOT_ACCEPTING.test(message) ? 'unreachable' : undefined;
+  return BY_SQLSTATE.get(code) ?? BY_CLASS.get(code.slice(0, 2));
 }

@@ -17,10 +17,10 @@ const BIGINT_MAX = (1n << 63n) - 1n;
 /** Every position below this is final: its transaction, and every one before it, has ended. */
 const VISIBLE_BELOW = `(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << ${ORDINAL_BITS})`;
 
-const STREAM = `SELECT ${EVENT_COLUMNS} FROM ledger_events WHERE stream_id = $1 AND revision >= $2 ORDER BY revision`;
+const STREAM = `SELECT ${EVENT_COLUMNS} FROM ledger_events WHERE stream_id = $1 AND revision >= $2 ORDER BY ledger_events.revision`;
 const LOG_PAGE =
   `SELECT ${EVENT_COLUMNS} FROM ledger_events ` +
-  `WHERE position > $1 AND position <= $2 AND position < ${VISIBLE_BELOW} ORDER BY position LIMIT $3`;
+  `WHERE position > $1 AND position <= $2 AND position < ${VISIBLE_BELOW} ORDER BY ledger_events.position LIMIT $3`;
 const HEAD = `SELECT max(position)::text AS head FROM ledger_events WHERE position < ${VISIBLE_BELOW}`;
 const BOUND = `SELECT ${VISIBLE_BELOW}::text AS bound`;
 

@@ -80,7 +80,7 @@ export async function openPgStore(connectionString: string, options: PgStoreOpti
   const ownWritesWaitMs = options.ownWritesWaitMs ?? 2_000;
   async function awaitOwnWrites(): Promise<void> {
     const deadline = performance.now() + ownWritesWaitMs;
-    while (acknowledged >= knownVisible) {
+    while (acknowledged > 0n && acknowledged >= knownVisible) {
       knownVisible = await visibleBelow(query);
       if (acknowledged < knownVisible || performance.now() > deadline) return;
       await new Promise((resolve) => setTimeout(resolve, 5));

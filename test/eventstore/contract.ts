@@ -73,6 +73,27 @@ export function runEventStoreContract(
     assert.equal(await store.readStream(stream, { fromRevision: 3n }), []);
   });
 
+  test('revisions and positions past 9 keep their numeric order (never compared as text)', async ({ store }) => {
+    const stream = streamName();
+    const labels = Array.from({ length: 12 }, (_, i) => `e${i}`);
+    await store.append(stream, labels.slice(0, 11).map(event), 'no_stream');
+    await store.append(stream, [event(labels[11]!)], 10n);
+    const read = await store.readStream(stream);
+    assert.equal(
+      read.map((e) => e.data.label),
+      labels,
+    );
+    const logged = await collect(
+      store.readAll({ after: (await store.readStream(stream))[0]!.position - 1n }),
+      () => true,
+    );
+    assert.equal(
+      logged.filter((e) => e.streamId === stream).map((e) => e.data.label),
+      labels,
+    );
+    for (let i = 1; i < logged.length; i++) assert.ok(logged[i - 1]!.position < logged[i]!.position);
+  });
+
   test('a missing stream reads as empty', async ({ store }) => {
     assert.equal(await store.readStream(streamName()), []);
   });

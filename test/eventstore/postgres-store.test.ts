@@ -8,7 +8,7 @@ import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { StoreUnavailableError, WrongExpectedVersionError } from '../../src/eventstore/errors.ts';
-import { isConnectionLoss, pgStoreError } from '../../src/eventstore/pg-errors.ts';
+import { pgStoreError } from '../../src/eventstore/pg-errors.ts';
 import { openPgStore, type PgEventStore, pgConnectionConfig } from '../../src/eventstore/pg-store.ts';
 import type { EventToAppend, RecordedEvent } from '../../src/eventstore/port.ts';
 import { withTimeout } from '../../src/timeout.ts';
@@ -66,12 +66,12 @@ mapping('connection loss, shutdowns and refused connections are unreachable', ()
     sqlError('ECONNREFUSED'),
     new Error('Connection terminated unexpectedly'),
     new Error('timeout exceeded when trying to connect'),
+    Object.assign(new Error('database "x" is not currently accepting connections'), { code: '55000' }),
   ]) {
     const mapped = pgStoreError(raw);
     assert.instance(mapped, StoreUnavailableError, raw.message);
     assert.is((mapped as StoreUnavailableError).reason, 'unreachable', raw.message);
     assert.is(mapped.cause, raw);
-    assert.ok(isConnectionLoss(raw));
   }
 });
 
