@@ -16,6 +16,7 @@ import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
 import { openPgStore } from '../src/eventstore/pg-store.ts';
 import { PG_ADMIN_URL, withScratchDatabase } from '../test/support/postgres.ts';
 import { orderCreated } from './append.ts';
+import { backendCpu, cpuSince } from './pg-backend-cpu.ts';
 import { fmt, perSecond, ratio } from './support.ts';
 
 /** One store under test: appends the i-th event of the workload to its own stream. */
@@ -82,15 +83,29 @@ async function rate(appender: Appender, offset: number, total: number, concurren
   return perSecond(total, started);
 }
 
-async function measure(contender: Contender, sequential: number, concurrent: number) {
-  return withScratchDatabase(async ({ url }) => {
+interface Figures {
+  concurrency1: number;
+  concurrency64: number;
+  /** At concurrency 64: CPU µs per append in the database's backends, and in this (the client) process. */
+  serverCpuUs: number;
+  clientCpuUs: number;
+}
+
+async function measure(contender: Contender, sequential: number, concurrent: number): Promise<Figures> {
+  return withScratchDatabase(async ({ url, name }) => {
     const appender = await contender.open(url);
     try {
       // Warm-up: the schema, the prepared statements and a full pool exist before the clock starts.
       await rate(appender, 10_000_000, 128, 64);
+      const concurrency1 = await rate(appender, 0, sequential, 1);
+      const [server, client] = [backendCpu(name), process.cpuUsage()];
+      const concurrency64 = await rate(appender, sequential, concurrent, 64);
+      const { user, system } = process.cpuUsage(client);
       return {
-        concurrency1: await rate(appender, 0, sequential, 1),
-        concurrency64: await rate(appender, sequential, concurrent, 64),
+        concurrency1,
+        concurrency64,
+        serverCpuUs: (cpuSince(server, backendCpu(name)) * 1000) / concurrent,
+        clientCpuUs: (user + system) / concurrent,
       };
     } finally {
       await appender.close();
@@ -104,8 +119,8 @@ export interface PeerFigures {
   readonly server: string;
   readonly rounds: number;
   readonly appends: { readonly sequential: number; readonly concurrent: number };
-  /** Median appends/s per contender. */
-  readonly results: Record<string, { concurrency1: number; concurrency64: number }>;
+  /** Medians per contender: appends/s, and CPU µs per append at concurrency 64. */
+  readonly results: Record<string, Figures>;
 }
 
 export async function run(
@@ -115,33 +130,36 @@ export async function run(
   const concurrent = options.concurrent ?? Number(process.env.LEDGER_BENCH_CONCURRENT ?? 5_000);
   const rounds = options.rounds ?? Number(process.env.LEDGER_BENCH_ROUNDS ?? 3);
   const contenders = options.contenders ?? CONTENDERS;
-  const samples = new Map(
-    contenders.map((c) => [c.name, { concurrency1: [] as number[], concurrency64: [] as number[] }]),
-  );
+  const samples = new Map(contenders.map((c) => [c.name, [] as Figures[]]));
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? contenders : [...contenders].reverse();
     for (const contender of order) {
       const figures = await measure(contender, sequential, concurrent);
-      const kept = samples.get(contender.name)!;
-      kept.concurrency1.push(figures.concurrency1);
-      kept.concurrency64.push(figures.concurrency64);
+      samples.get(contender.name)!.push(figures);
       console.log(
-        `round ${round + 1} ${contender.name}: c1 ${fmt(figures.concurrency1)}/s, c64 ${fmt(figures.concurrency64)}/s`,
+        `round ${round + 1} ${contender.name}: c1 ${fmt(figures.concurrency1)}/s, c64 ${fmt(figures.concurrency64)}/s, ` +
+          `c64 CPU µs/append server ${fmt(figures.serverCpuUs)} client ${fmt(figures.clientCpuUs)}`,
       );
     }
   }
   const results = Object.fromEntries(
-    [...samples].map(([name, s]) => [
-      name,
-      { concurrency1: median(s.concurrency1), concurrency64: median(s.concurrency64) },
-    ]),
+    [...samples].map(([name, s]): [string, Figures] => {
+      const of = (key: keyof Figures) => median(s.map((f) => f[key]));
+      const [concurrency1, concurrency64] = [of('concurrency1'), of('concurrency64')];
+      return [name, { concurrency1, concurrency64, serverCpuUs: of('serverCpuUs'), clientCpuUs: of('clientCpuUs') }];
+    }),
   );
   console.log(`appends/s, median of ${rounds} rounds (one event per append, a new stream each, expected version)`);
   console.table(
     Object.fromEntries(
       Object.entries(results).map(([name, r]) => [
         name,
-        { 'concurrency 1': fmt(r.concurrency1), 'concurrency 64': fmt(r.concurrency64) },
+        {
+          'concurrency 1': fmt(r.concurrency1),
+          'concurrency 64': fmt(r.concurrency64),
+          'c64 server CPU µs/append': fmt(r.serverCpuUs),
+          'c64 client CPU µs/append': fmt(r.clientCpuUs),
+        },
       ]),
     ),
   );
@@ -150,7 +168,8 @@ export async function run(
     const ours = results[name]!;
     const theirs = results[baseline!]!;
     console.log(
-      `${name} / ${baseline}: c1 ${ratio(ours.concurrency1, theirs.concurrency1)}, c64 ${ratio(ours.concurrency64, theirs.concurrency64)} (target at c64 ≥ 3×)`,
+      `${name} / ${baseline}: c1 ${ratio(ours.concurrency1, theirs.concurrency1)}, c64 ${ratio(ours.concurrency64, theirs.concurrency64)} (target at c64 ≥ 3×); ` +
+        `server CPU per append at c64 ${ratio(ours.serverCpuUs, theirs.serverCpuUs)}`,
     );
   }
   return { server: new URL(PG_ADMIN_URL).host, rounds, appends: { sequential, concurrent }, results };
