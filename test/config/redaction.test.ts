@@ -72,7 +72,7 @@ test('ledger CLI: a refused store URL (postgres://) is quoted without its passwo
 
 test('configuration errors never quote a password', () => {
   try {
-    loadConfig({ LEDGER_STORE: `postgres://bob:${PASSWORD}@db/ledger`, PORT: `esdb://x:${PASSWORD}@h` });
+    loadConfig({ LEDGER_STORE: `mysql://bob:${PASSWORD}@db/ledger`, PORT: `esdb://x:${PASSWORD}@h` });
     assert.unreachable('the configuration is refused');
   } catch (error) {
     assert.instance(error, ConfigError);

@@ -46,7 +46,7 @@ function follow(store: PgEventStore) {
   })();
   const stop = () => {
     controller.abort();
-    return withTimeout(done, 5_000, () => new Error('did not stop'));
+    return withTimeout(done, 20_000, () => new Error('did not stop'));
   };
   return { received, stop };
 }
@@ -228,6 +228,7 @@ if (await pgAvailableOrSkip('postgres store suite')) {
       await sleep(100);
       assert.ok((await terminateBackends(database.name)) >= 2);
       const failed = await slow;
+      await sleeper.end().catch(() => {});
       assert.instance(failed, StoreUnavailableError);
       assert.is((failed as StoreUnavailableError).reason, 'unreachable');
       const maybe = await inFlight;
@@ -251,8 +252,11 @@ if (await pgAvailableOrSkip('postgres store suite')) {
         ['before', 'after'],
       );
     } finally {
-      await subscriber.stop();
-      await quiet.close();
+      try {
+        await subscriber.stop();
+      } finally {
+        await quiet.close();
+      }
     }
   });
 
