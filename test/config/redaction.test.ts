@@ -61,12 +61,15 @@ test('ledger CLI: an esdb:// URL with a mistyped or bad option is quoted without
   assert.match(typo.stderr, /esdb:\/\/bob:\*\*\*@127\.0\.0\.1/);
 });
 
-test('ledger CLI: a refused store URL (postgres://) is quoted without its password', async () => {
-  for (const args of [['replay', '--store', `postgres://bob:${PASSWORD}@db/ledger`], ['replay']]) {
-    const run = await ledger(args, { LEDGER_STORE: `postgres://bob:${PASSWORD}@db/ledger` });
-    assert.is(run.code, 2, run.stderr);
-    assert.match(run.stderr, /postgres:\/\/bob:\*\*\*@db/);
-    assert.not.ok(`${run.stdout}${run.stderr}`.includes(PASSWORD), run.stderr);
+test('ledger CLI: a refused (mysql://) or unreachable (postgres://) store URL is quoted without its password', async () => {
+  for (const scheme of ['mysql', 'postgres']) {
+    const url = `${scheme}://bob:${PASSWORD}@db.invalid/ledger`;
+    for (const args of [['replay', '--store', url], ['replay']]) {
+      const run = await ledger(args, { LEDGER_STORE: url });
+      assert.is(run.code, 2, run.stderr);
+      assert.match(run.stderr, new RegExp(`${scheme}://bob:\\*\\*\\*@db`));
+      assert.not.ok(`${run.stdout}${run.stderr}`.includes(PASSWORD), run.stderr);
+    }
   }
 });
 
