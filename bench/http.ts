@@ -229,7 +229,7 @@ function latencyOf(samples: number[]): Latency {
 }
 
 /** Each connection alternates: PUT a fresh order, capture on it with a fresh payment id. */
-async function createThenCapture(
+export async function createThenCapture(
   url: string,
   seconds: number,
   connections: number,

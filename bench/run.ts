@@ -5,11 +5,13 @@
 const benches: Record<string, () => Promise<{ run: (options?: Record<string, unknown>) => Promise<unknown> }>> = {
   append: () => import('./append.ts'),
   'pg-driver': () => import('./pg-driver.ts'),
+  'pg-peer': () => import('./peer-emmett.ts'),
   http: () => import('./http.ts'),
   projections: () => import('./projections.ts'),
   replay: () => import('./replay.ts'),
   cache: () => import('./cache.ts'),
   buffer: () => import('./buffer.ts'),
+  'scale-out': () => import('./scale-out.ts'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -53,7 +53,11 @@ const SCHEMA = `
   -- batch: [unit, …]; unit: [{stream, expected (-1 = no stream), events: [{id, type, data, metadata}]}, …],
   -- data and metadata as JSON text (kept byte for byte). Answers one outcome per unit:
   -- {ok: true, results: [{revision, position, duplicate}]} or {ok: false, stream, expected, actual}.
-  CREATE OR REPLACE FUNCTION ledger_append(batch jsonb) RETURNS jsonb LANGUAGE plpgsql AS $fn$
+  -- enable_seqscan off: every lookup here is by a unique key, but PL/pgSQL caches its plans per
+  -- session, and plans made while the tables were small (a new database) scan them whole: each
+  -- append then costs time in proportion to the log, until an ANALYZE replaces the plans.
+  CREATE OR REPLACE FUNCTION ledger_append(batch jsonb) RETURNS jsonb LANGUAGE plpgsql
+  SET enable_seqscan = off AS $fn$
   DECLARE
     base     bigint := pg_current_xact_id()::text::bigint << ${ORDINAL_BITS};
     ordinal  bigint := 0;

@@ -3,6 +3,7 @@
  * doubled (a capture, an authorization, a void, a refund or a cancellation recorded twice), no
  * order captured beyond its total, no payment refunded beyond what it captured.
  */
+import * as assert from 'uvu/assert';
 import type { OrderEvent } from '../../src/domain/events.ts';
 import type { EventStore } from '../../src/eventstore/port.ts';
 import { KEY_BOUND_TYPE } from '../../src/events/binding-codec.ts';
@@ -89,6 +90,17 @@ export async function checkLedger(
     kills,
     events,
   };
+}
+
+/** What every scenario must show: each acknowledged command in the log once, no money beyond its bounds. */
+export function assertExactlyOnce(summary: RunSummary): void {
+  assert.is(summary.lost, 0, 'an acknowledged command is missing from the log');
+  assert.is(summary.duplicated, 0, 'a command took effect twice');
+  assert.is(summary.over_captured, 0, 'an order was captured beyond its total');
+  assert.is(summary.over_refunded, 0, 'a payment was refunded beyond what it captured');
+  assert.is(summary.unresolved, 0, 'a client gave up without a definite answer');
+  assert.is(summary.unexpected, 0, 'a client got a definite answer other than a 2xx');
+  assert.ok(summary.acknowledged > 0, 'the run acknowledged nothing, so it proved nothing');
 }
 
 export function summaryLine(scenario: string, summary: RunSummary): string {

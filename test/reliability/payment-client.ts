@@ -20,6 +20,8 @@ export interface SentCommand {
   status?: number;
   attempts: number;
   replayedSeen: boolean;
+  /** The servers its attempts and re-sends went to. */
+  sentTo?: Set<string>;
 }
 
 export interface ClientOptions {
@@ -63,6 +65,7 @@ async function sendUntilDefinite(
     if (attempt > 0) record.retries += 1;
     // Counted across sends, so a retry and a deliberate re-send go to the next server.
     const url = options.urls[(command.attempts - 1) % options.urls.length]!;
+    (command.sentTo ??= new Set()).add(url);
     try {
       const response = await fetch(`${url}${path}`, {
         method: 'POST',

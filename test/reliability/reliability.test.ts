@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tmpfsUnavailable } from '../support/disk.ts';
 import { tempDir } from '../support/temp.ts';
-import { summaryLine, type RunSummary } from './ledger-check.ts';
+import { assertExactlyOnce, summaryLine } from './ledger-check.ts';
 import { auditStore } from './audit.ts';
 import { crashUnderLoad, esdbUnavailable, gracefulShutdown, storeFull, twoServersOneStore } from './scenarios.ts';
 
@@ -14,16 +14,6 @@ const dir = tempDir('reliability');
 /** create, capture, authorize, capture-authorization, void, refund, cancel. */
 const COMMAND_KINDS = 7;
 const test = suite('reliability');
-
-function assertExactlyOnce(summary: RunSummary) {
-  assert.is(summary.lost, 0, 'an acknowledged command is missing from the log');
-  assert.is(summary.duplicated, 0, 'a command took effect twice');
-  assert.is(summary.over_captured, 0, 'an order was captured beyond its total');
-  assert.is(summary.over_refunded, 0, 'a payment was refunded beyond what it captured');
-  assert.is(summary.unresolved, 0, 'a client gave up without a definite answer');
-  assert.is(summary.unexpected, 0, 'a client got a definite answer other than a 2xx');
-  assert.ok(summary.acknowledged > 0, 'the run acknowledged nothing, so it proved nothing');
-}
 
 test('crash under load: SIGKILL at random moments, retrying clients (3 of 8 buggy), restarts on the same file', async () => {
   const { summary, storePath } = await crashUnderLoad({

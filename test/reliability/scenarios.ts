@@ -6,12 +6,16 @@
 import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
+import { openStore } from '../../src/eventstore/open-store.ts';
 import { openSqliteStore } from '../../src/eventstore/sqlite-store.ts';
+import { StoreUrlSchema } from '../../src/eventstore/store-url.ts';
 import { fillDisk, mountTmpfs } from '../support/disk.ts';
 import { tempDir } from '../support/temp.ts';
+import { createHosts, type Host, type Hosts } from './hosts.ts';
 import { checkLedger, type RunSummary } from './ledger-check.ts';
 import { type ClientRecord, runPaymentClient } from './payment-client.ts';
 import { freePort, ServerProcess, sleep } from './server-process.ts';
+import { type Forwarder, forwardTcp } from './tcp-forwarder.ts';
 
 export interface CrashOptions {
   readonly dir: string;
@@ -78,15 +82,124 @@ export async function twoServersOneStore(options: {
   return { summary: await summarize(storePath, records, 0), storePath };
 }
 
+export interface ScaleOutOptions {
+  readonly dir: string;
+  /** The one store every server writes to, as this process reaches it (a postgres:// URL). */
+  readonly store: string;
+  readonly servers: number;
+  /** Each server on a host of its own (a network namespace); false: all on 127.0.0.1. */
+  readonly namespaces: boolean;
+  readonly clients: number;
+  readonly durationMs: number;
+  /** Mean time between SIGKILLs (of each server in turn), each restarted at once. */
+  readonly killEveryMs: number;
+  readonly minKills?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface ScaleOutResult {
+  readonly summary: RunSummary;
+  /** Kills per server: every one of them went down at least once when each count is above 0. */
+  readonly killsPerServer: readonly number[];
+  /** Each server's own read-model database, for the audit's --compare-live. */
+  readonly readModels: readonly string[];
+  readonly urls: readonly string[];
+  /** Acknowledged commands whose attempts and re-sends all reached one server (0 when duplicates span servers). */
+  readonly oneServerOnly: number;
+}
+
+const START_TIMEOUT_MS = 90_000;
+
+/**
+ * Several servers on one shared store, each (when namespaces can be made) on a host of its own
+ * that reaches the store over its link: retrying clients send each attempt, and each re-send
+ * after success, to the next server, so every duplicate reaches a different server than the
+ * request before it; meanwhile servers are SIGKILLed at random and restarted.
+ */
+export async function scaleOut(options: ScaleOutOptions): Promise<ScaleOutResult> {
+  const hosts: Hosts | undefined = options.namespaces ? createHosts(options.servers) : undefined;
+  const forwarders: Forwarder[] = [];
+  const servers: ServerProcess[] = [];
+  try {
+    for (let n = 0; n < options.servers; n++) {
+      const host = hosts?.hosts[n];
+      const store = host ? await reachedFrom(host, options.store, forwarders) : options.store;
+      servers.push(
+        new ServerProcess({
+          store,
+          port: host ? 8080 : await freePort(),
+          namespace: host?.namespace,
+          host: host?.address,
+          // Off the loopback the server insists on authentication; the clients here send no API key
+          // (the link is private to the run, as behind a gateway that authenticates).
+          env: { LEDGER_READ_MODELS: join(options.dir, `read-models-${n}.db`), LEDGER_AUTH: 'off' },
+        }),
+      );
+    }
+    // Together, as a deployment starts them: the schema is created once, whoever comes first.
+    // On a shared 2-core machine a start can take many seconds; the bound only catches a hang.
+    await Promise.all(servers.map((s) => s.start(START_TIMEOUT_MS)));
+    const urls = servers.map((s) => s.url);
+    let stop = false;
+    const clients = startClients(options.clients, { urls, stop: () => stop, resendAfterSuccess: true, rotate: true });
+    const endAt = Date.now() + options.durationMs;
+    const kills = () => servers.reduce((n, s) => n + s.kills, 0);
+    const more = () => Date.now() < endAt || kills() < (options.minKills ?? 0);
+    // A restart runs while the load and the next kills go on; a server is killed again only once it is back.
+    const restarts = servers.map(() => Promise.resolve());
+    while (more()) {
+      await sleep(options.killEveryMs * (0.5 + Math.random()));
+      if (!more()) break;
+      // Each in turn, at random moments: every server goes down once the kills outnumber them.
+      const n = kills() % servers.length;
+      await restarts[n];
+      await servers[n]!.kill();
+      options.log?.(`killed ${servers[n]!.url} (${kills()})`);
+      restarts[n] = servers[n]!.start(START_TIMEOUT_MS);
+      restarts[n].catch(() => {}); // awaited before the next kill of this server, and at the end
+    }
+    await Promise.all(restarts);
+    stop = true;
+    const records = await clients;
+    await Promise.all(servers.map((s) => s.terminate()));
+    return {
+      summary: await summarizeStore(options.store, records, kills()),
+      killsPerServer: servers.map((s) => s.kills),
+      readModels: servers.map((_, n) => join(options.dir, `read-models-${n}.db`)),
+      urls,
+      oneServerOnly: records
+        .flatMap((r) => r.commands)
+        .filter((c) => c.status !== undefined && c.status >= 200 && c.status < 300 && (c.sentTo?.size ?? 0) < 2).length,
+    };
+  } finally {
+    // Processes first: a namespace with a process still in it outlives its deletion.
+    await Promise.all(servers.map((s) => s.kill()));
+    await Promise.all(forwarders.map((f) => f.close()));
+    hosts?.remove();
+  }
+}
+
+/** The store's URL as a namespaced host reaches it: a PostgreSQL server on loopback via a relay on the link. */
+async function reachedFrom(host: Host, store: string, forwarders: Forwarder[]): Promise<string> {
+  const url = new URL(store);
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') return store;
+  const forwarder = await forwardTcp({ host: host.gateway }, { host: url.hostname, port: Number(url.port || 5432) });
+  forwarders.push(forwarder);
+  url.hostname = forwarder.host;
+  url.port = String(forwarder.port);
+  return url.toString();
+}
+
 async function startClients(
   count: number,
-  options: Parameters<typeof runPaymentClient>[0] & { alternate?: boolean; buggy?: number },
+  options: Parameters<typeof runPaymentClient>[0] & { alternate?: boolean; rotate?: boolean; buggy?: number },
   ordersPerClient = Number.MAX_SAFE_INTEGER,
 ): Promise<ClientRecord[]> {
   return Promise.all(
     Array.from({ length: count }, (_, i) => {
-      // Alternate which server a client starts on, so each duplicate pair spans both.
-      const urls = options.alternate && i % 2 === 1 ? [...options.urls].reverse() : options.urls;
+      // Alternate (or rotate) which server a client starts on, so the duplicates span every server.
+      const shift = options.rotate ? i % options.urls.length : options.alternate && i % 2 === 1 ? 1 : 0;
+      const urls = [...options.urls.slice(shift), ...options.urls.slice(0, shift)];
       return runPaymentClient({ ...options, urls, regenerateOnRetry: i < (options.buggy ?? 0) }, ordersPerClient);
     }),
   );
@@ -97,7 +210,16 @@ export async function summarize(
   records: readonly ClientRecord[],
   kills: number,
 ): Promise<RunSummary> {
-  const store = openSqliteStore(storePath);
+  return summarizeStore(`sqlite:${storePath}`, records, kills);
+}
+
+/** What the clients were told, checked against the log of any store a URL names. */
+export async function summarizeStore(
+  url: string,
+  records: readonly ClientRecord[],
+  kills: number,
+): Promise<RunSummary> {
+  const store = await openStore(StoreUrlSchema.parse(url));
   try {
     return await checkLedger(store, records, kills);
   } finally {

@@ -12,6 +12,10 @@ export interface ServerProcessOptions {
   readonly env?: Record<string, string>;
   /** The server's entry (default `npm start`'s, src/main.ts); crash tests use test/support/crash-server.ts. */
   readonly entry?: string;
+  /** Run inside this network namespace (`ip netns exec`, which execs: the pid is the server's own). */
+  readonly namespace?: string;
+  /** The address it listens on and is reached at (default 127.0.0.1). */
+  readonly host?: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -31,18 +35,21 @@ export class ServerProcess {
   readonly url: string;
 
   constructor(private readonly options: ServerProcessOptions) {
-    this.url = `http://127.0.0.1:${options.port}`;
+    this.url = `http://${options.host ?? '127.0.0.1'}:${options.port}`;
   }
 
   /** Starts the process and waits until /health answers. */
   async start(timeoutMs = 30_000): Promise<void> {
     this.output = '';
-    const child = spawn(process.execPath, ['--import', 'tsx', this.options.entry ?? 'src/main.ts'], {
+    const node = [process.execPath, '--import', 'tsx', this.options.entry ?? 'src/main.ts'];
+    const { namespace } = this.options;
+    const [command, ...args] = namespace ? ['ip', 'netns', 'exec', namespace, ...node] : node;
+    const child = spawn(command!, args, {
       env: {
         ...process.env,
         LEDGER_STORE: this.options.store,
         PORT: String(this.options.port),
-        HOST: '127.0.0.1',
+        HOST: this.options.host ?? '127.0.0.1',
         LOG_LEVEL: 'warn',
         ...this.options.env,
       },
