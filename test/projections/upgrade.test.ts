@@ -73,10 +73,12 @@ test('version-1 read models: every-client reads answer from them, API-key reads 
       const response = await send(keyed.url, 'GET', path, { headers: as('alice') });
       assertProblem(response, 503, 'projection-lagging');
       assert.ok(response.headers['retry-after'], path);
-      assert.match(response.json.detail, /is being rebuilt \(version 1 to 3\)/);
+      // order-summary is at version 4, the other two at 3.
+      const current = path.startsWith('/orders') ? 4 : 3;
+      assert.match(response.json.detail, new RegExp(`is being rebuilt \\(version 1 to ${current}\\)`));
     }
 
-    // The runner builds version 3 beside version 1 and swaps it in: then each client sees its own.
+    // The runner builds the current versions beside version 1 and swaps it in: then each client sees its own.
     const running = startProjections({ store, readModels: path });
     closeLater(() => running.close());
     await caughtUp(running, store);
