@@ -14,7 +14,7 @@ import {
   StripeWebhookSignatureError,
 } from '../../payments/stripe-webhook.ts';
 import { Problem } from '../problem.ts';
-import { problemResponses } from '../schemas.ts';
+import { answer, problemResponses } from '../schemas.ts';
 
 export const STRIPE_WEBHOOK_ROUTE = '/webhooks/stripe';
 /** Recorded as the acting client of a webhook's outcome: no API key sent it. */
@@ -43,8 +43,15 @@ export function stripeWebhookRoutes(secret: string): FastifyPluginAsync {
       {
         schema: {
           summary: 'Stripe webhook: a PaymentIntent outcome (authenticated by its Stripe-Signature, not an API key)',
+          description:
+            'Records payment_intent.succeeded / payment_intent.payment_failed as the outcome of the payment its ' +
+            'metadata names, once: a repeated event, or an outcome already recorded from the API answer, is ' +
+            'acknowledged without a write. Served when LEDGER_PSP=stripe and STRIPE_WEBHOOK_SECRET are set.',
+          tags: ['payments'],
+          operationId: 'receiveStripeWebhook',
+          security: [],
           response: {
-            200: Acknowledgement,
+            200: answer(Acknowledgement, 'The event was taken (recorded, already recorded, or ignored)'),
             ...problemResponses('webhook-signature-invalid', 'payload-too-large', 'store-unavailable'),
           },
         },
