@@ -172,7 +172,12 @@ async function seedHotOrder(path: string): Promise<bigint> {
  */
 async function hotAgainstFresh(url: string, hotHead: bigint): Promise<HotStreamFigures> {
   // The read models catch up with the seeded log first, so that work does not land in the samples.
-  const caughtUp = await fetch(`${url}/orders/${HOT_ORDER}?minPosition=${hotHead}&timeoutMs=10000`);
+  // Each wait is bounded by the server (at most 10 s); a slow machine may need a few of them.
+  let caughtUp = await fetch(`${url}/orders/${HOT_ORDER}?minPosition=${hotHead}&waitMs=10000`);
+  for (let tries = 1; caughtUp.status === 503 && tries < 12; tries++) {
+    await caughtUp.text();
+    caughtUp = await fetch(`${url}/orders/${HOT_ORDER}?minPosition=${hotHead}&waitMs=10000`);
+  }
   if (caughtUp.status !== 200) throw new Error(`the read models did not catch up: ${caughtUp.status}`);
   const post = async (path: string, body: unknown): Promise<number> => {
     const started = performance.now();
