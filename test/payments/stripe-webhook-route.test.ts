@@ -90,6 +90,11 @@ for (const timing of ['before', 'after', 'instead'] as const satisfies readonly 
         const [recorded] = outcomes;
         assert.is(recorded?.type === 'PaymentCaptured' && recorded.data.source, 'webhook');
         assert.is(recorded?.type === 'PaymentCaptured' && recorded.data.pspEventId, delivery?.eventId);
+        // In the owner's name, as the processor records: the owner's per-client read models count it.
+        const stored = (await server.store.readStream(`order-${orderId}`)).find(
+          (e) => e.type === 'PaymentCaptured' && e.data.source === 'webhook',
+        );
+        assert.is(stored?.metadata.clientId, 'alice');
       }
     } finally {
       standIn.configure({ webhooks: undefined });

@@ -38,8 +38,14 @@ const StreamResponse = z.object({
  * The owner is the client recorded on the stream's OrderCreated. Read from the raw record, before
  * decoding, so a stream that fails its schema is reported as corrupt to its owner only.
  */
+/** The client that created the order: the clientId of its first event, when that is OrderCreated. */
+export function ownerOf(first: RecordedEvent): string | undefined {
+  const clientId = first.metadata.clientId;
+  return first.type === 'OrderCreated' && typeof clientId === 'string' ? clientId : undefined;
+}
+
 export function ownedBy(first: RecordedEvent, clientId: string): boolean {
-  return first.type === 'OrderCreated' && first.metadata.clientId === clientId;
+  return ownerOf(first) === clientId;
 }
 
 export const orderEventRoutes: FastifyPluginAsyncZod = async (app) => {

@@ -13,7 +13,9 @@ import {
   type StripeWebhookResult,
   StripeWebhookSignatureError,
 } from '../../payments/stripe-webhook.ts';
+import { orderStreamId } from '../../domain/ids.ts';
 import { Problem } from '../problem.ts';
+import { ownerOf } from './order-events.ts';
 import { answer, problemResponses } from '../schemas.ts';
 
 export const STRIPE_WEBHOOK_ROUTE = '/webhooks/stripe';
@@ -81,9 +83,18 @@ async function record(
   result: Extract<StripeWebhookResult, { kind: 'outcome' }>,
 ): Promise<Acknowledged> {
   const { orderId, paymentId, outcome, pspEventId } = result;
+  // Recorded in the order owner's name, as the processor records its outcomes: read models sum a
+  // capture for the client its metadata names, so under any other id the owner's totals would miss it.
+  // The event's source and Stripe's event id say it came from the webhook.
+  const [first] = await request.server.ledger.store.readStream(orderStreamId(orderId));
+  const owner = first && ownerOf(first);
   try {
     const recorded = await request.server.ledger.dispatch({
-      context: { clientId: STRIPE_WEBHOOK_CLIENT, correlationId: request.correlationId, enforceOwnership: false },
+      context: {
+        clientId: owner ?? STRIPE_WEBHOOK_CLIENT,
+        correlationId: request.correlationId,
+        enforceOwnership: false,
+      },
       ids: { orderId, paymentId },
       command: () => ({ type: 'RecordPaymentOutcome', orderId, paymentId, outcome, source: 'webhook', pspEventId }),
     });
