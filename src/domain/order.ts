@@ -244,6 +244,39 @@ function decideCreate(command: CreateOrder, state: OrderState): OrderCreated[] {
  * whatever happened since; then a cancelled order refuses; then the command's own rules.
  */
 
+/** Where a payment id can already be in use, and how a refusal names it. */
+const PAYMENT_ID_USES = {
+  payments: 'a direct capture',
+  authorizations: 'an authorization',
+  requests: 'a payment request',
+} as const;
+
+/**
+ * The rules every new payment of an open order meets, in this order: the order is not cancelled,
+ * its id is not used by another kind of payment, its currency is the order's, and the amount fits
+ * in what is outstanding.
+ */
+function admitNewPayment(
+  state: OpenOrder,
+  command: { readonly paymentId: string; readonly amount: number; readonly currency: string },
+  kind: keyof typeof PAYMENT_ID_USES,
+  exceeds: 'capture-exceeds-outstanding' | 'authorization-exceeds-outstanding',
+  verb: string,
+): void {
+  refuseIfCancelled(state);
+  for (const [other, what] of Object.entries(PAYMENT_ID_USES) as [keyof typeof PAYMENT_ID_USES, string][]) {
+    if (other !== kind && state[other].has(command.paymentId)) throw paymentIdInUse(command.paymentId, what);
+  }
+  checkCurrency(state, command.currency);
+  const outstanding = outstandingOf(state);
+  if (command.amount > outstanding) {
+    throw new DomainRejection(
+      exceeds,
+      `${verb} ${command.amount} exceeds the ${outstanding} outstanding on order ${state.orderId}`,
+    );
+  }
+}
+
 function decideCapture(command: CapturePayment, state: OpenOrder): PaymentCaptured[] {
   // Before the replay check: a request's capture, made through the PSP, is no direct capture to replay.
   if (state.requests.has(command.paymentId)) throw paymentIdInUse(command.paymentId, 'a payment request');
@@ -255,16 +288,7 @@ function decideCapture(command: CapturePayment, state: OpenOrder): PaymentCaptur
       `payment ${command.paymentId} was already captured on order ${command.orderId} with a different amount or currency`,
     );
   }
-  refuseIfCancelled(state);
-  if (state.authorizations.has(command.paymentId)) throw paymentIdInUse(command.paymentId, 'an authorization');
-  checkCurrency(state, command.currency);
-  const outstanding = outstandingOf(state);
-  if (command.amount > outstanding) {
-    throw new DomainRejection(
-      'capture-exceeds-outstanding',
-      `capturing ${command.amount} exceeds the ${outstanding} outstanding on order ${state.orderId}`,
-    );
-  }
+  admitNewPayment(state, command, 'payments', 'capture-exceeds-outstanding', 'capturing');
   const { orderId, paymentId, amount, currency } = command;
   return [{ type: 'PaymentCaptured', data: { orderId, paymentId, amount, currency } }];
 }
@@ -275,17 +299,7 @@ function decideAuthorize(command: AuthorizePayment, state: OpenOrder): PaymentAu
     if (previous.amount === command.amount && previous.currency === command.currency) return [];
     throw paymentIdInUse(command.paymentId, 'an authorization with a different amount or currency');
   }
-  refuseIfCancelled(state);
-  if (state.payments.has(command.paymentId)) throw paymentIdInUse(command.paymentId, 'a direct capture');
-  if (state.requests.has(command.paymentId)) throw paymentIdInUse(command.paymentId, 'a payment request');
-  checkCurrency(state, command.currency);
-  const outstanding = outstandingOf(state);
-  if (command.amount > outstanding) {
-    throw new DomainRejection(
-      'authorization-exceeds-outstanding',
-      `authorizing ${command.amount} exceeds the ${outstanding} outstanding on order ${state.orderId}`,
-    );
-  }
+  admitNewPayment(state, command, 'authorizations', 'authorization-exceeds-outstanding', 'authorizing');
   const { orderId, paymentId, amount, currency } = command;
   return [{ type: 'PaymentAuthorized', data: { orderId, paymentId, amount, currency } }];
 }
@@ -381,17 +395,7 @@ function decideRequest(command: RequestPayment, state: OpenOrder): PaymentReques
     if (same) return [];
     throw paymentIdInUse(command.paymentId, 'a payment request with a different amount, currency or payment method');
   }
-  refuseIfCancelled(state);
-  if (state.payments.has(command.paymentId)) throw paymentIdInUse(command.paymentId, 'a direct capture');
-  if (state.authorizations.has(command.paymentId)) throw paymentIdInUse(command.paymentId, 'an authorization');
-  checkCurrency(state, command.currency);
-  const outstanding = outstandingOf(state);
-  if (command.amount > outstanding) {
-    throw new DomainRejection(
-      'capture-exceeds-outstanding',
-      `requesting ${command.amount} exceeds the ${outstanding} outstanding on order ${state.orderId}`,
-    );
-  }
+  admitNewPayment(state, command, 'requests', 'capture-exceeds-outstanding', 'requesting');
   const { orderId, paymentId, amount, currency, paymentMethod } = command;
   return [{ type: 'PaymentRequested', data: { orderId, paymentId, amount, currency, paymentMethod } }];
 }
