@@ -112,12 +112,12 @@ export async function openPgStore(connectionString: string, options: PgStoreOpti
     },
     readStream: (streamId, readOptions) => readStream(query, streamId, readOptions?.fromRevision),
     async *readAll(readOptions) {
-      awaitOwnWrites();
+      await awaitOwnWrites();
       yield* readAll(query, readOptions);
     },
     subscribe: (subscription) => pollingSubscription(store, subscription, commits.wait, options.pollIntervalMs ?? 500),
     async headPosition() {
-      awaitOwnWrites();
+      await awaitOwnWrites();
       return headPosition(query);
     },
     async ping() {
