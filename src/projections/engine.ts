@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import type { Projection } from '../../projections/projection.ts';
 import type { LedgerEvent } from '../events/codec.ts';
 import type { ProjectionFailure } from './checkpoints.ts';
-import { BatchDocuments, DocumentCache, type Slot, slotOf } from './documents.ts';
+import { BatchDocuments, DocumentCache, type SerialisedChanges, type Slot, slotOf } from './documents.ts';
 import type { FedEvent } from './feed.ts';
 import { decideGenerations, type Lane, type LaneMode, lanesOf } from './lanes.ts';
 import type { DocumentId, LaneWrite, ReadModelStore } from './read-model-store.ts';
@@ -201,14 +201,77 @@ export class ProjectionEngine {
   /** The handlers' side of a batch for one lane: pure work plus document reads. */
   private async runLane(lane: Lane, batch: readonly FedEvent[]): Promise<LanePass> {
     const loaded = new Map<string, Slot>();
-    const pass = await this.runWithDocuments(lane, batch, Infinity, loaded);
-    if (!pass.failure) return this.written(lane, pass, batch);
-    // Replay up to the failing event on a clean slate (cache included), so a handler that changed
-    // a document in place before throwing cannot leak that half-change into what is committed.
+    let pass = await this.runWithDocuments(lane, batch, Infinity, loaded);
+    if (pass.failure) {
+      // Replay up to the failing event on a clean slate (cache included), so a handler that changed
+      // a document in place before throwing cannot leak that half-change into what is committed.
+      this.clearSlate(lane, loaded);
+      pass = { ...(await this.runWithDocuments(lane, batch, pass.applied, loaded)), failure: pass.failure };
+    }
+    let stored = this.stored(pass);
+    if (typeof stored === 'string') {
+      // A document the handlers built but JSON, or the storage, cannot hold (a bigint, a cycle, a
+      // NUL): a finding at the event that made it, not a fault to retry. The events before it commit.
+      this.clearSlate(lane, loaded);
+      for (let limit = 1; limit <= pass.applied; limit++) {
+        const upTo = await this.runWithDocuments(lane, batch, limit, loaded);
+        const why = this.stored(upTo);
+        if (typeof why !== 'string') continue;
+        const culprit = upTo.last!;
+        const before = await this.runWithDocuments(lane, batch, limit - 1, loaded);
+        pass = {
+          ...before,
+          failure: {
+            streamId: culprit.streamId,
+            revision: culprit.revision,
+            position: culprit.position,
+            message: `documents cannot be stored: ${why}`,
+          },
+        };
+        stored = this.stored(pass);
+        break;
+      }
+    }
+    const { docs, to, failure } = pass;
+    if (typeof stored === 'string') {
+      // Not found again event by event (a handler that is not pure): stop at the batch's first new event.
+      const first = batch.find((fed) => lane.position === undefined || fed.position > lane.position)!;
+      const { streamId, revision, position } = first;
+      const refused = { streamId, revision, position, message: `documents cannot be stored: ${stored}` };
+      const write = { ...this.laneAt(lane), to: undefined, puts: [], deletes: [], failure: refused };
+      return { lane, docs, keep: false, write };
+    }
+    if (to === lane.position && !failure) return { lane, docs, keep: true, write: undefined };
+    return {
+      lane,
+      docs,
+      keep: true,
+      write: { ...this.laneAt(lane), to: to === lane.position ? undefined : to, ...stored, failure },
+    };
+  }
+
+  private laneAt(lane: Lane): Pick<LaneWrite, 'projection' | 'generation' | 'from'> {
+    return { projection: lane.projection.name, generation: lane.generation, from: lane.position };
+  }
+
+  private clearSlate(lane: Lane, loaded: Map<string, Slot>): void {
     this.cacheOf(lane).clear();
     loaded.clear();
-    const replay = await this.runWithDocuments(lane, batch, pass.applied, loaded);
-    return this.written(lane, { ...replay, failure: pass.failure }, batch);
+  }
+
+  /** The pass's changes as the storage writes them, or why it cannot. */
+  private stored(pass: HandlerPass): SerialisedChanges | string {
+    try {
+      const changes = pass.docs.serialise();
+      const refuse = this.store.unstorable;
+      for (const put of refuse ? changes.puts : []) {
+        const why = refuse!(put);
+        if (why !== undefined) return `${put.collection} ${JSON.stringify(put.key)}: ${why}`;
+      }
+      return changes;
+    } catch (error) {
+      return messageOf(error);
+    }
   }
 
   /** Runs the handlers until a pass finds every document it reads at hand, reading what the last pass missed. */
@@ -240,32 +303,6 @@ export class ProjectionEngine {
     }
   }
 
-  /** What a lane's pass writes: nothing when it applied nothing and failed nowhere. */
-  private written(lane: Lane, pass: HandlerPass, batch: readonly FedEvent[]): LanePass {
-    const { docs, to, failure } = pass;
-    if (to === lane.position && !failure) return { lane, docs, keep: true, write: undefined };
-    const at = { projection: lane.projection.name, generation: lane.generation, from: lane.position };
-    try {
-      const changes = docs.serialise();
-      return {
-        lane,
-        docs,
-        keep: true,
-        write: { ...at, to: to === lane.position ? undefined : to, ...changes, failure },
-      };
-    } catch (error) {
-      // A document the handlers built but JSON cannot hold (a bigint, a cycle): the projection's bug, not the batch's.
-      const first = batch.find((fed) => lane.position === undefined || fed.position > lane.position)!;
-      const unstorable = {
-        streamId: first.streamId,
-        revision: first.revision,
-        position: first.position,
-        message: `documents cannot be stored: ${messageOf(error)}`,
-      };
-      return { lane, docs, keep: false, write: { ...at, to: undefined, puts: [], deletes: [], failure: unstorable } };
-    }
-  }
-
   /**
    * Runs the lane's handlers over the batch's new events, stopping at the first that throws or
    * after `limit` events. Once a document was missed the pass is only a search for what to read:
@@ -274,6 +311,7 @@ export class ProjectionEngine {
   private runHandlers(lane: Lane, batch: readonly FedEvent[], limit: number, docs: BatchDocuments): HandlerPass {
     let to = lane.position;
     let applied = 0;
+    let last: FedEvent | undefined;
     let failure: ProjectionFailure | undefined;
     for (const fed of batch) {
       if (applied >= limit) break;
@@ -295,9 +333,10 @@ export class ProjectionEngine {
         }
       }
       to = fed.position;
+      last = fed;
       applied += 1;
     }
-    return { docs, to, applied, failure };
+    return { docs, to, applied, last, failure };
   }
 
   private cacheOf(lane: Lane): DocumentCache {
@@ -343,6 +382,8 @@ interface HandlerPass {
   readonly docs: BatchDocuments;
   readonly to: bigint | undefined;
   readonly applied: number;
+  /** The last event applied (handled or skipped). */
+  readonly last: FedEvent | undefined;
   readonly failure: ProjectionFailure | undefined;
 }
 

@@ -114,8 +114,23 @@ export async function openPgReadModels(
         return { active, failure, documents: found };
       }),
 
+    unstorable: ({ collection, key, json }) => {
+      if (!isStorableText(collection) || !isStorableText(key))
+        return 'PostgreSQL text cannot hold U+0000 or a lone surrogate';
+      // json keeps an escaped NUL, but extracting it as text (the indexes do) fails.
+      if (ESCAPED_NUL.test(json)) return 'PostgreSQL cannot extract U+0000 from a JSON document as text';
+      return undefined;
+    },
+
+    // A key the tables cannot hold was never stored: it is absent, not sent (the driver or the server would refuse it).
     readDocuments: (projection, generation, ids) =>
-      mapped(() => documents.readDocuments(pool, { projection, generation }, ids)),
+      mapped(() =>
+        documents.readDocuments(
+          pool,
+          { projection, generation },
+          ids.filter((id) => isStorableText(id.collection) && isStorableText(id.key)),
+        ),
+      ),
 
     commitBatch: (writes) =>
       write(async (client) => {
@@ -182,6 +197,12 @@ export async function openPgReadModels(
     },
   };
 }
+
+/** The driver would turn a lone surrogate into U+FFFD, merging two keys; text cannot hold NUL at all. */
+const isStorableText = (text: string): boolean => !text.includes('\u0000') && !LONE_SURROGATE.test(text);
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** A \u0000 escape, not an escaped backslash followed by "u0000". */
+const ESCAPED_NUL = /(?<!\\)(?:\\\\)*\\u0000/;
 
 /** The payment feed's checkpoint: it only moves forward, by a conditional write (processor-checkpoint.ts). */
 function pgProcessorCheckpoint(pool: pg.Pool, name: string): ProcessorCheckpoint {

@@ -83,6 +83,8 @@ export interface ReadModelStore {
   servedPositions(projections: readonly string[]): Promise<Map<string, bigint | undefined>>;
   /** Runs the query only on a served generation that `usable` accepts and no failure stops (documents empty otherwise). */
   readServed(projection: string, query: ServedQuery, usable: (active: GenerationRow) => boolean): Promise<ServedRead>;
+  /** Why this storage cannot hold a document (undefined: it can): the lane then fails at the batch, as for a document JSON cannot hold. */
+  readonly unstorable?: (document: DocumentId & { readonly json: string }) => string | undefined;
   /** A synchronous read of one document, where the storage can (the embedded file). */
   readonly documentNow?: (projection: string, generation: number, id: DocumentId) => unknown;
   /** Committed documents by id; an id absent from the answer has no document. */

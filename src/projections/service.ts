@@ -90,6 +90,8 @@ export async function startProjections(options: StartProjectionsOptions): Promis
       ...(options.afterBatch && { afterBatch: options.afterBatch }),
     });
     const status = () => projectionStatus(projections, readModels, options.store, engine.blocked);
+    // Another server's runner may be the one moving the checkpoints: its commits wake the waits too.
+    const watcher = readModels.watchCheckpoints?.(() => runner.advanced.notify());
     let closing: Promise<void> | undefined;
     return {
       readModels,
@@ -104,6 +106,7 @@ export async function startProjections(options: StartProjectionsOptions): Promis
       close: () =>
         (closing ??= (async () => {
           await runner.stop();
+          await watcher?.close();
           await readModels.close();
         })()),
     };

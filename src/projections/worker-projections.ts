@@ -80,6 +80,8 @@ export async function startProjectionsInWorker(options: WorkerProjectionsOptions
     await job.stop();
     throw error;
   }
+  // Another server's runner may be the one moving the checkpoints: its commits wake the waits too.
+  const watcher = readModels.watchCheckpoints?.(() => advanced.notify());
   const projections = allProjections;
   const status = async () => {
     const rows = await readModels.generations();
@@ -121,6 +123,7 @@ export async function startProjectionsInWorker(options: WorkerProjectionsOptions
         try {
           await job.stop();
         } finally {
+          await watcher?.close();
           await readModels.close();
         }
       })()),

@@ -221,7 +221,7 @@ if (await pgAvailableOrSkip('http on postgres suite')) {
         send(server.url, 'PUT', '/orders/during', { body: orderBody(), headers: { 'idempotency-key': key } }),
       );
       assert.is(recovered.status, 201, recovered.text);
-      const events = await logOf(database.url);
+      const events = await logOf(database.url, BigInt(recovered.json.position));
       assert.is(events.filter((e) => e.streamId === 'order-during' && e.type === 'OrderCreated').length, 1);
       const back = await persist(() => send(server.url, 'GET', '/ready'));
       assert.is(back.status, 200, back.text);

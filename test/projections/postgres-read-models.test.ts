@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert';
 import { orderSummary } from '../../projections/order-summary.ts';
 import { projections } from '../../projections/index.ts';
 import type { Projection } from '../../projections/projection.ts';
+import { createCommandHandler } from '../../src/commands/handler.ts';
 import { openPgStore } from '../../src/eventstore/pg-store.ts';
 import { ProjectionEngine } from '../../src/projections/engine.ts';
 import { fedFromLedgerEvent } from '../../src/projections/feed.ts';
@@ -19,6 +20,7 @@ import { ReadModelQueries } from '../../src/projections/queries.ts';
 import { rebuildInto } from '../../src/projections/rebuild.ts';
 import { startProjections } from '../../src/projections/service.ts';
 import { openSqliteReadModels } from '../../src/projections/sqlite-read-models.ts';
+import { context, createOrder } from '../support/commands.ts';
 import { pgAvailableOrSkip, type ScratchDatabase, createScratchDatabase } from '../support/postgres.ts';
 import { caughtUp, cleanPass, decodedLog, snapshot, withClosing, writeOrders } from './support.ts';
 
@@ -162,6 +164,43 @@ test('every query answers on PostgreSQL exactly as on SQLite: orders by owner, c
       );
     }
     assert.ok(compared > 40, `the pages compared held ${compared} orders`);
+  }));
+
+test('a client id PostgreSQL text cannot hold stops the projections at that event, named, after the events before it, instead of a batch retried for ever', ({
+  database,
+}) =>
+  withClosing(async (closeLater) => {
+    const store = await openPgStore(database.url, { pollIntervalMs: 20 });
+    closeLater(() => store.close());
+    await writeOrders(store, 5);
+    const handle = createCommandHandler(store);
+    const evil = await handle(createOrder('evil'), context({ clientId: 'client\u0000x' }));
+    await writeOrders(store, 5, 'after');
+    const running = await startProjections({ store, readModels: pgOf(database) });
+    closeLater(() => running.close());
+    const head = (await store.headPosition())!;
+    const deadline = Date.now() + 15_000;
+    let statuses = await running.status();
+    while (statuses.some((s) => s.state !== 'failed' && (s.serving?.checkpoint ?? -1n) < head)) {
+      if (Date.now() > deadline)
+        throw new Error(`projections neither failed nor caught up: ${statuses.map((s) => s.state).join()}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      statuses = await running.status();
+    }
+    const failed = statuses.filter((s) => s.state === 'failed');
+    assert.ok(failed.length > 0, 'a projection keyed by the client id stops');
+    for (const status of failed) {
+      const failure = status.serving?.failure ?? status.rebuilding?.failure;
+      assert.is(failure?.streamId, 'order-evil');
+      assert.is(failure?.position, evil.position);
+      assert.match(failure?.message ?? '', /PostgreSQL/);
+    }
+    // Every one of them keys or indexes by the client id; each applied what came before the event.
+    assert.is(failed.length, projections.length);
+    for (const status of failed) {
+      const checkpoint = (status.serving ?? status.rebuilding)?.checkpoint;
+      assert.ok(checkpoint !== undefined && checkpoint < evil.position, `${status.name} applied the events before it`);
+    }
   }));
 
 /** order-summary's next version: the same documents plus a field only it writes. */
