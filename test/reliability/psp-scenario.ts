@@ -85,7 +85,7 @@ export async function pspCrashUnderLoad(options: PspCrashOptions): Promise<PspSc
     stop = true;
     const records = await Promise.all(clients);
     options.log?.('load stopped; waiting for every accepted request to resolve');
-    awaitResolution(urls, records, options.resolveWithinMs ?? 60_000);
+    await awaitResolution(urls, records, options.resolveWithinMs ?? 60_000);
     await standIn.settled();
     await Promise.all(servers.map((s) => s.terminate()));
     const store = openSqliteStore(storePath);
