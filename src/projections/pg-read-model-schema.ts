@@ -5,6 +5,7 @@
  * order, as SQLite's BINARY does, so both stores list documents in one order.
  */
 import type pg from 'pg';
+import { createUnderLock } from '../eventstore/pg-ddl.ts';
 import type { DocumentIndex, Projection } from '../../projections/projection.ts';
 import { generationFilter, generationIndexPrefix, indexName } from './database.ts';
 
@@ -48,19 +49,8 @@ const SCHEMA = `
   );
 `;
 
-export async function ensureReadModelSchema(pool: pg.Pool): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1)', [READ_MODEL_LOCK.toString()]);
-    await client.query(SCHEMA);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+export function ensureReadModelSchema(pool: pg.Pool): Promise<void> {
+  return createUnderLock(pool, READ_MODEL_LOCK, SCHEMA);
 }
 
 /** The SQL expression for a document field; queries must use the very same text to hit the index. */

@@ -8,7 +8,7 @@ import type { DocumentIndex, Projection } from '../../projections/projection.ts'
 import type { ProcessorCheckpoint } from '../payments/processor-checkpoint.ts';
 import type { GenerationRow, ProjectionFailure } from './checkpoints.ts';
 import type { StoredDocument } from './documents.ts';
-import type { GenerationPlan, LaneMode } from './lanes.ts';
+import type { GenerationPlan } from './lanes.ts';
 
 export interface DocumentId {
   readonly collection: string;

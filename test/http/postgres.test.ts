@@ -71,13 +71,7 @@ if (await pgAvailableOrSkip('http on postgres suite')) {
   test.before(async (context) => {
     context.database = await createScratchDatabase();
     context.servers = await Promise.all(
-      [0, 1].map(
-        async (i) =>
-          new ServerProcess({
-            store: context.database.url,
-            port: await freePort(),
-          }),
-      ),
+      [0, 1].map(async () => new ServerProcess({ store: context.database.url, port: await freePort() })),
     );
     // Both at once: the schema is created under an advisory lock, whoever comes first.
     await Promise.all(context.servers.map((s) => s.start()));

@@ -10,7 +10,6 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { orderSummary } from '../../projections/order-summary.ts';
 import { projections } from '../../projections/index.ts';
-import type { Projection } from '../../projections/projection.ts';
 import { createCommandHandler } from '../../src/commands/handler.ts';
 import { openPgStore } from '../../src/eventstore/pg-store.ts';
 import { ProjectionEngine } from '../../src/projections/engine.ts';
@@ -22,7 +21,7 @@ import { startProjections } from '../../src/projections/service.ts';
 import { openSqliteReadModels } from '../../src/projections/sqlite-read-models.ts';
 import { context, createOrder } from '../support/commands.ts';
 import { pgAvailableOrSkip, type ScratchDatabase, createScratchDatabase } from '../support/postgres.ts';
-import { caughtUp, cleanPass, decodedLog, snapshot, withClosing, writeOrders } from './support.ts';
+import { caughtUp, cleanPass, decodedLog, orderSummaryV2, snapshot, withClosing, writeOrders } from './support.ts';
 
 const test = suite<{ database: ScratchDatabase }>('projections: read models in PostgreSQL');
 
@@ -202,20 +201,6 @@ test('a client id PostgreSQL text cannot hold stops the projections at that even
       assert.ok(checkpoint !== undefined && checkpoint < evil.position, `${status.name} applied the events before it`);
     }
   }));
-
-/** order-summary's next version: the same documents plus a field only it writes. */
-const orderSummaryV2: Projection = {
-  ...orderSummary,
-  version: orderSummary.version + 1,
-  apply: (event, docs) =>
-    orderSummary.apply(event, docs).map((change) => ({
-      ...change,
-      update: (current: unknown) => {
-        const next = change.update(current);
-        return next && { ...next, builtBy: 'v2' };
-      },
-    })),
-};
 
 test('a version bump is built beside the served generation, swapped in, and the old one purged with its indexes', ({
   database,

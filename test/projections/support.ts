@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { projections as allProjections } from '../../projections/index.ts';
+import { orderSummary } from '../../projections/order-summary.ts';
 import type { Projection } from '../../projections/projection.ts';
 import { createCommandHandler } from '../../src/commands/handler.ts';
 import type { EventStore } from '../../src/eventstore/port.ts';
@@ -17,6 +18,20 @@ import type { ReadModelStore } from '../../src/projections/read-model-store.ts';
 import { listDocuments, rebuildInto } from '../../src/projections/rebuild.ts';
 import type { Projections } from '../../src/projections/service.ts';
 import { context } from '../support/commands.ts';
+
+/** order-summary's next version: the same documents plus a field only it writes. */
+export const orderSummaryV2: Projection = {
+  ...orderSummary,
+  version: orderSummary.version + 1,
+  apply: (event, docs) =>
+    orderSummary.apply(event, docs).map((change) => ({
+      ...change,
+      update: (current: unknown) => {
+        const next = change.update(current);
+        return next && { ...next, builtBy: 'v2' };
+      },
+    })),
+};
 
 export type Snapshot = Record<string, Array<{ collection: string; key: string; doc: unknown }>>;
 

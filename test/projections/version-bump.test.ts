@@ -7,31 +7,17 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { orderSummary } from '../../projections/order-summary.ts';
-import type { Projection } from '../../projections/projection.ts';
 import { openSqliteStore } from '../../src/eventstore/sqlite-store.ts';
 import type { SqliteReadModels } from '../../src/projections/sqlite-read-models.ts';
 import { startProjections } from '../../src/projections/service.ts';
 import { tempDir } from '../support/temp.ts';
-import { caughtUp, cleanPass, snapshot, withClosing, writeOrders } from './support.ts';
+import { caughtUp, cleanPass, orderSummaryV2, snapshot, withClosing, writeOrders } from './support.ts';
 
 const test = suite('projections: version bump');
 const dir = tempDir('projections-version');
 
-/** order-summary's next version: the same documents plus a field only it writes. */
 const V1 = orderSummary.version;
-const V2 = V1 + 1;
-const orderSummaryV2: Projection = {
-  ...orderSummary,
-  version: V2,
-  apply: (event, docs) =>
-    orderSummary.apply(event, docs).map((change) => ({
-      ...change,
-      update: (current: unknown) => {
-        const next = change.update(current);
-        return next && { ...next, builtBy: 'v2' };
-      },
-    })),
-};
+const V2 = orderSummaryV2.version;
 
 test('v2 is built beside v1 while v1 keeps serving (and stays live), then swapped in; v1 code then stops', () =>
   withClosing(async (closeLater) => {
