@@ -129,7 +129,7 @@ async function rebuildChild(
   const rssMbAt: Record<string, number> = {};
   let applied = 0;
   const started = performance.now();
-  const projections = startProjections({
+  const projections = await startProjections({
     store,
     readModels,
     mode: 'rebuild',

@@ -17,10 +17,10 @@ import { createCommandHandler } from './commands/handler.ts';
 import type { PaymentGateway } from './payments/gateway.ts';
 import { gatewayFromConfig } from './payments/gateway-from-config.ts';
 import { registerPaymentMetrics } from './payments/metrics.ts';
-import { sqliteProcessorCheckpoint } from './payments/processor-checkpoint.ts';
 import { processorSettings } from './payments/settings.ts';
 import { type PaymentBuffer, type PaymentBufferOptions, startPaymentBuffer } from './payments/service.ts';
-import { openReadModelDatabase, type ReadModelDatabase, readModelLocation } from './projections/database.ts';
+import { readModelLocation } from './projections/database.ts';
+import type { ReadModelStore } from './projections/read-model-store.ts';
 import { registerProjectionMetrics } from './projections/metrics.ts';
 import { type ProjectionReads, startProjections } from './projections/service.ts';
 import { startProjectionsInWorker } from './projections/worker-projections.ts';
@@ -64,7 +64,6 @@ export async function startServer(config: Config, options: StartServerOptions = 
   let cutUnfinished: () => number;
   let legacyKeys: LegacyKeyGate | undefined;
   let payments: PaymentBuffer | undefined;
-  let ownedCheckpointDb: ReadModelDatabase | undefined;
   try {
     // Keys of an earlier release are bound before any request can reuse them.
     legacyKeys = await bindLegacyKeysBeforeCommands(store, (error) =>
@@ -77,15 +76,12 @@ export async function startServer(config: Config, options: StartServerOptions = 
     projections = started.reads;
     const gateway = options.gateway ?? (await gatewayFromConfig(config));
     if (gateway) {
-      // The processor's checkpoint lives with the read models; a worker's database gets a connection of its own here.
-      const checkpointDb =
-        started.readModels ?? openReadModelDatabase(readModelLocation(config.LEDGER_STORE, config.LEDGER_READ_MODELS));
-      if (!started.readModels) ownedCheckpointDb = checkpointDb;
+      // The processor's checkpoint lives with the read models.
       payments = startPaymentBuffer({
         store: legacyKeys.store,
         gateway,
         handle: createCommandHandler(legacyKeys.store, options.commandHandler),
-        checkpoint: sqliteProcessorCheckpoint(checkpointDb.db),
+        checkpoint: started.readModels.processorCheckpoint(),
         logger,
         capacity: config.LEDGER_PAYMENT_BUFFER,
         process: config.LEDGER_PAYMENT_PROCESSOR === 'on',
@@ -111,7 +107,6 @@ export async function startServer(config: Config, options: StartServerOptions = 
   } catch (error) {
     legacyKeys?.stop();
     await payments?.close();
-    ownedCheckpointDb?.close();
     await projections?.close();
     await store.close();
     throw error;
@@ -138,7 +133,6 @@ export async function startServer(config: Config, options: StartServerOptions = 
       // The runner and the processor read the store, so they stop first; the store then flushes pending appends.
       keys.stop();
       await buffer?.close();
-      ownedCheckpointDb?.close();
       await running.close();
       await store.close();
     })());
@@ -155,11 +149,11 @@ async function startServerProjections(
   store: EventStore,
   logger: FastifyBaseLogger,
   module: URL | undefined,
-): Promise<{ reads: ProjectionReads; committed?: () => void; readModels?: ReadModelDatabase }> {
+): Promise<{ reads: ProjectionReads; committed?: () => void; readModels: ReadModelStore }> {
   const readModels = readModelLocation(config.LEDGER_STORE, config.LEDGER_READ_MODELS);
   const maxWaitingReads = config.LEDGER_MAX_WAITING_READS;
   if (config.LEDGER_PROJECTION_RUNNER === 'in-process' || readModels === ':memory:') {
-    const projections = startProjections({ store, readModels, logger, maxWaitingReads });
+    const projections = await startProjections({ store, readModels, logger, maxWaitingReads });
     return { reads: projections, readModels: projections.readModels };
   }
   const reads = await startProjectionsInWorker({
@@ -171,7 +165,7 @@ async function startServerProjections(
     maxWaitingReads,
     ...(module && { module }),
   });
-  return { reads, committed: reads.committed };
+  return { reads, committed: reads.committed, readModels: reads.readModels };
 }
 
 /**

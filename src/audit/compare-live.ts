@@ -15,8 +15,11 @@ import { readAllEntries } from '../eventstore/log-entries.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { canonicalJson } from '../events/canonical.ts';
 import { decodeEvent, type LedgerEvent } from '../events/codec.ts';
-import { Checkpoints } from '../projections/checkpoints.ts';
+import { servedFrom } from '../projections/checkpoints.ts';
+import { openReadModels } from '../projections/open-read-models.ts';
+import type { ReadModelLocation, ReadModelStore } from '../projections/read-model-store.ts';
 import { diffDocuments, listDocuments, rebuildInto, type DocumentDifference } from '../projections/rebuild.ts';
+import { redactSecrets } from '../redact.ts';
 
 export interface ProjectionDifference {
   readonly projection: string;
@@ -63,8 +66,8 @@ export class LiveReadModelsMissingError extends Error {
 
 export interface CompareLiveOptions {
   readonly store: EventStore;
-  /** The live read-model database file (for sqlite: stores, the event file itself). */
-  readonly readModels: string;
+  /** The live read models (for sqlite: stores, the event file itself; for postgres:, its database). */
+  readonly readModels: ReadModelLocation;
   readonly projections?: readonly Projection[];
   readonly maxListed?: number;
 }
@@ -72,13 +75,14 @@ export interface CompareLiveOptions {
 export async function compareLive(options: CompareLiveOptions): Promise<LiveComparison> {
   const projections = options.projections ?? allProjections;
   const maxListed = options.maxListed ?? 10_000;
-  const live = openLive(options.readModels);
+  const named = nameOf(options.readModels);
+  const live = await openLive(options.readModels, named);
   const scratchDir = mkdtempSync(join(tmpdir(), 'ledger-compare-'));
   try {
-    const checkpoints = new Checkpoints(live);
+    const rows = await live.generations();
     const liveFailures: LiveComparison['liveFailures'][number][] = [];
     const served = projections.flatMap((projection) => {
-      const { active, failure } = checkpoints.served(projection.name);
+      const { active, failure } = servedFrom(rows.filter((row) => row.projection === projection.name));
       if (failure) {
         const { streamId: stream, message } = failure;
         const [revision, position] = [failure.revision.toString(), failure.position.toString()];
@@ -87,9 +91,7 @@ export async function compareLive(options: CompareLiveOptions): Promise<LiveComp
       // A first build that failed serves nothing to compare: the failure is the finding.
       if (!active && failure) return [];
       if (!active)
-        throw new LiveReadModelsMissingError(
-          `the live read models at ${options.readModels} do not serve ${projection.name} yet`,
-        );
+        throw new LiveReadModelsMissingError(`the live read models at ${named} do not serve ${projection.name} yet`);
       return [{ projection, position: active.position }];
     });
     const differences: ProjectionDifference[] = [];
@@ -111,11 +113,11 @@ export async function compareLive(options: CompareLiveOptions): Promise<LiveComp
           message: f.message,
         })),
       );
-      const scratch = new Database(scratchPath, { readonly: true });
+      const scratch = await openReadModels(scratchPath);
       try {
         for (const { projection } of group) {
           let count = 0;
-          for (const difference of diffDocuments(
+          for await (const difference of diffDocuments(
             listDocuments(live, projection.name),
             listDocuments(scratch, projection.name),
           )) {
@@ -128,32 +130,48 @@ export async function compareLive(options: CompareLiveOptions): Promise<LiveComp
           perProjection.push({ name: projection.name, position: position?.toString(), differences: count });
         }
       } finally {
-        scratch.close();
+        await scratch.close();
       }
     }
     const truncated = total > differences.length;
-    const { readModels } = options;
-    return { readModels, projections: perProjection, liveFailures, failures, total, differences, truncated };
+    return { readModels: named, projections: perProjection, liveFailures, failures, total, differences, truncated };
   } finally {
-    live.close();
+    await live.close();
     rmSync(scratchDir, { recursive: true, force: true });
   }
 }
 
-function openLive(path: string): Database.Database {
+/** How the read models are named in the report and its messages: a database URL without its secrets. */
+const nameOf = (location: ReadModelLocation): string =>
+  typeof location === 'string' ? location : redactSecrets(location.postgres);
+
+async function openLive(location: ReadModelLocation, named: string): Promise<ReadModelStore> {
+  if (typeof location !== 'string') {
+    try {
+      return await openReadModels(location);
+    } catch (error) {
+      throw new LiveReadModelsMissingError(
+        `cannot open the live read models at ${named}: ${redactSecrets(messageOf(error))}`,
+      );
+    }
+  }
+  // A file that is not there must not be created (empty) by looking at it.
   let db: Database.Database;
   try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
+    db = new Database(location, { readonly: true, fileMustExist: true });
   } catch (error) {
-    throw new LiveReadModelsMissingError(`cannot open the live read models at ${path}: ${(error as Error).message}`);
+    throw new LiveReadModelsMissingError(`cannot open the live read models at ${named}: ${messageOf(error)}`);
   }
   const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rm_checkpoints'").get();
-  if (!table) {
-    db.close();
-    throw new LiveReadModelsMissingError(`${path} holds no read models: has the ledger's projection runner run on it?`);
-  }
-  return db;
+  db.close();
+  if (!table)
+    throw new LiveReadModelsMissingError(
+      `${named} holds no read models: has the ledger's projection runner run on it?`,
+    );
+  return openReadModels(location);
 }
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** The log up to `upTo`, decoded; records that cannot be read or fail their schema are left to the audit's findings. */
 async function* decodedEvents(store: EventStore, upTo: bigint | undefined): AsyncGenerator<LedgerEvent> {

@@ -30,7 +30,7 @@ export const processPaymentsCommand: CliCommand = {
     const psp = gateway;
     const logger = createLogger(config.LOG_LEVEL);
     return withStore(context.storeLocation, true, async (store) => {
-      const processor = startStandaloneProcessor({
+      const processor = await startStandaloneProcessor({
         store,
         location: context.storeLocation,
         config,

@@ -50,7 +50,7 @@ export const projectionsRebuildCommand: CliCommand = {
       const progress = out.progress(`rebuilding ${name ?? 'all projections'}`);
       const started = performance.now();
       let events = 0;
-      const rebuild = startProjections({
+      const rebuild = await startProjections({
         store,
         readModels: location,
         projections: chosen,

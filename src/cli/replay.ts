@@ -11,6 +11,7 @@ import { compareLive, LiveReadModelsMissingError, type LiveComparison } from '..
 import type { FindingSummary } from '../audit/findings.ts';
 import type { LogScope, LogSource } from '../audit/source.ts';
 import { readModelLocation } from '../projections/database.ts';
+import type { ReadModelLocation } from '../projections/read-model-store.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import {
   EXIT,
@@ -135,7 +136,7 @@ export const replayCommand: CliCommand = {
 };
 
 /** Where the server keeps its read models for this store, unless --read-models says otherwise. */
-function liveReadModels(context: CliInvocation): string {
+function liveReadModels(context: CliInvocation): ReadModelLocation {
   return (
     stringOption(context.options['read-models']) ??
     readModelLocation(
@@ -145,7 +146,7 @@ function liveReadModels(context: CliInvocation): string {
   );
 }
 
-async function compareWith(store: EventStore, readModels: string): Promise<{ comparison: LiveComparison }> {
+async function compareWith(store: EventStore, readModels: ReadModelLocation): Promise<{ comparison: LiveComparison }> {
   if (readModels === ':memory:') throw new UsageError('a memory: store keeps no live read models to compare with');
   try {
     return { comparison: await compareLive({ store, readModels }) };

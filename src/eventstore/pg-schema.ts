@@ -17,6 +17,7 @@
  * 2^20 events per transaction and 2^43 transaction ids fit in a bigint.
  */
 import type pg from 'pg';
+import { createUnderLock } from './pg-ddl.ts';
 
 /** A position's low bits: the event's place in its transaction (see above). */
 export const ORDINAL_BITS = 20;
@@ -151,17 +152,6 @@ const SCHEMA = `
 `;
 
 /** Creates what is missing (tables, the append function), one server at a time. */
-export async function ensureSchema(pool: pg.Pool): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK.toString()]);
-    await client.query(SCHEMA);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+export function ensureSchema(pool: pg.Pool): Promise<void> {
+  return createUnderLock(pool, SCHEMA_LOCK, SCHEMA);
 }

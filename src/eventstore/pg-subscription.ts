@@ -19,7 +19,12 @@ export interface CommitListener {
 const FIRST_RETRY_MS = 50;
 const LAST_RETRY_MS = 2_000;
 
-export function listenForCommits(config: pg.ClientConfig, onCommit: () => void): CommitListener {
+/** Listens on `channel` (default: the one every append notifies), calling `onCommit` for each notification and after each (re)connect. */
+export function listenForCommits(
+  config: pg.ClientConfig,
+  onCommit: () => void,
+  channel: string = NOTIFY_CHANNEL,
+): CommitListener {
   let client: pg.Client | undefined;
   let closed = false;
   let retryMs = FIRST_RETRY_MS;
@@ -33,7 +38,7 @@ export function listenForCommits(config: pg.ClientConfig, onCommit: () => void):
     candidate.on('error', () => {});
     try {
       await candidate.connect();
-      await candidate.query(`LISTEN ${NOTIFY_CHANNEL}`);
+      await candidate.query(`LISTEN ${channel}`);
     } catch {
       await candidate.end().catch(() => {});
       scheduleReconnect();

@@ -70,20 +70,32 @@ export function followPendingRequests(options: PendingFeedOptions): PendingFeed 
       }
     }
     advanced.notify();
-    saveCheckpoint(false);
+    void saveCheckpoint(false);
   }
 
-  function saveCheckpoint(force: boolean): void {
+  /** Resolves once saved (or given up on): a busy database costs only a longer catch-up on the next start. */
+  function saveCheckpoint(force: boolean): Promise<void> {
     const now = Date.now();
-    if (!force && now - savedAt < every) return;
+    if (!force && now - savedAt < every) return Promise.resolve();
     const mark = requests.lowWaterMark();
-    if (mark === undefined) return;
+    if (mark === undefined) return Promise.resolve();
+    savedAt = now;
+    return (async () => checkpoint.advance(mark))().then(
+      () => {},
+      (error: unknown) => {
+        savedAt = 0;
+        logger.warn({ err: error }, 'payment feed: could not save its checkpoint; will retry');
+      },
+    );
+  }
+
+  /** Where to start: the saved mark, or the beginning of the log when it cannot be read (slower, as safe). */
+  async function readCheckpoint(): Promise<bigint | undefined> {
     try {
-      checkpoint.advance(mark);
-      savedAt = now;
+      return await checkpoint.read();
     } catch (error) {
-      // A busy database costs only a longer catch-up on the next start.
-      logger.warn({ err: error }, 'payment feed: could not save its checkpoint; will retry');
+      logger.warn({ err: error }, 'payment feed: could not read its checkpoint; reading the log from its start');
+      return undefined;
     }
   }
 
@@ -109,7 +121,7 @@ export function followPendingRequests(options: PendingFeedOptions): PendingFeed 
   }
 
   async function loop(): Promise<void> {
-    const start = checkpoint.read();
+    const start = await readCheckpoint();
     if (start !== undefined) requests.advance(start);
     let delay = options.retryDelayMs ?? 100;
     while (!signal.aborted) {
@@ -136,7 +148,7 @@ export function followPendingRequests(options: PendingFeedOptions): PendingFeed 
     async stop() {
       controller.abort();
       await done;
-      saveCheckpoint(true);
+      await saveCheckpoint(true);
     },
   };
 }

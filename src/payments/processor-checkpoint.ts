@@ -13,10 +13,11 @@ const SCHEMA = `
   );
 `;
 
+/** Synchronous where the read models are an embedded file, asynchronous over the network. */
 export interface ProcessorCheckpoint {
-  read(): bigint | undefined;
+  read(): bigint | undefined | Promise<bigint | undefined>;
   /** Moves the checkpoint to `to` if it is further on; false when it already was there or further. */
-  advance(to: bigint): boolean;
+  advance(to: bigint): boolean | Promise<boolean>;
 }
 
 export function sqliteProcessorCheckpoint(db: Database.Database, name = 'payment-requests'): ProcessorCheckpoint {

@@ -8,9 +8,9 @@ import type { Config } from '../config.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import type { StoreLocation } from '../eventstore/store-url.ts';
 import type { ProjectionLogger } from '../projections/engine.ts';
-import { openReadModelDatabase, readModelLocation } from '../projections/database.ts';
+import { readModelLocation } from '../projections/database.ts';
+import { openReadModels } from '../projections/open-read-models.ts';
 import type { PaymentGateway } from './gateway.ts';
-import { sqliteProcessorCheckpoint } from './processor-checkpoint.ts';
 import { type PaymentBuffer, type PaymentBufferOptions, startPaymentBuffer } from './service.ts';
 import { processorSettings } from './settings.ts';
 
@@ -19,21 +19,21 @@ export interface StandaloneProcessor {
   close(): Promise<void>;
 }
 
-export function startStandaloneProcessor(options: {
+export async function startStandaloneProcessor(options: {
   readonly store: EventStore;
   readonly location: StoreLocation;
   readonly config: Config;
   readonly gateway: PaymentGateway;
   readonly logger: ProjectionLogger;
   readonly processor?: PaymentBufferOptions['processor'];
-}): StandaloneProcessor {
+}): Promise<StandaloneProcessor> {
   const { store, config } = options;
-  const readModels = openReadModelDatabase(readModelLocation(options.location, config.LEDGER_READ_MODELS));
+  const readModels = await openReadModels(readModelLocation(options.location, config.LEDGER_READ_MODELS));
   const buffer = startPaymentBuffer({
     store,
     gateway: options.gateway,
     handle: createCommandHandler(store),
-    checkpoint: sqliteProcessorCheckpoint(readModels.db),
+    checkpoint: readModels.processorCheckpoint(),
     logger: options.logger,
     capacity: config.LEDGER_PAYMENT_BUFFER,
     processor: { ...processorSettings(config), ...options.processor },
@@ -42,7 +42,7 @@ export function startStandaloneProcessor(options: {
     buffer,
     async close() {
       await buffer.close();
-      readModels.close();
+      await readModels.close();
     },
   };
 }

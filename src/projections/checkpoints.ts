@@ -95,9 +95,7 @@ export class Checkpoints {
    * version that built it, and the failure that stopped it or the generation meant to replace it.
    */
   served(projection: string): { active: GenerationRow | undefined; failure: ProjectionFailure | undefined } {
-    const rows = (this.statements.live.all(projection) as Row[]).map(toGeneration);
-    const active = rows.find((row) => row.status === 'active');
-    return { active, failure: active?.failure ?? rows.find((row) => row.status === 'building')?.failure };
+    return servedFrom((this.statements.live.all(projection) as Row[]).map(toGeneration));
   }
 
   /** Compare-and-set; false when another runner moved it first (or the generation was retired). */
@@ -107,11 +105,7 @@ export class Checkpoints {
   }
 
   fail(projection: string, generation: number, failure: ProjectionFailure): void {
-    const text = JSON.stringify({
-      streamId: failure.streamId,
-      revision: failure.revision.toString(),
-      message: failure.message,
-    });
+    const text = failureText(failure);
     this.statements.fail.run({
       projection,
       generation,
@@ -155,23 +149,46 @@ export class Checkpoints {
   }
 }
 
+/**
+ * What a read needs to know of one projection's rows before it trusts the served generation: which
+ * one it is, and the failure that stopped it or the generation meant to replace it.
+ */
+export function servedFrom(rows: readonly GenerationRow[]): {
+  active: GenerationRow | undefined;
+  failure: ProjectionFailure | undefined;
+} {
+  const active = rows.find((row) => row.status === 'active');
+  return { active, failure: active?.failure ?? rows.find((row) => row.status === 'building')?.failure };
+}
+
+/** A failure as its row keeps it: the position in a column of its own, the rest as JSON. */
+export function failureText(failure: ProjectionFailure): string {
+  return JSON.stringify({
+    streamId: failure.streamId,
+    revision: failure.revision.toString(),
+    message: failure.message,
+  });
+}
+
+export function failureFrom(text: string | null, position: bigint | null): ProjectionFailure | undefined {
+  if (text === null) return undefined;
+  const failure = JSON.parse(text) as { streamId: string; revision: string; message: string };
+  return {
+    streamId: failure.streamId,
+    revision: /^\d+$/.test(failure.revision) ? BigInt(failure.revision) : failure.revision,
+    position: position ?? 0n,
+    message: failure.message,
+  };
+}
+
 function toGeneration(row: Row): GenerationRow {
-  const failure =
-    row.failure === null
-      ? undefined
-      : (JSON.parse(row.failure) as { streamId: string; revision: string; message: string });
   return {
     projection: row.projection,
     generation: Number(row.generation),
     version: Number(row.version),
     status: row.status,
     position: row.position ?? undefined,
-    failure: failure && {
-      streamId: failure.streamId,
-      revision: /^\d+$/.test(failure.revision) ? BigInt(failure.revision) : failure.revision,
-      position: row.failed_position ?? 0n,
-      message: failure.message,
-    },
+    failure: failureFrom(row.failure, row.failed_position),
     updatedAt: row.updated_at,
   };
 }

@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { DocumentIndex, Projection } from '../../projections/projection.ts';
 import type { StoreLocation } from '../eventstore/store-url.ts';
+import type { ReadModelLocation } from './read-model-store.ts';
 
 export interface ReadModelDatabase {
   readonly db: Database.Database;
@@ -97,7 +98,7 @@ export function createIndexes(db: Database.Database, projection: Projection, gen
 
 /** Drops whatever indexes a generation has (it may have been built by another version, with other indexes). */
 export function dropIndexes(db: Database.Database, projection: string, generation: number): void {
-  const prefix = indexPrefix(projection, generation).replace(/-/g, '_');
+  const prefix = generationIndexPrefix(projection, generation);
   const names = db
     .prepare(
       `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rm_documents' AND substr(name, 1, ?) = ?`,
@@ -118,12 +119,18 @@ export function indexName(projection: string, generation: number, index: Documen
 
 const indexPrefix = (projection: string, generation: number): string => `rmx_${projection}_g${Math.trunc(generation)}_`;
 
+/** What every index name of a generation starts with. */
+export const generationIndexPrefix = (projection: string, generation: number): string =>
+  indexPrefix(projection, generation).replace(/-/g, '_');
+
 /**
  * Where the read models live for a store: a SQLite log shares its file with them (one file to
- * back up, one WAL); a memory log keeps them in memory; any other store, `readModelsPath`.
+ * back up, one WAL); a PostgreSQL log, its database (every server reads the same ones, and a
+ * batch commits with its checkpoint); a memory log keeps them in memory; EventStoreDB, `readModelsPath`.
  */
-export function readModelLocation(store: StoreLocation, readModelsPath: string): string {
+export function readModelLocation(store: StoreLocation, readModelsPath: string): ReadModelLocation {
   if (store.kind === 'sqlite') return store.path;
+  if (store.kind === 'postgres') return { postgres: store.connectionString };
   // A memory log starts empty on every run: read models kept in a file would be ahead of it.
   if (store.kind === 'memory') return ':memory:';
   return readModelsPath;

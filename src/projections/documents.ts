@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { DocumentChange, DocumentReader } from '../../projections/projection.ts';
+import { type DocumentId, documentKey } from './read-model-store.ts';
 
 export interface StoredDocument {
   readonly collection: string;
@@ -27,6 +28,11 @@ export class DocumentTable {
       get: db
         .prepare('SELECT doc FROM rm_documents WHERE projection = ? AND generation = ? AND collection = ? AND key = ?')
         .pluck(),
+      range: db
+        .prepare(
+          'SELECT doc FROM rm_documents WHERE projection = ? AND generation = ? AND collection = ? AND key >= ? AND key < ? ORDER BY key',
+        )
+        .pluck(),
       put: db.prepare(upsert(1)),
       putMany: db.prepare(upsert(PUT_ROWS)),
       delete: db.prepare(
@@ -43,28 +49,35 @@ export class DocumentTable {
   }
 
   get(projection: string, generation: number, collection: string, key: string): unknown {
-    const text = this.statements.get.get(projection, generation, collection, key) as string | undefined;
+    const text = this.text(projection, generation, collection, key);
     return text === undefined ? undefined : JSON.parse(text);
   }
 
-  put(projection: string, generation: number, collection: string, key: string, doc: object): void {
-    this.statements.put.run(projection, generation, collection, key, JSON.stringify(doc));
+  /** A document's JSON as stored. */
+  text(projection: string, generation: number, collection: string, key: string): string | undefined {
+    return this.statements.get.get(projection, generation, collection, key) as string | undefined;
+  }
+
+  /** JSON of the documents with keys from `low` (inclusive) to `high` (exclusive), in key order. */
+  range(projection: string, generation: number, collection: string, low: string, high: string): string[] {
+    return this.statements.range.all(projection, generation, collection, low, high) as string[];
   }
 
   /** Upserts many documents of one generation; keys must be distinct (an upsert cannot touch a row twice). */
   putAll(
     projection: string,
     generation: number,
-    docs: ReadonlyArray<{ readonly collection: string; readonly key: string; readonly doc: object }>,
+    docs: ReadonlyArray<{ readonly collection: string; readonly key: string; readonly json: string }>,
   ): void {
     let at = 0;
     for (; at + PUT_ROWS <= docs.length; at += PUT_ROWS) {
       const params: unknown[] = [];
       for (let i = at; i < at + PUT_ROWS; i++)
-        params.push(projection, generation, docs[i]!.collection, docs[i]!.key, JSON.stringify(docs[i]!.doc));
+        params.push(projection, generation, docs[i]!.collection, docs[i]!.key, docs[i]!.json);
       this.statements.putMany.run(params);
     }
-    for (; at < docs.length; at++) this.put(projection, generation, docs[at]!.collection, docs[at]!.key, docs[at]!.doc);
+    for (; at < docs.length; at++)
+      this.statements.put.run(projection, generation, docs[at]!.collection, docs[at]!.key, docs[at]!.json);
   }
 
   delete(projection: string, generation: number, collection: string, key: string): void {
@@ -89,7 +102,7 @@ export class DocumentTable {
 }
 
 const ABSENT = Symbol('absent');
-type Slot = object | typeof ABSENT;
+export type Slot = object | typeof ABSENT;
 
 /**
  * A lane's committed documents, kept across batches. It is only trusted while this process's
@@ -127,21 +140,38 @@ export class DocumentCache {
   }
 }
 
-/** One lane's changes within one batch, over its committed documents. */
+/** A lane's documents as one batch's handlers see them, before its changes. */
+export interface DocumentSlots {
+  /** The lane's committed documents, kept across batches. */
+  readonly committed: DocumentCache;
+  /** Documents read for this batch, kept whatever the cache drops until the batch is done. */
+  readonly loaded: Map<string, Slot>;
+  /** A synchronous read of one stored document, where the storage has one. */
+  readonly readNow?: (id: DocumentId) => unknown;
+}
+
+/** A batch's changes of one lane, serialised for its write. */
+export interface SerialisedChanges {
+  readonly puts: Array<DocumentId & { readonly json: string }>;
+  readonly deletes: DocumentId[];
+}
+
+/**
+ * One lane's changes within one batch, over its committed documents. Where documents can only be
+ * read asynchronously, a read of one not yet at hand answers undefined and is noted in `missing`:
+ * the engine then reads those and runs the batch's handlers again (they are pure), until a pass
+ * needs nothing it does not have.
+ */
 export class BatchDocuments implements DocumentReader {
   private readonly changed = new Map<string, Changed>();
   /** One event's changes before they are kept: one map for the whole batch, emptied after each event. */
   private readonly staged = new Map<string, Changed>();
+  readonly missing = new Map<string, DocumentId>();
 
-  constructor(
-    private readonly table: DocumentTable,
-    private readonly projection: string,
-    private readonly generation: number,
-    private readonly committed: DocumentCache,
-  ) {}
+  constructor(private readonly slots: DocumentSlots) {}
 
   get(collection: string, key: string): unknown {
-    const slot = this.slot(cacheKey(collection, key), collection, key);
+    const slot = this.slot(documentKey(collection, key), collection, key);
     return slot === ABSENT ? undefined : slot;
   }
 
@@ -154,7 +184,7 @@ export class BatchDocuments implements DocumentReader {
       // The common case: no staging needed, the update either returns or throws before any write.
       const change = changes[0]!;
       const next = change.update(change.replaces ? undefined : this.get(change.collection, change.key));
-      this.changed.set(cacheKey(change.collection, change.key), {
+      this.changed.set(documentKey(change.collection, change.key), {
         collection: change.collection,
         key: change.key,
         slot: next ?? ABSENT,
@@ -164,7 +194,7 @@ export class BatchDocuments implements DocumentReader {
     const staged = this.staged;
     staged.clear();
     for (const change of changes) {
-      const id = cacheKey(change.collection, change.key);
+      const id = documentKey(change.collection, change.key);
       const before = staged.get(id)?.slot ?? (change.replaces ? ABSENT : this.slot(id, change.collection, change.key));
       staged.set(id, {
         collection: change.collection,
@@ -176,40 +206,51 @@ export class BatchDocuments implements DocumentReader {
     staged.clear();
   }
 
+  get size(): number {
+    return this.changed.size;
+  }
+
   /**
-   * Writes every document the batch changed, in key order (neighbouring keys share B-tree pages),
-   * and makes them the committed state; call inside the batch's write transaction.
+   * Every document the batch changed, as JSON, in key order (neighbouring keys share B-tree
+   * pages). Throws when a document cannot be JSON (a bigint, a cycle): the projection's bug.
    */
-  flush(): number {
-    const ids = [...this.changed.keys()].sort();
-    const puts: Array<{ collection: string; key: string; doc: object }> = [];
-    for (const id of ids) {
+  serialise(): SerialisedChanges {
+    const puts: Array<DocumentId & { json: string }> = [];
+    const deletes: DocumentId[] = [];
+    for (const id of [...this.changed.keys()].sort()) {
       const { collection, key, slot } = this.changed.get(id)!;
-      if (slot === ABSENT) this.table.delete(this.projection, this.generation, collection, key);
-      else puts.push({ collection, key, doc: slot });
-      this.committed.set(id, slot);
+      if (slot === ABSENT) deletes.push({ collection, key });
+      else puts.push({ collection, key, json: JSON.stringify(slot) });
     }
-    this.table.putAll(this.projection, this.generation, puts);
-    return ids.length;
+    return { puts, deletes };
+  }
+
+  /** After the batch's commit: its changes are the committed state. */
+  keep(): void {
+    for (const [id, { slot }] of this.changed) this.slots.committed.set(id, slot);
   }
 
   private slot(id: string, collection: string, key: string): Slot {
     const changed = this.changed.get(id);
     if (changed !== undefined) return changed.slot;
-    const cached = this.committed.get(id);
+    const { committed, loaded, readNow } = this.slots;
+    const cached = committed.get(id) ?? loaded.get(id);
     if (cached !== undefined) return cached;
-    const loaded = (this.table.get(this.projection, this.generation, collection, key) as object | undefined) ?? ABSENT;
-    this.committed.set(id, loaded);
-    return loaded;
+    if (!readNow) {
+      this.missing.set(id, { collection, key });
+      return ABSENT;
+    }
+    const slot = (readNow({ collection, key }) as object | undefined) ?? ABSENT;
+    committed.set(id, slot);
+    return slot;
   }
 }
+
+/** A document read for a batch (undefined: there is none), as its slot. */
+export const slotOf = (doc: unknown): Slot => (doc === undefined ? ABSENT : (doc as object));
 
 interface Changed {
   readonly collection: string;
   readonly key: string;
   readonly slot: Slot;
 }
-
-// Collection names are constants in the projection modules, never NUL-bearing, so NUL separates
-// safely, and the id sorts like (collection, key).
-const cacheKey = (collection: string, key: string): string => `${collection}\u0000${key}`;

@@ -1,16 +1,17 @@
 /**
  * The exactly-once step, independent of where events come from (the live store for the runner,
- * any iterable for a scratch rebuild): for each lane, apply the batch's events above its
- * checkpoint, then compare-and-set the checkpoint and write the documents in one transaction.
+ * any iterable for a scratch rebuild) and of where the read models are kept (read-model-store.ts):
+ * for each lane, apply the batch's events above its checkpoint, then compare-and-set the
+ * checkpoint and write the documents in one transaction.
  */
 import Database from 'better-sqlite3';
 import type { Projection } from '../../projections/projection.ts';
 import type { LedgerEvent } from '../events/codec.ts';
-import { Checkpoints, type ProjectionFailure } from './checkpoints.ts';
-import { createIndexes, dropIndexes, type ReadModelDatabase } from './database.ts';
-import { BatchDocuments, DocumentCache, DocumentTable } from './documents.ts';
+import type { ProjectionFailure } from './checkpoints.ts';
+import { BatchDocuments, DocumentCache, type SerialisedChanges, type Slot, slotOf } from './documents.ts';
 import type { FedEvent } from './feed.ts';
-import { planLanes, type Lane, type LaneMode } from './lanes.ts';
+import { decideGenerations, type Lane, type LaneMode, lanesOf } from './lanes.ts';
+import type { DocumentId, LaneWrite, ReadModelStore } from './read-model-store.ts';
 
 /** The subset of pino the runner logs through. */
 export interface ProjectionLogger {
@@ -31,12 +32,9 @@ export interface EngineOptions {
   readonly cacheCapacity?: number;
 }
 
-/** Thrown inside a lane's savepoint when its checkpoint is not where this process last left it. */
-class CheckpointMoved extends Error {}
+const NEVER = new AbortController().signal;
 
 export class ProjectionEngine {
-  readonly checkpoints: Checkpoints;
-  readonly documents: DocumentTable;
   /** Every event type some lane handles: only those are decoded. */
   readonly handledTypes: ReadonlySet<string>;
   private lanesNow: Lane[] = [];
@@ -45,18 +43,14 @@ export class ProjectionEngine {
   private readonly failures = new Map<string, ProjectionFailure>();
   private readonly caches = new Map<string, DocumentCache>();
   private readonly cacheCapacity: number;
-  private readonly db: Database.Database;
   private readonly mode: EngineMode;
   private readonly logger: ProjectionLogger;
 
   constructor(
-    readModels: ReadModelDatabase,
+    readonly store: ReadModelStore,
     readonly projections: readonly Projection[],
     options: EngineOptions = {},
   ) {
-    this.db = readModels.db;
-    this.checkpoints = new Checkpoints(this.db);
-    this.documents = new DocumentTable(this.db);
     this.handledTypes = new Set(projections.flatMap((p) => p.handles));
     this.mode = options.mode ?? 'serve';
     this.logger = options.logger ?? silentLogger;
@@ -77,39 +71,35 @@ export class ProjectionEngine {
   }
 
   /** Reads the checkpoints and decides which lanes run: once, before the first batch. A rebuild starts here. */
-  plan(): void {
-    this.planLanes(this.mode);
+  plan(): Promise<void> {
+    return this.planLanes(this.mode);
   }
 
   /**
-   * Re-reads checkpoints after a lost compare-and-set or a swap. A rebuild only finishes the
-   * generations it started (starting more here would start another after every swap).
+   * Re-reads checkpoints after a lost compare-and-set or a swap (or a runner lease taken over). A
+   * rebuild only finishes the generations it started (starting more here would start another after every swap).
    */
-  private replan(): void {
-    this.planLanes(this.mode === 'rebuild' ? 'finish-rebuild' : 'serve');
+  replan(): Promise<void> {
+    return this.planLanes(this.mode === 'rebuild' ? 'finish-rebuild' : 'serve');
   }
 
-  private planLanes(mode: LaneMode): void {
-    this.db
-      .transaction(() => {
-        const lanes: Lane[] = [];
-        const blocked = new Map<string, string>();
-        for (const projection of this.projections) {
-          const plan = planLanes(this.checkpoints, projection, mode);
-          if (plan.blocked) blocked.set(projection.name, plan.blocked);
-          lanes.push(...plan.lanes);
-        }
-        for (const lane of lanes) {
-          lane.failure = this.failures.get(laneId(lane));
-          // Served generations from before a change of index layout get theirs here (a no-op otherwise).
-          if (lane.role === 'active') createIndexes(this.db, lane.projection, lane.generation);
-        }
-        // Positions were re-read: what a cache knew may be stale (another runner, a swap).
-        this.caches.clear();
-        this.lanesNow = lanes;
-        this.blockedNow = blocked;
-      })
-      .immediate();
+  private async planLanes(mode: LaneMode): Promise<void> {
+    const planned = await this.store.planGenerations(this.projections, (projection, rows) =>
+      decideGenerations(rows, projection, mode),
+    );
+    const lanes: Lane[] = [];
+    const blocked = new Map<string, string>();
+    planned.forEach(({ plan, created }, i) => {
+      const projection = this.projections[i]!;
+      const laneplan = lanesOf(projection, plan, created);
+      if (laneplan.blocked) blocked.set(projection.name, laneplan.blocked);
+      lanes.push(...laneplan.lanes);
+    });
+    for (const lane of lanes) lane.failure = this.failures.get(laneId(lane));
+    // Positions were re-read: what a cache knew may be stale (another runner, a swap).
+    this.caches.clear();
+    this.lanesNow = lanes;
+    this.blockedNow = blocked;
   }
 
   /** Lanes that still take events. */
@@ -131,85 +121,50 @@ export class ProjectionEngine {
 
   /**
    * Applies one batch to every running lane: prepare (handlers), then commit. Returns 'moved'
-   * when some lane's checkpoint had been moved by another runner: that lane's part was rolled
-   * back, lanes were re-planned, and the caller must feed again from feedStart().
+   * when some lane's checkpoint had been moved by another runner: that lane's part was not
+   * written, lanes were re-planned, and the caller must feed again from feedStart().
    */
-  apply(batch: readonly FedEvent[]): Committed {
-    return this.commit(this.prepare(batch));
+  async apply(batch: readonly FedEvent[], signal: AbortSignal = NEVER): Promise<Committed> {
+    return this.commit(await this.prepare(batch), signal);
   }
 
-  /** The handlers' side of a batch, outside the write lock (document reads only). */
-  prepare(batch: readonly FedEvent[]): PreparedBatch {
-    const passes =
-      batch.length === 0
-        ? []
-        : this.db.transaction(() => this.running().map((lane) => this.runLane(lane, batch))).deferred();
+  /** The handlers' side of a batch, before its write transaction (document reads only). */
+  async prepare(batch: readonly FedEvent[]): Promise<PreparedBatch> {
+    const passes: LanePass[] = [];
+    if (batch.length > 0) for (const lane of this.running()) passes.push(await this.runLane(lane, batch));
     return { batch, passes };
   }
 
   /** One write transaction that compare-and-sets each lane's checkpoint and writes its documents. */
-  commit(prepared: PreparedBatch): Committed {
-    if (prepared.passes.length === 0) return 'applied';
-    this.db.exec('BEGIN IMMEDIATE');
-    return this.writeLocked(prepared);
-  }
-
-  /**
-   * The same write, except that a write lock held elsewhere (another process's store or runner)
-   * answers 'busy' at once instead of a synchronous wait on this thread; the batch can be committed later.
-   */
-  tryCommit(prepared: PreparedBatch): Committed | 'busy' {
-    if (prepared.passes.length === 0) return 'applied';
-    if (!this.lockWithoutWaiting()) return 'busy';
-    return this.writeLocked(prepared);
-  }
-
-  /**
-   * BEGIN IMMEDIATE, failing at once if another connection holds the write lock. SQLite waits for
-   * a lock as long as the connection's busy timeout and has no bound per statement, so the timeout
-   * is 0 for this one statement.
-   */
-  private lockWithoutWaiting(): boolean {
-    const usual = this.db.pragma('busy_timeout', { simple: true }) as number;
-    this.db.pragma('busy_timeout = 0');
+  async commit(prepared: PreparedBatch, signal: AbortSignal = NEVER): Promise<Committed> {
+    const writing = prepared.passes.filter((pass) => pass.write !== undefined);
+    if (writing.length === 0) return 'applied';
+    let held: boolean[];
     try {
-      this.db.exec('BEGIN IMMEDIATE');
-      return true;
+      held = await this.store.commitBatch(
+        writing.map((pass) => pass.write!),
+        signal,
+      );
     } catch (error) {
-      if (isBusy(error)) return false;
+      // Nothing was committed: what the caches learned in this batch may never be.
+      for (const pass of prepared.passes) this.cacheOf(pass.lane).clear();
       throw error;
-    } finally {
-      this.db.pragma(`busy_timeout = ${usual}`);
     }
-  }
-
-  /** The batch's writes under the lock BEGIN IMMEDIATE took: a savepoint per lane, COMMIT (ROLLBACK on error). */
-  private writeLocked({ batch, passes }: PreparedBatch): Committed {
-    const results: Array<{ lane: Lane; to: bigint | undefined; failure: ProjectionFailure | undefined }> = [];
     let moved = false;
-    try {
-      for (const pass of passes) {
-        try {
-          results.push({ lane: pass.lane, ...this.commitLane(pass, batch) });
-        } catch (error) {
-          if (!(error instanceof CheckpointMoved)) throw error;
-          this.cacheOf(pass.lane).clear();
-          moved = true;
-        }
+    writing.forEach((pass, i) => {
+      const write = pass.write!;
+      if (!held[i]) {
+        this.cacheOf(pass.lane).clear();
+        moved = true;
+        return;
       }
-      this.db.exec('COMMIT');
-    } catch (error) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      // Rolled back: what the caches learned in this batch was never committed.
-      for (const pass of passes) this.cacheOf(pass.lane).clear();
-      throw error;
-    }
-    // Only after the commit: a rolled-back transaction must leave the in-memory positions alone.
-    for (const { lane, to, failure } of results) {
-      if (to !== undefined) lane.position = to;
-      if (failure) this.recordFailure(lane, failure);
-    }
-    if (moved) this.replan();
+      // Only after the commit: a transaction that failed must leave the in-memory state alone.
+      if (pass.keep) pass.docs.keep();
+      else this.cacheOf(pass.lane).clear();
+      if (write.to !== undefined) pass.lane.position = write.to;
+      if (write.failure) this.recordFailure(pass.lane, write.failure);
+    });
+    if (moved) await this.replan();
     return moved ? 'moved' : 'applied';
   }
 
@@ -217,18 +172,11 @@ export class ProjectionEngine {
    * Swaps in every building lane that has applied everything the feed has seen, once the feed
    * has reached the head of the log. Returns the names of the projections swapped.
    */
-  promote(feedPosition: bigint | undefined): string[] {
+  async promote(feedPosition: bigint | undefined): Promise<string[]> {
     const swapped: string[] = [];
     for (const lane of this.running()) {
       if (lane.role !== 'building' || !reached(lane.position, feedPosition)) continue;
-      // Indexes and swap in one transaction: readers never see a served generation without its indexes.
-      const promoted = this.db
-        .transaction(() => {
-          createIndexes(this.db, lane.projection, lane.generation);
-          return this.checkpoints.promote(lane.projection.name, lane.generation);
-        })
-        .immediate();
-      if (promoted) {
+      if (await this.store.promote(lane.projection, lane.generation)) {
         swapped.push(lane.projection.name);
         this.logger.info(
           {
@@ -241,78 +189,129 @@ export class ProjectionEngine {
         );
       }
     }
-    if (swapped.length > 0) this.replan();
+    if (swapped.length > 0) await this.replan();
     return swapped;
   }
 
   /** Deletes up to `limit` documents of retired generations, a short transaction at a time; true when any remain. */
-  purgeRetired(limit: number): boolean {
-    for (const row of this.checkpoints.all()) {
-      if (row.status !== 'retired') continue;
-      const removed = this.db
-        .transaction(() => {
-          // Indexes first: then deleting the documents does not have to maintain them.
-          dropIndexes(this.db, row.projection, row.generation);
-          const count = this.documents.purge(row.projection, row.generation, limit);
-          if (count < limit) this.checkpoints.remove(row.projection, row.generation);
-          return count;
-        })
-        .immediate();
-      if (removed >= limit) return true;
-    }
-    return false;
+  purgeRetired(limit: number): Promise<boolean> {
+    return this.store.purgeRetired(limit);
   }
 
   /** The handlers' side of a batch for one lane: pure work plus document reads. */
-  private runLane(lane: Lane, batch: readonly FedEvent[]): LanePass {
-    const pass = this.runHandlers(lane, batch, Infinity);
-    if (!pass.failure) return pass;
-    // Replay up to the failing event on a clean slate (cache included), so a handler that changed
-    // a document in place before throwing cannot leak that half-change into what is committed.
-    this.cacheOf(lane).clear();
-    return { ...this.runHandlers(lane, batch, pass.applied), failure: pass.failure };
-  }
-
-  /** The write side, inside the batch's transaction: a savepoint per lane, so a lost compare-and-set rolls back this lane only. */
-  private commitLane(
-    pass: LanePass,
-    batch: readonly FedEvent[],
-  ): { to: bigint | undefined; failure: ProjectionFailure | undefined } {
-    const { lane, docs, to, failure } = pass;
-    if (to === lane.position && !failure) return { to: undefined, failure };
-    try {
-      this.db.transaction(() => {
-        if (
-          to !== lane.position &&
-          !this.checkpoints.advance(lane.projection.name, lane.generation, lane.position, to!)
-        ) {
-          throw new CheckpointMoved();
-        }
-        docs.flush();
-        if (failure) this.checkpoints.fail(lane.projection.name, lane.generation, failure);
-      })();
-    } catch (error) {
-      if (error instanceof CheckpointMoved || error instanceof Database.SqliteError) throw error;
-      this.cacheOf(lane).clear();
-      // A document the handlers built but JSON cannot hold (a bigint, a cycle): the projection's bug, not the batch's.
-      const first = batch.find((fed) => lane.position === undefined || fed.position > lane.position)!;
-      const unstorable = {
-        streamId: first.streamId,
-        revision: first.revision,
-        position: first.position,
-        message: `documents cannot be stored: ${messageOf(error)}`,
-      };
-      this.db.transaction(() => this.checkpoints.fail(lane.projection.name, lane.generation, unstorable))();
-      return { to: undefined, failure: unstorable };
+  private async runLane(lane: Lane, batch: readonly FedEvent[]): Promise<LanePass> {
+    const loaded = new Map<string, Slot>();
+    let pass = await this.runWithDocuments(lane, batch, Infinity, loaded);
+    if (pass.failure) {
+      // Replay up to the failing event on a clean slate (cache included), so a handler that changed
+      // a document in place before throwing cannot leak that half-change into what is committed.
+      this.clearSlate(lane, loaded);
+      pass = { ...(await this.runWithDocuments(lane, batch, pass.applied, loaded)), failure: pass.failure };
     }
-    return { to: to === lane.position ? undefined : to, failure };
+    let stored = this.stored(pass);
+    if (typeof stored === 'string') {
+      // A document the handlers built but JSON, or the storage, cannot hold (a bigint, a cycle, a
+      // NUL): a finding at the event that made it, not a fault to retry. The events before it commit.
+      this.clearSlate(lane, loaded);
+      for (let limit = 1; limit <= pass.applied; limit++) {
+        const upTo = await this.runWithDocuments(lane, batch, limit, loaded);
+        const why = this.stored(upTo);
+        if (typeof why !== 'string') continue;
+        const culprit = upTo.last!;
+        const before = await this.runWithDocuments(lane, batch, limit - 1, loaded);
+        pass = {
+          ...before,
+          failure: {
+            streamId: culprit.streamId,
+            revision: culprit.revision,
+            position: culprit.position,
+            message: `documents cannot be stored: ${why}`,
+          },
+        };
+        stored = this.stored(pass);
+        break;
+      }
+    }
+    const { docs, to, failure } = pass;
+    if (typeof stored === 'string') {
+      // Not found again event by event (a handler that is not pure): stop at the batch's first new event.
+      const first = batch.find((fed) => lane.position === undefined || fed.position > lane.position)!;
+      const { streamId, revision, position } = first;
+      const refused = { streamId, revision, position, message: `documents cannot be stored: ${stored}` };
+      const write = { ...this.laneAt(lane), to: undefined, puts: [], deletes: [], failure: refused };
+      return { lane, docs, keep: false, write };
+    }
+    if (to === lane.position && !failure) return { lane, docs, keep: true, write: undefined };
+    return {
+      lane,
+      docs,
+      keep: true,
+      write: { ...this.laneAt(lane), to: to === lane.position ? undefined : to, ...stored, failure },
+    };
   }
 
-  /** Runs the lane's handlers over the batch's new events, stopping at the first that throws or after `limit` events. */
-  private runHandlers(lane: Lane, batch: readonly FedEvent[], limit: number): LanePass {
-    const docs = new BatchDocuments(this.documents, lane.projection.name, lane.generation, this.cacheOf(lane));
+  private laneAt(lane: Lane): Pick<LaneWrite, 'projection' | 'generation' | 'from'> {
+    return { projection: lane.projection.name, generation: lane.generation, from: lane.position };
+  }
+
+  private clearSlate(lane: Lane, loaded: Map<string, Slot>): void {
+    this.cacheOf(lane).clear();
+    loaded.clear();
+  }
+
+  /** The pass's changes as the storage writes them, or why it cannot. */
+  private stored(pass: HandlerPass): SerialisedChanges | string {
+    try {
+      const changes = pass.docs.serialise();
+      const refuse = this.store.unstorable;
+      for (const put of refuse ? changes.puts : []) {
+        const why = refuse!(put);
+        if (why !== undefined) return `${put.collection} ${JSON.stringify(put.key)}: ${why}`;
+      }
+      return changes;
+    } catch (error) {
+      return messageOf(error);
+    }
+  }
+
+  /** Runs the handlers until a pass finds every document it reads at hand, reading what the last pass missed. */
+  private async runWithDocuments(
+    lane: Lane,
+    batch: readonly FedEvent[],
+    limit: number,
+    loaded: Map<string, Slot>,
+  ): Promise<HandlerPass> {
+    const committed = this.cacheOf(lane);
+    const readNow = this.store.documentNow;
+    const slots = {
+      committed,
+      loaded,
+      ...(readNow && {
+        readNow: (id: DocumentId) => readNow(lane.projection.name, lane.generation, id),
+      }),
+    };
+    for (;;) {
+      const pass = this.runHandlers(lane, batch, limit, new BatchDocuments(slots));
+      if (pass.docs.missing.size === 0) return pass;
+      const wanted = [...pass.docs.missing.values()];
+      const found = await this.store.readDocuments(lane.projection.name, lane.generation, wanted);
+      for (const [id] of pass.docs.missing) {
+        const slot = slotOf(deepFreeze(found.get(id)));
+        loaded.set(id, slot);
+        committed.set(id, slot);
+      }
+    }
+  }
+
+  /**
+   * Runs the lane's handlers over the batch's new events, stopping at the first that throws or
+   * after `limit` events. Once a document was missed the pass is only a search for what to read:
+   * a handler that throws then may have been given too little, so the pass goes on.
+   */
+  private runHandlers(lane: Lane, batch: readonly FedEvent[], limit: number, docs: BatchDocuments): HandlerPass {
     let to = lane.position;
     let applied = 0;
+    let last: FedEvent | undefined;
     let failure: ProjectionFailure | undefined;
     for (const fed of batch) {
       if (applied >= limit) break;
@@ -322,19 +321,22 @@ export class ProjectionEngine {
           docs.applyEvent(lane.projection.apply(eventOf(fed), docs));
         } catch (error) {
           if (error instanceof Database.SqliteError) throw error;
-          failure = {
-            streamId: fed.streamId,
-            revision: fed.revision,
-            position: fed.position,
-            message: messageOf(error),
-          };
-          break;
+          if (docs.missing.size === 0) {
+            failure = {
+              streamId: fed.streamId,
+              revision: fed.revision,
+              position: fed.position,
+              message: messageOf(error),
+            };
+            break;
+          }
         }
       }
       to = fed.position;
+      last = fed;
       applied += 1;
     }
-    return { lane, docs, to, applied, failure };
+    return { docs, to, applied, last, failure };
   }
 
   private cacheOf(lane: Lane): DocumentCache {
@@ -376,12 +378,34 @@ export interface PreparedBatch {
   readonly passes: readonly LanePass[];
 }
 
-interface LanePass {
-  readonly lane: Lane;
+interface HandlerPass {
   readonly docs: BatchDocuments;
   readonly to: bigint | undefined;
   readonly applied: number;
+  /** The last event applied (handled or skipped). */
+  readonly last: FedEvent | undefined;
   readonly failure: ProjectionFailure | undefined;
+}
+
+interface LanePass {
+  readonly lane: Lane;
+  readonly docs: BatchDocuments;
+  /** Whether the committed changes become the lane's cached state (not when they could not be stored). */
+  readonly keep: boolean;
+  readonly write: LaneWrite | undefined;
+}
+
+/**
+ * Documents read asynchronously are shared by every pass of a batch and kept in the lane's cache:
+ * frozen, so that a handler changing one in place fails there instead of changing what the next
+ * pass, or the next batch, reads.
+ */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
 }
 
 /** The event a lane's handlers take; a record that could not be decoded is the lane's failure, by its error. */
@@ -396,9 +420,6 @@ function reached(lane: bigint | undefined, feed: bigint | undefined): boolean {
   if (feed === undefined) return true;
   return lane !== undefined && lane >= feed;
 }
-
-const isBusy = (error: unknown): boolean =>
-  error instanceof Database.SqliteError && error.code.startsWith('SQLITE_BUSY');
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);

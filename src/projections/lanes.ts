@@ -1,10 +1,11 @@
 /**
  * Which generations this process feeds, decided from the checkpoint rows and the code's version:
  * the served generation when it was built by this version, and the one being built beside it.
- * Runs inside a write transaction, so two processes starting at once agree on one new generation.
+ * The storage applies a plan inside a write transaction, so two processes starting at once agree on
+ * one new generation.
  */
 import type { Projection } from '../../projections/projection.ts';
-import type { Checkpoints, GenerationRow, ProjectionFailure } from './checkpoints.ts';
+import type { GenerationRow, ProjectionFailure } from './checkpoints.ts';
 
 export interface Lane {
   readonly projection: Projection;
@@ -42,25 +43,49 @@ export function blockedBy(rows: readonly GenerationRow[], projection: Projection
   return `${built}; this process runs version ${projection.version}`;
 }
 
-export function planLanes(checkpoints: Checkpoints, projection: Projection, mode: LaneMode): LanePlan {
-  const rows = checkpoints.of(projection.name).filter((row) => row.status !== 'retired');
-  const active = rows.find((row) => row.status === 'active');
-  let building = rows.find((row) => row.status === 'building');
+/** What planning decided for one projection, from its rows alone (the storage applies it). */
+export interface GenerationPlan {
+  /** Why nothing runs for this projection: the data was built by newer code than this process runs. */
+  readonly blocked?: string;
+  /** A building generation abandoned by an older deployment, to retire: building the current version supersedes it. */
+  readonly retire?: number;
+  /** Start a new building generation of the projection's version. */
+  readonly create: boolean;
+  /** The served generation this process feeds (serving, and built by this version). */
+  readonly active?: GenerationRow;
+  /** A generation already being built, which this process goes on feeding. */
+  readonly building?: GenerationRow;
+}
 
-  const blocked = blockedBy(rows, projection);
+export function decideGenerations(
+  rows: readonly GenerationRow[],
+  projection: Projection,
+  mode: LaneMode,
+): GenerationPlan {
+  const live = rows.filter((row) => row.status !== 'retired');
+  const active = live.find((row) => row.status === 'active');
+  let building = live.find((row) => row.status === 'building');
+  const blocked = blockedBy(live, projection);
   // An older deployment must not rebuild over a newer one's data (and then be rebuilt over in turn).
-  if (blocked) return { lanes: [], blocked };
+  if (blocked) return { blocked, create: false };
+  let retire: number | undefined;
   if (building && building.version < projection.version) {
-    // Abandoned by an older deployment; building the current version supersedes it.
-    checkpoints.retire(projection.name, building.generation, 'building');
+    retire = building.generation;
     building = undefined;
   }
   const stale = !active || active.version < projection.version;
   const start = mode === 'rebuild' || (mode === 'serve' && stale);
-  const buildingGeneration =
-    building?.generation ?? (start ? checkpoints.createBuilding(projection.name, projection.version) : undefined);
+  return {
+    ...(retire !== undefined && { retire }),
+    create: building === undefined && start,
+    ...(mode === 'serve' && active && !stale && { active }),
+    ...(building && { building }),
+  };
+}
 
-  const lanes: Lane[] = [];
+/** The lanes a plan feeds: the served generation, then the one being built (created by the plan or found). */
+export function lanesOf(projection: Projection, plan: GenerationPlan, created: number | undefined): LanePlan {
+  if (plan.blocked) return { lanes: [], blocked: plan.blocked };
   const lane = (generation: number, role: Lane['role'], position: bigint | undefined): Lane => ({
     projection,
     generation,
@@ -69,7 +94,9 @@ export function planLanes(checkpoints: Checkpoints, projection: Projection, mode
     position,
     failure: undefined,
   });
-  if (mode === 'serve' && active && !stale) lanes.push(lane(active.generation, 'active', active.position));
-  if (buildingGeneration !== undefined) lanes.push(lane(buildingGeneration, 'building', building?.position));
+  const lanes: Lane[] = [];
+  if (plan.active) lanes.push(lane(plan.active.generation, 'active', plan.active.position));
+  if (plan.building) lanes.push(lane(plan.building.generation, 'building', plan.building.position));
+  else if (created !== undefined) lanes.push(lane(created, 'building', undefined));
   return { lanes };
 }

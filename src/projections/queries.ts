@@ -4,7 +4,6 @@
  * Every query is for one owner (a client id: only that client's orders count) or, with owner
  * undefined, for every client's.
  */
-import type Database from 'better-sqlite3';
 import {
   clientCustomers,
   customerActivity,
@@ -22,8 +21,8 @@ import {
 } from '../../projections/daily-totals.ts';
 import { orderSummary, orders, type OrderStatus, type OrderSummary } from '../../projections/order-summary.ts';
 import { ownerKey, type DocumentIndex, type Projection } from '../../projections/projection.ts';
-import { Checkpoints, type ProjectionFailure } from './checkpoints.ts';
-import { docField, generationFilter, indexName } from './database.ts';
+import { type GenerationRow, servedFrom, type ProjectionFailure } from './checkpoints.ts';
+import type { ReadModelStore, ServedQuery } from './read-model-store.ts';
 
 /** The projection has no generation this read can use yet (its first build, or a rebuild, is still running). */
 export class ProjectionNotServingError extends Error {
@@ -70,133 +69,88 @@ export interface Page<T> {
 }
 
 export class ReadModelQueries {
-  private readonly checkpoints: Checkpoints;
-  private readonly statements;
-  private readonly listStatements = new Map<string, Database.Statement>();
-
-  constructor(private readonly db: Database.Database) {
-    this.checkpoints = new Checkpoints(db);
-    this.statements = {
-      doc: db
-        .prepare('SELECT doc FROM rm_documents WHERE projection = ? AND generation = ? AND collection = ? AND key = ?')
-        .pluck(),
-      range: db
-        .prepare(
-          'SELECT doc FROM rm_documents WHERE projection = ? AND generation = ? AND collection = ? AND key >= ? AND key < ? ORDER BY key',
-        )
-        .pluck(),
-    };
-  }
+  constructor(private readonly store: ReadModelStore) {}
 
   /** Throws ProjectionFailedError when one of these projections is stopped by a failing handler. */
-  checkNotFailed(projections: readonly string[]): void {
+  async checkNotFailed(projections: readonly string[]): Promise<void> {
+    const rows = await this.store.generations();
     for (const name of projections) {
-      const { failure } = this.checkpoints.served(name);
+      const { failure } = servedFrom(rows.filter((row) => row.projection === name));
       if (failure) throw new ProjectionFailedError(name, failure);
     }
   }
 
   /** Another owner's order is absent, exactly like one that does not exist. */
-  order(orderId: string, owner: Owner): OrderSummary | undefined {
-    const order = this.read(orderSummary, owner, (generation) =>
-      this.doc(orderSummary.name, generation, orders.name, orderId),
-    ) as OrderSummary | undefined;
+  async order(orderId: string, owner: Owner): Promise<OrderSummary | undefined> {
+    const [order] = await this.read<OrderSummary>(orderSummary, owner, {
+      kind: 'document',
+      collection: orders.name,
+      key: orderId,
+    });
     return owner === undefined || order?.clientId === owner ? order : undefined;
   }
 
-  customer(customerId: string, owner: Owner): CustomerActivity | undefined {
-    return this.read(customerActivity, owner, (generation) =>
+  async customer(customerId: string, owner: Owner): Promise<CustomerActivity | undefined> {
+    const [customer] = await this.read<CustomerActivity>(
+      customerActivity,
+      owner,
       owner === undefined
-        ? this.doc(customerActivity.name, generation, customers.name, customerId)
-        : this.doc(customerActivity.name, generation, clientCustomers.name, customerOwnerKey(owner, customerId)),
-    ) as CustomerActivity | undefined;
+        ? { kind: 'document', collection: customers.name, key: customerId }
+        : { kind: 'document', collection: clientCustomers.name, key: customerOwnerKey(owner, customerId) },
+    );
+    return customer;
   }
 
   /** Days from `from` to `to` inclusive (YYYY-MM-DD), in day then currency order; days without activity are absent. */
-  daily(from: string, to: string, currency: string | undefined, owner: Owner): DailyTotals[] {
+  async daily(from: string, to: string, currency: string | undefined, owner: Owner): Promise<DailyTotals[]> {
     // '|~' sorts after every "|CUR" suffix, so a range ends after the last currency of `to`.
     const [collection, low, high] =
       owner === undefined
         ? [days.name, dayKey(from, ''), `${to}|~`]
         : [clientDays.name, clientDayKey(owner, from, ''), `${ownerKey(owner)}|${to}|~`];
-    const texts = this.read(dailyTotals, owner, (generation) =>
-      this.statements.range.all(dailyTotals.name, generation, collection, low, high),
-    ) as string[];
-    const rows = texts.map((text) => JSON.parse(text) as DailyTotals);
+    const rows = await this.read<DailyTotals>(dailyTotals, owner, { kind: 'range', collection, low, high });
     return currency === undefined ? rows : rows.filter((row) => row.currency === currency);
   }
 
   /** Orders in (createdAt, orderId) order, keyset-paginated: a page never repeats or skips an order that existed before it. */
-  orders(query: OrderListQuery): Page<OrderSummary> {
+  async orders(query: OrderListQuery): Promise<Page<OrderSummary>> {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     const filter = {
       owner: query.owner !== undefined,
       customer: query.customerId !== undefined,
       status: query.status !== undefined,
     };
-    const texts = this.read(orderSummary, query.owner, (generation) => {
-      const params: unknown[] = [];
-      if (query.owner !== undefined) params.push(query.owner);
-      if (query.customerId !== undefined) params.push(query.customerId);
-      if (query.status !== undefined) params.push(query.status);
-      if (after) params.push(after[0], after[0], after[1]);
-      params.push(query.limit + 1);
-      return this.listStatement(generation, filter, after !== undefined).all(...params);
-    }) as string[];
-    const items = texts.slice(0, query.limit).map((text) => JSON.parse(text) as OrderSummary);
+    const equals: Array<[string, string]> = [];
+    if (query.owner !== undefined) equals.push(['clientId', query.owner]);
+    if (query.customerId !== undefined) equals.push(['customerId', query.customerId]);
+    if (query.status !== undefined) equals.push(['status', query.status]);
+    const found = await this.read<OrderSummary>(orderSummary, query.owner, {
+      kind: 'indexed',
+      collection: orders.name,
+      index: orderIndex(filter),
+      equals,
+      after,
+      limit: query.limit + 1,
+    });
+    const items = found.slice(0, query.limit);
     const last = items[items.length - 1];
-    return texts.length > query.limit && last
+    return found.length > query.limit && last
       ? { items, nextCursor: encodeCursor([last.createdAt, last.orderId]) }
       : { items };
   }
 
-  private doc(projection: string, generation: number, collection: string, key: string): unknown {
-    const text = this.statements.doc.get(projection, generation, collection, key) as string | undefined;
-    return text === undefined ? undefined : JSON.parse(text);
-  }
-
-  private read<T>(projection: Projection, owner: Owner, query: (generation: number) => T): T {
-    return this.db.transaction(() => {
-      const { active, failure } = this.checkpoints.served(projection.name);
-      if (failure) throw new ProjectionFailedError(projection.name, failure);
-      if (!active) throw new ProjectionNotServingError(projection.name);
-      // Generations built by older code do not record owners: only a read of every client's data may use them.
-      if (owner !== undefined && active.version < projection.version) {
-        const why = `is being rebuilt (version ${active.version} to ${projection.version})`;
-        throw new ProjectionNotServingError(projection.name, why);
-      }
-      return query(active.generation);
-    })();
-  }
-
-  /**
-   * One statement per generation and filter combination. Projection, collection and generation
-   * are literals, not parameters, so SQLite can match the generation's partial indexes; the
-   * filtered field leads the index.
-   */
-  private listStatement(generation: number, by: ListFilter, afterCursor: boolean): Database.Statement {
-    const id = `${generation}:${by.owner}${by.customer}${by.status}${afterCursor}`;
-    let statement = this.listStatements.get(id);
-    if (!statement) {
-      // A swap leaves the old generation's statements useless: forget them rather than grow.
-      if (!this.listStatements.keys().next().value?.startsWith(`${generation}:`)) this.listStatements.clear();
-      const createdAt = docField('createdAt');
-      const where = [generationFilter(orderSummary.name, generation, orders.name)];
-      if (by.owner) where.push(`${docField('clientId')} = ?`);
-      if (by.customer) where.push(`${docField('customerId')} = ?`);
-      if (by.status) where.push(`${docField('status')} = ?`);
-      // Spelled out rather than a row value `(createdAt, key) > (?, ?)`, which SQLite cannot seek an expression index with.
-      if (afterCursor) where.push(`${createdAt} >= ? AND (${createdAt} > ? OR key > ?)`);
-      // Named, not left to the planner: without statistics it would rather sort the whole generation.
-      const index = indexName(orderSummary.name, generation, orderIndex(by));
-      statement = this.db
-        .prepare(
-          `SELECT doc FROM rm_documents INDEXED BY ${index} WHERE ${where.join(' AND ')} ORDER BY ${createdAt}, key LIMIT ?`,
-        )
-        .pluck();
-      this.listStatements.set(id, statement);
+  /** The served generation and the query on it come from one snapshot, so a swap never shows a mix of two. */
+  private async read<T>(projection: Projection, owner: Owner, query: ServedQuery): Promise<T[]> {
+    // Generations built by older code do not record owners: only a read of every client's data may use them.
+    const usable = (active: GenerationRow) => owner === undefined || active.version >= projection.version;
+    const { active, failure, documents } = await this.store.readServed(projection.name, query, usable);
+    if (failure) throw new ProjectionFailedError(projection.name, failure);
+    if (!active) throw new ProjectionNotServingError(projection.name);
+    if (!usable(active)) {
+      const why = `is being rebuilt (version ${active.version} to ${projection.version})`;
+      throw new ProjectionNotServingError(projection.name, why);
     }
-    return statement;
+    return documents.map((text) => JSON.parse(text) as T);
   }
 }
 
@@ -215,7 +169,7 @@ function orderIndex(by: ListFilter): DocumentIndex {
   return index;
 }
 
-function encodeCursor(position: [string, string]): string {
+function encodeCursor(position: readonly [string, string]): string {
   return Buffer.from(JSON.stringify(position)).toString('base64url');
 }
 

@@ -9,9 +9,9 @@ import type { Projection } from '../../projections/projection.ts';
 import type { LedgerEvent } from '../events/codec.ts';
 import { canonicalJson } from '../events/canonical.ts';
 import type { ProjectionFailure } from './checkpoints.ts';
-import { Checkpoints } from './checkpoints.ts';
-import { openReadModelDatabase } from './database.ts';
-import { DocumentTable, type StoredDocument } from './documents.ts';
+import type { StoredDocument } from './documents.ts';
+import { openReadModels } from './open-read-models.ts';
+import type { ReadModelLocation, ReadModelStore } from './read-model-store.ts';
 import { ProjectionEngine, type ProjectionLogger } from './engine.ts';
 import { fedFromLedgerEvent, type FedEvent } from './feed.ts';
 import { ProjectionNotServingError } from './queries.ts';
@@ -36,24 +36,24 @@ export interface RebuildSummary {
  * the database holds, then swaps it in. Opening by path creates the file if needed.
  */
 export async function rebuildInto(
-  target: string | Database.Database,
+  target: ReadModelLocation | Database.Database,
   events: AsyncIterable<LedgerEvent> | Iterable<LedgerEvent>,
   options: RebuildOptions = {},
 ): Promise<RebuildSummary> {
   const projections = options.projections ?? allProjections;
-  const readModels = openReadModelDatabase(target);
+  const readModels = await openReadModels(target);
   try {
     const engine = new ProjectionEngine(readModels, projections, {
       mode: 'rebuild',
       ...(options.logger && { logger: options.logger }),
     });
-    engine.plan();
+    await engine.plan();
     const batchSize = options.batchSize ?? 5_000;
     let batch: FedEvent[] = [];
     let count = 0;
     let position: bigint | undefined;
-    const flush = (): void => {
-      if (engine.apply(batch) === 'moved')
+    const flush = async (): Promise<void> => {
+      if ((await engine.apply(batch)) === 'moved')
         throw new Error('another runner is writing to this read-model database; a scratch rebuild needs it to itself');
       options.onProgress?.(count, position ?? 0n);
       batch = [];
@@ -62,24 +62,25 @@ export async function rebuildInto(
       batch.push(fedFromLedgerEvent(event));
       count += 1;
       position = event.position;
-      if (batch.length >= batchSize) flush();
+      if (batch.length >= batchSize) await flush();
     }
-    flush();
-    engine.promote(position);
+    await flush();
+    await engine.promote(position);
     const failures = engine.lanes.flatMap((lane) =>
       lane.failure ? [{ projection: lane.projection.name, ...lane.failure }] : [],
     );
     return { events: count, position, failures };
   } finally {
-    readModels.close();
+    await readModels.close();
   }
 }
 
 /** Every document a projection serves, in (collection, key) order. */
-export function* listDocuments(db: Database.Database, projection: string): Generator<StoredDocument> {
-  const served = new Checkpoints(db).active(projection);
+export async function* listDocuments(readModels: ReadModelStore, projection: string): AsyncGenerator<StoredDocument> {
+  const rows = await readModels.generations();
+  const served = rows.find((row) => row.projection === projection && row.status === 'active');
   if (!served) throw new ProjectionNotServingError(projection);
-  yield* new DocumentTable(db).list(projection, served.generation);
+  yield* readModels.listDocuments(projection, served.generation);
 }
 
 export interface DocumentDifference {
@@ -92,31 +93,32 @@ export interface DocumentDifference {
 
 /**
  * Merge-compares two (collection, key)-ordered document lists, such as listDocuments of the
- * live database and of a scratch rebuild. Keys are ASCII (entity ids, days), so JavaScript's
- * string order is SQLite's. Documents are compared as canonical JSON (key order ignored).
+ * live database and of a scratch rebuild. Both stores list in UTF-8 byte order (SQLite's BINARY,
+ * PostgreSQL's "C" collation); keys are ASCII (entity ids, days), where that is JavaScript's
+ * string order too. Documents are compared as canonical JSON (key order ignored).
  */
-export function* diffDocuments(
-  live: Iterable<StoredDocument>,
-  replayed: Iterable<StoredDocument>,
-): Generator<DocumentDifference> {
-  const left = live[Symbol.iterator]();
-  const right = replayed[Symbol.iterator]();
-  let a = left.next();
-  let b = right.next();
+export async function* diffDocuments(
+  live: AsyncIterable<StoredDocument>,
+  replayed: AsyncIterable<StoredDocument>,
+): AsyncGenerator<DocumentDifference> {
+  const left = live[Symbol.asyncIterator]();
+  const right = replayed[Symbol.asyncIterator]();
+  let a = await left.next();
+  let b = await right.next();
   while (!a.done || !b.done) {
     const order = a.done ? 1 : b.done ? -1 : compare(a.value, b.value);
     if (order < 0 && !a.done) {
       yield { collection: a.value.collection, key: a.value.key, live: a.value.doc };
-      a = left.next();
+      a = await left.next();
     } else if (order > 0 && !b.done) {
       yield { collection: b.value.collection, key: b.value.key, replayed: b.value.doc };
-      b = right.next();
+      b = await right.next();
     } else if (!a.done && !b.done) {
       if (canonicalJson(a.value.doc) !== canonicalJson(b.value.doc)) {
         yield { collection: a.value.collection, key: a.value.key, live: a.value.doc, replayed: b.value.doc };
       }
-      a = left.next();
-      b = right.next();
+      a = await left.next();
+      b = await right.next();
     }
   }
 }

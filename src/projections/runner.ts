@@ -9,7 +9,8 @@
 import type { LogEntry } from '../eventstore/log-entries.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { CommitSignal } from '../commit-signal.ts';
-import type { Committed, PreparedBatch, ProjectionEngine, ProjectionLogger } from './engine.ts';
+import type { ProjectionEngine, ProjectionLogger } from './engine.ts';
+import type { RunnerLease } from './read-model-store.ts';
 import { catchUpPage, fedFromRecord, liveBatches, liveEntries } from './feed.ts';
 
 export interface RunnerOptions {
@@ -40,12 +41,13 @@ export interface ProjectionRunner {
 }
 
 const MAX_RETRY_DELAY_MS = 5_000;
-/** How long a batch retries its commit without blocking before it waits for the lock like any SQLite writer. */
-const BUSY_RETRY_MS = 5_000;
 /** Retired generations are deleted this many documents per transaction, so appends never wait long. */
 const PURGE_CHUNK = 2_000;
 
 type Outcome = 'rewind' | 'finished' | 'stopped';
+
+/** The lease went with its connection: another process may be feeding now, so this one stops feeding. */
+class LeaseLost extends Error {}
 
 export function runProjections(options: RunnerOptions): ProjectionRunner {
   const { store, engine, logger } = options;
@@ -55,29 +57,18 @@ export function runProjections(options: RunnerOptions): ProjectionRunner {
   const advanced = new CommitSignal();
   let caughtUp = false;
   let purging: Promise<void> | undefined;
+  let lease: RunnerLease | undefined;
 
   /** One batch through the engine; true when the feed must start again from the lowest checkpoint. */
   async function applyRecords(records: readonly LogEntry[], feedPosition: bigint): Promise<boolean> {
-    const prepared = engine.prepare(records.map((record) => fedFromRecord(record, engine.handledTypes)));
-    const outcome = await commitWithoutBlocking(prepared);
+    if (lease && !lease.held()) throw new LeaseLost();
+    const outcome = await engine.apply(
+      records.map((record) => fedFromRecord(record, engine.handledTypes)),
+      signal,
+    );
     advanced.notify();
     await options.afterBatch?.({ position: feedPosition, events: records.length });
     return outcome === 'moved' || mustRefeed(feedPosition);
-  }
-
-  /**
-   * The write lock may be held by another process's store or runner sharing the file. Rather
-   * than let SQLite's busy handler sleep on this thread — the event loop that serves HTTP — try
-   * without waiting and retry a moment later; after the busy timeout, wait the ordinary way.
-   */
-  async function commitWithoutBlocking(prepared: PreparedBatch): Promise<Committed> {
-    const giveUpAt = performance.now() + BUSY_RETRY_MS;
-    for (let pause = 1; performance.now() < giveUpAt && !signal.aborted; pause = Math.min(pause * 2, 8)) {
-      const outcome = engine.tryCommit(prepared);
-      if (outcome !== 'busy') return outcome;
-      await new Promise((resolve) => setTimeout(resolve, pause));
-    }
-    return engine.commit(prepared);
   }
 
   /**
@@ -93,8 +84,8 @@ export function runProjections(options: RunnerOptions): ProjectionRunner {
   }
 
   /** At the head of the log: swap in finished builds, clean up after them, and say whether a rebuild-only run is done. */
-  function atHead(feedPosition: bigint | undefined): boolean {
-    const swapped = engine.promote(feedPosition).length > 0;
+  async function atHead(feedPosition: bigint | undefined): Promise<boolean> {
+    const swapped = (await engine.promote(feedPosition)).length > 0;
     if (swapped) advanced.notify();
     // Retired generations appear only through swaps (this process's or another's, seen at start).
     if (swapped || !caughtUp) void purgeRetired();
@@ -106,7 +97,7 @@ export function runProjections(options: RunnerOptions): ProjectionRunner {
   function purgeRetired(): Promise<void> {
     purging ??= (async () => {
       try {
-        while (!signal.aborted && engine.purgeRetired(PURGE_CHUNK))
+        while (!signal.aborted && (await engine.purgeRetired(PURGE_CHUNK)))
           await new Promise((resolve) => setImmediate(resolve));
       } catch (error) {
         logger.warn({ err: error }, 'could not delete a retired read-model generation; will retry later');
@@ -130,7 +121,7 @@ export function runProjections(options: RunnerOptions): ProjectionRunner {
       }
       if (records.length < batchSize) break;
     }
-    if (atHead(feedPosition)) return 'finished';
+    if (await atHead(feedPosition)) return 'finished';
     if (mustRefeed(feedPosition)) return 'rewind';
 
     const live = new AbortController();
@@ -146,7 +137,7 @@ export function runProjections(options: RunnerOptions): ProjectionRunner {
           if (await applyRecords(batch.events, feedPosition)) return 'rewind';
         }
         if (batch.caughtUp && batch.idle) {
-          if (atHead(feedPosition)) return 'finished';
+          if (await atHead(feedPosition)) return 'finished';
           if (mustRefeed(feedPosition)) return 'rewind';
         }
       }
@@ -158,9 +149,32 @@ export function runProjections(options: RunnerOptions): ProjectionRunner {
     }
   }
 
+  /**
+   * Where the read models are shared over the network, only the process holding the lease feeds
+   * them; the others wait their turn (and take over when its holder's connection goes). Taking
+   * it re-reads the checkpoints, which its previous holder moved.
+   */
+  async function leaseIfShared(): Promise<boolean> {
+    if (!engine.store.acquireRunnerLease || lease?.held()) return true;
+    await lease?.release();
+    lease = await engine.store.acquireRunnerLease(signal);
+    if (!lease) return false;
+    await engine.replan();
+    return true;
+  }
+
   async function loop(): Promise<void> {
     let delay = options.retryDelayMs ?? 100;
     while (!signal.aborted) {
+      try {
+        if (!(await leaseIfShared())) return;
+      } catch (error) {
+        if (signal.aborted) return;
+        logger.warn({ err: error, retryInMs: delay }, 'projection runner could not take its lease; retrying');
+        await abortable(new Promise((resolve) => setTimeout(resolve, delay)));
+        delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS);
+        continue;
+      }
       const start = engine.feedStart();
       if (!start) {
         // Nothing to feed: every lane failed, is blocked by newer code, or (rebuild-only) is done.
@@ -175,6 +189,13 @@ export function runProjections(options: RunnerOptions): ProjectionRunner {
         delay = options.retryDelayMs ?? 100;
       } catch (error) {
         if (signal.aborted) return;
+        if (error instanceof LeaseLost) {
+          logger.warn(
+            {},
+            'projection runner lost its lease (its connection to the read models); waiting to take it again',
+          );
+          continue;
+        }
         logger.warn(
           { err: error, retryInMs: delay },
           'projection runner interrupted by a store or database fault; retrying',
@@ -190,7 +211,7 @@ export function runProjections(options: RunnerOptions): ProjectionRunner {
       ? Promise.resolve()
       : Promise.race([wait, new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))]);
 
-  const done = loop();
+  const done = loop().finally(() => lease?.release());
   return {
     advanced,
     done,

@@ -6,7 +6,8 @@ import type Database from 'better-sqlite3';
 import { projections as allProjections } from '../../projections/index.ts';
 import type { Projection } from '../../projections/projection.ts';
 import type { EventStore } from '../eventstore/port.ts';
-import { openReadModelDatabase, type ReadModelDatabase } from './database.ts';
+import { openReadModels } from './open-read-models.ts';
+import type { ReadModelLocation, ReadModelStore } from './read-model-store.ts';
 import { type EngineMode, ProjectionEngine, silentLogger, type ProjectionLogger } from './engine.ts';
 import { ReadModelQueries } from './queries.ts';
 import { runProjections, type ProjectionRunner, type RunnerOptions } from './runner.ts';
@@ -15,8 +16,8 @@ import { createPositionWaiter, type WaitForPosition } from './wait.ts';
 
 export interface StartProjectionsOptions {
   readonly store: EventStore;
-  /** A path (see readModelLocation), ':memory:', or an open connection (left open on close). */
-  readonly readModels: string | Database.Database;
+  /** A SQLite path (see readModelLocation) or ':memory:', an open SQLite connection (left open on close), or a PostgreSQL database. */
+  readonly readModels: ReadModelLocation | Database.Database;
   readonly projections?: readonly Projection[];
   readonly logger?: ProjectionLogger;
   /** 'serve' (default) keeps the served generations live; 'rebuild' builds fresh ones and stops when they are swapped in. */
@@ -51,7 +52,7 @@ export interface ProjectionReads {
 
 /** The projections run on this thread: the runner and its engine are at hand (tests, the CLI). */
 export interface Projections extends ProjectionReads {
-  readonly readModels: ReadModelDatabase;
+  readonly readModels: ReadModelStore;
   readonly engine: ProjectionEngine;
   readonly runner: ProjectionRunner;
 }
@@ -65,11 +66,11 @@ export interface Projections extends ProjectionReads {
 const REBUILD_BATCH = 20_000;
 const REBUILD_PAGE_CACHE_MB = 64;
 
-export function startProjections(options: StartProjectionsOptions): Projections {
+export async function startProjections(options: StartProjectionsOptions): Promise<Projections> {
   const projections = options.projections ?? allProjections;
   const rebuilding = options.mode === 'rebuild';
   const pageCacheMb = options.pageCacheMb ?? (rebuilding ? REBUILD_PAGE_CACHE_MB : undefined);
-  const readModels = openReadModelDatabase(options.readModels, {
+  const readModels = await openReadModels(options.readModels, {
     ...(options.busyTimeoutMs !== undefined && { busyTimeoutMs: options.busyTimeoutMs }),
     ...(pageCacheMb !== undefined && { pageCacheMb }),
   });
@@ -79,7 +80,7 @@ export function startProjections(options: StartProjectionsOptions): Projections 
       ...(options.logger && { logger: options.logger }),
       ...(options.cacheCapacity !== undefined && { cacheCapacity: options.cacheCapacity }),
     });
-    engine.plan();
+    await engine.plan();
     const runner = runProjections({
       store: options.store,
       engine,
@@ -88,14 +89,16 @@ export function startProjections(options: StartProjectionsOptions): Projections 
       ...(options.lingerMs !== undefined && { lingerMs: options.lingerMs }),
       ...(options.afterBatch && { afterBatch: options.afterBatch }),
     });
-    const status = () => projectionStatus(projections, engine.checkpoints, options.store, engine.blocked);
+    const status = () => projectionStatus(projections, readModels, options.store, engine.blocked);
+    // Another server's runner may be the one moving the checkpoints: its commits wake the waits too.
+    const watcher = readModels.watchCheckpoints?.(() => runner.advanced.notify());
     let closing: Promise<void> | undefined;
     return {
       readModels,
       engine,
       runner,
-      queries: new ReadModelQueries(readModels.db),
-      waitForPosition: createPositionWaiter(engine.checkpoints, runner.advanced, {
+      queries: new ReadModelQueries(readModels),
+      waitForPosition: createPositionWaiter(readModels, runner.advanced, {
         maxWaiting: options.maxWaitingReads,
       }),
       status,
@@ -103,11 +106,12 @@ export function startProjections(options: StartProjectionsOptions): Projections 
       close: () =>
         (closing ??= (async () => {
           await runner.stop();
-          readModels.close();
+          await watcher?.close();
+          await readModels.close();
         })()),
     };
   } catch (error) {
-    readModels.close();
+    await readModels.close();
     throw error;
   }
 }

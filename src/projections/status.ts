@@ -7,7 +7,8 @@ import type { Projection } from '../../projections/projection.ts';
 import { CorruptEventError } from '../eventstore/errors.ts';
 import { readAllEntries } from '../eventstore/log-entries.ts';
 import type { EventStore } from '../eventstore/port.ts';
-import type { Checkpoints, GenerationRow, ProjectionFailure } from './checkpoints.ts';
+import type { GenerationRow, ProjectionFailure } from './checkpoints.ts';
+import type { ReadModelStore } from './read-model-store.ts';
 
 export type ProjectionState = 'running' | 'rebuilding' | 'failed';
 
@@ -45,13 +46,12 @@ const LAG_COUNT_CAP = 10_000;
 
 export async function projectionStatus(
   projections: readonly Projection[],
-  checkpoints: Checkpoints,
+  readModels: Pick<ReadModelStore, 'generations'>,
   store: Pick<EventStore, 'kind' | 'readAll' | 'headPosition'>,
   blocked: ReadonlyMap<string, string>,
   now: () => number = Date.now,
 ): Promise<ProjectionStatus[]> {
-  const head = await store.headPosition();
-  const rows = checkpoints.all();
+  const [head, rows] = await Promise.all([store.headPosition(), readModels.generations()]);
   const describe = async (row: GenerationRow | undefined): Promise<GenerationStatus | undefined> =>
     row && {
       generation: row.generation,

@@ -9,7 +9,7 @@
  * one per waiter; and at most `maxWaiting` reads are parked at once, the next is refused.
  */
 import type { CommitSignal } from '../commit-signal.ts';
-import type { Checkpoints } from './checkpoints.ts';
+import type { ReadModelStore } from './read-model-store.ts';
 
 export interface WaitOptions {
   readonly timeoutMs: number;
@@ -50,7 +50,7 @@ interface Waiter {
 }
 
 export function createPositionWaiter(
-  checkpoints: Pick<Checkpoints, 'active'>,
+  readModels: Pick<ReadModelStore, 'servedPositions'>,
   advanced: Pick<CommitSignal, 'wait'> | undefined,
   options: PositionWaiterOptions = {},
 ): WaitForPosition {
@@ -61,22 +61,18 @@ export function createPositionWaiter(
   let sweeping = false;
 
   /** Served positions read once per sweep, whatever the number of waiters. */
-  const reader = () => {
-    const served = new Map<string, bigint | undefined>();
-    const servedOf = (name: string) => {
-      if (!served.has(name)) served.set(name, checkpoints.active(name)?.position);
-      return served.get(name);
-    };
+  const reader = async (names: Iterable<string>) => {
+    const served = await readModels.servedPositions([...new Set(names)]);
     return (position: bigint, projections: readonly string[]) =>
       projections.every((name) => {
-        const at = servedOf(name);
+        const at = served.get(name);
         return at !== undefined && at >= position;
       });
   };
 
-  const reachedNow = (position: bigint, projections: readonly string[]) => {
+  const reachedNow = async (position: bigint, projections: readonly string[]) => {
     try {
-      return reader()(position, projections);
+      return (await reader(projections))(position, projections);
     } catch {
       return false;
     }
@@ -88,7 +84,7 @@ export function createPositionWaiter(
       while (parked.size > 0) {
         if (advanced) await advanced.wait(never, pollIntervalMs);
         else await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
-        const reached = reader();
+        const reached = await reader([...parked].flatMap((waiter) => waiter.projections));
         for (const waiter of parked) if (reached(waiter.position, waiter.projections)) waiter.settle(true);
       }
     } catch {
@@ -100,7 +96,7 @@ export function createPositionWaiter(
   }
 
   return async (position, projections, { timeoutMs, signal }) => {
-    if (reader()(position, projections)) return true;
+    if ((await reader(projections))(position, projections)) return true;
     if (timeoutMs <= 0 || signal?.aborted) return false;
     if (parked.size >= maxWaiting) throw new WaitCapacityError(maxWaiting);
     return new Promise<boolean>((resolve) => {
@@ -115,7 +111,7 @@ export function createPositionWaiter(
         },
       };
       const abort = () => waiter.settle(false);
-      const timer = setTimeout(() => waiter.settle(reachedNow(position, projections)), timeoutMs);
+      const timer = setTimeout(() => void reachedNow(position, projections).then(waiter.settle), timeoutMs);
       signal?.addEventListener('abort', abort, { once: true });
       parked.add(waiter);
       if (!sweeping) void sweep();

@@ -12,13 +12,14 @@ import { openStore } from '../eventstore/open-store.ts';
 import { pollingSubscription } from '../eventstore/polling-subscription.ts';
 import type { SqliteStoreOptions } from '../eventstore/sqlite-store.ts';
 import type { StoreLocation } from '../eventstore/store-url.ts';
-import { startProjections } from './service.ts';
+import type { ReadModelLocation } from './read-model-store.ts';
+import { type Projections, startProjections } from './service.ts';
 
 export interface ProjectionJobData {
   readonly store: StoreLocation;
   readonly sqlite: SqliteStoreOptions;
-  /** Read-model database path (never ':memory:': that one would be this thread's alone). */
-  readonly readModels: string;
+  /** Read-model database: a path (never ':memory:': that one would be this thread's alone) or PostgreSQL. */
+  readonly readModels: ReadModelLocation;
   /** How often the feed looks for commits it was not told about (another process's). */
   readonly pollIntervalMs: number;
 }
@@ -39,17 +40,18 @@ export async function startProjectionJob({
   const opened = await openStore(options.store, options.sqlite);
   const committed = new CommitSignal();
   // Local stores only learn of commits through a poll; the main thread's own commits wake it at once.
+  // The network stores tell their subscribers themselves.
   const store =
-    options.store.kind === 'esdb'
+    options.store.kind === 'esdb' || options.store.kind === 'postgres'
       ? opened
       : decorateStore(opened, {
           subscribe: (subscription) =>
             pollingSubscription(opened, subscription, committed.wait, options.pollIntervalMs),
         });
   onMessage(() => committed.notify());
-  let projections: ReturnType<typeof startProjections>;
+  let projections: Projections;
   try {
-    projections = startProjections({
+    projections = await startProjections({
       store,
       readModels: options.readModels,
       logger,

@@ -11,8 +11,8 @@ import { CommitSignal } from '../commit-signal.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import type { SqliteStoreOptions } from '../eventstore/sqlite-store.ts';
 import type { StoreLocation } from '../eventstore/store-url.ts';
-import { Checkpoints } from './checkpoints.ts';
-import { openReadModelDatabase } from './database.ts';
+import { openReadModels } from './open-read-models.ts';
+import type { ReadModelLocation, ReadModelStore } from './read-model-store.ts';
 import type { ProjectionLogger } from './engine.ts';
 import { blockedBy } from './lanes.ts';
 import { ReadModelQueries } from './queries.ts';
@@ -26,8 +26,8 @@ export interface WorkerProjectionsOptions {
   readonly store: EventStore;
   readonly location: StoreLocation;
   readonly sqlite?: SqliteStoreOptions;
-  /** A file path: both threads open it. */
-  readonly readModels: string;
+  /** A file path or a PostgreSQL database: both threads open it. */
+  readonly readModels: ReadModelLocation;
   readonly logger: ProjectionLogger;
   readonly maxWaitingReads?: number;
   /** See BackgroundJobOptions: crashes tolerated within a window before the runner is given up on. */
@@ -42,6 +42,8 @@ export interface WorkerProjectionsOptions {
 }
 
 export interface WorkerProjections extends ProjectionReads {
+  /** This thread's own connection to the read models (reads, status, the payment checkpoint). */
+  readonly readModels: ReadModelStore;
   /** Call after this thread committed to the store: the worker reads the log at once instead of at its next poll. */
   committed(): void;
 }
@@ -71,22 +73,34 @@ export async function startProjectionsInWorker(options: WorkerProjectionsOptions
     ...(options.stopTimeoutMs !== undefined && { stopTimeoutMs: options.stopTimeoutMs }),
   });
   // Opened after the worker started: its start created the tables and planned the generations.
-  const readModels = openReadModelDatabase(options.readModels);
-  const checkpoints = new Checkpoints(readModels.db);
+  let readModels: ReadModelStore;
+  try {
+    readModels = await openReadModels(options.readModels);
+  } catch (error) {
+    await job.stop();
+    throw error;
+  }
+  // Another server's runner may be the one moving the checkpoints: its commits wake the waits too.
+  const watcher = readModels.watchCheckpoints?.(() => advanced.notify());
   const projections = allProjections;
-  const status = () => {
+  const status = async () => {
+    const rows = await readModels.generations();
     const blocked = new Map<string, string>();
     for (const projection of projections) {
-      const reason = blockedBy(checkpoints.of(projection.name), projection);
+      const reason = blockedBy(
+        rows.filter((row) => row.projection === projection.name),
+        projection,
+      );
       if (reason) blocked.set(projection.name, reason);
     }
-    return projectionStatus(projections, checkpoints, options.store, blocked);
+    return projectionStatus(projections, readModels, options.store, blocked);
   };
   let wakeQueued = false;
   let closing: Promise<void> | undefined;
   return {
-    queries: new ReadModelQueries(readModels.db),
-    waitForPosition: createPositionWaiter(checkpoints, advanced, { maxWaiting: options.maxWaitingReads }),
+    readModels,
+    queries: new ReadModelQueries(readModels),
+    waitForPosition: createPositionWaiter(readModels, advanced, { maxWaiting: options.maxWaitingReads }),
     status,
     async readiness() {
       const projectionsReady = readinessOf(await status());
@@ -109,7 +123,8 @@ export async function startProjectionsInWorker(options: WorkerProjectionsOptions
         try {
           await job.stop();
         } finally {
-          readModels.close();
+          await watcher?.close();
+          await readModels.close();
         }
       })()),
   };

@@ -44,7 +44,7 @@ test.before(async (context) => {
   context.log = await buildLedger(1_500, 'compare-live');
   const live = context.log.copy('live');
   const store = openSqliteStore(live);
-  const running = startProjections({ store, readModels: live });
+  const running = await startProjections({ store, readModels: live });
   try {
     const reached = await running.waitForPosition(
       (await store.headPosition())!,
@@ -125,7 +125,7 @@ test('a live projection stopped by a failing handler: a finding, exit 1, naming 
       },
     },
   });
-  const running = startProjections({
+  const running = await startProjections({
     store,
     readModels: path,
     projections: [orderSummary, customerActivity, brokenDaily],

@@ -55,7 +55,7 @@ test('piped: no progress bar, a JSON report, exit 0, read models equal a clean p
     ],
   );
   const store = openSqliteStore(path);
-  assert.equal(snapshot(new Database(path, { readonly: true })), await cleanPass(store));
+  assert.equal(await snapshot(new Database(path, { readonly: true })), await cleanPass(store));
   await store.close();
 
   const one = await ledger(['projections', 'rebuild', 'daily-totals', '--store', `sqlite:${path}`]);
@@ -93,7 +93,7 @@ test('while a server runner is live: it keeps serving, then follows the rebuilt 
     const path = await logFile(60);
     const store = openSqliteStore(path, { synchronous: 'NORMAL', pollIntervalMs: 10 });
     closeLater(() => store.close());
-    const server = startProjections({ store, readModels: path });
+    const server = await startProjections({ store, readModels: path });
     closeLater(() => server.close());
     await caughtUp(server, store);
     const before = served(path);
@@ -113,8 +113,8 @@ test('while a server runner is live: it keeps serving, then follows the rebuilt 
     // New writes land in the new generation through the server's runner.
     await writeOrders(store, 5, 'after');
     await caughtUp(server, store);
-    assert.ok(server.queries.order('after3', undefined));
-    assert.equal(snapshot(server.readModels.db), await cleanPass(store));
+    assert.ok(await server.queries.order('after3', undefined));
+    assert.equal(await snapshot(server.readModels), await cleanPass(store));
   }));
 
 test.run();

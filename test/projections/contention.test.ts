@@ -22,7 +22,7 @@ test('a write lock held elsewhere: the event loop keeps turning, the batch commi
     await writeOrders(store, 30);
     const readModels = join(dir, 'read-models.db');
 
-    const running = startProjections({ store, readModels });
+    const running = await startProjections({ store, readModels });
     closeLater(() => running.close());
     // Taken in the same turn as the start: the runner's first commit will find the lock held.
     const holder = new Database(readModels);

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { projections } from '../../projections/index.ts';
 import { openMemoryStore } from '../../src/eventstore/memory-store.ts';
 import { openSqliteStore } from '../../src/eventstore/sqlite-store.ts';
-import { openReadModelDatabase } from '../../src/projections/database.ts';
+import { openSqliteReadModels } from '../../src/projections/sqlite-read-models.ts';
 import { ProjectionEngine } from '../../src/projections/engine.ts';
 import { fedFromLedgerEvent } from '../../src/projections/feed.ts';
 import { startProjections } from '../../src/projections/service.ts';
@@ -34,37 +34,37 @@ async function memoryLog(orders: number) {
 test('the same events delivered twice, or overlapping, change nothing', async () => {
   const { events, reference } = await memoryLog(60);
   const db = new Database(':memory:');
-  const engine = new ProjectionEngine(openReadModelDatabase(db), projections);
-  engine.plan();
-  engine.apply(events.slice(0, 40));
-  engine.apply(events.slice(0, 40));
-  engine.apply(events.slice(25, 120));
-  engine.apply(events);
-  engine.apply(events);
-  engine.promote(events[events.length - 1]!.position);
-  assert.equal(snapshot(db), reference);
+  const engine = new ProjectionEngine(openSqliteReadModels(db), projections);
+  await engine.plan();
+  await engine.apply(events.slice(0, 40));
+  await engine.apply(events.slice(0, 40));
+  await engine.apply(events.slice(25, 120));
+  await engine.apply(events);
+  await engine.apply(events);
+  await engine.promote(events[events.length - 1]!.position);
+  assert.equal(await snapshot(db), reference);
 });
 
 test('a second runner holding a stale checkpoint loses the compare-and-set and applies nothing twice', async () => {
   const { events, reference } = await memoryLog(40);
   const db = new Database(':memory:');
-  const readModels = openReadModelDatabase(db);
+  const readModels = openSqliteReadModels(db);
   const first = new ProjectionEngine(readModels, projections);
-  first.plan();
+  await first.plan();
   const second = new ProjectionEngine(readModels, projections);
-  second.plan();
+  await second.plan();
   // Both planned at "nothing applied"; the first commits, the second still believes it is first.
-  assert.is(first.apply(events.slice(0, 30)), 'applied');
-  assert.is(second.apply(events.slice(0, 30)), 'moved', 'the stale runner must lose the compare-and-set');
+  assert.is(await first.apply(events.slice(0, 30)), 'applied');
+  assert.is(await second.apply(events.slice(0, 30)), 'moved', 'the stale runner must lose the compare-and-set');
   assert.is(
     second.feedStart()?.after,
     events[29]!.position,
     'after re-planning it starts from the committed checkpoint',
   );
-  assert.is(second.apply(events), 'applied');
-  assert.is(first.apply(events), 'moved');
-  first.promote(events[events.length - 1]!.position);
-  assert.equal(snapshot(db), reference);
+  assert.is(await second.apply(events), 'applied');
+  assert.is(await first.apply(events), 'moved');
+  await first.promote(events[events.length - 1]!.position);
+  assert.equal(await snapshot(db), reference);
 });
 
 test('two runners in this process and one in another, all at once, while orders keep coming', () =>
@@ -73,9 +73,9 @@ test('two runners in this process and one in another, all at once, while orders 
     const store = openSqliteStore(path, { synchronous: 'NORMAL', pollIntervalMs: 10 });
     closeLater(() => store.close());
     await writeOrders(store, 150, 'x');
-    const one = startProjections({ store, readModels: path, batchSize: 17 });
+    const one = await startProjections({ store, readModels: path, batchSize: 17 });
     closeLater(() => one.close());
-    const two = startProjections({ store, readModels: path, batchSize: 29 });
+    const two = await startProjections({ store, readModels: path, batchSize: 29 });
     closeLater(() => two.close());
     const child = runnerProcess(path, { batchSize: 23 });
     // More writes while all three are catching up and following.
@@ -85,7 +85,7 @@ test('two runners in this process and one in another, all at once, while orders 
     await caughtUp(one, store);
     await caughtUp(two, store);
     const reference = await cleanPass(store);
-    assert.equal(snapshot(one.readModels.db), reference);
+    assert.equal(await snapshot(one.readModels), reference);
   }));
 
 test('a runner SIGKILLed right after a batch commits resumes at that batch, and ends equal to a clean pass', async () => {
@@ -112,7 +112,7 @@ test('a runner SIGKILLed right after a batch commits resumes at that batch, and 
   const finished = await runnerProcess(path, { batchSize: 50 });
   assert.is(finished.code, 0, finished.stderr);
   assert.ok(JSON.parse(finished.stdout).batches < (120 * 3) / 50, 'the restart resumed instead of starting over');
-  assert.equal(snapshot(new Database(path, { readonly: true })), reference);
+  assert.equal(await snapshot(new Database(path, { readonly: true })), reference);
   await store.close();
 });
 
@@ -133,7 +133,7 @@ test('a runner SIGKILLed at random moments (mid-transaction included) still ends
   assert.ok(kills > 0, 'no run was killed before it finished: the test proved nothing');
   const finished = await runnerProcess(path, { batchSize: 7 });
   assert.is(finished.code, 0, finished.stderr);
-  assert.equal(snapshot(new Database(path, { readonly: true })), reference);
+  assert.equal(await snapshot(new Database(path, { readonly: true })), reference);
   await store.close();
 });
 

@@ -9,6 +9,7 @@ import { orderSummary } from '../../projections/order-summary.ts';
 import { collection, defineProjection } from '../../projections/projection.ts';
 import { openMemoryStore } from '../../src/eventstore/memory-store.ts';
 import type { ProjectionLogger } from '../../src/projections/engine.ts';
+import type { SqliteReadModels } from '../../src/projections/sqlite-read-models.ts';
 import { startProjections } from '../../src/projections/service.ts';
 import { caughtUp, withClosing, writeOrders } from './support.ts';
 
@@ -40,7 +41,7 @@ test('stops only its projection, at that event, and says where', () =>
     await writeOrders(store, 30, 'f');
     const failing = (await store.readStream('order-f7')).find((e) => e.type === 'PaymentCaptured')!;
 
-    const running = startProjections({
+    const running = await startProjections({
       store,
       readModels: ':memory:',
       projections: [orderSummary, fragile],
@@ -105,11 +106,11 @@ test('a restart retries the failed event (the handler may have been fixed)', () 
     const store = openMemoryStore();
     closeLater(() => store.close());
     await writeOrders(store, 12, 'f');
-    const first = startProjections({ store, readModels: ':memory:', projections: [fragile] });
+    const first = await startProjections({ store, readModels: ':memory:', projections: [fragile] });
     const deadline = Date.now() + 5_000;
     while ((await first.status())[0]!.state !== 'failed' && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 10));
-    const db = first.readModels.db;
+    const db = (first.readModels as SqliteReadModels).db;
     await first.runner.stop();
 
     const fixed = defineProjection({
@@ -118,7 +119,7 @@ test('a restart retries the failed event (the handler may have been fixed)', () 
       version: 1,
       on: { PaymentCaptured: () => [tally.change('all', (c) => ({ count: (c?.count ?? 0) + 1 }))] },
     });
-    const again = startProjections({ store, readModels: db, projections: [fixed] });
+    const again = await startProjections({ store, readModels: db, projections: [fixed] });
     closeLater(async () => {
       await again.close();
       db.close();

@@ -14,7 +14,7 @@ import { ownerKey, type DocumentReader, type Projection } from '../../projection
 import type { OrderEvent } from '../../src/domain/events.ts';
 import type { LedgerEvent } from '../../src/events/codec.ts';
 import { rebuildInto } from '../../src/projections/rebuild.ts';
-import { snapshot } from './support.ts';
+import { snapshot, type Snapshot } from './support.ts';
 
 const test = suite('projections: handlers');
 
@@ -76,10 +76,10 @@ async function build(events: readonly LedgerEvent[], chosen: readonly Projection
   const db = new Database(':memory:');
   const summary = await rebuildInto(db, events, { projections: chosen, batchSize: 2 });
   // A rebuild whose handler failed is never swapped in: there is nothing served to list.
-  return { db, summary, docs: summary.failures.length === 0 ? snapshot(db, chosen) : {} };
+  return { db, summary, docs: summary.failures.length === 0 ? await snapshot(db, chosen) : {} };
 }
 
-const docOf = (docs: ReturnType<typeof snapshot>, projection: string, collection: string, key: string) =>
+const docOf = (docs: Snapshot, projection: string, collection: string, key: string) =>
   docs[projection]!.find((d) => d.collection === collection && d.key === key)?.doc;
 
 test('order-summary: totals, status pending → partially_paid → paid, payments with position and time, revision', async () => {
@@ -383,7 +383,7 @@ test('the same events give the same documents, whatever the batch size', async (
   const one = await build(sampleLog());
   const db = new Database(':memory:');
   await rebuildInto(db, sampleLog(), { batchSize: 10_000 });
-  assert.equal(snapshot(db), one.docs);
+  assert.equal(await snapshot(db), one.docs);
 });
 
 test('a capture for an order the log never created stops the projection at that event', async () => {

@@ -74,7 +74,7 @@ test.before(async (ctx) => {
   ctx.poison = (await handle({ type: 'CreateOrder', orderId: 'poison', ...orderBody() }, context())).position;
   await writeOrders(ctx.store, 3, 'later');
   const projections = [brokenOrderSummary, customerActivity, dailyTotals];
-  ctx.running = startProjections({ store: ctx.store, readModels: path, projections });
+  ctx.running = await startProjections({ store: ctx.store, readModels: path, projections });
   ctx.closers.unshift(() => ctx.running.close());
   const deadline = Date.now() + 10_000;
   const failed = async () => (await ctx.running.status())[0]!.state === 'failed';

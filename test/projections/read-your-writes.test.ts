@@ -23,7 +23,7 @@ test('200 create+capture sequences, each write read back at once with its positi
     closeLater(() => store.close());
     // The runner has its own connection to the event file, as the server runs it, and is made to
     // lag (a pause after every batch): without the wait, reads would miss their writes.
-    const running = startProjections({
+    const running = await startProjections({
       store,
       readModels: path,
       afterBatch: () => new Promise((resolve) => setTimeout(resolve, 20)),

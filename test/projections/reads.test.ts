@@ -26,7 +26,7 @@ test.before(async (context) => {
   const path = join(tempDir('projections-reads'), 'ledger.db');
   context.store = openSqliteStore(path, { synchronous: 'NORMAL' });
   await writeOrders(context.store, 60);
-  context.running = startProjections({ store: context.store, readModels: path });
+  context.running = await startProjections({ store: context.store, readModels: path });
   await caughtUp(context.running, context.store);
   const app = await listenApp(context.store, { reads: context.running, readiness: [context.running.readiness] });
   context.url = app.url;

@@ -6,19 +6,58 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { projections as allProjections } from '../../projections/index.ts';
+import { orderSummary } from '../../projections/order-summary.ts';
 import type { Projection } from '../../projections/projection.ts';
 import { createCommandHandler } from '../../src/commands/handler.ts';
 import type { EventStore } from '../../src/eventstore/port.ts';
 import { decodeEvent, type LedgerEvent } from '../../src/events/codec.ts';
+import { Checkpoints } from '../../src/projections/checkpoints.ts';
+import { DocumentTable } from '../../src/projections/documents.ts';
+import { ProjectionNotServingError } from '../../src/projections/queries.ts';
+import type { ReadModelStore } from '../../src/projections/read-model-store.ts';
 import { listDocuments, rebuildInto } from '../../src/projections/rebuild.ts';
 import type { Projections } from '../../src/projections/service.ts';
 import { context } from '../support/commands.ts';
 
+/** order-summary's next version: the same documents plus a field only it writes. */
+export const orderSummaryV2: Projection = {
+  ...orderSummary,
+  version: orderSummary.version + 1,
+  apply: (event, docs) =>
+    orderSummary.apply(event, docs).map((change) => ({
+      ...change,
+      update: (current: unknown) => {
+        const next = change.update(current);
+        return next && { ...next, builtBy: 'v2' };
+      },
+    })),
+};
+
 export type Snapshot = Record<string, Array<{ collection: string; key: string; doc: unknown }>>;
 
-/** Every served document of every projection, in (collection, key) order. */
-export function snapshot(db: Database.Database, projections: readonly Projection[] = allProjections): Snapshot {
-  return Object.fromEntries(projections.map((p) => [p.name, [...listDocuments(db, p.name)]]));
+/** Every served document of every projection, in (collection, key) order (a SQLite file may be open read-only). */
+export async function snapshot(
+  source: Database.Database | ReadModelStore,
+  projections: readonly Projection[] = allProjections,
+): Promise<Snapshot> {
+  if (source instanceof Database) {
+    const checkpoints = new Checkpoints(source);
+    const documents = new DocumentTable(source);
+    return Object.fromEntries(
+      projections.map((p) => {
+        const served = checkpoints.active(p.name);
+        if (!served) throw new ProjectionNotServingError(p.name);
+        return [p.name, [...documents.list(p.name, served.generation)]];
+      }),
+    );
+  }
+  const taken: Snapshot = {};
+  for (const p of projections) {
+    const docs = [];
+    for await (const doc of listDocuments(source, p.name)) docs.push(doc);
+    taken[p.name] = docs;
+  }
+  return taken;
 }
 
 export async function* decodedLog(store: EventStore): AsyncGenerator<LedgerEvent> {
@@ -33,7 +72,7 @@ export async function cleanPass(
   const db = new Database(':memory:');
   try {
     await rebuildInto(db, decodedLog(store), { projections });
-    return snapshot(db, projections);
+    return await snapshot(db, projections);
   } finally {
     db.close();
   }

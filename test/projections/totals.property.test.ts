@@ -151,12 +151,12 @@ test('read-model totals equal the totals computed from a random 10,000-event log
   await fc.assert(
     fc.asyncProperty(knobs, async (k) => {
       const store = openMemoryStore();
-      const running = startProjections({ store, readModels: ':memory:', batchSize: k.batchSize });
+      const running = await startProjections({ store, readModels: ':memory:', batchSize: k.batchSize });
       try {
         await writeRandomLog(store, k);
         await caughtUp(running, store, 60_000);
         const expected = await totalsFromLog(store);
-        const docs = snapshot(running.readModels.db);
+        const docs = await snapshot(running.readModels);
         const orders = docs['order-summary']!.filter((d) => d.collection === 'orders').map(
           (d) => d.doc as OrderSummary,
         );

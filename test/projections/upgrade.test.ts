@@ -13,6 +13,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openSqliteStore } from '../../src/eventstore/sqlite-store.ts';
 import { ReadModelQueries } from '../../src/projections/queries.ts';
+import { openSqliteReadModels } from '../../src/projections/sqlite-read-models.ts';
 import { startProjections } from '../../src/projections/service.ts';
 import { listenApp, send } from '../support/http.ts';
 import { assertProblem } from '../support/problems.ts';
@@ -41,7 +42,11 @@ test('version-1 read models: every-client reads answer from them, API-key reads 
     closeLater(async () => {
       db.close();
     });
-    const deps = { queries: new ReadModelQueries(db), waitForPosition: async () => true, status: async () => [] };
+    const deps = {
+      queries: new ReadModelQueries(openSqliteReadModels(db)),
+      waitForPosition: async () => true,
+      status: async () => [],
+    };
     const open = await listenApp(store, { reads: deps });
     closeLater(open.close);
     const keyed = await listenApp(store, { reads: deps, env: { LEDGER_API_KEYS: KEYS } });
@@ -79,7 +84,7 @@ test('version-1 read models: every-client reads answer from them, API-key reads 
     }
 
     // The runner builds the current versions beside version 1 and swaps it in: then each client sees its own.
-    const running = startProjections({ store, readModels: path });
+    const running = await startProjections({ store, readModels: path });
     closeLater(() => running.close());
     await caughtUp(running, store);
     const own = await send(keyed.url, 'GET', '/orders/fx-put-1', { headers: as('alice') });

@@ -7,30 +7,17 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { orderSummary } from '../../projections/order-summary.ts';
-import type { Projection } from '../../projections/projection.ts';
 import { openSqliteStore } from '../../src/eventstore/sqlite-store.ts';
+import type { SqliteReadModels } from '../../src/projections/sqlite-read-models.ts';
 import { startProjections } from '../../src/projections/service.ts';
 import { tempDir } from '../support/temp.ts';
-import { caughtUp, cleanPass, snapshot, withClosing, writeOrders } from './support.ts';
+import { caughtUp, cleanPass, orderSummaryV2, snapshot, withClosing, writeOrders } from './support.ts';
 
 const test = suite('projections: version bump');
 const dir = tempDir('projections-version');
 
-/** order-summary's next version: the same documents plus a field only it writes. */
 const V1 = orderSummary.version;
-const V2 = V1 + 1;
-const orderSummaryV2: Projection = {
-  ...orderSummary,
-  version: V2,
-  apply: (event, docs) =>
-    orderSummary.apply(event, docs).map((change) => ({
-      ...change,
-      update: (current: unknown) => {
-        const next = change.update(current);
-        return next && { ...next, builtBy: 'v2' };
-      },
-    })),
-};
+const V2 = orderSummaryV2.version;
 
 test('v2 is built beside v1 while v1 keeps serving (and stays live), then swapped in; v1 code then stops', () =>
   withClosing(async (closeLater) => {
@@ -38,14 +25,14 @@ test('v2 is built beside v1 while v1 keeps serving (and stays live), then swappe
     const store = openSqliteStore(path, { synchronous: 'NORMAL', pollIntervalMs: 10 });
     closeLater(() => store.close());
     await writeOrders(store, 150);
-    const v1 = startProjections({ store, readModels: path, projections: [orderSummary] });
+    const v1 = await startProjections({ store, readModels: path, projections: [orderSummary] });
     closeLater(() => v1.close());
     await caughtUp(v1, store);
-    assert.not.ok('builtBy' in (v1.queries.order('o3', undefined) ?? {}));
+    assert.not.ok('builtBy' in ((await v1.queries.order('o3', undefined)) ?? {}));
 
     const seenDuringRebuild: Array<{ builtBy: unknown; state: string; serving?: number; rebuilding?: number }> = [];
     let v2Batches = 0;
-    const v2 = startProjections({
+    const v2 = await startProjections({
       store,
       readModels: path,
       projections: [orderSummaryV2],
@@ -56,7 +43,7 @@ test('v2 is built beside v1 while v1 keeps serving (and stays live), then swappe
         // Mid-rebuild: both processes' reads still answer from v1, and a write lands meanwhile.
         const [status] = await v2.status();
         seenDuringRebuild.push({
-          builtBy: (v2.queries.order('o3', undefined) as unknown as Record<string, unknown>).builtBy,
+          builtBy: ((await v2.queries.order('o3', undefined)) as unknown as Record<string, unknown>).builtBy,
           state: status!.state,
           ...(status!.serving && { serving: status!.serving.version }),
           ...(status!.rebuilding && { rebuilding: status!.rebuilding.version }),
@@ -71,8 +58,8 @@ test('v2 is built beside v1 while v1 keeps serving (and stays live), then swappe
       assert.equal(seen, { builtBy: undefined, state: 'rebuilding', serving: V1, rebuilding: V2 });
     }
 
-    assert.is((v2.queries.order('o3', undefined) as unknown as Record<string, unknown>).builtBy, 'v2');
-    const during = v1.queries.order('during1', undefined) as unknown as Record<string, unknown>;
+    assert.is(((await v2.queries.order('o3', undefined)) as unknown as Record<string, unknown>).builtBy, 'v2');
+    const during = (await v1.queries.order('during1', undefined)) as unknown as Record<string, unknown>;
     assert.is(during.builtBy, 'v2', 'the write made during the rebuild is in v2');
     const [after] = await v2.status();
     assert.is(after!.state, 'running');
@@ -90,14 +77,14 @@ test('v2 is built beside v1 while v1 keeps serving (and stays live), then swappe
     assert.match(blocked!.detail ?? '', new RegExp(`built by version ${V2}; this process runs version ${V1}`));
 
     // The old generation's documents go; what is served equals one clean v2 pass over the log.
-    const db = v2.readModels.db;
+    const db = (v2.readModels as SqliteReadModels).db;
     const purgeDeadline = Date.now() + 5_000;
     const generations = () =>
       db.prepare(`SELECT DISTINCT generation FROM rm_documents WHERE projection = 'order-summary'`).pluck().all();
     while (generations().length > 1 && Date.now() < purgeDeadline)
       await new Promise((resolve) => setTimeout(resolve, 20));
     assert.is(generations().length, 1);
-    assert.equal(snapshot(db, [orderSummaryV2]), await cleanPass(store, [orderSummaryV2]));
+    assert.equal(await snapshot(db, [orderSummaryV2]), await cleanPass(store, [orderSummaryV2]));
   }));
 
 test('a fresh projection serves nothing until its first build is complete', () =>
@@ -107,15 +94,15 @@ test('a fresh projection serves nothing until its first build is complete', () =
     closeLater(() => store.close());
     await writeOrders(store, 80);
     let observed: unknown = 'not observed';
-    const running = startProjections({
+    const running = await startProjections({
       store,
       readModels: path,
       projections: [orderSummary],
       batchSize: 30,
-      afterBatch: () => {
+      afterBatch: async () => {
         if (observed !== 'not observed') return;
         try {
-          observed = running.queries.order('o1', undefined);
+          observed = await running.queries.order('o1', undefined);
         } catch (error) {
           observed = (error as Error).name;
         }
@@ -124,7 +111,7 @@ test('a fresh projection serves nothing until its first build is complete', () =
     closeLater(() => running.close());
     await caughtUp(running, store);
     assert.is(observed, 'ProjectionNotServingError');
-    assert.ok(running.queries.order('o1', undefined));
+    assert.ok(await running.queries.order('o1', undefined));
   }));
 
 test.run();

@@ -16,9 +16,9 @@ function fakeCheckpoints(initial: bigint) {
   let reads = 0;
   return {
     checkpoints: {
-      active: () => {
+      servedPositions: async (names: readonly string[]) => {
         reads += 1;
-        return { generation: 1, position };
+        return new Map(names.map((name) => [name, position]));
       },
     },
     advanceTo: (to: bigint) => (position = to),

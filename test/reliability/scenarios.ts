@@ -101,8 +101,11 @@ export interface ScaleOutResult {
   readonly summary: RunSummary;
   /** Kills per server: every one of them went down at least once when each count is above 0. */
   readonly killsPerServer: readonly number[];
-  /** Each server's own read-model database, for the audit's --compare-live. */
-  readonly readModels: readonly string[];
+  /**
+   * The read models for the audit's --compare-live: each server's own file, or (undefined) the
+   * store's default, for PostgreSQL the one set in its database that every server shares.
+   */
+  readonly readModels: readonly (string | undefined)[];
   readonly urls: readonly string[];
   /** Acknowledged commands whose attempts and re-sends all reached one server (0 when duplicates span servers). */
   readonly oneServerOnly: number;
@@ -170,7 +173,9 @@ export async function scaleOut(options: ScaleOutOptions): Promise<ScaleOutResult
     return {
       summary: await summarizeStore(options.store, records, kills()),
       killsPerServer: servers.map((s) => s.kills),
-      readModels: servers.map((_, n) => join(options.dir, `read-models-${n}.db`)),
+      readModels: /^postgres(ql)?:/.test(options.store)
+        ? [undefined]
+        : servers.map((_, n) => join(options.dir, `read-models-${n}.db`)),
       urls,
       oneServerOnly: records
         .flatMap((r) => r.commands)

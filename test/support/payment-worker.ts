@@ -12,7 +12,7 @@ import { httpFakeGateway } from './fake-gateway.ts';
 const config = ConfigSchema.parse(process.env);
 const location = config.LEDGER_STORE;
 const store = await openStore(location);
-const processor = startStandaloneProcessor({
+const processor = await startStandaloneProcessor({
   store,
   location,
   config,

@@ -211,14 +211,14 @@ export const readRoutes: FastifyPluginAsyncZod = async (app) => {
   async function consistentRead<T>(
     request: FastifyRequest,
     projections: readonly string[],
-    query: () => T,
+    query: () => T | Promise<T>,
   ): Promise<T> {
     const { minPosition, waitMs } = request.query as z.infer<typeof ConsistencyQuery>;
     const header = (request.headers as z.infer<typeof ConsistencyHeaders>)['x-min-position'];
     const wanted = [minPosition, header].filter((p) => p !== undefined).map((p) => BigInt(p));
     if (wanted.length > 0) {
       // A stopped projection will never reach the position: say so now rather than after the wait.
-      rethrowAsProblem(request, () => deps.queries.checkNotFailed(projections));
+      await rethrowAsProblem(request, () => deps.queries.checkNotFailed(projections));
       const position = wanted.reduce((a, b) => (a > b ? a : b));
       const timeoutMs = waitMs ?? defaultWaitMs;
       if (!(await deps.waitForPosition(position, projections, { timeoutMs }))) {
@@ -439,9 +439,9 @@ function generationJson(generation: GenerationStatus | undefined, readsAll: bool
 }
 
 /** Runs a read-model query; the read model's own errors become problems. */
-function rethrowAsProblem<T>(request: FastifyRequest, query: () => T): T {
+async function rethrowAsProblem<T>(request: FastifyRequest, query: () => T | Promise<T>): Promise<T> {
   try {
-    return query();
+    return await query();
   } catch (error) {
     if (error instanceof ProjectionNotServingError) {
       throw new Problem('projection-lagging', error.message, { retryAfterSeconds: 1 });
