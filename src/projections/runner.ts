@@ -155,7 +155,8 @@ export function runProjections(options: RunnerOptions): ProjectionRunner {
    * it re-reads the checkpoints, which its previous holder moved.
    */
   async function leaseIfShared(): Promise<boolean> {
-    if (!engine.store.acquireRunnerLease || lease?.held()) return true;
+    // A rebuild (the CLI's) goes ahead beside the serving projector: its batches are compare-and-set too.
+    if (engine.rebuildOnly || !engine.store.acquireRunnerLease || lease?.held()) return true;
     await lease?.release();
     lease = await engine.store.acquireRunnerLease(signal);
     if (!lease) return false;

@@ -19,6 +19,7 @@ import { ReadModelQueries } from '../../src/projections/queries.ts';
 import { rebuildInto } from '../../src/projections/rebuild.ts';
 import { startProjections } from '../../src/projections/service.ts';
 import { openSqliteReadModels } from '../../src/projections/sqlite-read-models.ts';
+import { ledger } from '../cli/run.ts';
 import { context, createOrder } from '../support/commands.ts';
 import { pgAvailableOrSkip, type ScratchDatabase, createScratchDatabase } from '../support/postgres.ts';
 import { caughtUp, cleanPass, decodedLog, orderSummaryV2, snapshot, withClosing, writeOrders } from './support.ts';
@@ -237,6 +238,27 @@ test('a version bump is built beside the served generation, swapped in, and the 
     const order = (await v2.queries.order('o3', undefined)) as unknown as Record<string, unknown>;
     assert.is(order.builtBy, 'v2');
     assert.equal(await snapshot(v2.readModels, [orderSummaryV2]), await cleanPass(store, [orderSummaryV2]));
+  }));
+
+test('ledger projections rebuild on a PostgreSQL store runs beside a serving projector, swaps in, and the server follows the new generation', ({
+  database,
+}) =>
+  withClosing(async (closeLater) => {
+    const store = await openPgStore(database.url, { pollIntervalMs: 20 });
+    closeLater(() => store.close());
+    await writeOrders(store, 30);
+    const serving = await startProjections({ store, readModels: pgOf(database) });
+    closeLater(() => serving.close());
+    await caughtUp(serving, store);
+    const before = (await serving.status()).map((s) => s.serving?.generation);
+    const result = await ledger(['projections', 'rebuild', '--store', database.url, '--json'], {}, 60_000);
+    assert.is(result.code, 0, result.stderr);
+    assert.not.match(result.stdout + result.stderr, /postgres:\/\/[^@\s]*:[^@\s]*@/, 'no password in the output');
+    await writeOrders(store, 10, 'after-rebuild');
+    await caughtUp(serving, store);
+    const after = (await serving.status()).map((s) => s.serving?.generation);
+    after.forEach((generation, i) => assert.ok(generation! > before[i]!, 'a new generation is served'));
+    assert.equal(await snapshot(serving.readModels), await cleanPass(store));
   }));
 
 if (await pgAvailableOrSkip('read models in postgres suite')) test.run();
