@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<{ run: (options?: Record<string, unk
   append: () => import('./append.ts'),
   'pg-driver': () => import('./pg-driver.ts'),
   'pg-peer': () => import('./peer-emmett.ts'),
+  'pg-projections': () => import('./pg-projections.ts'),
   http: () => import('./http.ts'),
   projections: () => import('./projections.ts'),
   replay: () => import('./replay.ts'),

@@ -291,7 +291,9 @@ export class ProjectionEngine {
       }),
     };
     for (;;) {
-      const pass = this.runHandlers(lane, batch, limit, new BatchDocuments(slots));
+      const docs = new BatchDocuments(slots);
+      const run = () => this.runHandlers(lane, batch, limit, docs);
+      const pass = this.store.readingNow ? this.store.readingNow(run) : run();
       if (pass.docs.missing.size === 0) return pass;
       const wanted = [...pass.docs.missing.values()];
       const found = await this.store.readDocuments(lane.projection.name, lane.generation, wanted);

@@ -87,6 +87,8 @@ export interface ReadModelStore {
   readonly unstorable?: (document: DocumentId & { readonly json: string }) => string | undefined;
   /** A synchronous read of one document, where the storage can (the embedded file). */
   readonly documentNow?: (projection: string, generation: number, id: DocumentId) => unknown;
+  /** Runs synchronous reads in one read transaction (one snapshot, one lock taken), where documentNow exists. */
+  readonly readingNow?: <T>(work: () => T) => T;
   /** Committed documents by id; an id absent from the answer has no document. */
   readDocuments(projection: string, generation: number, ids: readonly DocumentId[]): Promise<Map<string, unknown>>;
   /**

@@ -110,6 +110,8 @@ export function openSqliteReadModels(
     documentNow: (projection, generation, { collection, key }) =>
       documents.get(projection, generation, collection, key),
 
+    readingNow: (work) => db.transaction(work).deferred(),
+
     async readDocuments(projection, generation, ids) {
       const found = new Map<string, unknown>();
       db.transaction(() => {
