@@ -15,7 +15,7 @@ import {
 } from '../../payments/stripe-webhook.ts';
 import { orderStreamId } from '../../domain/ids.ts';
 import { Problem } from '../problem.ts';
-import { ownerOf } from './order-events.ts';
+import { ownerOf } from '../../commands/order-reads.ts';
 import { answer, problemResponses } from '../schemas.ts';
 
 export const STRIPE_WEBHOOK_ROUTE = '/webhooks/stripe';
