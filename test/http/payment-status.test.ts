@@ -10,10 +10,10 @@ import Database from 'better-sqlite3';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createCommandHandler } from '../../src/commands/handler.ts';
-import { decorateStore } from '../../src/eventstore/instrumented-store.ts';
 import type { EventStore } from '../../src/eventstore/port.ts';
 import { openSqliteStore } from '../../src/eventstore/sqlite-store.ts';
 import { capturePayment, context } from '../support/commands.ts';
+import { countedReads, readsOf, type StreamRead } from '../support/counted-reads.ts';
 import { listenApp, orderBody, type Sent, send } from '../support/http.ts';
 import { assertProblem } from '../support/problems.ts';
 import { tempDir } from '../support/temp.ts';
@@ -28,7 +28,7 @@ interface Context {
   url: string;
   close(): Promise<void>;
   /** Every stream read the server made: which stream, from which revision, how many records. */
-  reads: { streamId: string; fromRevision: bigint; records: number }[];
+  reads: StreamRead[];
   /** The same file opened as another process would, writing behind the server's back. */
   other: EventStore;
 }
@@ -39,15 +39,9 @@ let files = 0;
 test.before.each(async (ctx) => {
   ctx.path = join(tempDir('payment-status'), `ledger-${++files}.db`);
   const store = openSqliteStore(ctx.path);
-  ctx.reads = [];
-  const counted = decorateStore(store, {
-    async readStream(streamId, options) {
-      const records = await store.readStream(streamId, options);
-      ctx.reads.push({ streamId, fromRevision: options?.fromRevision ?? 0n, records: records.length });
-      return records;
-    },
-  });
-  const app = await listenApp(counted, { env });
+  const counted = countedReads(store);
+  ctx.reads = counted.reads;
+  const app = await listenApp(counted.store, { env });
   ctx.url = app.url;
   ctx.close = async () => {
     await app.close();
@@ -72,11 +66,9 @@ async function orderWithCaptures(url: string, orderId: string, captures: number)
   }
 }
 
-const readsOf = (ctx: Context, streamId: string) => ctx.reads.filter((r) => r.streamId === streamId);
-
 test('a stream the server decided on is read from its head only; its own write is visible at once', async (ctx) => {
   await orderWithCaptures(ctx.url, 'long', 40);
-  const before = readsOf(ctx, 'order-long').length;
+  const before = readsOf(ctx.reads, 'order-long').length;
   for (const paymentId of ['p-0', 'p-39']) {
     const got = await send(ctx.url, 'GET', `/orders/long/payments/${paymentId}`, { headers: as(ALICE) });
     assert.is(got.status, 200, got.text);
@@ -85,7 +77,7 @@ test('a stream the server decided on is read from its head only; its own write i
     assert.is(got.headers.etag, '"40"');
   }
   assert.equal(
-    readsOf(ctx, 'order-long').slice(before),
+    readsOf(ctx.reads, 'order-long').slice(before),
     [
       { streamId: 'order-long', fromRevision: 41n, records: 0 },
       { streamId: 'order-long', fromRevision: 41n, records: 0 },
@@ -98,7 +90,7 @@ test('a stream the server decided on is read from its head only; its own write i
   const elsewhere = await send(ctx.url, 'GET', '/orders/long/payments/elsewhere', { headers: as(ALICE) });
   assert.is(elsewhere.status, 200, elsewhere.text);
   assert.equal([elsewhere.json.status, elsewhere.json.revision], ['captured', '41']);
-  assert.equal(readsOf(ctx, 'order-long').at(-1), { streamId: 'order-long', fromRevision: 41n, records: 1 });
+  assert.equal(readsOf(ctx.reads, 'order-long').at(-1), { streamId: 'order-long', fromRevision: 41n, records: 1 });
 
   // A capture accepted here is in the very next read.
   const body = { paymentId: 'mine', amount: 25, currency: 'EUR' };

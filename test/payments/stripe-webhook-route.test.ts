@@ -4,11 +4,16 @@
  * outcome; a redelivered event is a no-op; a bad signature is a 400 problem and writes nothing; the
  * route needs no API key (its signature authenticates it) while every other route still does.
  */
+import { join } from 'node:path';
 import Stripe from 'stripe';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { createCommandHandler } from '../../src/commands/handler.ts';
+import { openSqliteStore } from '../../src/eventstore/sqlite-store.ts';
 import { pspIdempotencyKey } from '../../src/payments/idempotency-key.ts';
-import { orderBody, send, startTestServer, type TestServer } from '../support/http.ts';
+import { context } from '../support/commands.ts';
+import { countedReads, readsOf } from '../support/counted-reads.ts';
+import { listenApp, orderBody, send, startTestServer, type TestServer } from '../support/http.ts';
 import { assertNothingWritten, assertProblem } from '../support/problems.ts';
 import {
   STAND_IN_API_KEY,
@@ -16,6 +21,7 @@ import {
   StripeStandIn,
   type WebhookTiming,
 } from '../support/stripe-stand-in.ts';
+import { tempDir } from '../support/temp.ts';
 import { orderEvents } from './support.ts';
 
 const SECRET = 'alice-secret-0123456789';
@@ -181,4 +187,62 @@ test('other events are acknowledged and ignored; the rest of the API still needs
   assertProblem(malformed, 400, 'malformed-json');
 });
 
+/** A `payment_intent.succeeded` event for the ledger's payment, signed with the stand-in's secret. */
+function signedSuccess(orderId: string, paymentId: string, amount: number, currency = 'eur') {
+  const intent = { id: `pi_${orderId}`, object: 'payment_intent', status: 'succeeded', amount, currency };
+  const payload = JSON.stringify({
+    id: `evt_${orderId}`,
+    object: 'event',
+    type: 'payment_intent.succeeded',
+    data: { object: { ...intent, metadata: { orderId, paymentId } } },
+  });
+  const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: STAND_IN_WEBHOOK_SECRET });
+  return { rawBody: payload, headers: { 'content-type': 'application/json', 'stripe-signature': signature } };
+}
+
+const reads = suite('payments: the Stripe webhook reads the order as the command handler decides on it');
+
+reads('the owner and the outcome come from the cached stream: only the tail it missed is read', async () => {
+  const path = join(tempDir('webhook-reads'), 'ledger.db');
+  const store = openSqliteStore(path);
+  const counted = countedReads(store);
+  const app = await listenApp(counted.store, {
+    env: {
+      LEDGER_API_KEYS: `alice:${SECRET}`,
+      LEDGER_PSP: 'stripe',
+      STRIPE_API_KEY: STAND_IN_API_KEY,
+      STRIPE_WEBHOOK_SECRET: STAND_IN_WEBHOOK_SECRET,
+    },
+  });
+  const other = openSqliteStore(path);
+  try {
+    const body = orderBody({ lines: [{ sku: 'S', quantity: 1, unitPrice: 1_000_000 }] });
+    assert.is((await send(app.url, 'PUT', '/orders/long', { body, headers: auth })).status, 201);
+    for (let i = 0; i < 30; i++) {
+      const capture = { paymentId: `p-${i}`, amount: 10, currency: 'EUR' };
+      const sent = await send(app.url, 'POST', '/orders/long/payments', { body: capture, headers: auth });
+      assert.is(sent.status, 201, sent.text);
+    }
+    // The request comes from another process (one with the processor), so this server's entry is stale.
+    const request = { orderId: 'long', paymentId: 'psp', amount: 500, currency: 'EUR', paymentMethod: 'pm_card_visa' };
+    await createCommandHandler(other)({ type: 'RequestPayment', ...request }, context({ clientId: 'alice' }));
+    const before = counted.reads.length;
+    const hook = await send(app.url, 'POST', '/webhooks/stripe', signedSuccess('long', 'psp', 500));
+    assert.is(hook.status, 200, hook.text);
+    assert.is(hook.json.result, 'recorded');
+    assert.equal(
+      readsOf(counted.reads.slice(before), 'order-long'),
+      [{ streamId: 'order-long', fromRevision: 31n, records: 1 }],
+      'the 31 events this server decided on are not read again',
+    );
+    const captured = (await store.readStream('order-long', { fromRevision: 32n }))[0];
+    assert.equal([captured?.type, captured?.metadata.clientId], ['PaymentCaptured', 'alice']);
+  } finally {
+    await app.close();
+    await other.close();
+    await store.close();
+  }
+});
+
 test.run();
+reads.run();

@@ -13,9 +13,7 @@ import {
   type StripeWebhookResult,
   StripeWebhookSignatureError,
 } from '../../payments/stripe-webhook.ts';
-import { orderStreamId } from '../../domain/ids.ts';
 import { Problem } from '../problem.ts';
-import { ownerOf } from '../../commands/order-reads.ts';
 import { answer, problemResponses } from '../schemas.ts';
 
 export const STRIPE_WEBHOOK_ROUTE = '/webhooks/stripe';
@@ -54,7 +52,7 @@ export function stripeWebhookRoutes(secret: string): FastifyPluginAsync {
           security: [],
           response: {
             200: answer(Acknowledgement, 'The event was taken (recorded, already recorded, or ignored)'),
-            ...problemResponses('webhook-signature-invalid', 'payload-too-large', 'store-unavailable'),
+            ...problemResponses('webhook-signature-invalid', 'payload-too-large', 'store-unavailable', 'event-corrupt'),
           },
         },
       },
@@ -86,8 +84,8 @@ async function record(
   // Recorded in the order owner's name, as the processor records its outcomes: read models sum a
   // capture for the client its metadata names, so under any other id the owner's totals would miss it.
   // The event's source and Stripe's event id say it came from the webhook.
-  const [first] = await request.server.ledger.store.readStream(orderStreamId(orderId));
-  const owner = first && ownerOf(first);
+  // From the decided stream the outcome command then decides on: no read of its own.
+  const owner = await request.server.ledger.orders.ownerOf(orderId);
   try {
     const recorded = await request.server.ledger.dispatch({
       context: {
