@@ -1,8 +1,10 @@
 /**
  * `POST /webhooks/stripe` in a real server whose processor charges through the Stripe gateway and
  * the stand-in: the webhook arriving before, after or instead of the API answer records exactly one
- * outcome; a redelivered event is a no-op; a bad signature is a 400 problem and writes nothing; the
- * route needs no API key (its signature authenticates it) while every other route still does.
+ * outcome; a redelivered event is a no-op; a success for other money than requested is never recorded
+ * (counted, left pending for an operator); a bad signature is a 400 problem and writes nothing; the
+ * route needs no API key (its signature authenticates it) while every other route still does. On a
+ * server without a processor: the webhook reads only what the cached order stream missed.
  */
 import { join } from 'node:path';
 import Stripe from 'stripe';
@@ -123,6 +125,54 @@ test('a decline reported only by webhook is recorded once, with its code', async
   }
 });
 
+/** Polls `check` until it holds, for at most `ms`. */
+async function eventually(what: string, check: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> {
+  const giveUpAt = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > giveUpAt) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const metric = async (server: TestServer, line: RegExp) =>
+  Number(line.exec((await send(server.url, 'GET', '/metrics', { headers: auth })).text)?.[1] ?? 0);
+const mismatches = (server: TestServer) =>
+  metric(server, /^ledger_stripe_webhook_not_recorded_total\{rule="payment-outcome-amount-mismatch"\} (\d+)$/m);
+
+for (const chargeAs of [{ amount: 1_499 }, { currency: 'usd' }]) {
+  test(`a success for other money (${JSON.stringify(chargeAs)}) is not recorded: pending, counted, left to an operator`, async ({
+    standIn,
+    server,
+  }) => {
+    const url = `${server.url}/webhooks/stripe`;
+    standIn.configure({ chargeAs, webhooks: { url, secret: STAND_IN_WEBHOOK_SECRET, timing: 'instead' } });
+    const before = await mismatches(server);
+    try {
+      const sent = standIn.deliveries.length;
+      const { orderId, paymentId } = await requestPayment(server);
+      await eventually('the webhook was delivered', () => standIn.deliveries.length > sent);
+      const delivery = standIn.deliveries.at(-1);
+      assert.is(delivery?.status, 200, 'acknowledged: a redelivery could not change the answer');
+      assert.is(await mismatches(server), before + 1, 'counted for an alert');
+      // Redelivered, it is refused again.
+      assert.is((await standIn.redeliver(delivery!.eventId)).status, 200);
+      assert.is(await mismatches(server), before + 2);
+      const status = await send(server.url, 'GET', `/orders/${orderId}/payments/${paymentId}`, { headers: auth });
+      assert.equal([status.status, status.json.status, status.json.amount], [200, 'pending', 1_500]);
+      assert.equal(await outcomeEvents(server, orderId), [], 'no capture of the requested amount was recorded');
+
+      // The API answer, once it gets through, says the same; the processor leaves it to an operator.
+      const needing = /^ledger_payment_requests_needing_operator (\d+)$/m;
+      const flagged = await metric(server, needing);
+      standIn.configure({ webhooks: undefined });
+      await eventually('the processor flagged it', async () => (await metric(server, needing)) > flagged);
+      assert.equal(await outcomeEvents(server, orderId), []);
+    } finally {
+      standIn.configure({ webhooks: undefined, chargeAs: undefined });
+    }
+  });
+}
+
 test('a redelivered event is a 200 no-op', async ({ standIn, server }) => {
   const url = `${server.url}/webhooks/stripe`;
   standIn.configure({ webhooks: { url, secret: STAND_IN_WEBHOOK_SECRET, timing: 'after' } });
@@ -200,9 +250,9 @@ function signedSuccess(orderId: string, paymentId: string, amount: number, curre
   return { rawBody: payload, headers: { 'content-type': 'application/json', 'stripe-signature': signature } };
 }
 
-const reads = suite('payments: the Stripe webhook reads the order as the command handler decides on it');
+const reads = suite('payments: the Stripe webhook on a server without a processor');
 
-reads('the owner and the outcome come from the cached stream: only the tail it missed is read', async () => {
+reads('owner and outcome from the cached stream (only the missed tail read); other money refused', async () => {
   const path = join(tempDir('webhook-reads'), 'ledger.db');
   const store = openSqliteStore(path);
   const counted = countedReads(store);
@@ -237,6 +287,22 @@ reads('the owner and the outcome come from the cached stream: only the tail it m
     );
     const captured = (await store.readStream('order-long', { fromRevision: 32n }))[0];
     assert.equal([captured?.type, captured?.metadata.clientId], ['PaymentCaptured', 'alice']);
+
+    // A success for other money than the request's is acknowledged, says why, and writes nothing.
+    const differs = {
+      orderId: 'long',
+      paymentId: 'other',
+      amount: 500,
+      currency: 'EUR',
+      paymentMethod: 'pm_card_visa',
+    };
+    await createCommandHandler(store)({ type: 'RequestPayment', ...differs }, context({ clientId: 'alice' }));
+    await assertNothingWritten(store, async () => {
+      const refused = await send(app.url, 'POST', '/webhooks/stripe', signedSuccess('long', 'other', 499));
+      assert.is(refused.status, 200, refused.text);
+      assert.is(refused.json.result, 'ignored');
+      assert.match(refused.json.detail, /reports 499 EUR captured for payment other, which requested 500 EUR/);
+    });
   } finally {
     await app.close();
     await other.close();
