@@ -10,9 +10,12 @@ import { join } from 'node:path';
 import Stripe from 'stripe';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { audit } from '../../src/audit/audit.ts';
+import { replayCommands } from '../../src/audit/command-replay.ts';
 import { createCommandHandler } from '../../src/commands/handler.ts';
 import { openSqliteStore } from '../../src/eventstore/sqlite-store.ts';
 import { pspIdempotencyKey } from '../../src/payments/idempotency-key.ts';
+import { onStore } from '../audit/fixtures.ts';
 import { context } from '../support/commands.ts';
 import { countedReads, readsOf } from '../support/counted-reads.ts';
 import { listenApp, orderBody, send, startTestServer, type TestServer } from '../support/http.ts';
@@ -237,14 +240,16 @@ test('other events are acknowledged and ignored; the rest of the API still needs
   assertProblem(malformed, 400, 'malformed-json');
 });
 
-/** A `payment_intent.succeeded` event for the ledger's payment, signed with the stand-in's secret. */
-function signedSuccess(orderId: string, paymentId: string, amount: number, currency = 'eur') {
-  const intent = { id: `pi_${orderId}`, object: 'payment_intent', status: 'succeeded', amount, currency };
+/** A signed event about the intent of a ledger payment, as Stripe would send it. */
+function signedEvent(orderId: string, paymentId: string, amount: number, declined?: { code: string }) {
+  const status = declined ? 'requires_payment_method' : 'succeeded';
+  const error = declined && { type: 'card_error', code: declined.code, message: 'Your card was declined.' };
+  const intent = { id: `pi_${paymentId}`, object: 'payment_intent', status, amount, currency: 'eur' };
   const payload = JSON.stringify({
-    id: `evt_${orderId}`,
+    id: `evt_${paymentId}`,
     object: 'event',
-    type: 'payment_intent.succeeded',
-    data: { object: { ...intent, metadata: { orderId, paymentId } } },
+    type: declined ? 'payment_intent.payment_failed' : 'payment_intent.succeeded',
+    data: { object: { ...intent, last_payment_error: error ?? null, metadata: { orderId, paymentId } } },
   });
   const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: STAND_IN_WEBHOOK_SECRET });
   return { rawBody: payload, headers: { 'content-type': 'application/json', 'stripe-signature': signature } };
@@ -277,7 +282,7 @@ reads('owner and outcome from the cached stream (only the missed tail read); oth
     const request = { orderId: 'long', paymentId: 'psp', amount: 500, currency: 'EUR', paymentMethod: 'pm_card_visa' };
     await createCommandHandler(other)({ type: 'RequestPayment', ...request }, context({ clientId: 'alice' }));
     const before = counted.reads.length;
-    const hook = await send(app.url, 'POST', '/webhooks/stripe', signedSuccess('long', 'psp', 500));
+    const hook = await send(app.url, 'POST', '/webhooks/stripe', signedEvent('long', 'psp', 500));
     assert.is(hook.status, 200, hook.text);
     assert.is(hook.json.result, 'recorded');
     assert.equal(
@@ -298,16 +303,27 @@ reads('owner and outcome from the cached stream (only the missed tail read); oth
     };
     await createCommandHandler(store)({ type: 'RequestPayment', ...differs }, context({ clientId: 'alice' }));
     await assertNothingWritten(store, async () => {
-      const refused = await send(app.url, 'POST', '/webhooks/stripe', signedSuccess('long', 'other', 499));
+      const refused = await send(app.url, 'POST', '/webhooks/stripe', signedEvent('long', 'other', 499));
       assert.is(refused.status, 200, refused.text);
       assert.is(refused.json.result, 'ignored');
       assert.match(refused.json.detail, /reports 499 EUR captured for payment other, which requested 500 EUR/);
     });
+    // A decline moved no money: recorded whatever the intent was for.
+    const declined = await send(app.url, 'POST', '/webhooks/stripe', signedEvent('long', 'other', 499, { code: 'x' }));
+    assert.equal([declined.status, declined.json.result], [200, 'recorded'], declined.text);
   } finally {
     await app.close();
     await other.close();
     await store.close();
   }
+  // What the webhook recorded audits clean, and every command rebuilt from the log replays as a no-op.
+  const report = await onStore(path, (store, location) => audit({ source: { kind: 'store', store, location } }));
+  assert.equal(report.findings.listed, []);
+  const replay = await onStore(path, (store, location) =>
+    replayCommands({ source: { kind: 'store', store, location } }),
+  );
+  assert.equal(replay.findings.listed, []);
+  assert.equal([replay.replays, replay.newEvents], [replay.commands, 0]);
 });
 
 test.run();

@@ -109,11 +109,11 @@ async function record(
         enforceOwnership: false,
       },
       ids: { orderId, paymentId },
-      // What the intent was for goes with it: the decider refuses a capture of other money than requested.
+      // What the intent was for goes with a capture: the decider refuses one of other money than requested.
       command: () => ({
         type: 'RecordPaymentOutcome',
         ...{ orderId, paymentId, outcome, source: 'webhook', pspEventId },
-        charged: { amount, currency },
+        ...(outcome.kind === 'captured' && { charged: { amount, currency } }),
       }),
     });
     return { received: true, eventId: pspEventId, result: recorded.replayed ? 'already-recorded' : 'recorded' };
