@@ -11,6 +11,7 @@ const benches: Record<string, () => Promise<{ run: (options?: Record<string, unk
   projections: () => import('./projections.ts'),
   replay: () => import('./replay.ts'),
   cache: () => import('./cache.ts'),
+  'payment-read': () => import('./payment-read.ts'),
   buffer: () => import('./buffer.ts'),
   'scale-out': () => import('./scale-out.ts'),
 };

@@ -22,7 +22,7 @@ import { decorateStore } from '../eventstore/instrumented-store.ts';
 import { readAllEntries, type LogEntry } from '../eventstore/log-entries.ts';
 import type { EventStore, RecordedEvent } from '../eventstore/port.ts';
 import { KEY_BOUND_TYPE } from '../events/binding-codec.ts';
-import { decodeEvent, decodeStream, type LedgerEvent } from '../events/codec.ts';
+import { commandDigestOf, decodeEvent, decodeStream, type LedgerEvent } from '../events/codec.ts';
 import type { CommandContext } from '../events/metadata.ts';
 import { FindingLog, type FindingCode, type FindingSummary } from './findings.ts';
 import { scratchCopyOf } from './scratch-copy.ts';
@@ -284,7 +284,11 @@ export function commandOf(event: LedgerEvent): OrderCommand {
       if (pspReference !== undefined) {
         const outcome = { kind: 'captured' as const, pspReference };
         const reported = { source: source ?? 'processor', ...(pspEventId !== undefined && { pspEventId }) };
-        return { type: 'RecordPaymentOutcome', orderId, paymentId, outcome, ...reported };
+        const command = { type: 'RecordPaymentOutcome' as const, orderId, paymentId, outcome, ...reported };
+        // A report that said what it charged (a webhook's) was recorded only if that was this money; the
+        // request hash tells whether the command carried it (logs written before it was carried did not).
+        const charged = { ...command, charged: { amount, currency } };
+        return commandDigestOf(charged) === event.metadata.requestHash ? charged : command;
       }
       if (authorizationId !== undefined) {
         return { type: 'CaptureAuthorization', orderId, paymentId: authorizationId, amount };

@@ -8,13 +8,19 @@
 import type { OrderCommand } from '../domain/commands.ts';
 import type { CommandDecider, TypedEvent } from '../domain/decider.ts';
 import type { OrderEvent } from '../domain/events.ts';
-import { orderDecider } from '../domain/order.ts';
+import { orderDecider, type OrderState } from '../domain/order.ts';
 import { CorruptEventError, WrongExpectedVersionError } from '../eventstore/errors.ts';
 import type { AppendResult, EventStore, EventToAppend, ExpectedRevision } from '../eventstore/port.ts';
 import { commandDigestOf } from '../events/codec.ts';
 import { encodeDecision } from '../events/encode-decision.ts';
 import type { CommandContext, EventMetadata } from '../events/metadata.ts';
-import { type DecidedStream, decidedStreams, type EventList, type StreamEvent } from './decided-streams.ts';
+import {
+  type DecidedStream,
+  type DecidedStreams,
+  decidedStreams,
+  type EventList,
+  type StreamEvent,
+} from './decided-streams.ts';
 import { ConcurrencyExhaustedError, KeyBindingTakenError, RevisionMismatchError } from './errors.ts';
 import { StateCache } from './state-cache.ts';
 
@@ -79,9 +85,16 @@ export type CommandHandler<Command = OrderCommand, Event = OrderEvent> = (
   options?: HandleOptions,
 ) => Promise<CommandOutcome<Event>>;
 
-/** The order ledger's handler: the order decider's commands on the order streams. */
-export function createCommandHandler(store: EventStore, config: CommandHandlerOptions = {}): CommandHandler {
-  return createDeciderHandler(orderDecider, store, config);
+/**
+ * The order ledger's handler: the order decider's commands on the order streams. Given `streams`
+ * (decided over the same store), it decides on them, so that reads of the same streams share them.
+ */
+export function createCommandHandler(
+  store: EventStore,
+  config: CommandHandlerOptions = {},
+  streams?: DecidedStreams<OrderEvent, OrderState>,
+): CommandHandler {
+  return createDeciderHandler(orderDecider, store, config, streams);
 }
 
 /** A handler for any decider's commands: the decider says which stream a command is about and what it causes. */
@@ -89,13 +102,13 @@ export function createDeciderHandler<Command, Event extends TypedEvent, State>(
   decider: CommandDecider<Command, Event, State>,
   store: EventStore,
   config: CommandHandlerOptions = {},
+  streams: DecidedStreams<Event, State> = decidedStreams(decider, store, config.stateCache ?? new StateCache()),
 ): CommandHandler<Command, Event> {
   const maxAttempts = config.maxAttempts ?? 12;
   const now = config.now ?? (() => new Date());
   const random = config.random ?? Math.random;
   const atomic = config.bindingProtocol !== 'two-step' ? store.appendAtomically?.bind(store) : undefined;
   const step = config.onBindingStep ?? (() => {});
-  const streams = decidedStreams(decider, store, config.stateCache ?? new StateCache());
 
   /** Writes the effect, and the binding with it; a lost race on the binding stream is KeyBindingTakenError. */
   async function write(

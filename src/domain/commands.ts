@@ -13,6 +13,7 @@ import {
 } from './events.ts';
 import {
   MAX_AMOUNT,
+  MinorUnits,
   multiplyMinorUnits,
   addMinorUnits,
   RequestedMinorUnits,
@@ -139,6 +140,16 @@ export const PaymentOutcome = z.discriminatedUnion('kind', [
 ]);
 export type PaymentOutcome = z.infer<typeof PaymentOutcome>;
 
+/**
+ * The money a PSP's report says its charge was for, as it spelled it (the currency upper-cased):
+ * evidence from outside, so any amount and currency the report carries, for the decider to compare.
+ */
+export const ReportedCharge = z.strictObject({
+  amount: MinorUnits,
+  currency: z.string().min(1).max(16),
+});
+export type ReportedCharge = z.infer<typeof ReportedCharge>;
+
 /** What the PSP said about a request, from the processor's call or from the PSP's webhook. */
 export const RecordPaymentOutcome = z.strictObject({
   type: z.literal('RecordPaymentOutcome'),
@@ -147,6 +158,8 @@ export const RecordPaymentOutcome = z.strictObject({
   outcome: PaymentOutcome,
   source: PaymentDeclinedData.shape.source,
   pspEventId: PaymentDeclinedData.shape.pspEventId,
+  /** What the charge was for, when the report says (a webhook's intent does; the processor checks its own). */
+  charged: ReportedCharge.optional(),
 });
 
 export type CreateOrder = z.infer<typeof CreateOrder>;

@@ -16,6 +16,7 @@ import {
   type PaymentOutcome,
   type RecordPaymentOutcome,
   type RefundPayment,
+  type ReportedCharge,
   type RequestPayment,
   type StartPaymentProcessing,
   type VoidAuthorization,
@@ -433,11 +434,22 @@ function decideClaim(command: StartPaymentProcessing, state: OpenOrder): Payment
 
 /**
  * One outcome per request, whoever reports it (the processor's call, the PSP's webhook): the same
- * outcome again is a replay, a different one is refused and never recorded.
+ * outcome again is a replay, a different one is refused and never recorded. A capture reported for
+ * other money than the request's is refused before anything else, replay included: recorded at the
+ * requested amount it would hide what was charged, and recorded at the reported one it would break
+ * the order's sums (another currency, more than was held). The request stays pending, for an
+ * operator to settle with the PSP, as the processor leaves a charge of other money.
  */
 function decideOutcome(command: RecordPaymentOutcome, state: OpenOrder): (PaymentCaptured | PaymentDeclined)[] {
   const request = requestOf(state, command.paymentId);
-  const { outcome } = command;
+  const { outcome, charged } = command;
+  if (outcome.kind === 'captured' && charged && !sameMoney(charged, request)) {
+    throw new DomainRejection(
+      'payment-outcome-amount-mismatch',
+      `the PSP reports ${charged.amount} ${charged.currency} captured for payment ${command.paymentId}, which ` +
+        `requested ${request.amount} ${request.currency}; not recorded`,
+    );
+  }
   if (request.outcome) {
     if (sameOutcome(request.outcome, outcome)) return [];
     throw new DomainRejection(
@@ -462,6 +474,9 @@ function decideOutcome(command: RecordPaymentOutcome, state: OpenOrder): (Paymen
   const data = { orderId, paymentId, code, message, ...(pspReference !== undefined && { pspReference }), ...reported };
   return [{ type: 'PaymentDeclined', data }];
 }
+
+const sameMoney = (charged: ReportedCharge, request: PaymentRequest) =>
+  charged.amount === request.amount && charged.currency === request.currency;
 
 /** Two reports of one outcome: the same kind, and the same charge or decline code. */
 function sameOutcome(recorded: PaymentOutcome, reported: PaymentOutcome): boolean {

@@ -53,6 +53,7 @@ export const REJECTIONS = {
     'order-not-found',
     'payment-request-not-found',
     'payment-outcome-conflict',
+    'payment-outcome-amount-mismatch',
     'psp-reference-in-use',
   ],
 } as const satisfies { readonly [T in OrderCommand['type']]: readonly string[] };

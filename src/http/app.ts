@@ -13,11 +13,14 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify';
 import { type ZodTypeProvider, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { decidedStreams } from '../commands/decided-streams.ts';
 import { createDispatcher, type Dispatch } from '../commands/dispatcher.ts';
 import { createCommandHandler, type CommandHandlerOptions } from '../commands/handler.ts';
 import { createKeyedRunner } from '../commands/key-binding.ts';
+import { createOrderReads, type OrderReads } from '../commands/order-reads.ts';
 import { StateCache } from '../commands/state-cache.ts';
 import type { Config } from '../config.ts';
+import { orderDecider } from '../domain/order.ts';
 import { instrumentAppends } from '../eventstore/instrumented-store.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { createLogger } from '../log.ts';
@@ -59,6 +62,8 @@ export interface LedgerServices {
   readonly config: Config;
   readonly metrics: LedgerMetrics;
   readonly dispatch: Dispatch;
+  /** The orders as the command handler decides on them (cached, verified, brought up to date per read). */
+  readonly orders: OrderReads;
   /** Checks behind GET /ready; a plugin may push its own while it is registered. */
   readonly readiness: ReadinessCheck[];
   /** What the read routes answer from; without it they are not served. */
@@ -102,11 +107,13 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
   const metrics = createMetrics(store.kind);
   const instrumented = instrumentAppends(store, metrics.observeAppend);
   const stateCache = options.commandHandler?.stateCache ?? stateCacheOf(config);
-  const handle = createCommandHandler(instrumented, {
-    ...options.commandHandler,
-    stateCache,
-    onConflict: () => metrics.countCommand('retried_on_conflict'),
-  });
+  // One set of decided order streams: the handler decides on them, the order reads answer from them.
+  const orders = decidedStreams(orderDecider, instrumented, stateCache);
+  const handle = createCommandHandler(
+    instrumented,
+    { ...options.commandHandler, stateCache, onConflict: () => metrics.countCommand('retried_on_conflict') },
+    orders,
+  );
   const run = createKeyedRunner(instrumented, handle, options.commandHandler?.now, stateCache);
 
   const app = Fastify({
@@ -137,6 +144,7 @@ export async function buildApp(options: BuildAppOptions): Promise<LedgerApp> {
     config,
     metrics,
     dispatch: createDispatcher(run, metrics.countCommand),
+    orders: createOrderReads(orders, instrumented),
     readiness: [...(options.readiness ?? [])],
     ...(options.reads && { reads: options.reads }),
     ...(options.payments && { payments: options.payments }),

@@ -172,6 +172,13 @@ export const PROBLEM_TYPES = {
     title: 'The payment request already has a different outcome',
     description: 'A payment request has one outcome; a conflicting report of it is logged, never recorded.',
   },
+  'payment-outcome-amount-mismatch': {
+    status: 409,
+    title: 'The PSP reports a capture of other money than was requested',
+    description:
+      'A capture is recorded only for the amount and currency of its request. The report is logged and not ' +
+      'recorded; the request stays pending for an operator to settle with the PSP.',
+  },
   'psp-reference-in-use': {
     status: 409,
     title: 'This PSP reference already names another payment of the order',

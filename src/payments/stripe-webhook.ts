@@ -20,7 +20,7 @@ export type StripeWebhookResult =
       readonly orderId: string;
       readonly paymentId: string;
       readonly outcome: ChargeOutcome;
-      /** What the intent was for, so the recorder can refuse an outcome for other money than requested. */
+      /** What the intent was for, so the decider can refuse a capture of other money than requested. */
       readonly amount: number;
       /** ISO 4217 upper case, as the ledger spells it. */
       readonly currency: string;
@@ -75,6 +75,10 @@ function outcomeOf(event: Stripe.Event): StripeWebhookResult {
   const metadata = LedgerMetadata.safeParse(intent.metadata);
   // An intent made by something else on the same Stripe account: not the ledger's to record.
   if (!metadata.success) return ignored('the payment intent carries no ledger orderId/paymentId');
+  // What the charge was for is compared with the request: a report that does not say cannot be.
+  if (!Number.isSafeInteger(intent.amount) || typeof intent.currency !== 'string') {
+    return ignored('the payment intent names no amount and currency');
+  }
   const state = intentState(intent);
   if (state.kind !== 'final') return ignored(`the payment intent is ${intent.status}`);
   // The type and the intent inside must tell the same story; a mismatch is left to the API answer.

@@ -15,32 +15,15 @@ import { createCommandHandler } from '../../src/commands/handler.ts';
 import { approximateBytes, StateCache } from '../../src/commands/state-cache.ts';
 import { DomainRejection } from '../../src/domain/rejection.ts';
 import { CorruptEventError } from '../../src/eventstore/errors.ts';
-import { decorateStore } from '../../src/eventstore/instrumented-store.ts';
 import { openMemoryStore } from '../../src/eventstore/memory-store.ts';
-import type { EventStore } from '../../src/eventstore/port.ts';
 import { openSqliteStore } from '../../src/eventstore/sqlite-store.ts';
 import { capturePayment, context, createOrder } from '../support/commands.ts';
+import { countedReads, readsOf } from '../support/counted-reads.ts';
 import { tempDir } from '../support/temp.ts';
 
 const test = suite('state cache');
 const dir = tempDir('state-cache');
 let files = 0;
-
-/** The store with every stream read recorded: which stream, from which revision, how many records. */
-function counted(store: EventStore) {
-  const reads: { streamId: string; fromRevision: bigint; records: number }[] = [];
-  const view = decorateStore(store, {
-    async readStream(streamId, options) {
-      const records = await store.readStream(streamId, options);
-      reads.push({ streamId, fromRevision: options?.fromRevision ?? 0n, records: records.length });
-      return records;
-    },
-  });
-  return { store: view, reads };
-}
-
-const orderReads = <R extends { streamId: string }>(reads: R[], order: string) =>
-  reads.filter((r) => r.streamId === order);
 
 test('bounded by entries: the least recently used goes first', () => {
   const cache = new StateCache({ maxEntries: 3, maxBytes: 1_000_000 });
@@ -92,25 +75,25 @@ test('0 entries or 0 bytes keeps nothing; partitions do not share keys', () => {
 });
 
 test('a cached stream is decided on without reading it; a fresh process reads it whole once', async () => {
-  const { store, reads } = counted(openMemoryStore());
+  const { store, reads } = countedReads(openMemoryStore());
   const handle = createCommandHandler(store);
   await handle(createOrder('hot', { lines: [{ sku: 'S', quantity: 1, unitPrice: 100_000 }] }), context());
   for (let i = 0; i < 20; i++) await handle(capturePayment('hot', `p-${i}`, 10), context());
   // The create read the missing stream (an empty read); nothing after it read the stream again.
-  assert.equal(orderReads(reads, 'order-hot'), [{ streamId: 'order-hot', fromRevision: 0n, records: 0 }]);
+  assert.equal(readsOf(reads, 'order-hot'), [{ streamId: 'order-hot', fromRevision: 0n, records: 0 }]);
   const replay = await handle(capturePayment('hot', 'p-3', 10), context());
   assert.is(replay.replayed, true);
   assert.is(replay.revision, 4n);
-  assert.is(orderReads(reads, 'order-hot').length, 1, 'a replay is answered from the cache too');
+  assert.is(readsOf(reads, 'order-hot').length, 1, 'a replay is answered from the cache too');
 
   const other = createCommandHandler(store);
   await other(capturePayment('hot', 'p-20', 10), context());
-  assert.equal(orderReads(reads, 'order-hot')[1], { streamId: 'order-hot', fromRevision: 0n, records: 21 });
+  assert.equal(readsOf(reads, 'order-hot')[1], { streamId: 'order-hot', fromRevision: 0n, records: 21 });
 });
 
 test('a stale entry: the append is fenced, only the missed tail is read, nothing lost or doubled', async () => {
   const path = join(dir, `stale-${++files}.db`);
-  const a = counted(openSqliteStore(path));
+  const a = countedReads(openSqliteStore(path));
   const b = openSqliteStore(path);
   const first = createCommandHandler(a.store);
   const second = createCommandHandler(b);
@@ -161,7 +144,7 @@ test('a corrupt tail is refused as event-corrupt, evicts the entry, and nothing 
     ['a link to another head', `metadata = json_set(metadata, '$.prevHash', '${'0'.repeat(64)}')`, /prevHash/],
   ] as const) {
     const path = join(dir, `corrupt-${++files}.db`);
-    const a = counted(openSqliteStore(path));
+    const a = countedReads(openSqliteStore(path));
     const b = openSqliteStore(path);
     const first = createCommandHandler(a.store);
     await first(createOrder('rot'), context());
@@ -178,7 +161,7 @@ test('a corrupt tail is refused as event-corrupt, evicts the entry, and nothing 
       assert.match((error as CorruptEventError).problem, problem, name);
     }
     // The second refusal read the stream whole: the entry had been evicted.
-    const rotReads = orderReads(a.reads, 'order-rot');
+    const rotReads = readsOf(a.reads, 'order-rot');
     assert.equal(
       rotReads.slice(-2).map((r) => r.fromRevision),
       [2n, 0n],

@@ -2,7 +2,7 @@
  * A corrupt record is a finding everywhere, never a crash or a hang. For each kind of broken row
  * (test/support/corrupt-rows.ts), on a copy of a log another process wrote, every path that meets
  * it must name it (stream, revision, position) and end within a bound: a command on its stream
- * (other streams unaffected), its events route, a read, the projection runner, `ledger replay`,
+ * (other streams unaffected), its events route, its payment route, a read, the projection runner, `ledger replay`,
  * `ledger replay-commands`, `ledger export` (with and without --skip-corrupt) and `ledger projections rebuild`.
  */
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
@@ -63,7 +63,7 @@ const mention = (broken: Broken) => `${broken.stream}@${broken.revision} (positi
 const noStackTrace = (text: string) => assert.not.match(text, /\n\s+at /, 'no stack trace');
 
 CORRUPTIONS.forEach((kind, index) => {
-  test(`${kind.name}: the server names it on commands, the events route and the runner; others go on`, async () => {
+  test(`${kind.name}: the server names it on commands, the events and payment routes, the runner; others go on`, async () => {
     const broken = breakRow(kind, index);
     const server = await startTestServer({ dbPath: broken.path });
     try {
@@ -89,6 +89,10 @@ CORRUPTIONS.forEach((kind, index) => {
       const events = await send(server.url, 'GET', `/orders/${broken.orderId}/events`);
       assert.is(events.status, 500);
       assert.equal({ type: events.json.type, ...pick(events.json) }, corruptProblem(broken));
+
+      const payment = await send(server.url, 'GET', `/orders/${broken.orderId}/payments/p-1`);
+      assert.is(payment.status, 500);
+      assert.equal({ type: payment.json.type, ...pick(payment.json) }, corruptProblem(broken));
 
       // Reads come from the stopped projections: never an internal error.
       const read = await send(server.url, 'GET', `/orders/${broken.orderId}`);

@@ -121,13 +121,19 @@ const claimed = (
     ...(keyWindowMs !== undefined && { keyWindowMs }),
   },
 });
-const recordCaptured = (paymentId: string, pspReference: string, source: 'processor' | 'webhook' = 'processor') =>
+const recordCaptured = (
+  paymentId: string,
+  pspReference: string,
+  source: 'processor' | 'webhook' = 'processor',
+  charged?: { amount: number; currency: string },
+) =>
   ({
     type: 'RecordPaymentOutcome',
     orderId: 'o-1',
     paymentId,
     outcome: { kind: 'captured', pspReference },
     source,
+    ...(charged && { charged }),
   }) satisfies OrderCommand;
 const recordDeclined = (paymentId: string, code: string): OrderCommand => ({
   type: 'RecordPaymentOutcome',
@@ -477,6 +483,10 @@ decider('every rule the decider lists is one its decide refuses under, and it li
       given(created, requested('q-1', 10), capturedByPsp('q-1', 10, 'pi_1'))
         .when(recordDeclined('q-1', 'card_declined'))
         .thenRejected('payment-outcome-conflict'),
+    'payment-outcome-amount-mismatch': () =>
+      given(created, requested('q-1', 10))
+        .when(recordCaptured('q-1', 'pi_1', 'webhook', { amount: 11, currency: 'EUR' }))
+        .thenRejected('payment-outcome-amount-mismatch'),
     'psp-reference-in-use': () =>
       given(created, requested('q-1', 10), requested('q-2', 10), capturedByPsp('q-1', 10, 'pi_1'))
         .when(recordCaptured('q-2', 'pi_1'))
@@ -569,6 +579,30 @@ buffer('one outcome per request: the same again is a replay, another is refused'
   given(...base, declined('q-1', 'card_declined'))
     .when(cancel())
     .then(cancelled());
+});
+
+buffer('a capture reported for other money than requested is refused, even after the outcome', () => {
+  const base = [created, requested('q-1', 10), claimed('q-1', 'proc-a', T0)] as const;
+  given(...base)
+    .when(recordCaptured('q-1', 'pi_1', 'processor', { amount: 10, currency: 'EUR' }))
+    .then(capturedByPsp('q-1', 10, 'pi_1'));
+  for (const charged of [
+    { amount: 9, currency: 'EUR' },
+    { amount: 11, currency: 'EUR' },
+    { amount: 10, currency: 'USD' },
+  ]) {
+    given(...base)
+      .when(recordCaptured('q-1', 'pi_1', 'webhook', charged))
+      .thenRejected('payment-outcome-amount-mismatch');
+    // Not taken for a replay of the capture already recorded either: the reports disagree on the money.
+    given(...base, capturedByPsp('q-1', 10, 'pi_1'))
+      .when(recordCaptured('q-1', 'pi_1', 'webhook', charged))
+      .thenRejected('payment-outcome-amount-mismatch');
+  }
+  // A decline moved no money: whatever the intent was for, it is recorded.
+  given(...base)
+    .when({ ...recordDeclined('q-1', 'card_declined'), charged: { amount: 99, currency: 'USD' } } as OrderCommand)
+    .then(declined('q-1', 'card_declined'));
 });
 
 const validation = suite('command validation');

@@ -107,6 +107,12 @@ const recordOutcome = fc.record({
   ),
   source: fc.constantFrom('processor' as const, 'webhook' as const),
 });
+/** An outcome whose report says what the charge was for (as a webhook's intent does), that money or other. */
+const reportedOutcome = recordOutcome.chain((outcome) =>
+  fc
+    .record({ amount: fc.integer({ min: 1, max: 100 }), currency })
+    .map((charged): OrderCommand => ({ ...outcome, charged })),
+);
 const classic: fc.Arbitrary<OrderCommand> = fc.oneof(
   { arbitrary: create, weight: 2 },
   { arbitrary: capture, weight: 2 },
@@ -126,7 +132,9 @@ const buffered: fc.Arbitrary<OrderCommand> = fc.oneof(
   authorize,
   cancel,
 );
-const command: fc.Arbitrary<OrderCommand> = fc.oneof({ arbitrary: classic, weight: 3 }, buffered);
+/** Outcomes reported with their money, on requests of that order. */
+const reported: fc.Arbitrary<OrderCommand> = fc.oneof(create, requestPayment, reportedOutcome);
+const command: fc.Arbitrary<OrderCommand> = fc.oneof({ arbitrary: classic, weight: 3 }, buffered, reported);
 
 const { decide, evolve, initialState } = orderDecider;
 
@@ -191,6 +199,7 @@ rejections('every rule REJECTIONS lists for a command is one the decider can ref
     );
   explore(classic, 20_000);
   explore(buffered, 10_000, 4);
+  explore(reported, 2_000, 2);
   for (const [type, listed] of Object.entries(REJECTIONS) as [OrderCommand['type'], readonly RejectionRule[]][]) {
     assert.equal([...(reached.get(type) ?? [])].sort(), [...listed].sort(), `${type}: rules listed but never reached`);
   }

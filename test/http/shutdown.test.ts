@@ -1,7 +1,9 @@
 /**
  * Graceful shutdown of the real entry point (`npm start`'s src/main.ts) in its own process:
  * SIGTERM while requests are in flight → they are all answered, new connections are refused,
- * the store is closed with the writes in it, and the process exits 0.
+ * the store is closed with the writes in it, and the process exits 0. Nothing here sleeps for a
+ * guessed time: each step waits, within a deadline, for what the server logs or answers, and a
+ * socket error in a client is an outcome the test asserts on, never an unhandled one.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -16,30 +18,78 @@ import { tempDir } from '../support/temp.ts';
 
 const test = suite('http: graceful shutdown');
 
+interface Main {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly output: () => string;
+  /** The complete JSON log lines written so far. */
+  readonly logLines: () => Record<string, any>[];
+}
+
+/** The complete lines of `output` that are JSON (a line still being written is left for later). */
+function jsonLines(output: string): Record<string, any>[] {
+  const lines = output.split('\n').slice(0, -1);
+  return lines.flatMap((line) => {
+    try {
+      const parsed = JSON.parse(line);
+      return parsed && typeof parsed === 'object' ? [parsed] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** Starts src/main.ts and resolves with the URL from its "listening" log line. */
-async function startMain(
-  env: Record<string, string>,
-): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+async function startMain(env: Record<string, string>): Promise<Main> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
   let output = '';
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const logLines = () => jsonLines(stdout);
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
       output += chunk.toString();
-      for (const line of output.split('\n')) {
-        if (line.includes('"msg":"listening"')) resolve(JSON.parse(line).url);
-      }
+      const listening = logLines().find((line) => line.msg === 'listening');
+      if (listening) resolve(listening.url);
     });
     child.once('exit', (code) => reject(new Error(`exited with ${code} before listening:\n${output}`)));
     setTimeout(() => reject(new Error(`not listening after 20 s:\n${output}`)), 20_000).unref();
   });
-  return { child, url, output: () => output };
+  return { child, url, output: () => output, logLines };
 }
 
-/** A PUT whose body is sent in two halves; `finish()` sends the rest and resolves with status and body. */
+/** Polls `check` until it holds; past the deadline the test fails, saying what it waited for. */
+async function waitUntil(what: string, check: () => boolean | Promise<boolean>, deadlineMs = 15_000): Promise<void> {
+  const giveUpAt = Date.now() + deadlineMs;
+  while (!(await check())) {
+    if (Date.now() > giveUpAt) assert.unreachable(`not within ${deadlineMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** How many requests to `url` the server has begun to handle (its "incoming request" log lines). */
+const arrived = (main: Main, method: string, url: string) =>
+  main.logLines().filter((l) => l.msg === 'incoming request' && l.req?.method === method && l.req?.url === url).length;
+
+/** An answer, or the socket error that took its place: either is an outcome to assert on, never an unhandled one. */
+type Outcome = { readonly status: number; readonly text: string } | { readonly error: string };
+
+const settled = (sent: Promise<{ status: number; text: string }>): Promise<Outcome> =>
+  sent.then(
+    ({ status, text }) => ({ status, text }),
+    (error: NodeJS.ErrnoException) => ({ error: error.code ?? error.message }),
+  );
+
+function assertAnswered(outcome: Outcome, status: number, what: string): void {
+  if ('error' in outcome) assert.unreachable(`${what}: no answer, ${outcome.error}`);
+  else assert.is(outcome.status, status, `${what}: ${outcome.text}`);
+}
+
+/** A PUT whose body is sent in two halves; `finish()` sends the rest and resolves with its outcome. */
 function halfSentRequest(url: string, path: string, body: string) {
   const { hostname, port } = new URL(url);
   const request = httpRequest({
@@ -49,13 +99,16 @@ function halfSentRequest(url: string, path: string, body: string) {
     path,
     headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
   });
-  const answered = new Promise<{ status: number; text: string }>((resolve, reject) => {
+  const answered = new Promise<Outcome>((resolve) => {
+    const failed = (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message });
     request.on('response', (response) => {
       let text = '';
       response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      response.on('error', failed);
+      response.on('aborted', () => resolve({ error: 'aborted' }));
       response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
     });
-    request.on('error', reject);
+    request.on('error', failed);
   });
   const half = Math.floor(body.length / 2);
   request.write(body.slice(0, half));
@@ -67,32 +120,33 @@ function halfSentRequest(url: string, path: string, body: string) {
   };
 }
 
+/** Whether a new connection is refused now (a reset or an answer mean the server still accepted it). */
+const refusesConnections = (url: string) =>
+  settled(send(url, 'GET', '/health')).then((outcome) => 'error' in outcome && outcome.error === 'ECONNREFUSED');
+
 test('SIGTERM with requests in flight: all answered, new connections refused, exit 0, writes kept', async () => {
   const dbPath = join(tempDir('shutdown'), 'ledger.db');
-  const { child, url, output } = await startMain({
-    LEDGER_STORE: `sqlite:${dbPath}`,
-    LEDGER_SHUTDOWN_TIMEOUT_MS: '10000',
-  });
+  const main = await startMain({ LEDGER_STORE: `sqlite:${dbPath}`, LEDGER_SHUTDOWN_TIMEOUT_MS: '10000' });
+  const { child, url, output } = main;
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
 
-  assert.is((await send(url, 'PUT', '/orders/before', { body: orderBody() })).status, 201);
+  assertAnswered(await settled(send(url, 'PUT', '/orders/before', { body: orderBody() })), 201, 'the first order');
   const slow = halfSentRequest(url, '/orders/in-flight', JSON.stringify(orderBody()));
   const burst = Array.from({ length: 20 }, (_, i) =>
-    send(url, 'POST', '/orders/before/payments', { body: { paymentId: `p-${i}`, amount: 10, currency: 'EUR' } }),
+    settled(
+      send(url, 'POST', '/orders/before/payments', { body: { paymentId: `p-${i}`, amount: 10, currency: 'EUR' } }),
+    ),
   );
-  await new Promise((resolve) => setTimeout(resolve, 200)); // the half-sent request has reached the server
+  // Every request is on a connection the server accepted before the signal: none of them may be lost.
+  await waitUntil('the half-sent request reached the server', () => arrived(main, 'PUT', '/orders/in-flight') === 1);
+  await waitUntil('the burst reached the server', () => arrived(main, 'POST', '/orders/before/payments') === 20);
   child.kill('SIGTERM');
-  await new Promise((resolve) => setTimeout(resolve, 300));
 
-  const refused = await send(url, 'GET', '/health').then(
-    () => false,
-    (error: NodeJS.ErrnoException) => error.code === 'ECONNREFUSED',
-  );
-  assert.ok(refused, 'no new connections once shutting down');
+  await waitUntil('new connections are refused once shutting down', () => refusesConnections(url));
+  assert.is(child.exitCode, null, 'still running: the half-sent request holds the shutdown');
 
-  const answered = await slow.finish();
-  assert.is(answered.status, 201, answered.text);
-  for (const response of await Promise.all(burst)) assert.is(response.status, 201, response.text);
+  assertAnswered(await slow.finish(), 201, 'the half-sent request');
+  for (const [i, outcome] of (await Promise.all(burst)).entries()) assertAnswered(outcome, 201, `capture p-${i}`);
 
   const [code] = await exited;
   assert.is(code, 0, output());
@@ -111,9 +165,10 @@ test('SIGTERM with slow senders connected: they are cut, the process exits 0 wit
   const dbPath = join(tempDir('shutdown-slow'), 'ledger.db');
   // A bound well under the 10 s request timeout: only the shutdown's own cut can free the sockets in time.
   const env = { LEDGER_STORE: `sqlite:${dbPath}`, LEDGER_SHUTDOWN_TIMEOUT_MS: '4000' };
-  const { child, url, output } = await startMain(env);
+  const main = await startMain(env);
+  const { child, url, output } = main;
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  assert.is((await send(url, 'PUT', '/orders/before', { body: orderBody() })).status, 201);
+  assertAnswered(await settled(send(url, 'PUT', '/orders/before', { body: orderBody() })), 201, 'the first order');
 
   const body = JSON.stringify(orderBody());
   const slow = [0, 1, 2].map((i) => {
@@ -130,9 +185,11 @@ test('SIGTERM with slow senders connected: they are cut, the process exits 0 wit
     5_000,
   );
   const closed = Promise.all(slow.map((socket) => readAnswer(socket, 20_000)));
-  await new Promise((resolve) => setTimeout(resolve, 300)); // the three requests have reached the server
-  child.kill('SIGTERM');
   try {
+    await waitUntil('the three requests reached the server', () =>
+      [0, 1, 2].every((i) => arrived(main, 'PUT', `/orders/slow-${i}`) === 1),
+    );
+    child.kill('SIGTERM');
     const [code] = await exited;
     assert.is(code, 0, output());
     assert.match(output(), /shut down cleanly/);

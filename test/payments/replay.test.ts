@@ -1,13 +1,15 @@
 /**
  * A log the payment buffer wrote — requests, claims (one lost to a simulated crash and taken over),
  * captures and a decline — audits clean, and `replay-commands` rebuilds every one of its commands
- * from the events alone and replays it as a no-op.
+ * from the events alone and replays it as a no-op; a webhook's capture is rebuilt with the money its
+ * report carried, when it carried it.
  */
 import { randomUUID } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { audit } from '../../src/audit/audit.ts';
-import { replayCommands } from '../../src/audit/command-replay.ts';
+import { commandOf, replayCommands } from '../../src/audit/command-replay.ts';
+import { commandDigestOf, type LedgerEvent } from '../../src/events/codec.ts';
 import { onStore, withFile } from '../audit/fixtures.ts';
 import { DECLINED_METHOD, FakeGateway } from '../support/fake-gateway.ts';
 import { orderBody, send, startTestServer } from '../support/http.ts';
@@ -75,6 +77,27 @@ test('clean audit; every payment command replays as a no-op', async () => {
   assert.equal(replay.findings.listed, []);
   assert.is(replay.replays, replay.commands);
   assert.is(replay.newEvents, 0);
+});
+
+test('a capture is rebuilt with what its report said it charged exactly when its command carried it', () => {
+  const recorded = {
+    type: 'RecordPaymentOutcome' as const,
+    orderId: 'b-1',
+    paymentId: 'q-1',
+    outcome: { kind: 'captured' as const, pspReference: 'pi_1' },
+    source: 'webhook' as const,
+    pspEventId: 'evt_1',
+  };
+  const data = { orderId: 'b-1', paymentId: 'q-1', amount: 500, currency: 'EUR', pspReference: 'pi_1' };
+  const stored = (requestHash: string) =>
+    ({
+      event: { type: 'PaymentCaptured', data: { ...data, source: 'webhook', pspEventId: 'evt_1' } },
+      metadata: { requestHash },
+    }) as unknown as LedgerEvent;
+  const withCharge = { ...recorded, charged: { amount: 500, currency: 'EUR' } };
+  assert.equal(commandOf(stored(commandDigestOf(withCharge))), withCharge);
+  // Written before reports carried their money: rebuilt as it was sent.
+  assert.equal(commandOf(stored(commandDigestOf(recorded))), recorded);
 });
 
 test.run();

@@ -11,7 +11,7 @@
  *
  * It counts the charges it really made, per key, and injects faults a test configures: latency,
  * 500s, a reset of the connection after the charge (the caller never hears of it), a concurrency
- * limit, and webhooks sent before, after or instead of the API answer.
+ * limit, webhooks sent before, after or instead of the API answer, and charges of other money than asked.
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -58,6 +58,8 @@ export interface StandInFaults {
   settleMs: number;
   /** Quote the caller's API key in full in a 401, as a careless proxy might, to prove the adapter redacts it. */
   echoApiKey: boolean;
+  /** Intents are made for this money instead of what was asked (an edit on the PSP's side, a bug). */
+  chargeAs: { readonly amount?: number; readonly currency?: string } | undefined;
 }
 
 export interface RealCharge {
@@ -122,6 +124,7 @@ const DEFAULT_FAULTS: StandInFaults = {
   webhooks: undefined,
   settleMs: 0,
   echoApiKey: false,
+  chargeAs: undefined,
 };
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -345,8 +348,8 @@ export class StripeStandIn {
     const paymentMethod = params.get('payment_method') ?? '';
     const behaviour = PAYMENT_METHODS[paymentMethod] ?? { kind: 'succeeds' };
     const base = {
-      amount: Number(params.get('amount')),
-      currency: params.get('currency') ?? '',
+      amount: this.faults.chargeAs?.amount ?? Number(params.get('amount')),
+      currency: this.faults.chargeAs?.currency ?? params.get('currency') ?? '',
       paymentMethod,
       metadata: metadataOf(params),
     };

@@ -8,7 +8,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { orderStreamId } from '../../domain/ids.ts';
 import { decodeEvent } from '../../events/codec.ts';
-import type { RecordedEvent } from '../../eventstore/port.ts';
+import { ownedBy } from '../../commands/order-reads.ts';
 import { etagOf } from '../headers.ts';
 import { Problem } from '../problem.ts';
 import { answer, DecimalString, OrderIdParams, problemResponses } from '../schemas.ts';
@@ -33,20 +33,6 @@ const StreamResponse = z.object({
     }),
   ),
 });
-
-/**
- * The owner is the client recorded on the stream's OrderCreated. Read from the raw record, before
- * decoding, so a stream that fails its schema is reported as corrupt to its owner only.
- */
-/** The client that created the order: the clientId of its first event, when that is OrderCreated. */
-export function ownerOf(first: RecordedEvent): string | undefined {
-  const clientId = first.metadata.clientId;
-  return first.type === 'OrderCreated' && typeof clientId === 'string' ? clientId : undefined;
-}
-
-export function ownedBy(first: RecordedEvent, clientId: string): boolean {
-  return ownerOf(first) === clientId;
-}
 
 export const orderEventRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(

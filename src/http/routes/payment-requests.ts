@@ -1,17 +1,16 @@
 /**
  * GET /orders/:orderId/payments/:paymentId: where a payment stands, from the order's stream itself
  * (not a projection), so a client that got its 202 reads `pending` at once and the outcome as soon
- * as it is recorded. Only the order's owner (or a caller who reads every client's data) sees it.
+ * as it is recorded. The stream is the one the command handler decides on: cached and verified,
+ * with only what was appended since read. Only the order's owner (or a caller who reads every
+ * client's data) sees it.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { EntityId, orderStreamId } from '../../domain/ids.ts';
-import { orderDecider } from '../../domain/order.ts';
-import { decodeStream } from '../../events/codec.ts';
+import { EntityId } from '../../domain/ids.ts';
 import { etagOf } from '../headers.ts';
 import { Problem } from '../problem.ts';
 import { answer, DecimalString, OrderIdParams, problemResponses } from '../schemas.ts';
-import { ownedBy } from './order-events.ts';
 
 const PaymentStatusResponse = z.object({
   orderId: z.string(),
@@ -37,7 +36,8 @@ export const paymentRequestRoutes: FastifyPluginAsyncZod = async (app) => {
           '(read from the event store)',
         description:
           'Where a capture or a payment requested with Prefer: respond-async stands, read from the order stream ' +
-          'itself: `pending` until the PSP answers, then `captured` or `declined`.',
+          'itself (the state commands are decided on; every event committed before the request is in the answer): ' +
+          '`pending` until the PSP answers, then `captured` or `declined`.',
         tags: ['payments'],
         operationId: 'getPayment',
         params: OrderIdParams.extend({
@@ -59,41 +59,16 @@ export const paymentRequestRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { orderId, paymentId } = request.params;
-      const records = await app.ledger.store.readStream(orderStreamId(orderId));
-      const head = records[records.length - 1];
-      if (!head || !(request.readsAll || ownedBy(records[0]!, request.clientId))) {
+      const reader = request.readsAll ? undefined : request.clientId;
+      const found = await app.ledger.orders.payment(orderId, paymentId, reader);
+      if (!found.found && found.missing === 'order') {
         throw new Problem('order-not-found', `order ${orderId} does not exist`);
       }
-      const history = decodeStream(records, orderDecider.eventSchema);
-      const state = history.reduce((s, e) => orderDecider.evolve(s, e.event), orderDecider.initialState());
-      if (state.status !== 'open') throw new Problem('order-not-found', `order ${orderId} does not exist`);
-      reply.header('etag', etagOf(head.revision));
-      const revision = String(head.revision);
-      const requested = state.requests.get(paymentId);
-      if (requested) {
-        const { amount, currency, paymentMethod, outcome, claim } = requested;
-        const common = { orderId, paymentId, amount, currency, paymentMethod, revision };
-        const attempts = { attempts: claim?.attempt ?? 0 };
-        if (!outcome) return { ...common, status: 'pending' as const, ...attempts };
-        if (outcome.kind === 'captured') {
-          return { ...common, status: 'captured' as const, pspReference: outcome.pspReference, ...attempts };
-        }
-        const { code, message, pspReference } = outcome;
-        const decline = { declineCode: code, declineMessage: message, ...(pspReference && { pspReference }) };
-        return { ...common, status: 'declined' as const, ...decline, ...attempts };
+      if (!found.found) {
+        throw new Problem('payment-not-found', `no payment ${paymentId} was captured or requested on order ${orderId}`);
       }
-      const captured = state.payments.get(paymentId);
-      if (captured) {
-        return {
-          orderId,
-          paymentId,
-          status: 'captured' as const,
-          amount: captured.amount,
-          currency: captured.currency,
-          revision,
-        };
-      }
-      throw new Problem('payment-not-found', `no payment ${paymentId} was captured or requested on order ${orderId}`);
+      reply.header('etag', etagOf(found.revision));
+      return { orderId, ...found.payment, revision: String(found.revision) };
     },
   );
 };
