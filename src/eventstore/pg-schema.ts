@@ -62,7 +62,8 @@ const SCHEMA = `
   -- costs time in proportion to the log, until an ANALYZE). Sequential scans, hash and merge
   -- joins off: every row of the batch finds its rows through an index.
   CREATE OR REPLACE FUNCTION ledger_append(batch jsonb) RETURNS jsonb LANGUAGE plpgsql
-  SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off SET jit = off AS $fn$
+  SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off SET jit = off
+  SET plan_cache_mode = force_generic_plan AS $fn$
   DECLARE
     base     bigint := pg_current_xact_id()::text::bigint << ${ORDINAL_BITS};
     used     bigint := 0;

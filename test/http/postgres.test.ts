@@ -24,9 +24,24 @@ import {
 } from '../support/postgres.ts';
 import { tempDir } from '../support/temp.ts';
 
+/**
+ * The whole committed log. A reader sees only what is below the visibility bound, which any
+ * transaction open anywhere on the (shared) server holds back: wait until it is past the last
+ * committed event.
+ */
 async function logOf(url: string): Promise<RecordedEvent[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const { rows } = await client
+    .query('SELECT max(position)::text AS last FROM ledger_events')
+    .finally(() => client.end());
+  const last = rows[0].last === null ? undefined : BigInt(rows[0].last);
   const store = await openPgStore(url);
   try {
+    for (let waited = 0; last !== undefined && ((await store.headPosition()) ?? -1n) < last; waited += 20) {
+      if (waited > 10_000) throw new Error(`the visibility bound stayed below ${last}`);
+      await sleep(20);
+    }
     return await allEvents(store);
   } finally {
     await store.close();
