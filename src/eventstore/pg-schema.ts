@@ -72,9 +72,11 @@ const SCHEMA = `
     created  text[];
     later    int[];
     units    int[];
-    part     jsonb;
     written  bigint;
-    outcomes jsonb  := '{}';
+    part_units    int[];
+    part_outcomes text[];
+    done     int[]  := '{}';
+    outcomes text[] := '{}';
   BEGIN
     -- The batch's streams (sorted: the one lock order of every writer), its size, and the units
     -- that must wait for an earlier one (a stream or an event id in common).
@@ -124,11 +126,13 @@ const SCHEMA = `
                jsonb_array_length(x.value->'events')::bigint AS n,
                ARRAY(SELECT e->>'id' FROM jsonb_array_elements(x.value->'events') e) AS ids,
                (SELECT revision FROM ledger_streams WHERE stream_id = x.value->>'stream') AS head
-        FROM jsonb_array_elements(batch) WITH ORDINALITY u(value, ord),
-             jsonb_array_elements(u.value) WITH ORDINALITY x(value, ord)
+        -- A unit of no writes is one row of no write: it passes, with no results.
+        FROM jsonb_array_elements(batch) WITH ORDINALITY u(value, ord)
+          LEFT JOIN LATERAL jsonb_array_elements(u.value) WITH ORDINALITY x(value, ord) ON true
         WHERE u.ord = ANY (units)
       ), checked AS MATERIALIZED (
         SELECT w.*, CASE
+          WHEN w.wno IS NULL THEN 'none'
           WHEN w.expected = w.head AND NOT EXISTS (SELECT FROM ledger_events WHERE id = ANY (w.ids)) THEN 'append'
           WHEN w.expected < w.head AND w.n > 0 AND w.ids = ARRAY(
             SELECT id FROM ledger_events
@@ -137,7 +141,9 @@ const SCHEMA = `
           END AS verdict
         FROM w
       ), judged AS MATERIALIZED (
-        SELECT checked.*, bool_and(verdict IS NOT NULL) OVER (PARTITION BY checked.unit) AS passed FROM checked
+        SELECT checked.*, bool_and(verdict IS NOT NULL) OVER (PARTITION BY checked.unit) AS passed,
+               min(wno) FILTER (WHERE verdict IS NULL) OVER (PARTITION BY checked.unit) AS failing
+        FROM checked
       ), plan AS MATERIALIZED (
         SELECT judged.*, passed AND verdict = 'append' AS appends,
                used + coalesce(sum(CASE WHEN passed AND verdict = 'append' THEN judged.n END)
@@ -152,34 +158,36 @@ const SCHEMA = `
       ), moved AS (
         UPDATE ledger_streams s SET revision = p.head + p.n FROM plan p WHERE p.appends AND s.stream_id = p.stream
       ), results AS (
-        SELECT p.unit, p.wno, p.passed, p.n, p.appends,
-          CASE WHEN NOT p.passed THEN NULL
-            WHEN p.verdict = 'append' THEN jsonb_build_object(
-              'revision', (p.head + p.n)::text, 'position', (base + p.start + p.n)::text, 'duplicate', false)
-            ELSE jsonb_build_object('revision', (p.expected + p.n)::text, 'position', (
+        -- A unit's outcome as text: its results, or its first failure. Window aggregates (one sort
+        -- for the batch) rather than ordered aggregates per unit (one sort each).
+        SELECT p.unit, p.wno, p.passed, string_agg(CASE
+            WHEN NOT p.passed THEN CASE WHEN p.wno = p.failing THEN '{"ok": false, "stream": ' || to_json(p.stream)
+              || ', "expected": "' || p.expected || '", "actual": "' || p.head || '"}' END
+            WHEN p.verdict = 'append' THEN '{"revision": "' || p.head + p.n || '", "position": "'
+              || base + p.start + p.n || '", "duplicate": false}'
+            WHEN p.verdict = 'duplicate' THEN '{"revision": "' || p.expected + p.n || '", "position": "' || (
               SELECT max(position) FROM ledger_events
-              WHERE stream_id = p.stream AND revision > p.expected AND revision <= p.expected + p.n)::text,
-              'duplicate', true) END AS result,
-          CASE WHEN p.verdict IS NULL THEN jsonb_build_object(
-            'ok', false, 'stream', p.stream, 'expected', p.expected::text, 'actual', p.head::text) END AS failure
+              WHERE stream_id = p.stream AND revision > p.expected AND revision <= p.expected + p.n)
+              || '", "duplicate": true}'
+          END, ', ') OVER (PARTITION BY p.unit ORDER BY p.wno ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+            AS pieces
         FROM plan p
-      ), outcome AS (
-        SELECT r.unit, sum(r.n) FILTER (WHERE r.appends) AS events, CASE WHEN bool_and(r.passed)
-          THEN jsonb_build_object('ok', true, 'results', jsonb_agg(r.result ORDER BY r.wno))
-          ELSE (array_agg(r.failure ORDER BY r.wno) FILTER (WHERE r.failure IS NOT NULL))[1] END AS outcome
-        FROM results r GROUP BY r.unit
       )
-      SELECT coalesce(jsonb_object_agg(o.unit::text, o.outcome), '{}'), coalesce(sum(o.events), 0)
-        INTO part, written FROM outcome o;
-      outcomes := outcomes || part;
+      SELECT coalesce(array_agg(r.unit), '{}'),
+             coalesce(array_agg(CASE WHEN r.passed THEN '{"ok": true, "results": [' || coalesce(r.pieces, '') || ']}'
+               ELSE r.pieces END), '{}'),
+             (SELECT coalesce(sum(p.n), 0) FROM plan p WHERE p.appends)
+        INTO part_units, part_outcomes, written FROM results r WHERE coalesce(r.wno, 1) = 1;
+      done := done || part_units;
+      outcomes := outcomes || part_outcomes;
       used := used + written;
     END LOOP;
 
     -- Delivered when (and only if) this transaction commits.
     IF used > 0 THEN PERFORM pg_notify('${NOTIFY_CHANNEL}', ''); END IF;
-    -- A unit of no writes has no rows above: it passes, with no results.
-    RETURN (SELECT coalesce(jsonb_agg(coalesce(outcomes -> i::text, '{"ok": true, "results": []}') ORDER BY i), '[]')
-            FROM generate_series(1, jsonb_array_length(batch)) i);
+    -- The outcomes are built as text, in the shape jsonb would give them, and parsed once: a
+    -- jsonb value built per row, per unit and per batch cost a fifth of the function's time.
+    RETURN ('[' || coalesce((SELECT string_agg(t.o, ', ' ORDER BY t.u) FROM unnest(done, outcomes) t(u, o)), '') || ']')::jsonb;
   END
   $fn$;
 `;
