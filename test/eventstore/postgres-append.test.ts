@@ -6,9 +6,11 @@
  * unit alone), and a unit that would store an id twice fails the whole batch, writing nothing.
  * The function does this set-based (the units that share nothing with an earlier one in one
  * statement), so random batches over a few streams and ids, full of shared streams, shared ids,
- * stale and future expectations, are compared with a model that runs the units in order.
+ * stale and future expectations, are compared with a model that runs the units in order. And a
+ * database that the earlier, row-by-row function wrote (its schema kept as a fixture) keeps opening.
  * Needs the local server (skipped, saying why, without it; PG_REQUIRED=1 fails).
  */
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import pg from 'pg';
 import { suite } from 'uvu';
@@ -134,6 +136,45 @@ if (await pgAvailableOrSkip('postgres append function suite')) {
       }),
       { numRuns: 150 },
     );
+  });
+
+  test('a database the earlier schema created opens: its events read, count as duplicates, and are appended after', async () => {
+    const database = await createScratchDatabase();
+    try {
+      const earlier = new pg.Client({ connectionString: database.url });
+      await earlier.connect();
+      try {
+        await earlier.query(readFileSync(new URL('../fixtures/pg-schema-c964281/schema.sql', import.meta.url), 'utf8'));
+        const batch = [
+          [{ stream: 'old', expected: '-1', events: [{ id: 'old-0', type: 'T', data: '{"n":0}', metadata: '{}' }] }],
+        ];
+        await earlier.query('SELECT ledger_append($1::jsonb)', [JSON.stringify(batch)]);
+      } finally {
+        await earlier.end();
+      }
+      const store = await openPgStore(database.url);
+      try {
+        const [stored] = await store.readStream('old');
+        assert.equal([stored!.id, stored!.revision, stored!.data], ['old-0', 0n, { n: 0 }]);
+        const again = await store.append(
+          'old',
+          [{ id: 'old-0', type: 'T', data: { n: 0 }, metadata: {} }],
+          'no_stream',
+        );
+        assert.equal(again, { nextExpectedRevision: 0n, position: stored!.position, duplicate: true });
+        const next = await store.append('old', [{ id: 'new-1', type: 'T', data: { n: 1 }, metadata: {} }], 0n);
+        assert.is(next.nextExpectedRevision, 1n);
+        assert.ok(next.position > stored!.position);
+        assert.equal(
+          (await store.readStream('old')).map((e) => e.id),
+          ['old-0', 'new-1'],
+        );
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await database.drop();
+    }
   });
 
   test.run();
