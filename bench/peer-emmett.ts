@@ -13,6 +13,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
+import pg from 'pg';
 import { openPgStore } from '../src/eventstore/pg-store.ts';
 import { PG_ADMIN_URL, withScratchDatabase } from '../test/support/postgres.ts';
 import { orderCreated } from './append.ts';
@@ -33,7 +34,12 @@ interface Contender {
 const emmett: Contender = {
   name: 'emmett-postgresql 0.42.0',
   async open(url) {
-    const store = getPostgreSQLEventStore(url);
+    // The pool Emmett would make itself (node-postgres, 10 connections), but the bench's own: Emmett's
+    // pools are shared by URL and counted, one was once left open after close, and dropping the
+    // scratch database then killed its connection, an error nobody listened to, ending the run.
+    const pool = new pg.Pool({ connectionString: url });
+    pool.on('error', () => {});
+    const store = getPostgreSQLEventStore(url, { connectionOptions: { pooled: true, pool } });
     return {
       async append(i) {
         const { streamId, event } = orderCreated(i);
@@ -47,7 +53,10 @@ const emmett: Contender = {
         if (result.nextExpectedStreamVersion !== 1n)
           throw new Error(`emmett: unexpected version ${result.nextExpectedStreamVersion}`);
       },
-      close: () => store.close(),
+      async close() {
+        await store.close();
+        await pool.end();
+      },
     };
   },
 };
@@ -171,6 +180,8 @@ export async function run(
       `${name} / ${baseline}: c1 ${ratio(ours.concurrency1, theirs.concurrency1)}, c64 ${ratio(ours.concurrency64, theirs.concurrency64)} (target at c64 ≥ 3×); ` +
         `server CPU per append at c64 ${ratio(ours.serverCpuUs, theirs.serverCpuUs)}`,
     );
+    const rounds = samples.get(name)!.map((f, i) => ratio(f.concurrency64, samples.get(baseline!)![i]!.concurrency64));
+    console.log(`${name} / ${baseline} at c64, round by round: ${rounds.join(', ')}`);
   }
   return { server: new URL(PG_ADMIN_URL).host, rounds, appends: { sequential, concurrent }, results };
 }
