@@ -4,9 +4,7 @@
  * append costs the server (and the client) does not, so it is the steadier way to compare stores.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-
-/** clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
-const TICK_MS = 10;
+import { processCpuMs } from './process-cpu.ts';
 
 /** CPU milliseconds (user + system) per backend process serving `database`. */
 export function backendCpu(database: string): Map<number, number> {
@@ -18,15 +16,16 @@ export function backendCpu(database: string): Map<number, number> {
     return cpu;
   }
   for (const pid of pids) {
+    let title: string;
     try {
-      // A backend's title: "postgres: 15/main: <user> <database> <client> <state>".
-      const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!title.startsWith('postgres: ') || !title.split(' ').includes(database)) continue;
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      cpu.set(Number(pid), (Number(fields[11]) + Number(fields[12])) * TICK_MS);
+      title = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     } catch {
-      // gone meanwhile
+      continue; // gone meanwhile
     }
+    // A backend's title: "postgres: 15/main: <user> <database> <client> <state>".
+    if (!title.startsWith('postgres: ') || !title.split(' ').includes(database)) continue;
+    const ms = processCpuMs(Number(pid));
+    if (ms !== undefined) cpu.set(Number(pid), ms);
   }
   return cpu;
 }

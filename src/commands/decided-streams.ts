@@ -82,8 +82,13 @@ const STATE_SHARE = 2;
 const ENTRY_BYTES = 512;
 
 export interface DecidedStreams<Event, State> {
-  /** The cached stream if there is one and `refresh` is false; else brought up to date from the store. */
-  current(streamId: string, refresh: boolean): Promise<StreamView<Event, State>>;
+  /**
+   * The cached stream if there is one and `refresh` is false; else brought up to date from the store.
+   * With `assumeNew`, a stream the cache does not hold is answered as empty without a read (not fresh):
+   * most such streams are new ones, and a write decided on that guess expects no stream, so the store
+   * refuses it if the stream exists after all, as it refuses a write decided on a stale entry.
+   */
+  current(streamId: string, refresh: boolean, assumeNew?: boolean): Promise<StreamView<Event, State>>;
   /** The stream after an append of `written` at its head, as the store acknowledged it. */
   advance(
     streamId: string,
@@ -135,9 +140,10 @@ export function decidedStreams<Command, Event extends TypedEvent, State>(
   }
 
   return {
-    async current(streamId, refresh) {
+    async current(streamId, refresh, assumeNew = false) {
       const held = cached.get(streamId);
       if (held && !refresh) return { stream: held, fresh: false };
+      if (!held && !refresh && assumeNew) return { stream: empty(), fresh: false };
       let stream: DecidedStream<Event, State>;
       try {
         stream = await tailAfter(streamId, held ?? empty());

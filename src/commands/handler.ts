@@ -3,7 +3,10 @@
  * The expected revision is the fence; the decider's idempotency turns every lost race between
  * duplicates into a replay of the winner's result. Nothing is written unless decide says so.
  * "Read" is the stream as this process last decided on it (decided-streams.ts) when it holds it:
- * a stale one fails the fence and then reads only the events it missed.
+ * a stale one fails the fence and then reads only the events it missed. A stream it holds nothing of
+ * is first decided on as empty, without a read (a create, the common case, then costs no round trip
+ * before its append); a refusal on that guess, or a write the store refuses because the stream exists,
+ * reads it and decides again. Keyed writes read first: their binding must not be written on a guess.
  */
 import type { OrderCommand } from '../domain/commands.ts';
 import type { CommandDecider, TypedEvent } from '../domain/decider.ts';
@@ -146,7 +149,9 @@ export function createDeciderHandler<Command, Event extends TypedEvent, State>(
     const commandDigest = commandDigestOf(command);
     let refresh = false;
     for (let attempt = 1; attempt <= maxAttempts; ) {
-      const { stream, fresh } = await streams.current(streamId, refresh);
+      const { stream, fresh } = await streams.current(streamId, refresh, options.binding === undefined);
+      // Decided on without a read: a stream with no head is never kept in the cache.
+      const guessed = !fresh && stream.head === undefined;
       const foreign = context.enforceOwnership && stream.owner !== undefined && stream.owner !== context.clientId;
       if (foreign) throw decider.foreignRejection(command);
       if (options.binding) await checkBindingPresent(store, streamId, options.binding.streamId, stream);
@@ -163,7 +168,11 @@ export function createDeciderHandler<Command, Event extends TypedEvent, State>(
         continue;
       }
       // An effect, once in the stream, stays there: a replay found in a stale entry is still the original.
-      if (decided.length === 0) return replayOf(decider, store, command, streamId, stream.events, attempt);
+      if (decided.length === 0) {
+        if (!guessed) return replayOf(decider, store, command, streamId, stream.events, attempt);
+        refresh = true;
+        continue;
+      }
 
       const head = stream.head;
       const expected: ExpectedRevision = head ? head.revision : 'no_stream';
@@ -191,8 +200,12 @@ export function createDeciderHandler<Command, Event extends TypedEvent, State>(
           options.binding,
           effect,
         );
-        // An idempotent re-append (a twin of this very decision won the race): report the twin's result.
-        if (result.duplicate) continue;
+        // An idempotent re-append (a twin of this very decision won the race, or was there before a
+        // guess): report the twin's result.
+        if (result.duplicate) {
+          if (guessed) attempt = round;
+          continue;
+        }
         streams.advance(streamId, stream, written, result);
         return {
           streamId,
@@ -208,6 +221,11 @@ export function createDeciderHandler<Command, Event extends TypedEvent, State>(
         };
       } catch (error) {
         if (!(error instanceof WrongExpectedVersionError)) throw error;
+        // The stream existed after all: not a race lost to another writer, so neither a round nor a back-off.
+        if (guessed) {
+          attempt = round;
+          continue;
+        }
         config.onConflict?.(streamId, round);
         // Full jitter keeps racing writers from colliding again in lock-step.
         await sleep(random() * Math.min(50, 2 ** round));

@@ -165,4 +165,27 @@ test('ownership: a capture on another client’s order is the rejection of a mis
   assert.is((await events(store)).length, 1);
 });
 
+test('two-step: a keyed create of an order this process holds nothing of reads it first, and a refused one binds nothing', async () => {
+  const store = openMemoryStore();
+  await createCommandHandler(store)(createOrder('taken'), { clientId: 'alice', correlationId: 'c' });
+  // A fresh handler (another process's cache): decided unread, the reservation would be written before the store refused the create.
+  const run = runner(store, 'two-step');
+  const body = { customerId: 'someone-else', currency: 'EUR', lines: [{ sku: 'SKU-1', quantity: 1, unitPrice: 5 }] };
+  const fingerprint = requestFingerprint({
+    method: 'PUT',
+    route: '/orders/:orderId',
+    params: { orderId: 'taken' },
+    body,
+  });
+  const refused = await run({
+    context: { clientId: 'alice', correlationId: 'c', requestHash: fingerprint.fingerprint, idempotencyKey: 'put-key' },
+    keyed: { clientId: 'alice', idempotencyKey: 'put-key', ...fingerprint },
+    ids: { orderId: 'taken' },
+    command: (ids: ResourceIds) => ({ type: 'CreateOrder', orderId: ids.orderId, ...body }),
+  }).catch((error) => error);
+  assert.instance(refused, DomainRejection);
+  assert.is((await events(store, 'IdempotencyKeyBound')).length, 0, 'the key is still free');
+  assert.is((await events(store)).length, 1);
+});
+
 test.run();

@@ -79,16 +79,45 @@ test('a cached stream is decided on without reading it; a fresh process reads it
   const handle = createCommandHandler(store);
   await handle(createOrder('hot', { lines: [{ sku: 'S', quantity: 1, unitPrice: 100_000 }] }), context());
   for (let i = 0; i < 20; i++) await handle(capturePayment('hot', `p-${i}`, 10), context());
-  // The create read the missing stream (an empty read); nothing after it read the stream again.
-  assert.equal(readsOf(reads, 'order-hot'), [{ streamId: 'order-hot', fromRevision: 0n, records: 0 }]);
+  // The create was decided on the missing stream as empty, unread; nothing after it read the stream.
+  assert.equal(readsOf(reads, 'order-hot'), []);
   const replay = await handle(capturePayment('hot', 'p-3', 10), context());
   assert.is(replay.replayed, true);
   assert.is(replay.revision, 4n);
-  assert.is(readsOf(reads, 'order-hot').length, 1, 'a replay is answered from the cache too');
+  assert.is(readsOf(reads, 'order-hot').length, 0, 'a replay is answered from the cache too');
 
   const other = createCommandHandler(store);
   await other(capturePayment('hot', 'p-20', 10), context());
-  assert.equal(readsOf(reads, 'order-hot')[1], { streamId: 'order-hot', fromRevision: 0n, records: 21 });
+  assert.equal(readsOf(reads, 'order-hot'), [{ streamId: 'order-hot', fromRevision: 0n, records: 21 }]);
+});
+
+test('a stream this process holds nothing of is guessed new: the store refuses a wrong guess, the stream is read, the outcome is what a read would give', async () => {
+  const { store, reads } = countedReads(openMemoryStore());
+  const first = createCommandHandler(store);
+  const created = await first(createOrder('known'), context());
+  // Another process (its own cache): the same create is a replay, a different one is refused, as after a read.
+  const conflicts: string[] = [];
+  const other = createCommandHandler(store, { onConflict: (streamId) => conflicts.push(streamId) });
+  const replay = await other(createOrder('known'), context());
+  assert.equal([replay.replayed, replay.revision, replay.position], [true, 0n, created.position]);
+  assert.is(replay.attempts, 1, 'a wrong guess is not a lost race');
+  const refused = await other(createOrder('known', { customerId: 'someone-else' }), context()).catch((e) => e);
+  assert.instance(refused, DomainRejection);
+  assert.equal(conflicts, [], 'no conflict counted, no back-off');
+  // One whole read after the wrong guess; the refusal on the entry it cached is confirmed by a tail read.
+  assert.equal(readsOf(reads, 'order-known'), [
+    { streamId: 'order-known', fromRevision: 0n, records: 1 },
+    { streamId: 'order-known', fromRevision: 1n, records: 0 },
+  ]);
+  assert.is((await store.readStream('order-known')).length, 1, 'nothing written by the wrong guesses');
+
+  // A command that needs the stream is refused on the guess, then confirmed on the stream as stored.
+  const third = createCommandHandler(store);
+  const capture = await third(capturePayment('known', 'p-1', 100), context());
+  assert.equal([capture.replayed, capture.revision], [false, 1n]);
+  const missing = await third(capturePayment('nowhere', 'p-1', 100), context()).catch((e) => e);
+  assert.instance(missing, DomainRejection);
+  assert.equal(readsOf(reads, 'order-nowhere'), [{ streamId: 'order-nowhere', fromRevision: 0n, records: 0 }]);
 });
 
 test('a stale entry: the append is fenced, only the missed tail is read, nothing lost or doubled', async () => {

@@ -114,20 +114,18 @@ test('500 event-corrupt when a stored record fails its schema; the ledger does n
 });
 
 test('500 internal-error: an unexpected failure says nothing of its cause', async () => {
-  await withServer(
-    freshStore(),
-    { readStream: async () => Promise.reject(new Error('secret internal detail at line 42')) },
-    async (url) => {
-      const response = await send(url, 'PUT', '/orders/boom', { body: orderBody() });
-      assertProblem(response, 500, 'internal-error');
-      assert.not.match(response.text, /secret|line 42/);
-      assert.is(
-        response.json.instance,
-        `urn:uuid:${response.headers['x-request-id']}`,
-        'the instance names the request in the logs',
-      );
-    },
-  );
+  // Reads and appends both fail: a create of a new order is decided unread and goes straight to its append.
+  const failure = async () => Promise.reject(new Error('secret internal detail at line 42'));
+  await withServer(freshStore(), { readStream: failure, append: failure, appendAtomically: failure }, async (url) => {
+    const response = await send(url, 'PUT', '/orders/boom', { body: orderBody() });
+    assertProblem(response, 500, 'internal-error');
+    assert.not.match(response.text, /secret|line 42/);
+    assert.is(
+      response.json.instance,
+      `urn:uuid:${response.headers['x-request-id']}`,
+      'the instance names the request in the logs',
+    );
+  });
 });
 
 test.run();

@@ -16,6 +16,8 @@ export interface ServerProcessOptions {
   readonly namespace?: string;
   /** The address it listens on and is reached at (default 127.0.0.1). */
   readonly host?: string;
+  /** Node's own flags before the entry (a benchmark's --cpu-prof). */
+  readonly nodeFlags?: readonly string[];
 }
 
 export async function freePort(): Promise<number> {
@@ -41,7 +43,13 @@ export class ServerProcess {
   /** Starts the process and waits until /health answers. */
   async start(timeoutMs = 30_000): Promise<void> {
     this.output = '';
-    const node = [process.execPath, '--import', 'tsx', this.options.entry ?? 'src/main.ts'];
+    const node = [
+      process.execPath,
+      ...(this.options.nodeFlags ?? []),
+      '--import',
+      'tsx',
+      this.options.entry ?? 'src/main.ts',
+    ];
     const { namespace } = this.options;
     const [command, ...args] = namespace ? ['ip', 'netns', 'exec', namespace, ...node] : node;
     const child = spawn(command!, args, {
@@ -105,6 +113,11 @@ export class ServerProcess {
     const [code, signal] = await exited;
     clearTimeout(timer);
     return { code, signal, ms: Date.now() - started };
+  }
+
+  /** The running process's id (undefined before start). */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   get log(): string {
