@@ -15,44 +15,55 @@ export async function acquireRunnerLease(
   signal: AbortSignal,
   retryMs = 1_000,
 ): Promise<RunnerLease | undefined> {
+  let client: pg.Client | undefined;
+  let alive = false;
+  // A standby asks again on the same session: no new connection (and backend) every retry.
   while (!signal.aborted) {
-    const client = new pg.Client(config);
-    let held = false;
-    // Errors end the session and with it the lock: 'end' below says so.
-    client.on('error', () => {});
     try {
-      await client.connect();
+      if (!client) {
+        const fresh = new pg.Client(config);
+        // Errors end the session and with it the lock: 'end' says so.
+        fresh.on('error', () => {});
+        fresh.once('end', () => {
+          alive = false;
+          if (client === fresh) client = undefined;
+        });
+        await fresh.connect();
+        client = fresh;
+        alive = true;
+      }
       const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [
         RUNNER_LOCK.toString(),
       ]);
-      held = rows[0]?.ok === true;
-    } catch {
-      held = false;
-    }
-    if (held && !signal.aborted) {
-      let alive = true;
-      client.once('end', () => {
-        alive = false;
-      });
-      return {
-        held: () => alive,
-        async release() {
-          alive = false;
-          // Ending the session releases the lock.
-          await client.end().catch(() => {});
-        },
-      };
-    }
-    await client.end().catch(() => {});
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, retryMs);
-      signal.addEventListener('abort', done, { once: true });
-      function done() {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
+      if (rows[0]?.ok === true && alive && !signal.aborted) {
+        const held = client;
+        return {
+          held: () => alive && client === held,
+          async release() {
+            alive = false;
+            // Ending the session releases the lock.
+            await held.end().catch(() => {});
+          },
+        };
       }
-    });
+    } catch {
+      await client?.end().catch(() => {});
+      client = undefined;
+    }
+    await pause(retryMs, signal);
   }
+  await client?.end().catch(() => {});
   return undefined;
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }
