@@ -98,10 +98,12 @@ export class Checkpoints {
     return servedFrom((this.statements.live.all(projection) as Row[]).map(toGeneration));
   }
 
-  /** Compare-and-set; false when another runner moved it first (or the generation was retired). */
-  advance(projection: string, generation: number, from: bigint | undefined, to: bigint): boolean {
+  /** Compare-and-set (to = from: only the check); false when another runner moved it first (or the generation was retired). */
+  advance(projection: string, generation: number, from: bigint | undefined, to: bigint | undefined): boolean {
     const now = new Date().toISOString();
-    return this.statements.advance.run({ projection, generation, from: from ?? null, to, now }).changes === 1;
+    return (
+      this.statements.advance.run({ projection, generation, from: from ?? null, to: to ?? null, now }).changes === 1
+    );
   }
 
   fail(projection: string, generation: number, failure: ProjectionFailure): void {

@@ -167,6 +167,8 @@ export class BatchDocuments implements DocumentReader {
   /** One event's changes before they are kept: one map for the whole batch, emptied after each event. */
   private readonly staged = new Map<string, Changed>();
   readonly missing = new Map<string, DocumentId>();
+  /** The documents the last event applied changed. */
+  lastEvent: readonly string[] = [];
 
   constructor(private readonly slots: DocumentSlots) {}
 
@@ -184,11 +186,9 @@ export class BatchDocuments implements DocumentReader {
       // The common case: no staging needed, the update either returns or throws before any write.
       const change = changes[0]!;
       const next = change.update(change.replaces ? undefined : this.get(change.collection, change.key));
-      this.changed.set(documentKey(change.collection, change.key), {
-        collection: change.collection,
-        key: change.key,
-        slot: next ?? ABSENT,
-      });
+      const id = documentKey(change.collection, change.key);
+      this.changed.set(id, { collection: change.collection, key: change.key, slot: next ?? ABSENT });
+      this.lastEvent = [id];
       return;
     }
     const staged = this.staged;
@@ -203,6 +203,7 @@ export class BatchDocuments implements DocumentReader {
       });
     }
     for (const [id, changed] of staged) this.changed.set(id, changed);
+    this.lastEvent = [...staged.keys()];
     staged.clear();
   }
 
@@ -211,13 +212,13 @@ export class BatchDocuments implements DocumentReader {
   }
 
   /**
-   * Every document the batch changed, as JSON, in key order (neighbouring keys share B-tree
+   * Every document the batch changed (or those of `ids`), as JSON, in key order (neighbouring keys share B-tree
    * pages). Throws when a document cannot be JSON (a bigint, a cycle): the projection's bug.
    */
-  serialise(): SerialisedChanges {
+  serialise(ids: readonly string[] = [...this.changed.keys()]): SerialisedChanges {
     const puts: Array<DocumentId & { json: string }> = [];
     const deletes: DocumentId[] = [];
-    for (const id of [...this.changed.keys()].sort()) {
+    for (const id of [...ids].sort()) {
       const { collection, key, slot } = this.changed.get(id)!;
       if (slot === ABSENT) deletes.push({ collection, key });
       else puts.push({ collection, key, json: JSON.stringify(slot) });
@@ -225,9 +226,14 @@ export class BatchDocuments implements DocumentReader {
     return { puts, deletes };
   }
 
-  /** After the batch's commit: its changes are the committed state. */
+  /**
+   * After the batch's commit: its changes are the committed state. Where a batch's handlers may
+   * run twice (no synchronous reads), they are frozen like the documents read, so a handler that
+   * changes one in place fails there instead of changing what a second run starts from.
+   */
   keep(): void {
-    for (const [id, { slot }] of this.changed) this.slots.committed.set(id, slot);
+    const freeze = this.slots.readNow === undefined;
+    for (const [id, { slot }] of this.changed) this.slots.committed.set(id, freeze ? deepFreeze(slot) : slot);
   }
 
   private slot(id: string, collection: string, key: string): Slot {
@@ -253,4 +259,17 @@ interface Changed {
   readonly collection: string;
   readonly key: string;
   readonly slot: Slot;
+}
+
+/**
+ * Documents read asynchronously are shared by every pass of a batch and kept in the lane's cache:
+ * frozen, so that a handler changing one in place fails there instead of changing what the next
+ * pass, or the next batch, reads.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
 }

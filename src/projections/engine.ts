@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import type { Projection } from '../../projections/projection.ts';
 import type { LedgerEvent } from '../events/codec.ts';
 import type { ProjectionFailure } from './checkpoints.ts';
-import { BatchDocuments, DocumentCache, type SerialisedChanges, type Slot, slotOf } from './documents.ts';
+import { BatchDocuments, DocumentCache, deepFreeze, type SerialisedChanges, type Slot, slotOf } from './documents.ts';
 import type { FedEvent } from './feed.ts';
 import { decideGenerations, type Lane, type LaneMode, lanesOf } from './lanes.ts';
 import type { DocumentId, LaneWrite, ReadModelStore } from './read-model-store.ts';
@@ -208,28 +208,22 @@ export class ProjectionEngine {
       this.clearSlate(lane, loaded);
       pass = { ...(await this.runWithDocuments(lane, batch, pass.applied, loaded)), failure: pass.failure };
     }
-    let stored = this.stored(pass);
+    let stored = this.stored(pass.docs);
     if (typeof stored === 'string') {
       // A document the handlers built but JSON, or the storage, cannot hold (a bigint, a cycle, a
-      // NUL): a finding at the event that made it, not a fault to retry. The events before it commit.
+      // NUL): a finding at the event that made it, not a fault to retry. One pass checking each
+      // event's own documents finds it; a second, up to it, gives what the events before it commit.
       this.clearSlate(lane, loaded);
-      for (let limit = 1; limit <= pass.applied; limit++) {
-        const upTo = await this.runWithDocuments(lane, batch, limit, loaded);
-        const why = this.stored(upTo);
-        if (typeof why !== 'string') continue;
-        const culprit = upTo.last!;
-        const before = await this.runWithDocuments(lane, batch, limit - 1, loaded);
-        pass = {
-          ...before,
-          failure: {
-            streamId: culprit.streamId,
-            revision: culprit.revision,
-            position: culprit.position,
-            message: `documents cannot be stored: ${why}`,
-          },
-        };
-        stored = this.stored(pass);
-        break;
+      const search = await this.runWithDocuments(lane, batch, pass.applied, loaded, (docs) =>
+        this.stored(docs, docs.lastEvent),
+      );
+      if (search.refused) {
+        const { event, why } = search.refused;
+        this.clearSlate(lane, loaded);
+        const before = await this.runWithDocuments(lane, batch, search.applied, loaded);
+        const { streamId, revision, position } = event;
+        pass = { ...before, failure: { streamId, revision, position, message: `documents cannot be stored: ${why}` } };
+        stored = this.stored(pass.docs);
       }
     }
     const { docs, to, failure } = pass;
@@ -259,14 +253,16 @@ export class ProjectionEngine {
     loaded.clear();
   }
 
-  /** The pass's changes as the storage writes them, or why it cannot. */
-  private stored(pass: HandlerPass): SerialisedChanges | string {
+  /** The documents' changes (all, or those of `ids`) as the storage writes them, or why it cannot. */
+  private stored(docs: BatchDocuments, ids?: readonly string[]): SerialisedChanges | string {
     try {
-      const changes = pass.docs.serialise();
+      const changes = docs.serialise(ids);
       const refuse = this.store.unstorable;
-      for (const put of refuse ? changes.puts : []) {
-        const why = refuse!(put);
-        if (why !== undefined) return `${put.collection} ${JSON.stringify(put.key)}: ${why}`;
+      if (!refuse) return changes;
+      // A delete sends its key too: a key the storage cannot hold must not reach it either way.
+      for (const document of [...changes.puts, ...changes.deletes.map((id) => ({ ...id, json: 'null' }))]) {
+        const why = refuse(document);
+        if (why !== undefined) return `${document.collection} ${JSON.stringify(document.key)}: ${why}`;
       }
       return changes;
     } catch (error) {
@@ -280,6 +276,7 @@ export class ProjectionEngine {
     batch: readonly FedEvent[],
     limit: number,
     loaded: Map<string, Slot>,
+    check?: EventCheck,
   ): Promise<HandlerPass> {
     const committed = this.cacheOf(lane);
     const readNow = this.store.documentNow;
@@ -292,7 +289,7 @@ export class ProjectionEngine {
     };
     for (;;) {
       const docs = new BatchDocuments(slots);
-      const run = () => this.runHandlers(lane, batch, limit, docs);
+      const run = () => this.runHandlers(lane, batch, limit, docs, check);
       const pass = this.store.readingNow ? this.store.readingNow(run) : run();
       if (pass.docs.missing.size === 0) return pass;
       const wanted = [...pass.docs.missing.values()];
@@ -310,10 +307,16 @@ export class ProjectionEngine {
    * after `limit` events. Once a document was missed the pass is only a search for what to read:
    * a handler that throws then may have been given too little, so the pass goes on.
    */
-  private runHandlers(lane: Lane, batch: readonly FedEvent[], limit: number, docs: BatchDocuments): HandlerPass {
+  private runHandlers(
+    lane: Lane,
+    batch: readonly FedEvent[],
+    limit: number,
+    docs: BatchDocuments,
+    check?: EventCheck,
+  ): HandlerPass {
     let to = lane.position;
     let applied = 0;
-    let last: FedEvent | undefined;
+    let refused: HandlerPass['refused'];
     let failure: ProjectionFailure | undefined;
     for (const fed of batch) {
       if (applied >= limit) break;
@@ -321,6 +324,11 @@ export class ProjectionEngine {
       if (fed.type === undefined || lane.handles.has(fed.type)) {
         try {
           docs.applyEvent(lane.projection.apply(eventOf(fed), docs));
+          const why = check && docs.missing.size === 0 ? check(docs) : undefined;
+          if (typeof why === 'string') {
+            refused = { event: fed, why };
+            break;
+          }
         } catch (error) {
           if (error instanceof Database.SqliteError) throw error;
           if (docs.missing.size === 0) {
@@ -335,10 +343,9 @@ export class ProjectionEngine {
         }
       }
       to = fed.position;
-      last = fed;
       applied += 1;
     }
-    return { docs, to, applied, last, failure };
+    return { docs, to, applied, failure, ...(refused && { refused }) };
   }
 
   private cacheOf(lane: Lane): DocumentCache {
@@ -380,12 +387,15 @@ export interface PreparedBatch {
   readonly passes: readonly LanePass[];
 }
 
+/** Looks at the documents the event just applied changed: why they cannot be stored, or anything else when they can. */
+type EventCheck = (docs: BatchDocuments) => unknown;
+
 interface HandlerPass {
   readonly docs: BatchDocuments;
   readonly to: bigint | undefined;
   readonly applied: number;
-  /** The last event applied (handled or skipped). */
-  readonly last: FedEvent | undefined;
+  /** Where a check stopped the pass: the event whose own documents cannot be stored (not applied). */
+  readonly refused?: { readonly event: FedEvent; readonly why: string };
   readonly failure: ProjectionFailure | undefined;
 }
 
@@ -395,19 +405,6 @@ interface LanePass {
   /** Whether the committed changes become the lane's cached state (not when they could not be stored). */
   readonly keep: boolean;
   readonly write: LaneWrite | undefined;
-}
-
-/**
- * Documents read asynchronously are shared by every pass of a batch and kept in the lane's cache:
- * frozen, so that a handler changing one in place fails there instead of changing what the next
- * pass, or the next batch, reads.
- */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const inner of Object.values(value)) deepFreeze(inner);
-  }
-  return value;
 }
 
 /** The event a lane's handlers take; a record that could not be decoded is the lane's failure, by its error. */

@@ -49,12 +49,12 @@ export async function advance(
   client: Queryable,
   at: { projection: string; generation: number },
   from: bigint | undefined,
-  to: bigint,
+  to: bigint | undefined,
 ): Promise<boolean> {
   const { rowCount } = await client.query(
-    `UPDATE ledger_rm_checkpoints SET position = $4, failed_position = NULL, failure = NULL, updated_at = now()
+    `UPDATE ledger_rm_checkpoints SET position = $4::bigint, failed_position = NULL, failure = NULL, updated_at = now()
      WHERE projection = $1 AND generation = $2 AND position IS NOT DISTINCT FROM $3::bigint AND status <> 'retired'`,
-    [at.projection, at.generation, from?.toString() ?? null, to.toString()],
+    [at.projection, at.generation, from?.toString() ?? null, to?.toString() ?? null],
   );
   return rowCount === 1;
 }

@@ -57,12 +57,29 @@ export function ensureReadModelSchema(pool: pg.Pool): Promise<void> {
 export const pgDocField = (field: string): string => `((doc ->> '${field}') COLLATE "C")`;
 
 /** Partial indexes of one generation, as database.ts makes them in SQLite (names checked by defineProjection). */
+/**
+ * Creates what is missing only: CREATE INDEX IF NOT EXISTS takes a lock on the documents' table even
+ * when the index is there, and planning runs at every start and replan of every server.
+ */
 export async function createPgIndexes(
   client: pg.ClientBase,
   projection: Projection,
   generation: number,
 ): Promise<void> {
-  for (const index of projection.indexes) await client.query(createIndexSql(projection.name, generation, index));
+  const existing = new Set(await indexesOf(client, projection.name, generation));
+  for (const index of projection.indexes) {
+    if (existing.has(indexName(projection.name, generation, index).toLowerCase())) continue;
+    await client.query(createIndexSql(projection.name, generation, index));
+  }
+}
+
+async function indexesOf(client: pg.ClientBase, projection: string, generation: number): Promise<string[]> {
+  const prefix = generationIndexPrefix(projection, generation).toLowerCase();
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT indexname AS name FROM pg_indexes WHERE tablename = 'ledger_rm_documents' AND starts_with(indexname, $1)`,
+    [prefix],
+  );
+  return rows.map((row) => row.name);
 }
 
 function createIndexSql(projection: string, generation: number, index: DocumentIndex): string {
@@ -72,10 +89,6 @@ function createIndexSql(projection: string, generation: number, index: DocumentI
 }
 
 export async function dropPgIndexes(client: pg.ClientBase, projection: string, generation: number): Promise<void> {
-  const prefix = generationIndexPrefix(projection, generation).toLowerCase();
-  const { rows } = await client.query<{ name: string }>(
-    `SELECT indexname AS name FROM pg_indexes WHERE tablename = 'ledger_rm_documents' AND starts_with(indexname, $1)`,
-    [prefix],
-  );
-  for (const { name } of rows) await client.query(`DROP INDEX IF EXISTS ${name}`);
+  for (const name of await indexesOf(client, projection, generation))
+    await client.query(`DROP INDEX IF EXISTS ${name}`);
 }

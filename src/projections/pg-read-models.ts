@@ -5,7 +5,7 @@
  * the notification each batch sends as it commits.
  */
 import pg from 'pg';
-import { pgStoreError } from '../eventstore/pg-errors.ts';
+import { isTransient, pgStoreError } from '../eventstore/pg-errors.ts';
 import { pgConnectionConfig } from '../eventstore/pg-store.ts';
 import { listenForCommits } from '../eventstore/pg-subscription.ts';
 import type { ProcessorCheckpoint } from '../payments/processor-checkpoint.ts';
@@ -50,8 +50,8 @@ export async function openPgReadModels(
     }
   }
 
-  function inTransaction<T>(begin: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return mapped(async () => {
+  function inTransaction<T>(begin: string, work: (client: pg.PoolClient) => Promise<T>, raw = false): Promise<T> {
+    const run = async () => {
       const client = await pool.connect();
       try {
         await client.query(begin);
@@ -64,9 +64,21 @@ export async function openPgReadModels(
       } finally {
         client.release();
       }
-    });
+    };
+    return raw ? run() : mapped(run);
   }
   const write = <T>(work: (client: pg.PoolClient) => Promise<T>) => inTransaction('BEGIN', work);
+  /** Planning and swaps lock rows and the documents' table; a deadlock or serialisation failure is run again. */
+  async function writeRetried<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await inTransaction('BEGIN', work, true);
+      } catch (error) {
+        if (attempt >= 5 || !isTransient(error)) throw pgStoreError(error);
+        await new Promise((resolve) => setTimeout(resolve, 10 * attempt));
+      }
+    }
+  }
   /** One snapshot for the whole read, so a swap by another server never shows a mix of two generations. */
   const read = <T>(work: (client: pg.PoolClient) => Promise<T>) =>
     inTransaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', work);
@@ -77,7 +89,7 @@ export async function openPgReadModels(
     kind: 'postgres',
 
     planGenerations: (projections, decide) =>
-      write(async (client) => {
+      writeRetried(async (client) => {
         await planning(client);
         const planned = [];
         for (const projection of projections) {
@@ -117,8 +129,9 @@ export async function openPgReadModels(
     unstorable: ({ collection, key, json }) => {
       if (!isStorableText(collection) || !isStorableText(key))
         return 'PostgreSQL text cannot hold U+0000 or a lone surrogate';
-      // json keeps an escaped NUL, but extracting it as text (the indexes do) fails.
-      if (ESCAPED_NUL.test(json)) return 'PostgreSQL cannot extract U+0000 from a JSON document as text';
+      // json keeps an escaped NUL or lone surrogate, but extracting it as text (the indexes do) fails.
+      if (UNEXTRACTABLE_ESCAPE.test(json))
+        return 'PostgreSQL cannot extract U+0000 or a lone surrogate from a JSON document as text';
       return undefined;
     },
 
@@ -139,7 +152,8 @@ export async function openPgReadModels(
         await client.query('SET LOCAL synchronous_commit = off');
         const held: boolean[] = [];
         for (const lane of writes) {
-          if (lane.to !== undefined && !(await checkpoints.advance(client, lane, lane.from, lane.to))) {
+          // A failure recorded where the checkpoint stays is fenced the same way (to = from).
+          if (!(await checkpoints.advance(client, lane, lane.from, lane.to ?? lane.from))) {
             held.push(false);
             continue;
           }
@@ -157,7 +171,7 @@ export async function openPgReadModels(
       write((client) => checkpoints.fail(client, projection, generation, failure)),
 
     promote: (projection, generation) =>
-      write(async (client) => {
+      writeRetried(async (client) => {
         await planning(client);
         // Indexes and swap in one transaction: readers never see a served generation without its indexes.
         await createPgIndexes(client, projection, generation);
@@ -183,9 +197,16 @@ export async function openPgReadModels(
 
     listDocuments: (projection, generation) => documents.listDocuments(pool, { projection, generation }),
 
-    processorCheckpoint: (name = 'payment-requests') => pgProcessorCheckpoint(pool, name),
+    processorCheckpoint: (name = 'payment-requests') => {
+      const checkpoint = pgProcessorCheckpoint(pool, name);
+      return {
+        read: () => mapped(async () => checkpoint.read()),
+        advance: (to) => mapped(async () => checkpoint.advance(to)),
+      };
+    },
 
-    acquireRunnerLease: (signal) => acquireRunnerLease(connection, signal),
+    // Keepalives a minute apart: a holder whose host vanished loses the lock in minutes, not the OS's two hours.
+    acquireRunnerLease: (signal) => acquireRunnerLease({ ...connection, keepAliveInitialDelayMillis: 60_000 }, signal),
 
     watchCheckpoints(onChange) {
       const listener = listenForCommits(connection, onChange, READ_MODEL_CHANNEL);
@@ -201,8 +222,11 @@ export async function openPgReadModels(
 /** The driver would turn a lone surrogate into U+FFFD, merging two keys; text cannot hold NUL at all. */
 const isStorableText = (text: string): boolean => !text.includes('\u0000') && !LONE_SURROGATE.test(text);
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-/** A \u0000 escape, not an escaped backslash followed by "u0000". */
-const ESCAPED_NUL = /(?<!\\)(?:\\\\)*\\u0000/;
+/**
+ * A \u0000 escape, or a surrogate's (JSON.stringify writes a surrogate pair as the characters
+ * themselves, so an escaped one is alone), not an escaped backslash followed by "u0000".
+ */
+const UNEXTRACTABLE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
 
 /** The payment feed's checkpoint: it only moves forward, by a conditional write (processor-checkpoint.ts). */
 function pgProcessorCheckpoint(pool: pg.Pool, name: string): ProcessorCheckpoint {

@@ -138,7 +138,8 @@ export function openSqliteReadModels(
       if (!locked) db.exec('BEGIN IMMEDIATE');
       try {
         const held = writes.map((write) => {
-          if (write.to !== undefined && !checkpoints.advance(write.projection, write.generation, write.from, write.to))
+          // A failure recorded where the checkpoint stays is fenced the same way (to = from).
+          if (!checkpoints.advance(write.projection, write.generation, write.from, write.to ?? write.from))
             return false;
           for (const { collection, key } of write.deletes)
             documents.delete(write.projection, write.generation, collection, key);

@@ -10,6 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { orderSummary } from '../../projections/order-summary.ts';
 import { projections } from '../../projections/index.ts';
+import { collection, defineProjection } from '../../projections/projection.ts';
 import { createCommandHandler } from '../../src/commands/handler.ts';
 import { openPgStore } from '../../src/eventstore/pg-store.ts';
 import { ProjectionEngine } from '../../src/projections/engine.ts';
@@ -240,6 +241,79 @@ test('a version bump is built beside the served generation, swapped in, and the 
     assert.equal(await snapshot(v2.readModels, [orderSummaryV2]), await cleanPass(store, [orderSummaryV2]));
   }));
 
+/** Projections with a bug each, for the PostgreSQL adapter's guards. */
+const counter = collection<{ n: number }>('counter');
+const seen = collection<{ at: string }>('seen');
+const buggy = {
+  // Changes the counter it was given in place; reading a document per order makes a batch run twice.
+  inPlace: defineProjection({
+    name: 'in-place',
+    version: 1,
+    on: {
+      OrderCreated: (e) => [
+        seen.change(e.event.data.orderId, (current) => current ?? { at: e.metadata.recordedAt }),
+        counter.change('all', (current) => {
+          if (!current) return { n: 1 };
+          (current as { n: number }).n += 1;
+          return current;
+        }),
+      ],
+    },
+  }),
+  // Deletes a key PostgreSQL text cannot hold (it was never stored).
+  nulDelete: defineProjection({
+    name: 'nul-delete',
+    version: 1,
+    on: { OrderCreated: (e) => [seen.change(`gone\u0000${e.event.data.orderId}`, () => undefined)] },
+  }),
+  // Stores a lone surrogate, which json keeps but ->> (the indexes' extraction) cannot give as text.
+  surrogate: defineProjection({
+    name: 'surrogate',
+    version: 1,
+    on: { OrderCreated: (e) => [seen.put(e.event.data.orderId, { at: `x\ud800${e.event.data.orderId}` })] },
+  }),
+};
+
+test('handler bugs on PostgreSQL are findings at their event, never a count applied twice or a batch retried for ever', ({
+  database,
+}) =>
+  withClosing(async (closeLater) => {
+    const store = await openPgStore(database.url, { pollIntervalMs: 20 });
+    closeLater(() => store.close());
+    await writeOrders(store, 12);
+    const first = (await store.readStream('order-o0'))[0]!;
+    const running = await startProjections({
+      store,
+      readModels: pgOf(database),
+      projections: Object.values(buggy),
+      // Small batches: the counter comes from the cache of the batch before, and each batch runs twice.
+      batchSize: 3,
+    });
+    closeLater(() => running.close());
+    const deadline = Date.now() + 15_000;
+    let statuses = await running.status();
+    while (statuses.some((s) => s.state !== 'failed') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      statuses = await running.status();
+    }
+    const failureOf = (name: string) => {
+      const status = statuses.find((s) => s.name === name)!;
+      return status.serving?.failure ?? status.rebuilding?.failure;
+    };
+    // A later batch meets the counter the batch before committed, frozen: stopped there, never counted twice.
+    const inPlace = failureOf('in-place');
+    assert.ok(inPlace, 'the in-place change is a finding');
+    assert.is.not(inPlace!.streamId, 'order-o0');
+    assert.match(inPlace!.message, /read[- ]only|frozen|Cannot assign/i);
+    for (const name of ['nul-delete', 'surrogate']) {
+      const failure = failureOf(name);
+      assert.ok(failure, `${name} is a finding`);
+      assert.is(failure!.streamId, 'order-o0');
+      assert.is(failure!.position, first.position);
+      assert.match(failure!.message, /PostgreSQL/);
+    }
+  }));
+
 test('ledger projections rebuild on a PostgreSQL store runs beside a serving projector, swaps in, and the server follows the new generation', ({
   database,
 }) =>
@@ -257,7 +331,7 @@ test('ledger projections rebuild on a PostgreSQL store runs beside a serving pro
     await writeOrders(store, 10, 'after-rebuild');
     await caughtUp(serving, store);
     const after = (await serving.status()).map((s) => s.serving?.generation);
-    after.forEach((generation, i) => assert.ok(generation! > before[i]!, 'a new generation is served'));
+    for (const [i, generation] of after.entries()) assert.ok(generation! > before[i]!, 'a new generation is served');
     assert.equal(await snapshot(serving.readModels), await cleanPass(store));
   }));
 
