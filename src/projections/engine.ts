@@ -130,8 +130,8 @@ export class ProjectionEngine {
 
   /** The handlers' side of a batch, before its write transaction (document reads only). */
   async prepare(batch: readonly FedEvent[]): Promise<PreparedBatch> {
-    const passes: LanePass[] = [];
-    if (batch.length > 0) for (const lane of this.running()) passes.push(await this.runLane(lane, batch));
+    // Lanes share nothing but the storage: where it reads over the network, their reads overlap.
+    const passes = batch.length === 0 ? [] : await Promise.all(this.running().map((lane) => this.runLane(lane, batch)));
     return { batch, passes };
   }
 

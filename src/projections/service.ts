@@ -37,6 +37,8 @@ export interface StartProjectionsOptions {
   readonly afterBatch?: RunnerOptions['afterBatch'];
   /** Most reads parked at once waiting for a position (see PositionWaiterOptions.maxWaiting). */
   readonly maxWaitingReads?: number;
+  /** How often parked reads look at the checkpoints when nothing woke them (see PositionWaiterOptions.pollIntervalMs). */
+  readonly waitPollIntervalMs?: number;
 }
 
 /** What the HTTP side needs of the projections, wherever their runner runs (this thread or a worker). */
@@ -100,6 +102,7 @@ export async function startProjections(options: StartProjectionsOptions): Promis
       queries: new ReadModelQueries(readModels),
       waitForPosition: createPositionWaiter(readModels, runner.advanced, {
         maxWaiting: options.maxWaitingReads,
+        ...(options.waitPollIntervalMs !== undefined && { pollIntervalMs: options.waitPollIntervalMs }),
       }),
       status,
       readiness: async () => readinessOf(await status()),

@@ -36,13 +36,19 @@ test.after.each(async ({ database }) => {
 
 const pgOf = (database: ScratchDatabase) => ({ postgres: database.url });
 
+/** A PostgreSQL log in the scratch database, closed after the test, with `orders` orders written. */
+async function pgLog(database: ScratchDatabase, closeLater: (close: () => Promise<void>) => void, orders: number) {
+  const store = await openPgStore(database.url, { pollIntervalMs: 20 });
+  closeLater(() => store.close());
+  await writeOrders(store, orders);
+  return store;
+}
+
 test('a PostgreSQL log projected into PostgreSQL read models equals one clean pass, live writes included', ({
   database,
 }) =>
   withClosing(async (closeLater) => {
-    const store = await openPgStore(database.url, { pollIntervalMs: 20 });
-    closeLater(() => store.close());
-    await writeOrders(store, 40);
+    const store = await pgLog(database, closeLater, 40);
     const running = await startProjections({ store, readModels: pgOf(database), batchSize: 13 });
     closeLater(() => running.close());
     await caughtUp(running, store);
@@ -53,9 +59,7 @@ test('a PostgreSQL log projected into PostgreSQL read models equals one clean pa
 
 test('a second engine holding a stale checkpoint loses the compare-and-set and applies nothing twice', ({ database }) =>
   withClosing(async (closeLater) => {
-    const store = await openPgStore(database.url);
-    closeLater(() => store.close());
-    await writeOrders(store, 30);
+    const store = await pgLog(database, closeLater, 30);
     const events = [];
     for await (const event of decodedLog(store)) events.push(fedFromLedgerEvent(event));
     const readModels = await openPgReadModels(database.url);
@@ -78,9 +82,7 @@ test('two servers’ runners on one database: one projects, the other stands by 
   database,
 }) =>
   withClosing(async (closeLater) => {
-    const store = await openPgStore(database.url, { pollIntervalMs: 20 });
-    closeLater(() => store.close());
-    await writeOrders(store, 20);
+    const store = await pgLog(database, closeLater, 20);
     const batches = { a: 0, b: 0 };
     const a = await startProjections({
       store,
@@ -117,9 +119,7 @@ test('every query answers on PostgreSQL exactly as on SQLite: orders by owner, c
   database,
 }) =>
   withClosing(async (closeLater) => {
-    const store = await openPgStore(database.url);
-    closeLater(() => store.close());
-    await writeOrders(store, 45);
+    const store = await pgLog(database, closeLater, 45);
     const pgModels = await openPgReadModels(database.url);
     closeLater(() => pgModels.close());
     const sqlite = new Database(':memory:');
@@ -171,9 +171,7 @@ test('a client id PostgreSQL text cannot hold stops the projections at that even
   database,
 }) =>
   withClosing(async (closeLater) => {
-    const store = await openPgStore(database.url, { pollIntervalMs: 20 });
-    closeLater(() => store.close());
-    await writeOrders(store, 5);
+    const store = await pgLog(database, closeLater, 5);
     const handle = createCommandHandler(store);
     const evil = await handle(createOrder('evil'), context({ clientId: 'client\u0000x' }));
     await writeOrders(store, 5, 'after');
@@ -208,9 +206,7 @@ test('a version bump is built beside the served generation, swapped in, and the 
   database,
 }) =>
   withClosing(async (closeLater) => {
-    const store = await openPgStore(database.url, { pollIntervalMs: 20 });
-    closeLater(() => store.close());
-    await writeOrders(store, 30);
+    const store = await pgLog(database, closeLater, 30);
     const v1 = await startProjections({ store, readModels: pgOf(database), projections: [orderSummary] });
     await caughtUp(v1, store);
     await v1.close();
@@ -278,9 +274,7 @@ test('handler bugs on PostgreSQL are findings at their event, never a count appl
   database,
 }) =>
   withClosing(async (closeLater) => {
-    const store = await openPgStore(database.url, { pollIntervalMs: 20 });
-    closeLater(() => store.close());
-    await writeOrders(store, 12);
+    const store = await pgLog(database, closeLater, 12);
     const first = (await store.readStream('order-o0'))[0]!;
     const running = await startProjections({
       store,
@@ -314,13 +308,32 @@ test('handler bugs on PostgreSQL are findings at their event, never a count appl
     }
   }));
 
+test('a read waiting for a position on a server that does not project is woken by the batch that reaches it, not its poll', ({
+  database,
+}) =>
+  withClosing(async (closeLater) => {
+    const store = await pgLog(database, closeLater, 5);
+    const projector = await startProjections({ store, readModels: pgOf(database) });
+    closeLater(() => projector.close());
+    await caughtUp(projector, store);
+    // A poll far longer than the wait: only the notification can release it in time.
+    const standby = await startProjections({ store, readModels: pgOf(database), waitPollIntervalMs: 600_000 });
+    closeLater(() => standby.close());
+    // Parked before the write: any later commit is past the head (its transaction id is higher).
+    const head = (await store.headPosition())!;
+    // Neither its poll nor its own timeout (both ten minutes) can release it within the deadline below.
+    const waiting = standby.waitForPosition(head + 1n, ['order-summary'], { timeoutMs: 600_000 });
+    await writeOrders(store, 3, 'awaited');
+    const deadline = new Promise((resolve) => setTimeout(resolve, 15_000, 'not released'));
+    assert.is(await Promise.race([waiting, deadline]), true);
+    assert.ok(await standby.queries.order('awaited0', undefined), 'the standby reads what the projector wrote');
+  }));
+
 test('ledger projections rebuild on a PostgreSQL store runs beside a serving projector, swaps in, and the server follows the new generation', ({
   database,
 }) =>
   withClosing(async (closeLater) => {
-    const store = await openPgStore(database.url, { pollIntervalMs: 20 });
-    closeLater(() => store.close());
-    await writeOrders(store, 30);
+    const store = await pgLog(database, closeLater, 30);
     const serving = await startProjections({ store, readModels: pgOf(database) });
     closeLater(() => serving.close());
     await caughtUp(serving, store);
