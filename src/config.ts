@@ -66,6 +66,17 @@ const ApiKeys = z.string().transform((text, ctx) => {
   return keys;
 });
 
+/**
+ * A number from the environment. Coercion alone reads a blank `VAR=` (an unset substitution in a
+ * compose file) as 0, which for several of these turns a limit or the cache off without a word.
+ */
+const envNumber = <T extends z.ZodType>(inner: T) =>
+  z.preprocess((value, ctx) => {
+    if (typeof value !== 'string' || value.trim() !== '') return value;
+    ctx.addIssue({ code: 'custom', message: 'is empty: unset it or give a number' });
+    return z.NEVER;
+  }, inner);
+
 const CorsOrigins = z.string().transform((text, ctx) => {
   const origins = text
     .split(',')
@@ -90,44 +101,45 @@ export const ConfigSchema = z.object({
   LEDGER_STORE: StoreUrlSchema.prefault('sqlite:./data/ledger.db'),
   LEDGER_READ_MODELS: z.string().min(1).default('./data/read-models.db'),
   LEDGER_SYNCHRONOUS: z.enum(['FULL', 'EXTRA', 'NORMAL']).default('FULL'),
-  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  PORT: envNumber(z.coerce.number().int().min(0).max(65_535).default(3000)),
   HOST: z.string().min(1).default('127.0.0.1'),
   LEDGER_API_KEYS: ApiKeys.optional(),
   LEDGER_AUTH: z.enum(['on', 'off']).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  LEDGER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
-  LEDGER_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(10_000),
-  LEDGER_MAX_WAITING_READS: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  LEDGER_SHUTDOWN_TIMEOUT_MS: envNumber(z.coerce.number().int().min(100).max(120_000).default(10_000)),
+  LEDGER_REQUEST_TIMEOUT_MS: envNumber(z.coerce.number().int().min(1_000).max(300_000).default(10_000)),
+  LEDGER_MAX_WAITING_READS: envNumber(z.coerce.number().int().min(1).max(1_000_000).default(1_000)),
   /** Bounds of the per-process cache of decided streams (src/commands/state-cache.ts); 0 disables it. */
-  LEDGER_STATE_CACHE_ENTRIES: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(100_000_000)
-    .default(DEFAULT_STATE_CACHE_BOUNDS.maxEntries),
-  LEDGER_STATE_CACHE_MB: z.coerce
-    .number()
-    .min(0)
-    .max(1_000_000)
-    .default(DEFAULT_STATE_CACHE_BOUNDS.maxBytes / 2 ** 20),
+  LEDGER_STATE_CACHE_ENTRIES: envNumber(
+    z.coerce.number().int().min(0).max(100_000_000).default(DEFAULT_STATE_CACHE_BOUNDS.maxEntries),
+  ),
+  LEDGER_STATE_CACHE_MB: envNumber(
+    z.coerce
+      .number()
+      .min(0)
+      .max(1_000_000)
+      .default(DEFAULT_STATE_CACHE_BOUNDS.maxBytes / 2 ** 20),
+  ),
   /** Requests per minute per client (its API key, else its address); 0 turns the limit off. */
-  LEDGER_RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(600),
+  LEDGER_RATE_LIMIT: envNumber(z.coerce.number().int().min(0).max(1_000_000).default(600)),
   /** Loopback clients are not limited unless this is on (a proxy on the same host would otherwise be one client). */
   LEDGER_RATE_LIMIT_LOOPBACK: z.enum(['on', 'off']).default('off'),
   /** Past this event-loop lag, requests are shed with 503 overloaded; 0 turns shedding off. */
-  LEDGER_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
+  LEDGER_MAX_EVENT_LOOP_DELAY_MS: envNumber(z.coerce.number().int().min(0).max(60_000).default(1_000)),
   /** Browser origins allowed by CORS, comma-separated (`https://shop.example`); unset: no CORS headers. */
   LEDGER_CORS_ORIGINS: CorsOrigins.optional(),
   /** The payment service provider asynchronous captures go through; unset: none (they answer 501). */
   LEDGER_PSP: z.enum(['stripe']).optional(),
-  LEDGER_PAYMENT_BUFFER: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
-  LEDGER_PSP_CONCURRENCY: z.coerce.number().int().min(1).max(1_024).default(16),
-  LEDGER_PAYMENT_CLAIM_LEASE_MS: z.coerce.number().int().min(100).max(86_400_000).default(30_000),
-  LEDGER_PSP_KEY_WINDOW_MS: z.coerce
-    .number()
-    .int()
-    .min(1_000)
-    .default(23 * 3_600_000),
+  LEDGER_PAYMENT_BUFFER: envNumber(z.coerce.number().int().min(1).max(10_000_000).default(10_000)),
+  LEDGER_PSP_CONCURRENCY: envNumber(z.coerce.number().int().min(1).max(1_024).default(16)),
+  LEDGER_PAYMENT_CLAIM_LEASE_MS: envNumber(z.coerce.number().int().min(100).max(86_400_000).default(30_000)),
+  LEDGER_PSP_KEY_WINDOW_MS: envNumber(
+    z.coerce
+      .number()
+      .int()
+      .min(1_000)
+      .default(23 * 3_600_000),
+  ),
   /** off: this server takes requests into the buffer, and `ledger process-payments` processes them. */
   LEDGER_PAYMENT_PROCESSOR: z.enum(['on', 'off']).default('on'),
   ...STRIPE_CONFIG_FIELDS,

@@ -70,3 +70,26 @@ test('a client id listed twice is refused at start-up, naming LEDGER_API_KEYS an
 });
 
 test.run();
+
+const numbers = suite('config: numbers');
+
+numbers('a blank number (an unset substitution) is refused, naming it, not read as 0 and a limit turned off', () => {
+  for (const name of ['LEDGER_RATE_LIMIT', 'LEDGER_STATE_CACHE_ENTRIES', 'LEDGER_MAX_EVENT_LOOP_DELAY_MS', 'PORT']) {
+    for (const blank of ['', '  ']) {
+      const error = (() => {
+        try {
+          return loadConfig({ [name]: blank });
+        } catch (e) {
+          return e;
+        }
+      })();
+      assert.instance(error, ConfigError, `${name}=${JSON.stringify(blank)}`);
+      assert.match((error as ConfigError).message, `${name}: is empty`);
+    }
+  }
+  // Unset still takes the default, and a number is still a number.
+  const config = loadConfig({ LEDGER_RATE_LIMIT: '0' });
+  assert.equal([config.LEDGER_RATE_LIMIT, loadConfig({}).LEDGER_RATE_LIMIT], [0, 600]);
+});
+
+numbers.run();

@@ -201,8 +201,10 @@ export function createDeciderHandler<Command, Event extends TypedEvent, State>(
           effect,
         );
         // An idempotent re-append (a twin of this very decision won the race, or was there before a
-        // guess): report the twin's result.
-        if (result.duplicate) {
+        // guess): report the twin's result. A twin may be another client's, made at another time, so
+        // where the store cannot say, what it holds is compared with what was sent.
+        const duplicate = result.duplicate ?? !(await holdsAsWritten(store, streamId, written, result));
+        if (duplicate) {
           if (guessed) attempt = round;
           continue;
         }
@@ -256,6 +258,22 @@ async function replayOf<Command, Event extends TypedEvent, State>(
     replayed: true,
     attempts,
   };
+}
+
+/**
+ * Whether the stream holds this append's last event as it was sent: its hash covers the metadata
+ * (client, time, the chain before it), which a twin decided elsewhere does not share with it.
+ */
+async function holdsAsWritten(
+  store: EventStore,
+  streamId: string,
+  written: readonly { readonly record: EventToAppend }[],
+  result: AppendResult,
+): Promise<boolean> {
+  const sent = written[written.length - 1]!.record;
+  const at = result.nextExpectedRevision;
+  const stored = (await store.readStream(streamId, { fromRevision: at })).find((r) => r.revision === at);
+  return stored?.id === sent.id && stored.metadata.hash === sent.metadata.hash;
 }
 
 /** Where an event this process appended (one of several in its append) stands in the log. */

@@ -41,7 +41,7 @@ export async function appendToEsdb(
       const result = await bounded(appending, `append to ${streamId}`, timeoutMs + 500);
       const position = result.position?.commit ?? (await positionOf(context, streamId, result.nextExpectedRevision));
       // ESDB answers an idempotent re-append exactly like a fresh one: it cannot be told apart here.
-      return { nextExpectedRevision: result.nextExpectedRevision, position, duplicate: false };
+      return { nextExpectedRevision: result.nextExpectedRevision, position, duplicate: undefined };
     } catch (err) {
       const retryable = isUnknownOutcome(err) || err instanceof NotLeaderError;
       if (!retryable || attempt >= APPEND_ATTEMPTS) throw esdbStoreError(err, streamId, expected);

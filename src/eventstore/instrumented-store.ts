@@ -28,13 +28,13 @@ export function instrumentAppends(store: EventStore, observe: AppendObserver): E
     append: (streamId, events, expected) =>
       timed(
         () => store.append(streamId, events, expected),
-        (r) => r.duplicate,
+        (r) => r.duplicate === true,
       ),
     ...(atomic && {
       appendAtomically: (writes) =>
         timed(
           () => atomic(writes),
-          (rs) => rs.every((r) => r.duplicate),
+          (rs) => rs.every((r) => r.duplicate === true),
         ),
     }),
   });

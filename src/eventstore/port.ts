@@ -39,9 +39,11 @@ export interface AppendResult {
   readonly position: bigint;
   /**
    * True when every event id was already stored at those revisions: an idempotent
-   * re-append that wrote nothing. (EventStoreDB does not say so; its adapter reports false.)
+   * re-append that wrote nothing. Undefined where the store cannot tell: EventStoreDB answers
+   * an idempotent re-append exactly like a fresh one, and an id names a decision, not who made
+   * it or when, so the stored events may carry another request's metadata and hashes.
    */
-  readonly duplicate: boolean;
+  readonly duplicate: boolean | undefined;
 }
 
 /** One stream's part of a multi-stream append. */

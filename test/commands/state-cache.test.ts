@@ -11,11 +11,12 @@ import { runInNewContext } from 'node:vm';
 import Database from 'better-sqlite3';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createCommandHandler } from '../../src/commands/handler.ts';
+import { type CommandOutcome, createCommandHandler } from '../../src/commands/handler.ts';
 import { approximateBytes, StateCache } from '../../src/commands/state-cache.ts';
 import { DomainRejection } from '../../src/domain/rejection.ts';
 import { CorruptEventError } from '../../src/eventstore/errors.ts';
 import { openMemoryStore } from '../../src/eventstore/memory-store.ts';
+import { decodeStream } from '../../src/events/codec.ts';
 import { openSqliteStore } from '../../src/eventstore/sqlite-store.ts';
 import { capturePayment, context, createOrder } from '../support/commands.ts';
 import { countedReads, readsOf } from '../support/counted-reads.ts';
@@ -118,6 +119,42 @@ test('a stream this process holds nothing of is guessed new: the store refuses a
   const missing = await third(capturePayment('nowhere', 'p-1', 100), context()).catch((e) => e);
   assert.instance(missing, DomainRejection);
   assert.equal(readsOf(reads, 'order-nowhere'), [{ streamId: 'order-nowhere', fromRevision: 0n, records: 0 }]);
+});
+
+test('creates guessed new in two processes at once, on one SQLite file: one written, each other a replay or a refusal', async () => {
+  const path = join(dir, `guess-race-${++files}.db`);
+  const stores = [openSqliteStore(path), openSqliteStore(path)];
+  const handlers = stores.map((store) => createCommandHandler(store));
+  const orders = Array.from({ length: 10 }, (_, i) => `race-${i}`);
+  // Per order, from each process: the same create twice and one with another customer, all at once.
+  const sent = orders.flatMap((orderId) =>
+    handlers.flatMap((handle) =>
+      [createOrder(orderId), createOrder(orderId), createOrder(orderId, { customerId: 'other' })].map((command) => ({
+        command,
+        result: handle(command, context()).catch((error: unknown) => error),
+      })),
+    ),
+  );
+  const results = await Promise.all(sent.map(async ({ command, result }) => ({ command, result: await result })));
+  for (const orderId of orders) {
+    const stored = decodeStream(await stores[0]!.readStream(`order-${orderId}`));
+    assert.is(stored.length, 1, `${orderId}: one event`);
+    const [winner] = stored;
+    assert.ok(winner!.event.type === 'OrderCreated');
+    const mine = results.filter((r) => r.command.orderId === orderId);
+    const written = mine.filter((r) => !(r.result instanceof Error) && !(r.result as CommandOutcome).replayed);
+    assert.is(written.length, 1, `${orderId}: one request wrote it`);
+    for (const { command, result } of mine) {
+      if (command.customerId === winner!.event.data.customerId) {
+        assert.not.instance(result, Error, `${orderId}: the winning body is answered`);
+        assert.is((result as CommandOutcome).events[0]!.id, winner!.id);
+      } else {
+        assert.instance(result, DomainRejection);
+        assert.is((result as DomainRejection).rule, 'order-already-exists');
+      }
+    }
+  }
+  for (const store of stores) await store.close();
 });
 
 test('a stale entry: the append is fenced, only the missed tail is read, nothing lost or doubled', async () => {

@@ -4,7 +4,6 @@
  * the decider alone must keep refunds within what was captured, holds within the total, and one
  * authorization captured or voided, never both. The file then audits clean.
  */
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,36 +12,22 @@ import { openSqliteStore } from '../../src/eventstore/sqlite-store.ts';
 import { sqliteLocation } from '../../src/eventstore/store-url.ts';
 import { decodeEvent } from '../../src/events/codec.ts';
 import type { OrderEvent } from '../../src/domain/events.ts';
-import { freePort, ServerProcess, sleep } from '../reliability/server-process.ts';
 import { orderBody, send, type Sent } from '../support/http.ts';
-import { tempDir } from '../support/temp.ts';
+import { onTwoServers, resendingOn503, type TwoServers } from '../support/two-servers.ts';
 
-const test = suite<{ servers: ServerProcess[]; path: string }>('http: money races across two processes');
-
-test.before(async (context) => {
-  context.path = join(tempDir('money-races'), 'ledger.db');
-  context.servers = await Promise.all(
-    [0, 1].map(async () => new ServerProcess({ store: `sqlite:${context.path}`, port: await freePort() })),
-  );
-  // One after the other: the first creates the file's schema.
-  for (const server of context.servers) await server.start();
-});
-test.after(async ({ servers }) => {
-  await Promise.all(servers.map((s) => s.terminate()));
-});
+const test = suite<TwoServers>('http: money races across two processes');
+onTwoServers(test, 'money-races');
 
 /**
  * One command with its own key, to the server given; a writer that loses the race for the stream
  * gets 503 with Retry-After and does what a client must: resend the same request with the same key.
  */
-async function command(url: string, path: string, body: unknown): Promise<Sent> {
+function command(url: string, path: string, body: unknown): Promise<Sent> {
   const key = randomUUID();
-  for (let attempt = 0; ; attempt++) {
-    const response = await send(url, 'POST', path, { body, headers: { 'idempotency-key': key } });
-    if (response.status !== 503 || attempt === 50) return response;
-    assert.ok(response.headers['retry-after'], 'a 503 says when to retry');
-    await sleep(5 + Math.random() * 20);
-  }
+  return resendingOn503(
+    () => send(url, 'POST', path, { body, headers: { 'idempotency-key': key } }),
+    (response) => assert.ok(response.headers['retry-after'], 'a 503 says when to retry'),
+  );
 }
 
 async function createOrder(url: string, orderId: string, total: number): Promise<void> {

@@ -4,37 +4,19 @@
  * from a stale entry, a refusal must hold on the stream as stored, and a duplicate sent to the other
  * process must replay. Commands alternate between the processes one by one, then run all at once.
  */
-import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { OrderEvent } from '../../src/domain/events.ts';
 import { decodeStream } from '../../src/events/codec.ts';
 import { openSqliteStore } from '../../src/eventstore/sqlite-store.ts';
-import { freePort, ServerProcess, sleep } from '../reliability/server-process.ts';
 import { orderBody, type Sent, send } from '../support/http.ts';
-import { tempDir } from '../support/temp.ts';
+import { onTwoServers, resendingOn503, type TwoServers } from '../support/two-servers.ts';
 
-const test = suite<{ servers: ServerProcess[]; path: string }>('http: stale cache entries across two processes');
+const test = suite<TwoServers>('http: stale cache entries across two processes');
+onTwoServers(test, 'stale-cache');
 
-test.before(async (context) => {
-  context.path = join(tempDir('stale-cache'), 'ledger.db');
-  context.servers = await Promise.all(
-    [0, 1].map(async () => new ServerProcess({ store: `sqlite:${context.path}`, port: await freePort() })),
-  );
-  for (const server of context.servers) await server.start();
-});
-test.after(async ({ servers }) => {
-  await Promise.all(servers.map((s) => s.terminate()));
-});
-
-/** Resends on 503 (a writer that lost the race too often), as a client must. */
-async function post(url: string, path: string, body: unknown): Promise<Sent> {
-  for (let attempt = 0; ; attempt++) {
-    const response = await send(url, 'POST', path, { body });
-    if (response.status !== 503 || attempt === 50) return response;
-    await sleep(5 + Math.random() * 20);
-  }
-}
+const post = (url: string, path: string, body: unknown): Promise<Sent> =>
+  resendingOn503(() => send(url, 'POST', path, { body }));
 
 async function eventsOf(path: string, orderId: string): Promise<OrderEvent[]> {
   const store = openSqliteStore(path);

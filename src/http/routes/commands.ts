@@ -314,8 +314,7 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
       const { orderId } = request.params;
       const { paymentId: chosen, amount, currency, paymentMethod } = request.body;
       const why = `the body has no paymentId to ${paymentMethod === undefined ? 'capture' : 'request'} under`;
-      const keyOf = () =>
-        chosen === undefined ? requiredIdempotencyKey(request, why) : optionalIdempotencyKey(request);
+      const keyOf = () => keyNaming(request, chosen, why);
       const ids = { orderId, paymentId: chosen ?? randomUUID() };
       if (prefersRespondAsync(request)) {
         const payments = request.server.ledger.payments;
@@ -391,10 +390,7 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const { orderId } = request.params;
       const { paymentId: chosen, amount, currency } = request.body;
-      const key =
-        chosen === undefined
-          ? requiredIdempotencyKey(request, 'the body has no paymentId to authorize under')
-          : optionalIdempotencyKey(request);
+      const key = keyNaming(request, chosen, 'the body has no paymentId to authorize under');
       const authorize = (ids: ResourceIds): OrderCommand => ({
         type: 'AuthorizePayment',
         orderId,
@@ -491,10 +487,7 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const { orderId, paymentId } = request.params;
       const { refundId: chosen, amount } = request.body;
-      const key =
-        chosen === undefined
-          ? requiredIdempotencyKey(request, 'the body has no refundId to refund under')
-          : optionalIdempotencyKey(request);
+      const key = keyNaming(request, chosen, 'the body has no refundId to refund under');
       const refund = (ids: ResourceIds): OrderCommand => ({
         type: 'RefundPayment',
         orderId,
@@ -536,6 +529,11 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 };
+
+/** Where the body names no id the key names the resource, so it is required; else it is optional. */
+function keyNaming(request: FastifyRequest, chosenId: string | undefined, why: string): string | undefined {
+  return chosenId === undefined ? requiredIdempotencyKey(request, why) : optionalIdempotencyKey(request);
+}
 
 const createOrder = (ids: ResourceIds, details: z.infer<typeof OrderBody>): OrderCommand => ({
   type: 'CreateOrder',
@@ -624,8 +622,7 @@ function orderBody(outcome: CommandOutcome): z.input<typeof OrderResponse> {
     currency,
     lines: lines.map(({ sku, quantity, unitPrice }) => ({ sku, quantity, unitPrice })),
     total,
-    revision: String(outcome.revision),
-    position: String(outcome.position),
+    ...recorded(outcome),
     createdAt: metadata.recordedAt,
   };
 }
@@ -639,8 +636,7 @@ function paymentBody(outcome: CommandOutcome): z.input<typeof PaymentResponse> {
     amount,
     currency,
     capturedAt: metadata.recordedAt,
-    revision: String(outcome.revision),
-    position: String(outcome.position),
+    ...recorded(outcome),
   };
 }
 
