@@ -10,6 +10,7 @@ import { DECLINED_METHOD, FakeGateway } from '../support/fake-gateway.ts';
 import { orderBody, send, startTestServer, type TestServer } from '../support/http.ts';
 import { assertNothingWritten, assertProblem } from '../support/problems.ts';
 import { splitPreferences } from '../../src/http/prefer.ts';
+import { pspIdempotencyKey } from '../../src/payments/idempotency-key.ts';
 
 const ASYNC = { prefer: 'respond-async' };
 
@@ -75,7 +76,9 @@ withPsp(
     assert.is(head.json.captured, 400);
     assert.is(head.json.payments[0].request, 'captured');
     assert.is(head.json.payments[0].pspReference, resolved.pspReference);
-    assert.is(gateway.charges.size >= 1, true);
+    const key = pspIdempotencyKey(orderId, 'pay-1');
+    const charged = gateway.charges.get(key)?.outcome;
+    assert.equal(charged, { kind: 'captured', pspReference: resolved.pspReference }, 'the charge made under its key');
 
     const again = await send(server.url, 'POST', `/orders/${orderId}/payments`, {
       body: request('pay-1'),
