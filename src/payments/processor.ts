@@ -57,7 +57,6 @@ export interface ProcessorOptions {
 
 export interface PaymentProcessor {
   readonly id: string;
-  readonly inFlight: number;
   /** Requests no processor will call the PSP for again automatically: an operator must resolve them. */
   needsOperator(): PendingRequest[];
   stop(): Promise<void>;
@@ -245,9 +244,6 @@ export function startPaymentProcessor(options: ProcessorOptions): PaymentProcess
   const done = loop();
   return {
     id,
-    get inFlight() {
-      return inFlight.size;
-    },
     needsOperator: () => [...operator.values()].filter((r) => requests.get(r.orderId, r.paymentId) !== undefined),
     async stop() {
       controller.abort();
