@@ -203,7 +203,8 @@ export const PROBLEM_TYPES = {
     retryAfter: true,
     title: 'Too many payment requests are pending',
     description:
-      'The buffer of payment requests waiting for the PSP is full. Nothing was written. Retry after the delay ' +
+      'The buffer of payment requests waiting for the PSP is full, or not counted yet just after start-up. ' +
+      'Nothing was written. Retry after the delay ' +
       'in Retry-After with the same request and Idempotency-Key.',
   },
   'idempotency-key-reused': {

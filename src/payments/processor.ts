@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CommandHandler } from '../commands/handler.ts';
 import type { CommitSignal } from '../commit-signal.ts';
-import type { PaymentOutcome } from '../domain/commands.ts';
+import { PaymentOutcome } from '../domain/commands.ts';
 import { DomainRejection } from '../domain/rejection.ts';
 import type { CommandContext } from '../events/metadata.ts';
 import { type ProjectionLogger, silentLogger } from '../projections/engine.ts';
@@ -57,7 +57,6 @@ export interface ProcessorOptions {
 
 export interface PaymentProcessor {
   readonly id: string;
-  readonly inFlight: number;
   /** Requests no processor will call the PSP for again automatically: an operator must resolve them. */
   needsOperator(): PendingRequest[];
   stop(): Promise<void>;
@@ -187,7 +186,7 @@ export function startPaymentProcessor(options: ProcessorOptions): PaymentProcess
       try {
         const outcome = await gateway.charge(chargeRequest, signal);
         observer.pspCall((performance.now() - started) / 1000, outcome.kind);
-        return outcomeOf(outcome);
+        return recordable(request, outcome);
       } catch (error) {
         const seconds = (performance.now() - started) / 1000;
         if (error instanceof PermanentGatewayError) {
@@ -204,6 +203,18 @@ export function startPaymentProcessor(options: ProcessorOptions): PaymentProcess
     }
     observer.retriesExhausted();
     logger.warn({ orderId, paymentId }, 'PSP retries ran out; the request stays pending and is tried again later');
+    return undefined;
+  }
+
+  /**
+   * The outcome as the ledger's schema holds it, or undefined with the request flagged: refused by
+   * the outcome command, it would be claimed and charged again every few seconds, to no end.
+   */
+  function recordable(request: PendingRequest, outcome: ChargeOutcome): PaymentOutcome | undefined {
+    const parsed = PaymentOutcome.safeParse(outcomeOf(outcome));
+    if (parsed.success) return parsed.data;
+    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    flagForOperator(request, `the PSP reported an outcome the ledger cannot hold (${issues})`);
     return undefined;
   }
 
@@ -233,9 +244,6 @@ export function startPaymentProcessor(options: ProcessorOptions): PaymentProcess
   const done = loop();
   return {
     id,
-    get inFlight() {
-      return inFlight.size;
-    },
     needsOperator: () => [...operator.values()].filter((r) => requests.get(r.orderId, r.paymentId) !== undefined),
     async stop() {
       controller.abort();

@@ -35,6 +35,11 @@ export interface PaymentBuffer {
   readonly capacity: number;
   /** Requests pending as this process knows them: the log as far as the feed has read, and its own. */
   depth(): number;
+  /**
+   * Why a new request is refused now, or undefined: the buffer is full, or it is not counted yet
+   * (until the feed first reaches the head of the log, the depth is only what it has read so far).
+   */
+  refusal(): string | undefined;
   close(): Promise<void>;
 }
 
@@ -54,13 +59,21 @@ export function startPaymentBuffer(options: PaymentBufferOptions): PaymentBuffer
           observer,
         });
   let closing: Promise<void> | undefined;
+  const capacity = options.capacity ?? DEFAULT_PAYMENT_BUFFER;
   return {
     gateway: options.gateway,
     feed,
     processor,
     observer,
-    capacity: options.capacity ?? DEFAULT_PAYMENT_BUFFER,
+    capacity,
     depth: () => feed.requests.size,
+    refusal() {
+      if (!feed.isCaughtUp) return 'the pending payment requests are still being counted since this server started';
+      const depth = feed.requests.size;
+      return depth >= capacity
+        ? `${depth} payment requests are pending (LEDGER_PAYMENT_BUFFER ${capacity})`
+        : undefined;
+    },
     close: () =>
       (closing ??= (async () => {
         await processor?.stop();

@@ -57,7 +57,3 @@ export const STRIPE_CONFIG_FIELDS = {
   STRIPE_WEBHOOK_SECRET: WebhookSecretSchema.optional(),
   STRIPE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
 };
-
-/** The same, with the key required: what the adapter needs to run. */
-export const StripeConfigSchema = z.object({ ...STRIPE_CONFIG_FIELDS, STRIPE_API_KEY: StripeApiKeySchema });
-export type StripeConfig = z.infer<typeof StripeConfigSchema>;

@@ -9,6 +9,8 @@
  */
 import Stripe from 'stripe';
 import { z } from 'zod';
+import { PaymentOutcome } from '../domain/commands.ts';
+import { EntityId } from '../domain/ids.ts';
 import { redactSecrets } from '../redact.ts';
 import type { ChargeOutcome } from './gateway.ts';
 import { intentState } from './stripe-outcome.ts';
@@ -41,7 +43,8 @@ export const WEBHOOK_TOLERANCE_SECONDS = 300;
 
 const OUTCOME_EVENTS = new Set(['payment_intent.succeeded', 'payment_intent.payment_failed']);
 
-const LedgerMetadata = z.object({ orderId: z.string().min(1), paymentId: z.string().min(1) });
+/** The ids as the ledger spells them: metadata set by anything else names no ledger payment. */
+const LedgerMetadata = z.object({ orderId: EntityId, paymentId: EntityId });
 
 export function createStripeWebhookVerifier(
   secret: string,
@@ -83,6 +86,10 @@ function outcomeOf(event: Stripe.Event): StripeWebhookResult {
   if (state.kind !== 'final') return ignored(`the payment intent is ${intent.status}`);
   // The type and the intent inside must tell the same story; a mismatch is left to the API answer.
   const outcome = state.outcome;
+  // Signed but not storable (an intent id or decline the ledger's schema cannot hold): refused by
+  // the command it would be, it would answer non-2xx, which Stripe redelivers for days to no avail.
+  if (!PaymentOutcome.safeParse(outcome).success)
+    return ignored('the payment intent reports an outcome the ledger cannot hold');
   if ((event.type === 'payment_intent.succeeded') !== (outcome.kind === 'captured')) {
     return ignored(`a ${event.type} event for an intent that is ${intent.status}`);
   }

@@ -8,6 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openMemoryStore } from '../../src/eventstore/memory-store.ts';
 import type { EventStore } from '../../src/eventstore/port.ts';
+import type { PaymentGateway } from '../../src/payments/gateway.ts';
 import { pspIdempotencyKey } from '../../src/payments/idempotency-key.ts';
 import { DECLINED_METHOD, FakeGateway } from '../support/fake-gateway.ts';
 import { allResolved, orderEvents, outcomesOf, seedRequests, startBuffer, waitFor } from './support.ts';
@@ -163,6 +164,34 @@ test('past the key window a request is not sent again: it waits for an operator'
     await second.close();
   }
   assert.is(gateway.totalCalls, 0, 'never called the PSP');
+  assert.not.ok(await allResolved(store, [request!]), 'still pending');
+});
+
+test('an outcome the ledger cannot hold is not charged again and again: one claim, one call, an operator', async ({
+  store,
+}) => {
+  const [request] = await seedRequests(store, 1, 1);
+  const fake = new FakeGateway();
+  // A decline whose message is longer than the ledger stores, as a buggy or hostile PSP may send.
+  const gateway: PaymentGateway = {
+    name: 'verbose',
+    charge: async (charge) => ({
+      ...(await fake.charge(charge)),
+      kind: 'declined',
+      code: 'x',
+      message: 'm'.repeat(2_000),
+    }),
+  };
+  const buffer = startBuffer(store, gateway, { leaseMs: 20, retryLaterMs: 20 });
+  try {
+    await waitFor(() => (buffer.processor?.needsOperator().length ?? 0) === 1, 5_000, 'the operator list');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  } finally {
+    await buffer.close();
+  }
+  assert.is(fake.totalCalls, 1, 'asked the PSP once');
+  const events = await orderEvents(store, request!.orderId);
+  assert.is(events.filter((e) => e.type === 'PaymentProcessingStarted').length, 1, 'claimed once');
   assert.not.ok(await allResolved(store, [request!]), 'still pending');
 });
 

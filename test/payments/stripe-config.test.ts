@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError, ConfigSchema } from '../../src/config.ts';
 import { gatewayFromConfig } from '../../src/payments/gateway-from-config.ts';
-import { StripeApiBaseSchema, StripeConfigSchema } from '../../src/payments/stripe-config.ts';
+import { StripeApiBaseSchema } from '../../src/payments/stripe-config.ts';
 
 const test = suite('payments: Stripe configuration');
 const KEY = 'sk_test_51AbCdEfGhIjKlMnOp';
@@ -20,7 +20,7 @@ test('STRIPE_API_BASE becomes the SDK options; the default is api.stripe.com ove
     protocol: 'https',
   });
   assert.equal(StripeApiBaseSchema.parse('http://[::1]:8080'), { host: '::1', port: 8080, protocol: 'http' });
-  assert.equal(StripeConfigSchema.parse({ STRIPE_API_KEY: KEY }).STRIPE_API_BASE, {
+  assert.equal(ConfigSchema.parse({ STRIPE_API_KEY: KEY }).STRIPE_API_BASE, {
     host: 'api.stripe.com',
     port: 443,
     protocol: 'https',
@@ -35,20 +35,20 @@ test('STRIPE_API_BASE with a path, a query, userinfo or another scheme is refuse
 
 test('keys: secret or restricted keys only; issues never quote the value', () => {
   for (const key of [KEY, 'sk_live_51AbCdEfGhIjKlMnOp', 'rk_live_51AbCdEfGhIjKlMnOp']) {
-    assert.ok(StripeConfigSchema.safeParse({ STRIPE_API_KEY: key }).success, key);
+    assert.ok(ConfigSchema.safeParse({ STRIPE_API_KEY: key }).success, key);
   }
   for (const key of ['pk_live_51AbCdEfGhIjKlMnOp', 'sk_test_', 'sk_test_short', 'hunter2hunter2hunter2']) {
-    const result = StripeConfigSchema.safeParse({ STRIPE_API_KEY: key });
+    const result = ConfigSchema.safeParse({ STRIPE_API_KEY: key });
     assert.not.ok(result.success, key);
     // (a bare prefix is quoted by the message itself, as an example of the expected shape)
     if (key !== 'sk_test_') assert.not.ok(JSON.stringify(result.error?.issues).includes(key), key);
   }
-  const webhook = StripeConfigSchema.safeParse({
+  const webhook = ConfigSchema.safeParse({
     STRIPE_API_KEY: KEY,
     STRIPE_WEBHOOK_SECRET: 'whsec_0123456789abcdef',
   });
   assert.ok(webhook.success);
-  assert.not.ok(StripeConfigSchema.safeParse({ STRIPE_API_KEY: KEY, STRIPE_WEBHOOK_SECRET: 'secret' }).success);
+  assert.not.ok(ConfigSchema.safeParse({ STRIPE_API_KEY: KEY, STRIPE_WEBHOOK_SECRET: 'secret' }).success);
 });
 
 test('LEDGER_PSP=stripe: without STRIPE_API_KEY the start-up stops; with it the gateway is Stripe', async () => {

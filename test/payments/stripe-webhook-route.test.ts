@@ -13,6 +13,7 @@ import * as assert from 'uvu/assert';
 import { audit } from '../../src/audit/audit.ts';
 import { replayCommands } from '../../src/audit/command-replay.ts';
 import { createCommandHandler } from '../../src/commands/handler.ts';
+import { openMemoryStore } from '../../src/eventstore/memory-store.ts';
 import { openSqliteStore } from '../../src/eventstore/sqlite-store.ts';
 import { pspIdempotencyKey } from '../../src/payments/idempotency-key.ts';
 import { onStore } from '../audit/fixtures.ts';
@@ -241,10 +242,16 @@ test('other events are acknowledged and ignored; the rest of the API still needs
 });
 
 /** A signed event about the intent of a ledger payment, as Stripe would send it. */
-function signedEvent(orderId: string, paymentId: string, amount: number, declined?: { code: string }) {
+function signedEvent(
+  orderId: string,
+  paymentId: string,
+  amount: number,
+  declined?: { code: string },
+  intentId = `pi_${paymentId}`,
+) {
   const status = declined ? 'requires_payment_method' : 'succeeded';
   const error = declined && { type: 'card_error', code: declined.code, message: 'Your card was declined.' };
-  const intent = { id: `pi_${paymentId}`, object: 'payment_intent', status, amount, currency: 'eur' };
+  const intent = { id: intentId, object: 'payment_intent', status, amount, currency: 'eur' };
   const payload = JSON.stringify({
     id: `evt_${paymentId}`,
     object: 'event',
@@ -325,6 +332,44 @@ reads('owner and outcome from the cached stream (only the missed tail read); oth
   assert.equal(replay.findings.listed, []);
   assert.equal([replay.replays, replay.newEvents], [replay.commands, 0]);
 });
+
+reads(
+  'a signed event naming ids or an intent the ledger cannot hold is acknowledged as ignored, not redelivered',
+  async () => {
+    const store = openMemoryStore();
+    const app = await listenApp(store, {
+      env: {
+        LEDGER_API_KEYS: `alice:${SECRET}`,
+        LEDGER_PSP: 'stripe',
+        STRIPE_API_KEY: STAND_IN_API_KEY,
+        STRIPE_WEBHOOK_SECRET: STAND_IN_WEBHOOK_SECRET,
+      },
+    });
+    try {
+      const cases: [string, string, { intentId?: string }?][] = [
+        ['no such id!', 'pay-1'],
+        ['o'.repeat(65), 'pay-1'],
+        ['order-1', 'pay/1'],
+        ['order-1', 'pay-1', { intentId: `pi_${'x'.repeat(300)}` }],
+      ];
+      for (const [orderId, paymentId, fields] of cases) {
+        await assertNothingWritten(store, async () => {
+          const hook = await send(
+            app.url,
+            'POST',
+            '/webhooks/stripe',
+            signedEvent(orderId, paymentId, 500, undefined, fields?.intentId),
+          );
+          assert.is(hook.status, 200, hook.text);
+          assert.is(hook.json.result, 'ignored');
+        });
+      }
+    } finally {
+      await app.close();
+      await store.close();
+    }
+  },
+);
 
 test.run();
 reads.run();

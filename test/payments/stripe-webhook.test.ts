@@ -129,6 +129,9 @@ test('other events and intents that are not the ledger’s are ignored (answered
     [intentEvent('charge.refunded', {}), 'not a payment outcome'],
     [intentEvent('payment_intent.created', { status: 'requires_payment_method' }), 'not a payment outcome'],
     [intentEvent('payment_intent.succeeded', { metadata: {} }), 'no ledger orderId/paymentId'],
+    [intentEvent('payment_intent.succeeded', { metadata: { orderId: 'a b', paymentId: 'p' } }), 'no ledger orderId'],
+    [intentEvent('payment_intent.succeeded', { metadata: { orderId: 'o'.repeat(65), paymentId: 'p' } }), 'no ledger'],
+    [intentEvent('payment_intent.succeeded', { id: `pi_${'x'.repeat(5_000)}` }), 'cannot hold'],
     [intentEvent('payment_intent.succeeded', { status: 'processing' }), 'processing'],
     [intentEvent('payment_intent.payment_failed', { status: 'succeeded' }), 'succeeded'],
   ];

@@ -325,13 +325,8 @@ export const commandRoutes: FastifyPluginAsyncZod = async (app) => {
         const key = keyOf();
         // A retry of a request still pending is answered as a replay even when the buffer is full.
         const known = chosen !== undefined && payments.feed.requests.get(orderId, chosen) !== undefined;
-        if (!known && payments.depth() >= payments.capacity) {
-          throw new Problem(
-            'payment-buffer-full',
-            `${payments.depth()} payment requests are pending (LEDGER_PAYMENT_BUFFER ${payments.capacity})`,
-            { retryAfterSeconds: 1 },
-          );
-        }
+        const refusal = known ? undefined : payments.refusal();
+        if (refusal) throw new Problem('payment-buffer-full', refusal, { retryAfterSeconds: 1 });
         const requestPayment = (resource: ResourceIds): OrderCommand => ({
           type: 'RequestPayment',
           orderId,
