@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_STATE_CACHE_BOUNDS } from './commands/state-cache.ts';
+import { envNumber } from './env-number.ts';
 import { StoreUrlSchema } from './eventstore/store-url.ts';
 import { STRIPE_CONFIG_FIELDS } from './payments/stripe-config.ts';
 import { redactSecrets } from './redact.ts';
@@ -65,17 +66,6 @@ const ApiKeys = z.string().transform((text, ctx) => {
   }
   return keys;
 });
-
-/**
- * A number from the environment. Coercion alone reads a blank `VAR=` (an unset substitution in a
- * compose file) as 0, which for several of these turns a limit or the cache off without a word.
- */
-const envNumber = <T extends z.ZodType>(inner: T) =>
-  z.preprocess((value, ctx) => {
-    if (typeof value !== 'string' || value.trim() !== '') return value;
-    ctx.addIssue({ code: 'custom', message: 'is empty: unset it or give a number' });
-    return z.NEVER;
-  }, inner);
 
 const CorsOrigins = z.string().transform((text, ctx) => {
   const origins = text

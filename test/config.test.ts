@@ -74,7 +74,13 @@ test.run();
 const numbers = suite('config: numbers');
 
 numbers('a blank number (an unset substitution) is refused, naming it, not read as 0 and a limit turned off', () => {
-  for (const name of ['LEDGER_RATE_LIMIT', 'LEDGER_STATE_CACHE_ENTRIES', 'LEDGER_MAX_EVENT_LOOP_DELAY_MS', 'PORT']) {
+  for (const name of [
+    'LEDGER_RATE_LIMIT',
+    'LEDGER_STATE_CACHE_ENTRIES',
+    'LEDGER_MAX_EVENT_LOOP_DELAY_MS',
+    'PORT',
+    'STRIPE_TIMEOUT_MS',
+  ]) {
     for (const blank of ['', '  ']) {
       const error = (() => {
         try {

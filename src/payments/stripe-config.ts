@@ -4,6 +4,7 @@
  * secret and the per-call timeout. Issues name the variable, never its value.
  */
 import { z } from 'zod';
+import { envNumber } from '../env-number.ts';
 
 /** The SDK's `host`, `port` and `protocol` options, which is how it is pointed anywhere but api.stripe.com. */
 export interface StripeApiBase {
@@ -55,5 +56,5 @@ export const STRIPE_CONFIG_FIELDS = {
   STRIPE_API_KEY: StripeApiKeySchema.optional(),
   STRIPE_API_BASE: StripeApiBaseSchema.prefault(STRIPE_API_BASE_DEFAULT),
   STRIPE_WEBHOOK_SECRET: WebhookSecretSchema.optional(),
-  STRIPE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+  STRIPE_TIMEOUT_MS: envNumber(z.coerce.number().int().min(100).max(120_000).default(15_000)),
 };
