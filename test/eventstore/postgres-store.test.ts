@@ -260,6 +260,29 @@ if (await pgAvailableOrSkip('postgres store suite')) {
     }
   });
 
+  test('an append naming an event id twice fails alone; the appends committed with it are kept', async ({ store }) => {
+    const twice = event('twice');
+    const shared = event('shared');
+    const [good, repeated, across] = await Promise.allSettled([
+      store.append('good', [event('g')], 'no_stream'),
+      store.append('repeated', [twice, twice], 'no_stream'),
+      store.appendAtomically([
+        { streamId: 'left', events: [shared], expected: 'no_stream' },
+        { streamId: 'right', events: [shared], expected: 'no_stream' },
+      ]),
+    ]);
+    assert.is(good.status, 'fulfilled', 'the neighbour in the same batch commits');
+    for (const outcome of [repeated, across]) {
+      assert.is(outcome.status, 'rejected');
+      assert.instance((outcome as PromiseRejectedResult).reason, WrongExpectedVersionError);
+    }
+    assert.equal(
+      (await store.readStream('good')).map((e) => e.data.label),
+      ['g'],
+    );
+    for (const stream of ['repeated', 'left', 'right']) assert.is((await store.readStream(stream)).length, 0, stream);
+  });
+
   test('close ends the pool and the listener; calls afterwards fail as closed', async ({ store, database }) => {
     await store.append('s', [event('a')], 'no_stream');
     await store.close();
