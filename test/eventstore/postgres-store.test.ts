@@ -7,7 +7,9 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StoreUnavailableError, WrongExpectedVersionError } from '../../src/eventstore/errors.ts';
+import { CorruptEventError, StoreUnavailableError, WrongExpectedVersionError } from '../../src/eventstore/errors.ts';
+import { readAllEntries } from '../../src/eventstore/log-entries.ts';
+import { MAX_EVENTS_PER_APPEND } from '../../src/eventstore/pg-append.ts';
 import { pgStoreError } from '../../src/eventstore/pg-errors.ts';
 import { openPgStore, type PgEventStore, pgConnectionConfig } from '../../src/eventstore/pg-store.ts';
 import type { EventToAppend, RecordedEvent } from '../../src/eventstore/port.ts';
@@ -281,6 +283,52 @@ if (await pgAvailableOrSkip('postgres store suite')) {
       ['g'],
     );
     for (const stream of ['repeated', 'left', 'right']) assert.is((await store.readStream(stream)).length, 0, stream);
+  });
+
+  test('a row edited to hold no JSON object is a finding naming it; the log reads on past it', async ({
+    store,
+    database,
+  }) => {
+    await store.append('s', [event('a'), event('b'), event('c')], 'no_stream');
+    const admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+    const { rows } = await admin.query(
+      `UPDATE ledger_events SET data = '[1]', metadata = '"text"' WHERE stream_id = 's' AND revision = 1 RETURNING position::text`,
+    );
+    await admin.end();
+    const position = BigInt(rows[0].position);
+    const error = await store.readStream('s').catch((e: unknown) => e);
+    assert.instance(error, CorruptEventError);
+    const corrupt = error as CorruptEventError;
+    assert.equal([corrupt.streamId, corrupt.revision, corrupt.position], ['s', 1n, position]);
+    assert.match(corrupt.problem, /data is not a JSON object; metadata is not a JSON object/);
+    const entries = [];
+    for await (const entry of readAllEntries(store)) entries.push(entry);
+    assert.equal(
+      entries.map((e) => (e instanceof CorruptEventError ? `corrupt@${e.position}` : e.data.label)),
+      ['a', `corrupt@${position}`, 'c'],
+    );
+  });
+
+  test('an append of MAX_EVENTS_PER_APPEND events is taken; one more, alone or across an atomic append, is refused before anything is written', async ({
+    store,
+  }) => {
+    const events = (n: number, label: string) => Array.from({ length: n }, (_, i) => event(`${label}${i}`));
+    const full = await store.append('full', events(MAX_EVENTS_PER_APPEND, 'f'), 'no_stream');
+    assert.is(full.nextExpectedRevision, BigInt(MAX_EVENTS_PER_APPEND - 1));
+    assert.is((await store.readStream('full')).length, MAX_EVENTS_PER_APPEND);
+    const over = await store
+      .append('over', events(MAX_EVENTS_PER_APPEND + 1, 'o'), 'no_stream')
+      .catch((e: unknown) => e);
+    assert.instance(over, RangeError);
+    const across = await store
+      .appendAtomically([
+        { streamId: 'x', events: events(MAX_EVENTS_PER_APPEND, 'x'), expected: 'no_stream' },
+        { streamId: 'y', events: events(1, 'y'), expected: 'no_stream' },
+      ])
+      .catch((e: unknown) => e);
+    assert.instance(across, RangeError);
+    for (const stream of ['over', 'x', 'y']) assert.is((await store.readStream(stream)).length, 0, stream);
   });
 
   test('close ends the pool and the listener; calls afterwards fail as closed', async ({ store, database }) => {
