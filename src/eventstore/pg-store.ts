@@ -24,7 +24,7 @@ export interface PgStoreOptions {
   readonly poolSize?: number;
   /** Group commit (default): appends arriving together share one transaction. Off: one each (for the benchmark). */
   readonly groupCommit?: boolean;
-  /** Most units per batch. */
+  /** Most units per batch (at most, and by default, MAX_UNITS_PER_BATCH). */
   readonly maxBatch?: number;
   /** How often a subscription reads the log when no notification woke it. */
   readonly pollIntervalMs?: number;
@@ -141,7 +141,7 @@ export async function openPgStore(connectionString: string, options: PgStoreOpti
 function unitCommitter(pool: pg.Pool, options: PgStoreOptions, onCommitted: () => void): GroupCommit {
   if (options.groupCommit !== false) {
     return groupCommit({
-      maxBatch: Math.min(options.maxBatch ?? 256, MAX_UNITS_PER_BATCH),
+      maxBatch: Math.min(options.maxBatch ?? MAX_UNITS_PER_BATCH, MAX_UNITS_PER_BATCH),
       toStoreError: pgStoreError,
       onCommitted,
       commitBatch: (units) => appendBatch(pool, units),
