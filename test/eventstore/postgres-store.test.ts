@@ -331,6 +331,58 @@ if (await pgAvailableOrSkip('postgres store suite')) {
     for (const stream of ['over', 'x', 'y']) assert.is((await store.readStream(stream)).length, 0, stream);
   });
 
+  test('two stores (two servers) racing: one stream stays gapless, an id raced onto two streams is stored once', async ({
+    store,
+    database,
+  }) => {
+    const other = await openPgStore(database.url);
+    try {
+      // Each writer appends at the head it last saw, reading it again after every refusal.
+      const stores = [store, other, store, other];
+      const landed: string[] = [];
+      await Promise.all(
+        stores.map(async (writer, w) => {
+          for (let round = 0; round < 15; round++) {
+            const e = event(`w${w}-${round}`);
+            for (;;) {
+              const head = (await writer.readStream('shared')).at(-1)?.revision ?? 'no_stream';
+              const done = await writer.append('shared', [e], head).catch((error: unknown) => {
+                if (error instanceof WrongExpectedVersionError) return undefined;
+                throw error;
+              });
+              if (done) break;
+            }
+            landed.push(e.id);
+          }
+        }),
+      );
+      const events = await store.readStream('shared');
+      assert.equal(
+        events.map((e) => e.revision),
+        events.map((_, i) => BigInt(i)),
+        'revisions without a gap',
+      );
+      assert.equal(events.map((e) => e.id).sort(), [...landed].sort(), 'each acknowledged append once');
+
+      for (let round = 0; round < 10; round++) {
+        const raced = event('raced');
+        const outcomes = await Promise.allSettled([
+          store.append(`left-${round}`, [raced], 'no_stream'),
+          other.append(`right-${round}`, [raced], 'no_stream'),
+        ]);
+        const kept = outcomes.filter((o) => o.status === 'fulfilled');
+        assert.is(kept.length, 1, 'one of the two stores the id');
+        for (const o of outcomes) {
+          if (o.status === 'rejected') assert.instance(o.reason, WrongExpectedVersionError);
+        }
+        const stored = [...(await store.readStream(`left-${round}`)), ...(await store.readStream(`right-${round}`))];
+        assert.is(stored.length, 1);
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
   test('close ends the pool and the listener; calls afterwards fail as closed', async ({ store, database }) => {
     await store.append('s', [event('a')], 'no_stream');
     await store.close();
