@@ -383,6 +383,40 @@ if (await pgAvailableOrSkip('postgres store suite')) {
     }
   });
 
+  test('a role whose rights are revoked, or whose login is refused, meets a typed error, not a raw one', async () => {
+    const role = `ledger_rv_${randomUUID().slice(0, 8)}`;
+    const own = await createScratchDatabase();
+    const admin = new pg.Client({ connectionString: own.url });
+    admin.on('error', () => {});
+    await admin.connect();
+    await admin.query(`CREATE ROLE ${role} LOGIN`);
+    let limited: PgEventStore | undefined;
+    try {
+      await admin.query(`GRANT CREATE ON SCHEMA public TO ${role}`);
+      const url = new URL(own.url);
+      url.username = role;
+      limited = await openPgStore(url.toString());
+      await limited.append('s', [event('a')], 'no_stream');
+      await admin.query(`REVOKE INSERT ON ledger_events FROM ${role}`);
+      const revoked = await limited.append('t', [event('b')], 'no_stream').catch((e: unknown) => e);
+      assert.instance(revoked, StoreUnavailableError);
+      assert.is((revoked as StoreUnavailableError).reason, 'io');
+      await admin.query(`ALTER ROLE ${role} NOLOGIN`);
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [role]);
+      const refused = await limited.readStream('s').catch((e: unknown) => e);
+      assert.instance(refused, StoreUnavailableError);
+      assert.is((refused as StoreUnavailableError).reason, 'io');
+    } finally {
+      await limited?.close();
+      await admin.end();
+      await own.drop();
+      const cleanup = new pg.Client({ connectionString: own.url.replace(`/${own.name}`, '/postgres') });
+      await cleanup.connect();
+      await cleanup.query(`DROP ROLE ${role}`);
+      await cleanup.end();
+    }
+  });
+
   test('close ends the pool and the listener; calls afterwards fail as closed', async ({ store, database }) => {
     await store.append('s', [event('a')], 'no_stream');
     await store.close();
