@@ -417,6 +417,26 @@ if (await pgAvailableOrSkip('postgres store suite')) {
     }
   });
 
+  test('a stream id, event id or type that PostgreSQL text cannot hold is refused alone; its batch commits', async ({
+    store,
+  }) => {
+    const unholdable = ['nul\u0000', 'lone\ud800', 'low\udc00x'];
+    const outcomes = await Promise.allSettled([
+      store.append('good', [event('g')], 'no_stream'),
+      ...unholdable.map((text) => store.append(text, [event('s')], 'no_stream')),
+      ...unholdable.map((text) => store.append(`id-${text.length}`, [{ ...event('i'), id: text }], 'no_stream')),
+      ...unholdable.map((text) => store.append(`type-${text.length}`, [{ ...event('t'), type: text }], 'no_stream')),
+      store.append('pair\ud83d\ude00', [event('p')], 'no_stream'),
+    ]);
+    assert.is(outcomes[0]!.status, 'fulfilled', 'the neighbour commits');
+    for (const outcome of outcomes.slice(1, -1)) {
+      assert.is(outcome.status, 'rejected');
+      assert.instance((outcome as PromiseRejectedResult).reason, RangeError);
+    }
+    assert.is(outcomes.at(-1)!.status, 'fulfilled', 'a surrogate pair is text like any other');
+    assert.is((await store.readStream('pair\ud83d\ude00')).length, 1);
+  });
+
   test('close ends the pool and the listener; calls afterwards fail as closed', async ({ store, database }) => {
     await store.append('s', [event('a')], 'no_stream');
     await store.close();
