@@ -268,7 +268,7 @@ if (await pgAvailableOrSkip('postgres store suite')) {
     const [good, repeated, across] = await Promise.allSettled([
       store.append('good', [event('g')], 'no_stream'),
       store.append('repeated', [twice, twice], 'no_stream'),
-      store.appendAtomically([
+      store.appendAtomically!([
         { streamId: 'left', events: [shared], expected: 'no_stream' },
         { streamId: 'right', events: [shared], expected: 'no_stream' },
       ]),
@@ -321,12 +321,10 @@ if (await pgAvailableOrSkip('postgres store suite')) {
       .append('over', events(MAX_EVENTS_PER_APPEND + 1, 'o'), 'no_stream')
       .catch((e: unknown) => e);
     assert.instance(over, RangeError);
-    const across = await store
-      .appendAtomically([
-        { streamId: 'x', events: events(MAX_EVENTS_PER_APPEND, 'x'), expected: 'no_stream' },
-        { streamId: 'y', events: events(1, 'y'), expected: 'no_stream' },
-      ])
-      .catch((e: unknown) => e);
+    const across = await store.appendAtomically!([
+      { streamId: 'x', events: events(MAX_EVENTS_PER_APPEND, 'x'), expected: 'no_stream' },
+      { streamId: 'y', events: events(1, 'y'), expected: 'no_stream' },
+    ]).catch((e: unknown) => e);
     assert.instance(across, RangeError);
     for (const stream of ['over', 'x', 'y']) assert.is((await store.readStream(stream)).length, 0, stream);
   });
