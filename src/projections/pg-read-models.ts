@@ -8,6 +8,7 @@ import pg from 'pg';
 import { isTransient, pgStoreError } from '../eventstore/pg-errors.ts';
 import { pgConnectionConfig } from '../eventstore/pg-store.ts';
 import { listenForCommits } from '../eventstore/pg-subscription.ts';
+import { isStorableText } from '../eventstore/pg-text.ts';
 import type { ProcessorCheckpoint } from '../payments/processor-checkpoint.ts';
 import { servedFrom } from './checkpoints.ts';
 import * as checkpoints from './pg-read-model-checkpoints.ts';
@@ -219,9 +220,6 @@ export async function openPgReadModels(
   };
 }
 
-/** The driver would turn a lone surrogate into U+FFFD, merging two keys; text cannot hold NUL at all. */
-const isStorableText = (text: string): boolean => !text.includes('\u0000') && !LONE_SURROGATE.test(text);
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /**
  * A \u0000 escape, or a surrogate's (JSON.stringify writes a surrogate pair as the characters
  * themselves, so an escaped one is alone), not an escaped backslash followed by "u0000".
