@@ -201,5 +201,5 @@ const SCHEMA = `
 
 /** Creates what is missing (tables, the append function), one server at a time. */
 export function ensureSchema(pool: pg.Pool): Promise<void> {
-  return createUnderLock(pool, SCHEMA_LOCK, SCHEMA);
+  return createUnderLock(pool, SCHEMA_LOCK, SCHEMA, 'ledger_events');
 }

@@ -415,6 +415,35 @@ if (await pgAvailableOrSkip('postgres store suite')) {
     }
   });
 
+  test('a role with only read and write rights opens a database its owner set up, and appends', async ({
+    store,
+    database,
+  }) => {
+    await store.append('s', [event('owner')], 'no_stream');
+    const role = `ledger_rw_${randomUUID().slice(0, 8)}`;
+    const admin = new pg.Client({ connectionString: database.url });
+    admin.on('error', () => {});
+    await admin.connect();
+    await admin.query(`CREATE ROLE ${role} LOGIN`);
+    let limited: PgEventStore | undefined;
+    try {
+      await admin.query(`GRANT SELECT, INSERT, UPDATE ON ledger_events, ledger_streams TO ${role}`);
+      const url = new URL(database.url);
+      url.username = role;
+      limited = await openPgStore(url.toString());
+      await limited.append('s', [event('writer')], 0n);
+      assert.equal(
+        (await store.readStream('s')).map((e) => e.data.label),
+        ['owner', 'writer'],
+      );
+    } finally {
+      await limited?.close();
+      await admin.query(`DROP OWNED BY ${role}`);
+      await admin.query(`DROP ROLE ${role}`);
+      await admin.end();
+    }
+  });
+
   test('a stream id, event id or type that PostgreSQL text cannot hold is refused alone; its batch commits', async ({
     store,
   }) => {
