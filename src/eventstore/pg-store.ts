@@ -6,13 +6,14 @@
  * every connection sets for itself, whatever the server's default. Reads of the log stop at the
  * visibility bound (pg-schema.ts), so a reader never skips an event that commits late.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { CommitSignal } from '../commit-signal.ts';
 import { StoreUnavailableError } from './errors.ts';
 import { assertDistinctStreams } from './expectation.ts';
 import { type CommitUnit, type GroupCommit, groupCommit } from './group-commit.ts';
 import { appendBatch, assertAppendable, MAX_UNITS_PER_BATCH } from './pg-append.ts';
 import { pgStoreError } from './pg-errors.ts';
+import { openSchemaPool } from './pg-pool.ts';
 import { headPosition, type Query, readAll, readStream, visibleBelow } from './pg-reads.ts';
 import { ensureSchema } from './pg-schema.ts';
 import { listenForCommits } from './pg-subscription.ts';
@@ -51,15 +52,7 @@ export function pgConnectionConfig(connectionString: string): pg.ClientConfig {
 
 export async function openPgStore(connectionString: string, options: PgStoreOptions = {}): Promise<PgEventStore> {
   const connection = pgConnectionConfig(connectionString);
-  const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10 });
-  // An idle connection the server dropped is removed from the pool; the next query opens another.
-  pool.on('error', () => {});
-  try {
-    await ensureSchema(pool);
-  } catch (error) {
-    await pool.end().catch(() => {});
-    throw pgStoreError(error);
-  }
+  const pool = await openSchemaPool(connection, options.poolSize ?? 10, ensureSchema);
 
   let closed = false;
   const commits = new CommitSignal();

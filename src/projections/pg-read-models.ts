@@ -4,8 +4,9 @@
  * a time projects (pg-runner-lease.ts); the others serve reads and wait for positions, woken by
  * the notification each batch sends as it commits.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { isTransient, pgStoreError } from '../eventstore/pg-errors.ts';
+import { openSchemaPool } from '../eventstore/pg-pool.ts';
 import { pgConnectionConfig } from '../eventstore/pg-store.ts';
 import { listenForCommits } from '../eventstore/pg-subscription.ts';
 import { isStorableText } from '../eventstore/pg-text.ts';
@@ -32,15 +33,7 @@ export async function openPgReadModels(
   options: PgReadModelOptions = {},
 ): Promise<ReadModelStore> {
   const connection = pgConnectionConfig(connectionString);
-  const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 4 });
-  // An idle connection the server dropped is removed from the pool; the next query opens another.
-  pool.on('error', () => {});
-  try {
-    await ensureReadModelSchema(pool);
-  } catch (error) {
-    await pool.end().catch(() => {});
-    throw pgStoreError(error);
-  }
+  const pool = await openSchemaPool(connection, options.poolSize ?? 4, ensureReadModelSchema);
 
   /** Every call in the port's error terms: a lost server is StoreUnavailableError (503), not a driver error. */
   async function mapped<T>(work: () => Promise<T>): Promise<T> {
