@@ -8,6 +8,7 @@ import { WrongExpectedVersionError } from './errors.ts';
 import type { CommitUnit, UnitOutcome } from './group-commit.ts';
 import { isTransient } from './pg-errors.ts';
 import { MAX_EVENTS_PER_TRANSACTION } from './pg-schema.ts';
+import { isStorableText } from './pg-text.ts';
 import type { ExpectedRevision, StreamWrite } from './port.ts';
 
 /** Most events one append may carry, so that a full batch of them fits one transaction's ordinals. */
@@ -24,11 +25,28 @@ type RawOutcome =
   | { ok: true; results: { revision: string; position: string; duplicate: boolean }[] }
   | { ok: false; stream: string; expected: string; actual: string };
 
-/** Refuses, before anything is queued, an append the store would not take in one transaction. */
+/**
+ * Refuses, before anything is queued, an append the store would not take: more events than one
+ * transaction holds, or a name PostgreSQL text cannot hold (a NUL, a lone surrogate). Either would
+ * otherwise reach the server inside a shared batch and fail every append committed with it.
+ */
 export function assertAppendable(writes: readonly StreamWrite[]): void {
   const events = writes.reduce((sum, w) => sum + w.events.length, 0);
   if (events > MAX_EVENTS_PER_APPEND) {
     throw new RangeError(`an append of ${events} events: the PostgreSQL store takes at most ${MAX_EVENTS_PER_APPEND}`);
+  }
+  for (const write of writes) {
+    assertStorableText('stream id', write.streamId);
+    for (const e of write.events) {
+      assertStorableText('event id', e.id);
+      assertStorableText('event type', e.type);
+    }
+  }
+}
+
+function assertStorableText(what: string, text: string): void {
+  if (!isStorableText(text)) {
+    throw new RangeError(`a ${what} with a NUL or a lone surrogate: PostgreSQL text cannot hold it`);
   }
 }
 

@@ -33,11 +33,15 @@ const BY_SQLSTATE: ReadonlyMap<string, Reason> = new Map([
   ['3D000', 'unreachable'], // invalid_catalog_name: the database does not exist
   ['25006', 'io'], // read_only_sql_transaction: a standby, or default_transaction_read_only
   ['58030', 'io'], // io_error
+  // A role the server no longer lets do what the ledger does (a privilege revoked): a store the
+  // ledger cannot use as configured, as EventStoreDB's access denied is, not a fault of the program.
+  ['42501', 'io'], // insufficient_privilege
 ]);
 
 /** SQLSTATE classes that are all about the connection or the server, never about the request. */
 const BY_CLASS: ReadonlyMap<string, Reason> = new Map([
   ['08', 'unreachable'], // connection_exception
+  ['28', 'io'], // invalid_authorization_specification: a role or password no longer accepted
   ['53', 'busy'], // insufficient_resources
   ['57', 'unreachable'], // operator_intervention
   ['58', 'io'], // system_error

@@ -72,6 +72,7 @@ const SCHEMA = `
     streams  text[];
     created  text[];
     later    int[];
+    repeated int[];
     units    int[];
     written  bigint;
     part_units    int[];
@@ -79,8 +80,10 @@ const SCHEMA = `
     done     int[]  := '{}';
     outcomes text[] := '{}';
   BEGIN
-    -- The batch's streams (sorted: the one lock order of every writer), its size, and the units
-    -- that must wait for an earlier one (a stream or an event id in common).
+    -- The batch's streams (sorted: the one lock order of every writer), its size, the units that
+    -- must wait for an earlier one (a stream or an event id in common), and the units that name an
+    -- id twice themselves: those fail alone, as the embedded stores fail them, rather than reach
+    -- the unique index, which would undo the whole batch and fail every neighbour with it.
     WITH writes AS (
       SELECT u.ord::int AS unit, x.value AS w
       FROM jsonb_array_elements(batch) WITH ORDINALITY u(value, ord), jsonb_array_elements(u.value) x
@@ -93,13 +96,16 @@ const SCHEMA = `
            (SELECT coalesce(sum(jsonb_array_length(w->'events')), 0) FROM writes),
            (SELECT array_agg(DISTINCT k.unit ORDER BY k.unit)
               FROM (SELECT keys.unit, min(keys.unit) OVER (PARTITION BY keys.key) AS first FROM keys) k
-              WHERE k.first < k.unit)
-      INTO streams, total, later;
+              WHERE k.first < k.unit),
+           (SELECT array_agg(DISTINCT r.unit)
+              FROM (SELECT keys.unit FROM keys WHERE keys.key LIKE 'i%' GROUP BY keys.unit, keys.key HAVING count(*) > 1) r)
+      INTO streams, total, later, repeated;
     IF total > ${MAX_EVENTS_PER_TRANSACTION} THEN
       RAISE EXCEPTION 'more than % events in one append transaction', ${MAX_EVENTS_PER_TRANSACTION}
         USING ERRCODE = 'program_limit_exceeded';
     END IF;
     later := coalesce(later, '{}');
+    repeated := coalesce(repeated, '{}');
 
     -- Every stream of the batch locked up front, in one order for all writers: batches never
     -- deadlock. A head row this transaction creates is its own until it commits (a concurrent
@@ -118,7 +124,7 @@ const SCHEMA = `
       units := CASE WHEN step = 0
         THEN ARRAY(SELECT i FROM generate_series(1, jsonb_array_length(batch)) i WHERE NOT i = ANY (later))
         ELSE ARRAY[later[step]] END;
-      -- Each write: an append (at its stream's head, no id of it stored anywhere), an idempotent
+      -- Each write: an append (at its stream's head, no id of it stored anywhere or repeated in its unit), an idempotent
       -- re-append (exactly these ids stored from the expected revision on), or a failure, which
       -- fails its unit whole. Then the appends of the units that passed, and their new heads.
       WITH w AS MATERIALIZED (
@@ -134,7 +140,7 @@ const SCHEMA = `
       ), checked AS MATERIALIZED (
         SELECT w.*, CASE
           WHEN w.wno IS NULL THEN 'none'
-          WHEN w.expected = w.head AND NOT EXISTS (SELECT FROM ledger_events WHERE id = ANY (w.ids)) THEN 'append'
+          WHEN w.expected = w.head AND NOT w.unit = ANY (repeated) AND NOT EXISTS (SELECT FROM ledger_events WHERE id = ANY (w.ids)) THEN 'append'
           WHEN w.expected < w.head AND w.n > 0 AND w.ids = ARRAY(
             SELECT id FROM ledger_events
             WHERE stream_id = w.stream AND revision > w.expected AND revision <= w.expected + w.n ORDER BY revision)
@@ -195,5 +201,5 @@ const SCHEMA = `
 
 /** Creates what is missing (tables, the append function), one server at a time. */
 export function ensureSchema(pool: pg.Pool): Promise<void> {
-  return createUnderLock(pool, SCHEMA_LOCK, SCHEMA);
+  return createUnderLock(pool, SCHEMA_LOCK, SCHEMA, 'ledger_events');
 }

@@ -6,13 +6,14 @@
  * every connection sets for itself, whatever the server's default. Reads of the log stop at the
  * visibility bound (pg-schema.ts), so a reader never skips an event that commits late.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { CommitSignal } from '../commit-signal.ts';
 import { StoreUnavailableError } from './errors.ts';
 import { assertDistinctStreams } from './expectation.ts';
 import { type CommitUnit, type GroupCommit, groupCommit } from './group-commit.ts';
 import { appendBatch, assertAppendable, MAX_UNITS_PER_BATCH } from './pg-append.ts';
 import { pgStoreError } from './pg-errors.ts';
+import { openSchemaPool } from './pg-pool.ts';
 import { headPosition, type Query, readAll, readStream, visibleBelow } from './pg-reads.ts';
 import { ensureSchema } from './pg-schema.ts';
 import { listenForCommits } from './pg-subscription.ts';
@@ -24,7 +25,7 @@ export interface PgStoreOptions {
   readonly poolSize?: number;
   /** Group commit (default): appends arriving together share one transaction. Off: one each (for the benchmark). */
   readonly groupCommit?: boolean;
-  /** Most units per batch. */
+  /** Most units per batch (at most, and by default, MAX_UNITS_PER_BATCH). */
   readonly maxBatch?: number;
   /** How often a subscription reads the log when no notification woke it. */
   readonly pollIntervalMs?: number;
@@ -51,15 +52,7 @@ export function pgConnectionConfig(connectionString: string): pg.ClientConfig {
 
 export async function openPgStore(connectionString: string, options: PgStoreOptions = {}): Promise<PgEventStore> {
   const connection = pgConnectionConfig(connectionString);
-  const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10 });
-  // An idle connection the server dropped is removed from the pool; the next query opens another.
-  pool.on('error', () => {});
-  try {
-    await ensureSchema(pool);
-  } catch (error) {
-    await pool.end().catch(() => {});
-    throw pgStoreError(error);
-  }
+  const pool = await openSchemaPool(connection, options.poolSize ?? 10, ensureSchema);
 
   let closed = false;
   const commits = new CommitSignal();
@@ -141,7 +134,7 @@ export async function openPgStore(connectionString: string, options: PgStoreOpti
 function unitCommitter(pool: pg.Pool, options: PgStoreOptions, onCommitted: () => void): GroupCommit {
   if (options.groupCommit !== false) {
     return groupCommit({
-      maxBatch: Math.min(options.maxBatch ?? 256, MAX_UNITS_PER_BATCH),
+      maxBatch: Math.min(options.maxBatch ?? MAX_UNITS_PER_BATCH, MAX_UNITS_PER_BATCH),
       toStoreError: pgStoreError,
       onCommitted,
       commitBatch: (units) => appendBatch(pool, units),

@@ -50,7 +50,7 @@ const SCHEMA = `
 `;
 
 export function ensureReadModelSchema(pool: pg.Pool): Promise<void> {
-  return createUnderLock(pool, READ_MODEL_LOCK, SCHEMA);
+  return createUnderLock(pool, READ_MODEL_LOCK, SCHEMA, 'ledger_rm_documents');
 }
 
 /** The SQL expression for a document field; queries must use the very same text to hit the index. */

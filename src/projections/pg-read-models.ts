@@ -4,10 +4,12 @@
  * a time projects (pg-runner-lease.ts); the others serve reads and wait for positions, woken by
  * the notification each batch sends as it commits.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { isTransient, pgStoreError } from '../eventstore/pg-errors.ts';
+import { openSchemaPool } from '../eventstore/pg-pool.ts';
 import { pgConnectionConfig } from '../eventstore/pg-store.ts';
 import { listenForCommits } from '../eventstore/pg-subscription.ts';
+import { isStorableText } from '../eventstore/pg-text.ts';
 import type { ProcessorCheckpoint } from '../payments/processor-checkpoint.ts';
 import { servedFrom } from './checkpoints.ts';
 import * as checkpoints from './pg-read-model-checkpoints.ts';
@@ -31,15 +33,7 @@ export async function openPgReadModels(
   options: PgReadModelOptions = {},
 ): Promise<ReadModelStore> {
   const connection = pgConnectionConfig(connectionString);
-  const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 4 });
-  // An idle connection the server dropped is removed from the pool; the next query opens another.
-  pool.on('error', () => {});
-  try {
-    await ensureReadModelSchema(pool);
-  } catch (error) {
-    await pool.end().catch(() => {});
-    throw pgStoreError(error);
-  }
+  const pool = await openSchemaPool(connection, options.poolSize ?? 4, ensureReadModelSchema);
 
   /** Every call in the port's error terms: a lost server is StoreUnavailableError (503), not a driver error. */
   async function mapped<T>(work: () => Promise<T>): Promise<T> {
@@ -219,9 +213,6 @@ export async function openPgReadModels(
   };
 }
 
-/** The driver would turn a lone surrogate into U+FFFD, merging two keys; text cannot hold NUL at all. */
-const isStorableText = (text: string): boolean => !text.includes('\u0000') && !LONE_SURROGATE.test(text);
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /**
  * A \u0000 escape, or a surrogate's (JSON.stringify writes a surrogate pair as the characters
  * themselves, so an escaped one is alone), not an escaped backslash followed by "u0000".

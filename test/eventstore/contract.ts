@@ -72,20 +72,6 @@ export function runEventStoreContract(
     assert.ok(read[0]!.createdAt instanceof Date);
   });
 
-  test('a stream read from a revision holds the events at and after it', async ({ store }) => {
-    const stream = streamName();
-    await store.append(stream, [event('a'), event('b'), event('c')], 'no_stream');
-    const rest = await store.readStream(stream, { fromRevision: 1n });
-    assert.equal(
-      rest.map((e) => [e.revision, e.data.label]),
-      [
-        [1n, 'b'],
-        [2n, 'c'],
-      ],
-    );
-    assert.equal(await store.readStream(stream, { fromRevision: 3n }), []);
-  });
-
   test('revisions and positions past 9 keep their numeric order (never compared as text)', async ({ store }) => {
     const stream = streamName();
     const labels = Array.from({ length: 12 }, (_, i) => `e${i}`);

@@ -7,7 +7,9 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StoreUnavailableError, WrongExpectedVersionError } from '../../src/eventstore/errors.ts';
+import { CorruptEventError, StoreUnavailableError, WrongExpectedVersionError } from '../../src/eventstore/errors.ts';
+import { readAllEntries } from '../../src/eventstore/log-entries.ts';
+import { MAX_EVENTS_PER_APPEND } from '../../src/eventstore/pg-append.ts';
 import { pgStoreError } from '../../src/eventstore/pg-errors.ts';
 import { openPgStore, type PgEventStore, pgConnectionConfig } from '../../src/eventstore/pg-store.ts';
 import type { EventToAppend, RecordedEvent } from '../../src/eventstore/port.ts';
@@ -258,6 +260,208 @@ if (await pgAvailableOrSkip('postgres store suite')) {
         await quiet.close();
       }
     }
+  });
+
+  test('an append naming an event id twice fails alone; the appends committed with it are kept', async ({ store }) => {
+    const twice = event('twice');
+    const shared = event('shared');
+    const [good, repeated, across] = await Promise.allSettled([
+      store.append('good', [event('g')], 'no_stream'),
+      store.append('repeated', [twice, twice], 'no_stream'),
+      store.appendAtomically!([
+        { streamId: 'left', events: [shared], expected: 'no_stream' },
+        { streamId: 'right', events: [shared], expected: 'no_stream' },
+      ]),
+    ]);
+    assert.is(good.status, 'fulfilled', 'the neighbour in the same batch commits');
+    for (const outcome of [repeated, across]) {
+      assert.is(outcome.status, 'rejected');
+      assert.instance((outcome as PromiseRejectedResult).reason, WrongExpectedVersionError);
+    }
+    assert.equal(
+      (await store.readStream('good')).map((e) => e.data.label),
+      ['g'],
+    );
+    for (const stream of ['repeated', 'left', 'right']) assert.is((await store.readStream(stream)).length, 0, stream);
+  });
+
+  test('a row edited to hold no JSON object is a finding naming it; the log reads on past it', async ({
+    store,
+    database,
+  }) => {
+    await store.append('s', [event('a'), event('b'), event('c')], 'no_stream');
+    const admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+    const { rows } = await admin.query(
+      `UPDATE ledger_events SET data = '[1]', metadata = '"text"' WHERE stream_id = 's' AND revision = 1 RETURNING position::text`,
+    );
+    await admin.end();
+    const position = BigInt(rows[0].position);
+    const error = await store.readStream('s').catch((e: unknown) => e);
+    assert.instance(error, CorruptEventError);
+    const corrupt = error as CorruptEventError;
+    assert.equal([corrupt.streamId, corrupt.revision, corrupt.position], ['s', 1n, position]);
+    assert.match(corrupt.problem, /data is not a JSON object; metadata is not a JSON object/);
+    const entries = [];
+    for await (const entry of readAllEntries(store)) entries.push(entry);
+    assert.equal(
+      entries.map((e) => (e instanceof CorruptEventError ? `corrupt@${e.position}` : e.data.label)),
+      ['a', `corrupt@${position}`, 'c'],
+    );
+  });
+
+  test('an append of MAX_EVENTS_PER_APPEND events is taken; one more, alone or across an atomic append, is refused before anything is written', async ({
+    store,
+  }) => {
+    const events = (n: number, label: string) => Array.from({ length: n }, (_, i) => event(`${label}${i}`));
+    const full = await store.append('full', events(MAX_EVENTS_PER_APPEND, 'f'), 'no_stream');
+    assert.is(full.nextExpectedRevision, BigInt(MAX_EVENTS_PER_APPEND - 1));
+    assert.is((await store.readStream('full')).length, MAX_EVENTS_PER_APPEND);
+    const over = await store
+      .append('over', events(MAX_EVENTS_PER_APPEND + 1, 'o'), 'no_stream')
+      .catch((e: unknown) => e);
+    assert.instance(over, RangeError);
+    const across = await store.appendAtomically!([
+      { streamId: 'x', events: events(MAX_EVENTS_PER_APPEND, 'x'), expected: 'no_stream' },
+      { streamId: 'y', events: events(1, 'y'), expected: 'no_stream' },
+    ]).catch((e: unknown) => e);
+    assert.instance(across, RangeError);
+    for (const stream of ['over', 'x', 'y']) assert.is((await store.readStream(stream)).length, 0, stream);
+  });
+
+  test('two stores (two servers) racing: one stream stays gapless, an id raced onto two streams is stored once', async ({
+    store,
+    database,
+  }) => {
+    const other = await openPgStore(database.url);
+    try {
+      // Each writer appends at the head it last saw, reading it again after every refusal.
+      const stores = [store, other, store, other];
+      const landed: string[] = [];
+      await Promise.all(
+        stores.map(async (writer, w) => {
+          for (let round = 0; round < 15; round++) {
+            const e = event(`w${w}-${round}`);
+            for (;;) {
+              const head = (await writer.readStream('shared')).at(-1)?.revision ?? 'no_stream';
+              const done = await writer.append('shared', [e], head).catch((error: unknown) => {
+                if (error instanceof WrongExpectedVersionError) return undefined;
+                throw error;
+              });
+              if (done) break;
+            }
+            landed.push(e.id);
+          }
+        }),
+      );
+      const events = await store.readStream('shared');
+      assert.equal(
+        events.map((e) => e.revision),
+        events.map((_, i) => BigInt(i)),
+        'revisions without a gap',
+      );
+      assert.equal(events.map((e) => e.id).sort(), [...landed].sort(), 'each acknowledged append once');
+
+      for (let round = 0; round < 10; round++) {
+        const raced = event('raced');
+        const outcomes = await Promise.allSettled([
+          store.append(`left-${round}`, [raced], 'no_stream'),
+          other.append(`right-${round}`, [raced], 'no_stream'),
+        ]);
+        const kept = outcomes.filter((o) => o.status === 'fulfilled');
+        assert.is(kept.length, 1, 'one of the two stores the id');
+        for (const o of outcomes) {
+          if (o.status === 'rejected') assert.instance(o.reason, WrongExpectedVersionError);
+        }
+        const stored = [...(await store.readStream(`left-${round}`)), ...(await store.readStream(`right-${round}`))];
+        assert.is(stored.length, 1);
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('a role whose rights are revoked, or whose login is refused, meets a typed error, not a raw one', async () => {
+    const role = `ledger_rv_${randomUUID().slice(0, 8)}`;
+    const own = await createScratchDatabase();
+    const admin = new pg.Client({ connectionString: own.url });
+    admin.on('error', () => {});
+    await admin.connect();
+    await admin.query(`CREATE ROLE ${role} LOGIN`);
+    let limited: PgEventStore | undefined;
+    try {
+      await admin.query(`GRANT CREATE ON SCHEMA public TO ${role}`);
+      const url = new URL(own.url);
+      url.username = role;
+      limited = await openPgStore(url.toString());
+      await limited.append('s', [event('a')], 'no_stream');
+      await admin.query(`REVOKE INSERT ON ledger_events FROM ${role}`);
+      const revoked = await limited.append('t', [event('b')], 'no_stream').catch((e: unknown) => e);
+      assert.instance(revoked, StoreUnavailableError);
+      assert.is((revoked as StoreUnavailableError).reason, 'io');
+      await admin.query(`ALTER ROLE ${role} NOLOGIN`);
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [role]);
+      const refused = await limited.readStream('s').catch((e: unknown) => e);
+      assert.instance(refused, StoreUnavailableError);
+      assert.is((refused as StoreUnavailableError).reason, 'io');
+    } finally {
+      await limited?.close();
+      await admin.end();
+      await own.drop();
+      const cleanup = new pg.Client({ connectionString: own.url.replace(`/${own.name}`, '/postgres') });
+      await cleanup.connect();
+      await cleanup.query(`DROP ROLE ${role}`);
+      await cleanup.end();
+    }
+  });
+
+  test('a role with only read and write rights opens a database its owner set up, and appends', async ({
+    store,
+    database,
+  }) => {
+    await store.append('s', [event('owner')], 'no_stream');
+    const role = `ledger_rw_${randomUUID().slice(0, 8)}`;
+    const admin = new pg.Client({ connectionString: database.url });
+    admin.on('error', () => {});
+    await admin.connect();
+    await admin.query(`CREATE ROLE ${role} LOGIN`);
+    let limited: PgEventStore | undefined;
+    try {
+      await admin.query(`GRANT SELECT, INSERT, UPDATE ON ledger_events, ledger_streams TO ${role}`);
+      const url = new URL(database.url);
+      url.username = role;
+      limited = await openPgStore(url.toString());
+      await limited.append('s', [event('writer')], 0n);
+      assert.equal(
+        (await store.readStream('s')).map((e) => e.data.label),
+        ['owner', 'writer'],
+      );
+    } finally {
+      await limited?.close();
+      await admin.query(`DROP OWNED BY ${role}`);
+      await admin.query(`DROP ROLE ${role}`);
+      await admin.end();
+    }
+  });
+
+  test('a stream id, event id or type that PostgreSQL text cannot hold is refused alone; its batch commits', async ({
+    store,
+  }) => {
+    const unholdable = ['nul\u0000', 'lone\ud800', 'low\udc00x'];
+    const outcomes = await Promise.allSettled([
+      store.append('good', [event('g')], 'no_stream'),
+      ...unholdable.map((text) => store.append(text, [event('s')], 'no_stream')),
+      ...unholdable.map((text) => store.append(`id-${text.length}`, [{ ...event('i'), id: text }], 'no_stream')),
+      ...unholdable.map((text) => store.append(`type-${text.length}`, [{ ...event('t'), type: text }], 'no_stream')),
+      store.append('pair\ud83d\ude00', [event('p')], 'no_stream'),
+    ]);
+    assert.is(outcomes[0]!.status, 'fulfilled', 'the neighbour commits');
+    for (const outcome of outcomes.slice(1, -1)) {
+      assert.is(outcome.status, 'rejected');
+      assert.instance((outcome as PromiseRejectedResult).reason, RangeError);
+    }
+    assert.is(outcomes.at(-1)!.status, 'fulfilled', 'a surrogate pair is text like any other');
+    assert.is((await store.readStream('pair\ud83d\ude00')).length, 1);
   });
 
   test('close ends the pool and the listener; calls afterwards fail as closed', async ({ store, database }) => {
